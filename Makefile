@@ -1,0 +1,42 @@
+# Scones Unlimited: the pipeline. `make help` lists the targets.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.setup-stamp
+export CHECKPOINT_DISABLE := 1
+export PYTHONDONTWRITEBYTECODE := 1
+
+LAMBDAS := serialize_image classify_image filter_low_confidence
+LAMBDA_ZIPS := $(foreach f,$(LAMBDAS),build/lambdas/$(f).zip)
+LAMBDA_SRCS := $(shell find lambdas -name '*.py' -not -path '*/__pycache__/*' 2>/dev/null)
+
+.PHONY: help
+help: ## List the targets
+	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  \033[1m%-14s\033[0m %s\n", $$1, $$2}'
+
+.PHONY: setup
+setup: $(STAMP) ## Create .venv and install the project, its tests and tools (idempotent)
+
+$(STAMP): pyproject.toml
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[ml,dev]'
+	@touch $@
+
+.PHONY: lambdas
+lambdas: $(LAMBDA_ZIPS) ## Build the Lambda zips into build/lambdas/
+
+$(LAMBDA_ZIPS) &: $(LAMBDA_SRCS) | $(STAMP)
+	$(BIN)/scones build-lambdas --out build/lambdas
+
+.PHONY: lint
+lint: $(STAMP) ## ruff check + format check
+	$(BIN)/ruff check python lambdas tests scripts
+	$(BIN)/ruff format --check python lambdas tests scripts
+
+.PHONY: test
+test: $(STAMP) lambdas ## Run the whole test suite
+	$(BIN)/python -m pytest

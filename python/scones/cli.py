@@ -1,0 +1,67 @@
+"""The `scones` command line.
+
+Subcommands are imported only when they run, so `scones --help` and the light commands
+do not pay for torch or the SageMaker SDK.
+"""
+
+from __future__ import annotations
+
+import importlib
+
+import click
+
+# name -> "module:attribute" of a click command or group.
+COMMANDS: dict[str, str] = {
+    "prepare": "scones.prepare:prepare_cmd",
+    "train": "scones.training.cli:train_cmd",
+    "tfvars": "scones.tfvars:tfvars_cmd",
+    "local": "scones.local.cli:local_group",
+    "invoke": "scones.invoke:invoke_cmd",
+    "evaluate": "scones.model.evaluate:evaluate_cmd",
+    "monitor": "scones.monitor.cli:monitor_cmd",
+    "build-lambdas": "scones.build_lambdas:build_lambdas_cmd",
+    "bench": "scones.bench:bench_cmd",
+}
+
+SHORT_HELP: dict[str, str] = {
+    "prepare": "Download/extract CIFAR-100 bicycles and motorcycles, write PNGs and .lst files, upload to S3.",
+    "train": "Train a model: a SageMaker job (image-classification or pytorch) or --local on this machine.",
+    "tfvars": "Write a trained model's URIs into terraform/envs/<env>/model.auto.tfvars.json.",
+    "local": "Run the local AWS emulator (up/down/status).",
+    "invoke": "Start workflow executions on random test images and print the outcomes.",
+    "evaluate": "Evaluate a model artifact on a prepared split: accuracy, calibration, threshold sweep.",
+    "monitor": "Report on what the endpoint captured (HTML report + summary.json).",
+    "build-lambdas": "Build the Lambda zips deterministically into build/lambdas/.",
+    "bench": "Run the benchmarks and print a table.",
+}
+
+
+class LazyGroup(click.Group):
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted(COMMANDS)
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        target = COMMANDS.get(cmd_name)
+        if target is None:
+            return None
+        module_name, attr = target.split(":")
+        try:
+            module = importlib.import_module(module_name)
+        except ModuleNotFoundError as exc:
+            if exc.name and exc.name.startswith("scones"):
+                raise click.ClickException(f"command {cmd_name!r} is not available: {exc}") from exc
+            raise click.ClickException(
+                f"command {cmd_name!r} needs the Python package {exc.name!r}; run `make setup`"
+            ) from exc
+        return getattr(module, attr)
+
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        rows = [(name, SHORT_HELP.get(name, "")) for name in self.list_commands(ctx)]
+        with formatter.section("Commands"):
+            formatter.write_dl(rows)
+
+
+@click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="scones")
+def main() -> None:
+    """Scones Unlimited: tell bicycles from motorcycles, on AWS or on this laptop."""
