@@ -40,3 +40,6 @@ lint: $(STAMP) ## ruff check + format check
 .PHONY: test
 test: $(STAMP) lambdas ## Run the whole test suite
 	$(BIN)/python -m pytest
+
+# Each area of the pipeline keeps its targets in mk/<area>.mk.
+include $(wildcard mk/*.mk)
