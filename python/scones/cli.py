@@ -24,7 +24,7 @@ COMMANDS: dict[str, str] = {
 }
 
 SHORT_HELP: dict[str, str] = {
-    "prepare": "Download/extract CIFAR-100 bicycles and motorcycles, write PNGs and .lst files, upload to S3.",
+    "prepare": "Extract CIFAR-100 bicycles and motorcycles, write PNGs and .lst files, upload to S3.",
     "train": "Train a model: a SageMaker job (image-classification or pytorch) or --local on this machine.",
     "tfvars": "Write a trained model's URIs into terraform/envs/<env>/model.auto.tfvars.json.",
     "local": "Run the local AWS emulator (up/down/status).",

@@ -1,0 +1,63 @@
+"""ClassifyImage: send the decoded image to the SageMaker endpoint and attach its probabilities."""
+
+from __future__ import annotations
+
+import json
+import os
+
+from botocore.exceptions import BotoCoreError, ClientError
+
+from lambda_common import images
+from lambda_common.errors import ConfigurationError, EndpointInvocationError, InvalidInferencesError
+from lambda_common.events import ImageRecord, validate_inferences
+from lambda_common.runtime import client, make_handler
+
+# SageMaker's InferenceId is at most 64 printable characters; the key's tail keeps the
+# class folder and file name, which is what monitoring needs to recover the ground truth.
+_INFERENCE_ID_MAX = 64
+
+
+def _endpoint_name() -> str:
+    name = os.environ.get("ENDPOINT_NAME", "").strip()
+    if not name:
+        raise ConfigurationError("ENDPOINT_NAME is not set for classify_image")
+    return name
+
+
+def inference_id(s3_key: str) -> str:
+    printable = "".join(ch if ch.isprintable() and not ch.isspace() else "_" for ch in s3_key)
+    return printable[-_INFERENCE_ID_MAX:] or "unnamed"
+
+
+def classify(record: ImageRecord) -> ImageRecord:
+    where = f"s3://{record.s3_bucket}/{record.s3_key}"
+    data = images.decode(record.image_data, where=where)
+    content_type = images.content_type_of(data, where=where)
+    endpoint = _endpoint_name()
+    try:
+        response = client("sagemaker-runtime").invoke_endpoint(
+            EndpointName=endpoint,
+            ContentType=content_type,
+            Accept="application/json",
+            Body=data,
+            InferenceId=inference_id(record.s3_key),
+        )
+        payload = response["Body"].read()
+    except ClientError as exc:
+        error = exc.response.get("Error", {})
+        raise EndpointInvocationError(
+            f"endpoint {endpoint!r} failed for {where}: {error.get('Code', '?')}: {error.get('Message', exc)}"
+        ) from None
+    except BotoCoreError as exc:
+        raise EndpointInvocationError(f"endpoint {endpoint!r} unreachable for {where}: {exc}") from None
+    try:
+        parsed = json.loads(payload)
+    except (json.JSONDecodeError, UnicodeDecodeError):
+        raise InvalidInferencesError(
+            f"endpoint {endpoint!r} answered {where} with non-JSON: {payload[:80]!r}"
+        ) from None
+    record.inferences = validate_inferences(parsed, where=where)
+    return record
+
+
+handler = make_handler("classify_image", classify)

@@ -1,0 +1,71 @@
+"""FilterLowConfidence: pass confident predictions through, raise for the rest.
+
+Every decision is also published as a CloudWatch embedded-metric-format line, so the share of
+low-confidence predictions (the drift signal) can be alarmed on without any extra API call.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+
+from lambda_common.errors import ConfigurationError, InvalidInferencesError, ThresholdConfidenceNotMetError
+from lambda_common.events import ImageRecord
+from lambda_common.runtime import env_float, log, make_handler
+
+DEFAULT_THRESHOLD = 0.93
+METRIC_NAMESPACE = "SconesUnlimited"
+
+
+def threshold() -> float:
+    try:
+        value = env_float("THRESHOLD", DEFAULT_THRESHOLD)
+    except ValueError:
+        raise ConfigurationError(f"THRESHOLD={os.environ.get('THRESHOLD')!r} is not a number") from None
+    if not 0.0 < value <= 1.0:
+        raise ConfigurationError(f"THRESHOLD={value} must be in (0, 1]")
+    return value
+
+
+def emit_metrics(*, low_confidence: bool, confidence: float, s3_key: str) -> None:
+    function_name = os.environ.get("AWS_LAMBDA_FUNCTION_NAME", "filter_low_confidence")
+    log(
+        _aws={
+            "Timestamp": int(time.time() * 1000),
+            "CloudWatchMetrics": [
+                {
+                    "Namespace": METRIC_NAMESPACE,
+                    "Dimensions": [["FunctionName"]],
+                    "Metrics": [
+                        {"Name": "LowConfidence", "Unit": "Count"},
+                        {"Name": "Predictions", "Unit": "Count"},
+                        {"Name": "Confidence", "Unit": "None"},
+                    ],
+                }
+            ],
+        },
+        FunctionName=function_name,
+        LowConfidence=int(low_confidence),
+        Predictions=1,
+        Confidence=confidence,
+        s3_key=s3_key,
+    )
+
+
+def filter_low_confidence(record: ImageRecord) -> ImageRecord:
+    where = f"s3://{record.s3_bucket}/{record.s3_key}"
+    if not record.inferences:
+        raise InvalidInferencesError(f"no inferences for {where}: run ClassifyImage first")
+    limit = threshold()
+    confidence = max(record.inferences)
+    low = confidence < limit
+    emit_metrics(low_confidence=low, confidence=confidence, s3_key=record.s3_key)
+    if low:
+        raise ThresholdConfidenceNotMetError(
+            f"top probability {confidence:.4f} < threshold {limit} for {where} "
+            f"(inferences {[round(p, 4) for p in record.inferences]})"
+        )
+    return record
+
+
+handler = make_handler("filter_low_confidence", filter_low_confidence)
