@@ -17,13 +17,21 @@ LAMBDA_SRCS := $(shell find lambdas -name '*.py' -not -path '*/__pycache__/*' 2>
 help: ## List the targets
 	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  \033[1m%-14s\033[0m %s\n", $$1, $$2}'
 
+NODE_STAMP := node_modules/.installed
+
 .PHONY: setup
-setup: $(STAMP) ## Create .venv and install the project, its tests and tools (idempotent)
+setup: $(STAMP) $(NODE_STAMP) ## Create .venv and install the project, its tests and tools (idempotent)
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e '.[ml,dev]'
+	@touch $@
+
+# asl-validator, for the static check of the state machine definition.
+$(NODE_STAMP): package.json package-lock.json
+	@command -v npm >/dev/null || { echo "npm is required (Node.js 18+) for asl-validator" >&2; exit 1; }
+	npm ci --no-audit --no-fund --loglevel=error
 	@touch $@
 
 .PHONY: lambdas
@@ -38,7 +46,7 @@ lint: $(STAMP) ## ruff check + format check
 	$(BIN)/ruff format --check python lambdas tests scripts
 
 .PHONY: test
-test: $(STAMP) lambdas ## Run the whole test suite
+test: setup lambdas ## Run the whole test suite
 	$(BIN)/python -m pytest
 
 # Each area of the pipeline keeps its targets in mk/<area>.mk.

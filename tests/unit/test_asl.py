@@ -1,0 +1,116 @@
+"""The state machine definition, validated statically after filling the Terraform placeholders."""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+import subprocess
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.conftest import REPO
+
+ASL = REPO / "asl" / "classify_image.asl.json"
+VALIDATOR = REPO / "node_modules" / ".bin" / "asl-validator"
+ARNS = {
+    "serialize_image_arn": "arn:aws:lambda:us-east-1:123456789012:function:scones-serialize-image",
+    "classify_image_arn": "arn:aws:lambda:us-east-1:123456789012:function:scones-classify-image",
+    "filter_low_confidence_arn": "arn:aws:lambda:us-east-1:123456789012:function:scones-filter-low-confidence",
+    "sns_topic_arn": "arn:aws:sns:us-east-1:123456789012:scones-notifications",
+}
+TRANSIENT = {
+    "Lambda.ServiceException",
+    "Lambda.AWSLambdaException",
+    "Lambda.SdkClientException",
+    "Lambda.TooManyRequestsException",
+}
+
+
+def fill(text: str, values: dict[str, str]) -> str:
+    """What Terraform's templatefile does with ${name} (the definition uses no other template syntax)."""
+    return re.sub(r"\$\{(\w+)\}", lambda m: values[m.group(1)], text)
+
+
+@pytest.fixture(scope="module")
+def definition() -> dict[str, Any]:
+    return json.loads(fill(ASL.read_text(), ARNS))
+
+
+def validate(tmp_path: Path, definition: dict[str, Any]) -> subprocess.CompletedProcess[str]:
+    if not VALIDATOR.exists():
+        pytest.fail(f"{VALIDATOR} missing: run `make setup` (it runs npm ci)")
+    assert shutil.which("node"), "node is needed for asl-validator"
+    path = tmp_path / "definition.json"
+    path.write_text(json.dumps(definition))
+    return subprocess.run([str(VALIDATOR), "--json-path", str(path)], capture_output=True, text=True, check=False)
+
+
+def test_placeholders_are_exactly_the_four_arns() -> None:
+    assert set(re.findall(r"\$\{(\w+)\}", ASL.read_text())) == set(ARNS)
+
+
+def test_asl_validator_accepts_the_definition(tmp_path: Path, definition: dict[str, Any]) -> None:
+    result = validate(tmp_path, definition)
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_asl_validator_catches_a_dangling_catch_target(tmp_path: Path, definition: dict[str, Any]) -> None:
+    # Proves the validator is really looking: moto's parser accepts this broken definition.
+    broken = json.loads(json.dumps(definition))
+    broken["States"]["FilterLowConfidence"]["Catch"][0]["Next"] = "NoSuchState"
+    assert validate(tmp_path, broken).returncode != 0
+
+
+def test_happy_path_chains_the_three_functions(definition: dict[str, Any]) -> None:
+    states = definition["States"]
+    order, name = [], definition["StartAt"]
+    while states[name]["Type"] == "Task":
+        order.append(states[name]["Parameters"]["FunctionName"])
+        name = states[name]["Next"]
+    assert order == [ARNS["serialize_image_arn"], ARNS["classify_image_arn"], ARNS["filter_low_confidence_arn"]]
+    assert states[name]["Type"] == "Succeed"
+
+
+def test_every_task_has_a_timeout_and_lambda_tasks_retry_transient_errors(definition: dict[str, Any]) -> None:
+    for name, state in definition["States"].items():
+        if state["Type"] != "Task":
+            continue
+        assert 0 < state["TimeoutSeconds"] <= 300, name
+        if state["Resource"] == "arn:aws:states:::lambda:invoke":
+            (retry,) = state["Retry"]
+            assert set(retry["ErrorEquals"]) == TRANSIENT, name
+            assert retry["BackoffRate"] > 1 and retry["JitterStrategy"] == "FULL", name
+            assert "States.ALL" in {e for c in state["Catch"] for e in c["ErrorEquals"]}, name
+
+
+def test_low_confidence_notifies_then_fails_with_the_named_error(definition: dict[str, Any]) -> None:
+    states = definition["States"]
+    (low,) = [
+        c for c in states["FilterLowConfidence"]["Catch"] if c["ErrorEquals"] == ["ThresholdConfidenceNotMetError"]
+    ]
+    notify = states[low["Next"]]
+    assert notify["Resource"] == "arn:aws:states:::sns:publish"
+    assert notify["Parameters"]["TopicArn"] == ARNS["sns_topic_arn"]
+    message = notify["Parameters"]["Message"]
+    assert {"s3_key.$", "inferences.$", "execution.$"} <= set(message)
+    assert "s3_key" in notify["Parameters"]["Subject.$"]  # the subject names the image
+    fail = states[notify["Next"]]
+    assert fail == {**fail, "Type": "Fail", "Error": "ThresholdConfidenceNotMetError", "CausePath": "$.error.Cause"}
+    # If the detailed subject cannot be published, a plain one still goes out, then the same Fail.
+    fallback = states[notify["Catch"][0]["Next"]]
+    assert fallback["Resource"] == "arn:aws:states:::sns:publish" and fallback["Next"] == notify["Next"]
+
+
+def test_other_errors_notify_and_keep_the_original_error(definition: dict[str, Any]) -> None:
+    states = definition["States"]
+    notify = states["NotifyFailure"]
+    assert notify["Parameters"]["TopicArn"] == ARNS["sns_topic_arn"]
+    assert notify["Parameters"]["Message"]["error.$"] == "$.error.Error"
+    assert states[notify["Next"]] == {
+        **states[notify["Next"]],
+        "ErrorPath": "$.error.Error",
+        "CausePath": "$.error.Cause",
+    }

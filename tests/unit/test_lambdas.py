@@ -1,0 +1,321 @@
+"""The three Lambda handlers: event shapes, named errors, JSON output, structured logs."""
+
+from __future__ import annotations
+
+import base64
+import io
+import json
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import boto3
+import pytest
+from moto import mock_aws
+from moto.sagemakerruntime.responses import SageMakerRuntimeResponse
+from PIL import Image
+
+from lambda_common.errors import WorkflowError
+from tests.unit.lambda_loader import load_app  # puts lambdas/common on sys.path
+
+BUCKET = "scones-test-data"
+KEY = "data/test/bicycle/bicycle_s_000030.png"
+
+
+def png_bytes(color: tuple[int, int, int] = (200, 30, 30)) -> bytes:
+    buffer = io.BytesIO()
+    Image.new("RGB", (32, 32), color).save(buffer, format="PNG")
+    return buffer.getvalue()
+
+
+def jpeg_bytes() -> bytes:
+    buffer = io.BytesIO()
+    Image.new("RGB", (32, 32), (10, 120, 10)).save(buffer, format="JPEG")
+    return buffer.getvalue()
+
+
+PNG = png_bytes()
+PNG_B64 = base64.b64encode(PNG).decode()
+
+
+def record(**overrides: Any) -> dict[str, Any]:
+    body = {"image_data": "", "s3_bucket": BUCKET, "s3_key": KEY, "inferences": []}
+    body.update(overrides)
+    return body
+
+
+def log_lines(capsys: pytest.CaptureFixture[str]) -> list[dict[str, Any]]:
+    return [json.loads(line) for line in capsys.readouterr().out.splitlines() if line.startswith("{")]
+
+
+# ---------------------------------------------------------------- serialize_image
+
+
+@pytest.fixture
+def s3_bucket() -> Iterator[Any]:
+    with mock_aws():
+        s3 = boto3.client("s3", region_name="us-east-1")
+        s3.create_bucket(Bucket=BUCKET)
+        s3.put_object(Bucket=BUCKET, Key=KEY, Body=PNG)
+        yield s3
+
+
+@pytest.fixture
+def serialize(s3_bucket: Any) -> Callable[..., Any]:
+    return load_app("serialize_image").handler
+
+
+SEED_EVENT = {"image_data": "", "s3_bucket": BUCKET, "s3_key": KEY}
+SHAPES = {
+    "bare seed event": SEED_EVENT,
+    "body dict": {"body": SEED_EVENT},
+    "body json string": {"body": json.dumps(SEED_EVENT)},
+    "lambda:invoke result": {"Payload": {"statusCode": 200, "body": SEED_EVENT}, "StatusCode": 200},
+    "lambda:invoke result with string body": {"Payload": {"body": json.dumps(SEED_EVENT)}},
+}
+
+
+@pytest.mark.parametrize("event", SHAPES.values(), ids=SHAPES.keys())
+def test_serialize_accepts_every_event_shape(serialize: Callable[..., Any], event: dict[str, Any]) -> None:
+    out = serialize(event, None)
+    assert out["statusCode"] == 200
+    assert out["body"] == {"image_data": PNG_B64, "s3_bucket": BUCKET, "s3_key": KEY, "inferences": []}
+    assert json.loads(json.dumps(out)) == out  # the seeds returned bytes here, which Step Functions rejects
+
+
+def test_serialize_missing_object(serialize: Callable[..., Any]) -> None:
+    with pytest.raises(WorkflowError) as info:
+        serialize(record(s3_key="data/test/bicycle/nope.png"), None)
+    assert type(info.value).__name__ == "ImageNotFoundError"
+    assert f"s3://{BUCKET}/data/test/bicycle/nope.png not found" in str(info.value)
+
+
+def test_serialize_missing_bucket(serialize: Callable[..., Any]) -> None:
+    with pytest.raises(WorkflowError) as info:
+        serialize(record(s3_bucket="no-such-bucket-here"), None)
+    assert type(info.value).__name__ == "ImageNotFoundError"
+    assert "bucket does not exist" in str(info.value)
+
+
+def test_serialize_rejects_non_images(serialize: Callable[..., Any], s3_bucket: Any) -> None:
+    s3_bucket.put_object(Bucket=BUCKET, Key="data/test/notes.txt", Body=b"hello, not an image")
+    with pytest.raises(WorkflowError) as info:
+        serialize(record(s3_key="data/test/notes.txt"), None)
+    assert type(info.value).__name__ == "InvalidImageError"
+    assert "notes.txt is not a PNG or JPEG" in str(info.value)
+
+
+def test_serialize_rejects_images_too_large_for_a_state(serialize: Callable[..., Any], s3_bucket: Any) -> None:
+    s3_bucket.put_object(Bucket=BUCKET, Key="data/big.png", Body=PNG[:8] + b"\0" * 400_000)
+    with pytest.raises(WorkflowError) as info:
+        serialize(record(s3_key="data/big.png"), None)
+    assert type(info.value).__name__ == "InvalidImageError"
+    assert "fit in a state payload" in str(info.value)
+
+
+def test_serialize_accepts_jpeg(serialize: Callable[..., Any], s3_bucket: Any) -> None:
+    s3_bucket.put_object(Bucket=BUCKET, Key="data/x.jpg", Body=jpeg_bytes())
+    out = serialize(record(s3_key="data/x.jpg"), None)
+    assert base64.b64decode(out["body"]["image_data"]) == jpeg_bytes()
+
+
+BAD_EVENTS = {
+    "not an object": (["s3_key"], "must be a JSON object"),
+    "no keys": ({"foo": 1}, "no s3_bucket/s3_key"),
+    "missing key": ({"s3_bucket": BUCKET}, "missing 's3_key'"),
+    "key not a string": ({"s3_bucket": BUCKET, "s3_key": 7}, "'s3_key' must be a string"),
+    "empty bucket": ({"s3_bucket": "", "s3_key": KEY}, "'s3_bucket' must not be empty"),
+    "body not json": ({"body": "{oops"}, "not JSON"),
+    "image_data not a string": ({**SEED_EVENT, "image_data": 5}, "must be a base64 string"),
+}
+
+
+@pytest.mark.parametrize(("event", "message"), BAD_EVENTS.values(), ids=BAD_EVENTS.keys())
+def test_bad_events_are_invalid_event_errors(serialize: Callable[..., Any], event: Any, message: str) -> None:
+    with pytest.raises(WorkflowError) as info:
+        serialize(event, None)
+    assert type(info.value).__name__ == "InvalidEventError"
+    assert message in str(info.value)
+
+
+def test_logs_are_json_lines(serialize: Callable[..., Any], capsys: pytest.CaptureFixture[str]) -> None:
+    serialize(SEED_EVENT, None)
+    with pytest.raises(WorkflowError):
+        serialize(record(s3_key="data/missing.png"), None)
+    ok, failed = log_lines(capsys)
+    assert ok["function"] == "serialize_image" and ok["outcome"] == "ok" and ok["s3_key"] == KEY
+    assert isinstance(ok["duration_ms"], float)
+    assert failed["outcome"] == "error" and failed["error"] == "ImageNotFoundError"
+    assert failed["s3_key"] == "data/missing.png"
+
+
+# ---------------------------------------------------------------- classify_image
+
+
+@pytest.fixture
+def endpoint(monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, Any]]:
+    """moto's InvokeEndpoint decodes the body as UTF-8 (and fails on PNG bytes) and answers canned
+    text; replace its response handler with one that records the raw request and answers what
+    the test configures."""
+    state: dict[str, Any] = {"requests": [], "status": 200, "body": json.dumps([0.97, 0.03])}
+
+    def invoke_endpoint(self: SageMakerRuntimeResponse) -> tuple[int, dict[str, str], str]:
+        name = self.path.split("/")[2]
+        state["requests"].append(
+            {"endpoint": name, "body": self.raw_body, "headers": {k.lower(): v for k, v in self.headers.items()}}
+        )
+        if state["status"] != 200:
+            error = {"__type": "ValidationError", "message": f"Endpoint {name} of account 123456789012 not found."}
+            headers = {"Content-Type": "application/json", "status": str(state["status"])}
+            return state["status"], headers, json.dumps(error)
+        return 200, {"Content-Type": "application/json"}, state["body"]
+
+    monkeypatch.setattr(SageMakerRuntimeResponse, "use_raw_body", True)
+    monkeypatch.setattr(SageMakerRuntimeResponse, "invoke_endpoint", invoke_endpoint)
+    monkeypatch.setenv("ENDPOINT_NAME", "scones-endpoint")
+    with mock_aws():
+        yield state
+
+
+@pytest.fixture
+def classify(endpoint: dict[str, Any]) -> Callable[..., Any]:
+    return load_app("classify_image").handler
+
+
+def test_classify_sends_image_bytes_and_returns_floats(classify: Callable[..., Any], endpoint: dict[str, Any]) -> None:
+    out = classify({"statusCode": 200, "body": record(image_data=PNG_B64)}, None)
+    assert out["body"]["inferences"] == [0.97, 0.03]
+    assert out["body"]["image_data"] == PNG_B64
+    assert json.loads(json.dumps(out)) == out
+    (request,) = endpoint["requests"]
+    assert request["endpoint"] == "scones-endpoint"
+    assert request["body"] == PNG
+    assert request["headers"]["content-type"] == "image/png"
+    assert request["headers"]["x-amzn-sagemaker-inference-id"] == KEY  # ground truth for monitoring
+
+
+def test_classify_detects_jpeg(classify: Callable[..., Any], endpoint: dict[str, Any]) -> None:
+    classify(record(image_data=base64.b64encode(jpeg_bytes()).decode()), None)
+    assert endpoint["requests"][0]["headers"]["content-type"] == "image/jpeg"
+
+
+def test_classify_inference_id_keeps_the_key_tail(endpoint: dict[str, Any]) -> None:
+    app = load_app("classify_image")
+    long_key = "a/" * 60 + "motorcycle/bike s_000035.png"
+    assert app.inference_id(long_key) == ("a/" * 60 + "motorcycle/bike_s_000035.png")[-64:]
+    assert len(app.inference_id(long_key)) == 64
+
+
+def test_classify_endpoint_error(classify: Callable[..., Any], endpoint: dict[str, Any]) -> None:
+    endpoint["status"] = 400
+    with pytest.raises(WorkflowError) as info:
+        classify(record(image_data=PNG_B64), None)
+    assert type(info.value).__name__ == "EndpointInvocationError"
+    assert "'scones-endpoint'" in str(info.value) and "not found" in str(info.value) and KEY in str(info.value)
+
+
+def test_classify_without_image_data(classify: Callable[..., Any]) -> None:
+    with pytest.raises(WorkflowError) as info:
+        classify(record(), None)
+    assert type(info.value).__name__ == "InvalidImageError"
+    assert "run SerializeImage first" in str(info.value)
+
+
+def test_classify_bad_base64(classify: Callable[..., Any]) -> None:
+    with pytest.raises(WorkflowError) as info:
+        classify(record(image_data="not base64!!"), None)
+    assert type(info.value).__name__ == "InvalidImageError"
+
+
+def test_classify_without_endpoint_name(classify: Callable[..., Any], monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("ENDPOINT_NAME")
+    with pytest.raises(WorkflowError) as info:
+        classify(record(image_data=PNG_B64), None)
+    assert type(info.value).__name__ == "ConfigurationError"
+
+
+MALFORMED = {
+    "empty list": ("[]", "are empty"),
+    "not a list": ('{"p": 1}', "must be a list"),
+    "non-numeric": ('["a", 0.5]', "not a number"),
+    "boolean": ("[true, 0.5]", "not a number"),
+    "NaN": ("[NaN, 0.5]", "is nan"),
+    "above one": ("[1.5, 0.1]", "outside [0, 1]"),
+    "negative": ("[-0.1, 0.1]", "outside [0, 1]"),
+    "not JSON": ("bicycle", "non-JSON"),
+}
+
+
+@pytest.mark.parametrize(("body", "message"), MALFORMED.values(), ids=MALFORMED.keys())
+def test_classify_rejects_malformed_inferences(
+    classify: Callable[..., Any], endpoint: dict[str, Any], body: str, message: str
+) -> None:
+    endpoint["body"] = body
+    with pytest.raises(WorkflowError) as info:
+        classify(record(image_data=PNG_B64), None)
+    assert type(info.value).__name__ == "InvalidInferencesError"
+    assert message in str(info.value)
+
+
+def test_classify_accepts_a_batch_of_one(classify: Callable[..., Any], endpoint: dict[str, Any]) -> None:
+    endpoint["body"] = "[[0.2, 0.8]]"
+    assert classify(record(image_data=PNG_B64), None)["body"]["inferences"] == [0.2, 0.8]
+
+
+# ---------------------------------------------------------------- filter_low_confidence
+
+
+@pytest.fixture
+def filter_handler(monkeypatch: pytest.MonkeyPatch) -> Callable[..., Any]:
+    monkeypatch.delenv("THRESHOLD", raising=False)
+    monkeypatch.setenv("AWS_LAMBDA_FUNCTION_NAME", "scones-filter")
+    return load_app("filter_low_confidence").handler
+
+
+@pytest.mark.parametrize("top", [0.93, 0.9300001, 1.0])
+def test_filter_passes_at_or_above_threshold(filter_handler: Callable[..., Any], top: float) -> None:
+    event = {"statusCode": 200, "body": record(image_data=PNG_B64, inferences=[1 - top, top])}
+    out = filter_handler(event, None)
+    assert out == {"statusCode": 200, "body": event["body"]}
+
+
+@pytest.mark.parametrize("top", [0.9299999, 0.5])
+def test_filter_raises_below_threshold(filter_handler: Callable[..., Any], top: float) -> None:
+    with pytest.raises(WorkflowError) as info:
+        filter_handler(record(inferences=[top, 1 - top]), None)
+    assert type(info.value).__name__ == "ThresholdConfidenceNotMetError"
+    assert KEY in str(info.value) and "< threshold 0.93" in str(info.value)
+
+
+def test_filter_threshold_from_environment(filter_handler: Callable[..., Any], monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("THRESHOLD", "0.6")
+    assert filter_handler(record(inferences=[0.65, 0.35]), None)["statusCode"] == 200
+    monkeypatch.setenv("THRESHOLD", "1.5")
+    with pytest.raises(WorkflowError) as info:
+        filter_handler(record(inferences=[0.65, 0.35]), None)
+    assert type(info.value).__name__ == "ConfigurationError"
+
+
+def test_filter_without_inferences(filter_handler: Callable[..., Any]) -> None:
+    with pytest.raises(WorkflowError) as info:
+        filter_handler(record(), None)
+    assert type(info.value).__name__ == "InvalidInferencesError"
+    assert "run ClassifyImage first" in str(info.value)
+
+
+def test_filter_rejects_nan_inferences(filter_handler: Callable[..., Any]) -> None:
+    with pytest.raises(WorkflowError) as info:
+        filter_handler(record(inferences=[float("nan"), 0.5]), None)
+    assert type(info.value).__name__ == "InvalidInferencesError"
+
+
+def test_filter_emits_embedded_metrics(filter_handler: Callable[..., Any], capsys: pytest.CaptureFixture[str]) -> None:
+    filter_handler(record(inferences=[0.99, 0.01]), None)
+    with pytest.raises(WorkflowError):
+        filter_handler(record(inferences=[0.6, 0.4]), None)
+    metrics = [line for line in log_lines(capsys) if "_aws" in line]
+    assert [m["LowConfidence"] for m in metrics] == [0, 1]
+    directive = metrics[0]["_aws"]["CloudWatchMetrics"][0]
+    assert directive["Namespace"] == "SconesUnlimited"
+    assert directive["Dimensions"] == [["FunctionName"]]
+    assert {m["Name"] for m in directive["Metrics"]} >= {"LowConfidence", "Predictions"}
+    assert metrics[0]["FunctionName"] == "scones-filter" and metrics[0]["Predictions"] == 1
