@@ -3,19 +3,16 @@
 from __future__ import annotations
 
 import importlib.util
-import sys
 from pathlib import Path
 from types import ModuleType
 
+import lambda_common.runtime
+
 LAMBDAS = Path(__file__).resolve().parents[2] / "lambdas"
-if str(LAMBDAS / "common") not in sys.path:
-    sys.path.insert(0, str(LAMBDAS / "common"))
 
 
 def load_app(function: str) -> ModuleType:
     """A fresh import of lambdas/<function>/app.py (fresh, so boto3 clients are created under moto)."""
-    import lambda_common.runtime
-
     lambda_common.runtime.client.cache_clear()
     spec = importlib.util.spec_from_file_location(f"{function}_app", LAMBDAS / function / "app.py")
     assert spec and spec.loader

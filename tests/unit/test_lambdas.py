@@ -15,7 +15,7 @@ from moto.sagemakerruntime.responses import SageMakerRuntimeResponse
 from PIL import Image
 
 from lambda_common.errors import WorkflowError
-from tests.unit.lambda_loader import load_app  # puts lambdas/common on sys.path
+from tests.unit.lambda_loader import load_app
 
 BUCKET = "scones-test-data"
 KEY = "data/test/bicycle/bicycle_s_000030.png"
