@@ -1,0 +1,96 @@
+"""`scones monitor`: report on what the endpoint captured."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from scones import DEFAULT_THRESHOLD
+from scones.monitor.errors import CaptureSourceError
+from scones.monitor.image_sample import DEFAULT_MAX_IMAGES
+from scones.monitor.sources import CaptureSource, LocalCaptureSource, S3CaptureSource
+
+
+def _make_source(s3_uri: str | None, local_dir: Path | None, endpoint_url: str | None) -> CaptureSource:
+    if s3_uri is not None and local_dir is not None:
+        raise click.UsageError("give one of --s3-uri or --local-dir, not both")
+    if local_dir is not None:
+        if endpoint_url:
+            raise click.UsageError("--endpoint-url only applies to --s3-uri")
+        return LocalCaptureSource(local_dir)
+    if s3_uri is None:
+        raise click.UsageError("give --s3-uri s3://bucket/prefix or --local-dir DIR")
+    import boto3
+
+    return S3CaptureSource(s3_uri, boto3.client("s3", endpoint_url=endpoint_url or None))
+
+
+@click.command("monitor")
+@click.option(
+    "--s3-uri",
+    help="Capture destination, e.g. s3://bucket/data-capture, optionally narrowed to "
+    "/<endpoint>/<variant>/YYYY/... (read as a folder; *.jsonl found recursively).",
+)
+@click.option(
+    "--local-dir",
+    type=click.Path(path_type=Path),
+    help="Local folder searched recursively for *.jsonl (or one .jsonl file).",
+)
+@click.option(
+    "--endpoint-url",
+    help="S3 endpoint, e.g. the local emulator's http://127.0.0.1:<port> (boto3 also honours $AWS_ENDPOINT_URL).",
+)
+@click.option(
+    "--threshold",
+    type=click.FloatRange(0.0, 1.0),
+    default=DEFAULT_THRESHOLD,
+    show_default=True,
+    help="Confidence below which the workflow rejects a prediction.",
+)
+@click.option(
+    "--out",
+    "out_dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=Path("build/monitor"),
+    show_default=True,
+    help="Where report.html, summary.json and plots/ go.",
+)
+@click.option(
+    "--max-images",
+    type=click.IntRange(0, 400),
+    default=DEFAULT_MAX_IMAGES,
+    show_default=True,
+    help="Most captured images in the report's grid (rejected first).",
+)
+def monitor_cmd(
+    s3_uri: str | None,
+    local_dir: Path | None,
+    endpoint_url: str | None,
+    threshold: float,
+    out_dir: Path,
+    max_images: int,
+) -> None:
+    """Report on what the endpoint captured: an HTML report with plots, and summary.json.
+
+    Reads SageMaker data-capture JSONL from S3 (AWS or the local emulator) or a local folder.
+    Corrupt lines are counted and listed with file:line, never fatal. When inference IDs carry
+    S3 keys like data/test/bicycle/x.png, the report also shows accuracy against that class.
+    """
+    from scones.monitor.run import run_monitor
+
+    source = _make_source(s3_uri, local_dir, endpoint_url)
+    try:
+        result = run_monitor(source, threshold, out_dir, max_images=max_images)
+    except CaptureSourceError as exc:
+        raise click.ClickException(str(exc)) from exc
+    summary = result.summary
+    click.echo(summary["headline"])
+    if summary["corrupt_records"]:
+        first = summary["corrupt"][0]
+        click.echo(
+            f"{summary['corrupt_records']} corrupt record(s) skipped; first at {first['location']}: {first['reason']}",
+            err=True,
+        )
+    click.echo(f"report:  {result.report_path}")
+    click.echo(f"summary: {result.summary_path}")
