@@ -1,0 +1,39 @@
+# Training, tfvars and workflow invocation (scones train / tfvars / invoke).
+# Bucket, role and state machine also come from SCONES_BUCKET, SCONES_ROLE_ARN, SCONES_STATE_MACHINE_ARN;
+# AWS_ENDPOINT_URL points every command at the local emulator.
+TRAIN_ALGORITHM ?= image-classification
+TRAIN_BUCKET ?=
+TRAIN_ROLE_ARN ?=
+TRAIN_ARGS ?=
+TRAIN_RESULT ?= build/train/result.json
+TFVARS_ENV ?= dev
+TFVARS_TRAINING_JOB ?=
+INVOKE_COUNT ?= 10
+INVOKE_SEED ?=
+INVOKE_STATE_MACHINE_ARN ?=
+INVOKE_OUT ?= build/invoke/summary.json
+
+.PHONY: train
+train: | $(STAMP) ## SageMaker GPU training job (TRAIN_BUCKET= TRAIN_ROLE_ARN= [TRAIN_ALGORITHM=pytorch] [TRAIN_ARGS=])
+	$(BIN)/scones train --algorithm $(TRAIN_ALGORITHM) $(if $(TRAIN_BUCKET),--bucket $(TRAIN_BUCKET)) \
+		$(if $(TRAIN_ROLE_ARN),--role-arn $(TRAIN_ROLE_ARN)) --result-json $(TRAIN_RESULT) $(TRAIN_ARGS)
+
+.PHONY: train-local
+train-local: | $(STAMP) ## Train the pytorch model on this machine and upload model.tar.gz (TRAIN_BUCKET= [TRAIN_ARGS=--fast])
+	$(BIN)/scones train --local $(if $(TRAIN_BUCKET),--bucket $(TRAIN_BUCKET)) --result-json $(TRAIN_RESULT) $(TRAIN_ARGS)
+
+.PHONY: tfvars
+tfvars: | $(STAMP) ## Write the last training result (or TFVARS_TRAINING_JOB=name) into terraform/envs/<TFVARS_ENV>
+	$(BIN)/scones tfvars --env $(TFVARS_ENV) \
+		$(if $(TFVARS_TRAINING_JOB),--training-job $(TFVARS_TRAINING_JOB),--from-json $(TRAIN_RESULT))
+
+.PHONY: invoke
+invoke: | $(STAMP) ## Run the workflow on INVOKE_COUNT random test images (INVOKE_STATE_MACHINE_ARN= TRAIN_BUCKET=)
+	$(BIN)/scones invoke --count $(INVOKE_COUNT) $(if $(INVOKE_SEED),--seed $(INVOKE_SEED)) \
+		$(if $(INVOKE_STATE_MACHINE_ARN),--state-machine-arn $(INVOKE_STATE_MACHINE_ARN)) \
+		$(if $(TRAIN_BUCKET),--bucket $(TRAIN_BUCKET)) --json $(INVOKE_OUT)
+
+.PHONY: test-train
+test-train: | $(STAMP) ## Run the unit tests of train, tfvars and invoke
+	$(BIN)/python -m pytest tests/unit/test_train_jobs.py tests/unit/test_train_local.py \
+		tests/unit/test_tfvars.py tests/unit/test_invoke.py -q

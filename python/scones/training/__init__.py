@@ -1,0 +1,1 @@
+"""`scones train`: SageMaker training jobs (image-classification, pytorch) and local training."""

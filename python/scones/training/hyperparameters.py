@@ -1,0 +1,136 @@
+"""Hyperparameters for both algorithms: defaults, first-class options, `--hyperparameter k=v`."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+
+from scones import CLASS_NAMES
+from scones.training.errors import InvalidHyperparameterError
+
+# Every hyperparameter the built-in image-classification algorithm accepts (AWS docs,
+# "Image Classification Hyperparameters"). The algorithm rejects unknown names only after the
+# instance has started and been paid for, so we reject them before submitting.
+IMAGE_CLASSIFICATION_NAMES = frozenset(
+    {
+        "num_classes",
+        "num_training_samples",
+        "augmentation_type",
+        "beta_1",
+        "beta_2",
+        "checkpoint_frequency",
+        "early_stopping",
+        "early_stopping_min_epochs",
+        "early_stopping_patience",
+        "early_stopping_tolerance",
+        "epochs",
+        "eps",
+        "gamma",
+        "image_shape",
+        "kv_store",
+        "learning_rate",
+        "lr_scheduler_factor",
+        "lr_scheduler_step",
+        "mini_batch_size",
+        "momentum",
+        "multi_label",
+        "num_layers",
+        "optimizer",
+        "precision_dtype",
+        "resize",
+        "top_k",
+        "use_pretrained_model",
+        "use_weighted_loss",
+        "weight_decay",
+    }
+)
+
+# Fine-tuning an ImageNet ResNet-18 on 900 32x32 images: few epochs, small learning rate,
+# augmentation against overfitting, early stopping on validation accuracy.
+IMAGE_CLASSIFICATION_DEFAULTS: dict[str, str] = {
+    "image_shape": "3,32,32",
+    "num_classes": str(len(CLASS_NAMES)),
+    "num_layers": "18",
+    "use_pretrained_model": "1",
+    "epochs": "30",
+    "learning_rate": "0.01",
+    "mini_batch_size": "32",
+    "optimizer": "sgd",
+    "augmentation_type": "crop_color_transform",
+    "early_stopping": "true",
+    "early_stopping_min_epochs": "5",
+    "early_stopping_patience": "5",
+    "early_stopping_tolerance": "0.0",
+}
+
+PYTORCH_DEFAULTS: dict[str, str] = {"epochs": "30", "seed": "0"}
+
+
+def parse_overrides(pairs: Iterable[str]) -> dict[str, str]:
+    """`key=value` strings -> dict; a key given twice is an error, not a silent last-wins."""
+    overrides: dict[str, str] = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        key = key.strip()
+        if not sep or not key or not value.strip():
+            raise InvalidHyperparameterError(f"--hyperparameter {pair!r}: expected key=value")
+        if key in overrides:
+            raise InvalidHyperparameterError(f"--hyperparameter {key} is given twice")
+        overrides[key] = value.strip()
+    return overrides
+
+
+def _merge(defaults: Mapping[str, str], options: Mapping[str, object], overrides: Mapping[str, str]) -> dict:
+    chosen = {key: str(value) for key, value in options.items() if value is not None}
+    clash = sorted(set(chosen) & set(overrides))
+    if clash:
+        raise InvalidHyperparameterError(f"{', '.join(clash)} set both by an option and by --hyperparameter; use one")
+    return {**defaults, **chosen, **overrides}
+
+
+def image_classification_hyperparameters(
+    *,
+    num_training_samples: int,
+    epochs: int | None = None,
+    learning_rate: float | None = None,
+    mini_batch_size: int | None = None,
+    overrides: Mapping[str, str] | None = None,
+) -> dict[str, str]:
+    overrides = dict(overrides or {})
+    unknown = sorted(set(overrides) - IMAGE_CLASSIFICATION_NAMES)
+    if unknown:
+        raise InvalidHyperparameterError(
+            f"image-classification has no hyperparameter {', '.join(unknown)}; "
+            f"known: {', '.join(sorted(IMAGE_CLASSIFICATION_NAMES))}"
+        )
+    options = {
+        "num_training_samples": num_training_samples,
+        "epochs": epochs,
+        "learning_rate": learning_rate,
+        "mini_batch_size": mini_batch_size,
+    }
+    if "num_training_samples" in overrides:
+        # The count comes from the carved train split; a different number breaks the LR schedule.
+        raise InvalidHyperparameterError("num_training_samples is computed from the train split")
+    merged = _merge(IMAGE_CLASSIFICATION_DEFAULTS, options, overrides)
+    batch = int(merged["mini_batch_size"])
+    if batch > num_training_samples:
+        raise InvalidHyperparameterError(f"mini_batch_size {batch} exceeds the {num_training_samples} training samples")
+    return merged
+
+
+def pytorch_hyperparameters(
+    *,
+    epochs: int | None = None,
+    seed: int | None = None,
+    learning_rate: float | None = None,
+    mini_batch_size: int | None = None,
+    overrides: Mapping[str, str] | None = None,
+) -> dict[str, str]:
+    """Passed to the entry point as `--key value` (SageMaker script mode); see train.py."""
+    options = {
+        "epochs": epochs,
+        "seed": seed,
+        "learning_rate": learning_rate,
+        "batch_size": mini_batch_size,
+    }
+    return _merge(PYTORCH_DEFAULTS, options, dict(overrides or {}))

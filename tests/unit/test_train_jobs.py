@@ -1,0 +1,294 @@
+"""`scones train` on SageMaker (moto): the CreateTrainingJob request of both algorithms."""
+
+from __future__ import annotations
+
+import importlib
+import json
+import sys
+import types
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+
+import boto3
+import pytest
+from click.testing import CliRunner
+from moto import mock_aws
+
+from scones.cli import main
+from scones.data.errors import PreparedDataError
+from scones.data.layout import format_lst, parse_lst
+from scones.training.errors import InvalidHyperparameterError, InvalidInstanceTypeError, MissingRoleError
+
+BUCKET = "scones-train-test"
+ROLE = "arn:aws:iam::123456789012:role/scones-sagemaker"
+PER_CLASS = 20
+
+
+def _entries() -> list[tuple[str, int]]:
+    return [
+        (f"{name}/{name}_{i:03d}.png", label)
+        for label, name in enumerate(("bicycle", "motorcycle"))
+        for i in range(PER_CLASS)
+    ]
+
+
+@pytest.fixture
+def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[boto3.client]:
+    monkeypatch.setenv("SAGEMAKER_VALIDATE_ROLE", "false")  # the SDK's IAM simulation is not in moto
+    with mock_aws():
+        s3 = boto3.client("s3", region_name="us-east-1")
+        s3.create_bucket(Bucket=BUCKET)
+        yield s3
+
+
+@pytest.fixture
+def prepared(aws: boto3.client) -> boto3.client:
+    """The layout `scones prepare` uploads: data/train/<class>/<file>.png, data/train.lst (+ test)."""
+    for path, _ in _entries():
+        aws.put_object(Bucket=BUCKET, Key=f"data/train/{path}", Body=b"png")
+        aws.put_object(Bucket=BUCKET, Key=f"data/test/{path}", Body=b"png")
+    aws.put_object(Bucket=BUCKET, Key="data/train.lst", Body=format_lst(_entries()).encode())
+    aws.put_object(Bucket=BUCKET, Key="data/test.lst", Body=format_lst(_entries()).encode())
+    return aws
+
+
+def _train(*args: str) -> tuple[int, str, Exception | None]:
+    result = CliRunner().invoke(main, ["train", "--bucket", BUCKET, "--role-arn", ROLE, *args])
+    return result.exit_code, result.output, result.exception
+
+
+def _only_job() -> dict:
+    sm = boto3.client("sagemaker", region_name="us-east-1")
+    jobs = sm.list_training_jobs()["TrainingJobSummaries"]
+    assert len(jobs) == 1, jobs
+    return sm.describe_training_job(TrainingJobName=jobs[0]["TrainingJobName"])
+
+
+def _channels(job: dict) -> dict[str, dict]:
+    return {c["ChannelName"]: c for c in job["InputDataConfig"]}
+
+
+def _read(s3: boto3.client, uri: str) -> str:
+    bucket, _, key = uri.removeprefix("s3://").partition("/")
+    return s3.get_object(Bucket=bucket, Key=key)["Body"].read().decode()
+
+
+def test_image_classification_job_definition(prepared: boto3.client) -> None:
+    code, output, exc = _train("--epochs", "7", "-H", "learning_rate=0.005", "--result-json", "/dev/null")
+    assert code == 0, (output, exc)
+
+    job = _only_job()
+    assert job["RoleArn"] == ROLE
+    assert job["AlgorithmSpecification"]["TrainingImage"] == (
+        "811284229777.dkr.ecr.us-east-1.amazonaws.com/image-classification:1"
+    )
+    assert job["AlgorithmSpecification"]["TrainingInputMode"] == "File"
+    assert job["ResourceConfig"]["InstanceType"] == "ml.g5.xlarge"
+    assert job["OutputDataConfig"]["S3OutputPath"] == f"s3://{BUCKET}/models/"
+
+    channels = _channels(job)
+    assert set(channels) == {"train", "validation", "train_lst", "validation_lst"}
+    assert {c["ContentType"] for c in channels.values()} == {"application/x-image"}
+    image_uris = {channels[n]["DataSource"]["S3DataSource"]["S3Uri"] for n in ("train", "validation")}
+    assert image_uris == {f"s3://{BUCKET}/data/train/"}  # no image copied, test split never mounted
+
+    train_lst = parse_lst(_read(prepared, channels["train_lst"]["DataSource"]["S3DataSource"]["S3Uri"]), source="t")
+    val_lst = parse_lst(_read(prepared, channels["validation_lst"]["DataSource"]["S3DataSource"]["S3Uri"]), source="v")
+    assert not set(train_lst) & set(val_lst)
+    assert sorted(train_lst + val_lst) == sorted(_entries())
+    assert [label for _, label in val_lst].count(0) == [label for _, label in val_lst].count(1) == 2  # stratified
+
+    hp = job["HyperParameters"]
+    assert hp["image_shape"] == "3,32,32"
+    assert hp["num_classes"] == "2"
+    assert hp["num_training_samples"] == str(len(train_lst)) == "36"
+    assert hp["epochs"] == "7"
+    assert hp["learning_rate"] == "0.005"
+    assert hp["use_pretrained_model"] == "1"
+    assert hp["early_stopping"] == "true"
+    assert "augmentation_type" in hp and "mini_batch_size" in hp
+
+
+def test_moto_writes_no_artifact_and_the_command_says_so(prepared: boto3.client, tmp_path: Path) -> None:
+    result_file = tmp_path / "result.json"
+    code, output, exc = _train("--result-json", str(result_file))
+    assert code == 0, (output, exc)
+    assert "[Starting]" in output and ": Completed" in output  # status transitions were shown
+    assert "no model artifact was written" in output
+    result = json.loads(result_file.read_text())
+    assert result["artifact_exists"] is False
+    assert result["model_data_url"].endswith("/output/model.tar.gz")
+    assert result["model_image_uri"].endswith("/image-classification:1")
+    assert result["training_job"].startswith("scones-image-classification-")
+
+
+def test_same_seed_reuses_the_split_other_seed_does_not(prepared: boto3.client) -> None:
+    for seed in ("1", "1", "2"):
+        assert _train("--seed", seed, "--no-wait")[0] == 0
+    keys = [o["Key"] for o in prepared.list_objects_v2(Bucket=BUCKET, Prefix="data/splits/")["Contents"]]
+    assert len(keys) == 4  # two splits x (train.lst, validation.lst)
+
+
+@pytest.fixture
+def model_inference(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> types.ModuleType:
+    """The model package's build_source_dir when it exists; a small source dir otherwise."""
+    try:
+        return importlib.import_module("scones.model.inference")
+    except ModuleNotFoundError:
+        pass
+
+    def build_source_dir(dest: Path) -> Path:
+        dest.mkdir(parents=True)
+        (dest / "train.py").write_text("print('epoch=1 train_loss=0.5 val_accuracy=0.9')\n")
+        (dest / "inference.py").write_text("def model_fn(model_dir):\n    return None\n")
+        return dest
+
+    module = types.ModuleType("scones.model.inference")
+    module.build_source_dir = build_source_dir  # type: ignore[attr-defined]
+    module.FRAMEWORK_VERSION = "2.6"  # type: ignore[attr-defined]
+    module.PY_VERSION = "py312"  # type: ignore[attr-defined]
+    package = types.ModuleType("scones.model")
+    package.inference = module  # type: ignore[attr-defined]
+    monkeypatch.setitem(sys.modules, "scones.model", package)
+    monkeypatch.setitem(sys.modules, "scones.model.inference", module)
+    return module
+
+
+def test_pytorch_job_definition(prepared: boto3.client, model_inference: types.ModuleType) -> None:
+    code, output, exc = _train("--algorithm", "pytorch", "--epochs", "12", "--instance-type", "ml.g4dn.xlarge")
+    assert code == 0, (output, exc)
+    job = _only_job()
+    version, py = model_inference.FRAMEWORK_VERSION, model_inference.PY_VERSION
+    assert job["AlgorithmSpecification"]["TrainingImage"] == (
+        f"763104351884.dkr.ecr.us-east-1.amazonaws.com/pytorch-training:{version}-gpu-{py}"
+    )
+    assert job["ResourceConfig"]["InstanceType"] == "ml.g4dn.xlarge"
+    assert job["RoleArn"] == ROLE
+    assert job["OutputDataConfig"]["S3OutputPath"] == f"s3://{BUCKET}/models/"
+    hp = job["HyperParameters"]
+    assert hp["epochs"] == "12" and hp["seed"] == "0"
+    channels = _channels(job)
+    assert channels["train"]["DataSource"]["S3DataSource"]["S3Uri"] == f"s3://{BUCKET}/data/train/"
+    assert {"train", "train_lst", "validation_lst"} <= set(channels)
+    assert not any("/data/test" in c["DataSource"]["S3DataSource"]["S3Uri"] for c in channels.values())
+    # Script mode: the package's source dir was uploaded and is mounted as the code channel.
+    code_uri = channels["code"]["DataSource"]["S3DataSource"]["S3Uri"]
+    code_bucket, _, code_prefix = code_uri.removeprefix("s3://").partition("/")
+    uploaded = [o["Key"] for o in prepared.list_objects_v2(Bucket=code_bucket, Prefix=code_prefix)["Contents"]]
+    assert any(key.endswith("/train.py") for key in uploaded)
+    assert "model_image_uri: 763104351884.dkr.ecr.us-east-1.amazonaws.com/pytorch-inference:" in output
+
+
+def test_missing_prepared_data(aws: boto3.client) -> None:
+    from scones.training.s3_data import load_prepared
+
+    code, output, _ = _train()
+    assert code == 1
+    assert f"train.lst not found in s3://{BUCKET}/data/" in output and "scones prepare" in output
+    with pytest.raises(PreparedDataError):
+        load_prepared(aws, BUCKET, "data")
+
+
+def test_image_listed_but_not_uploaded(prepared: boto3.client) -> None:
+    prepared.delete_object(Bucket=BUCKET, Key="data/train/bicycle/bicycle_003.png")
+    code, output, _ = _train()
+    assert code != 0 and "missing from the bucket" in output and "bicycle_003.png" in output
+
+
+@pytest.mark.parametrize("instance_type", ["g5.xlarge", "p3.2xlarge", "ml.", "ml.g5"])
+def test_non_ml_instance_type(prepared: boto3.client, instance_type: str) -> None:
+    code, output, exc = _train("--instance-type", instance_type)
+    assert code != 0 and isinstance(exc, SystemExit)
+    assert f"{instance_type!r} is not a SageMaker instance type" in output
+    assert boto3.client("sagemaker", region_name="us-east-1").list_training_jobs()["TrainingJobSummaries"] == []
+
+
+def test_missing_role(prepared: boto3.client, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("SCONES_ROLE_ARN", raising=False)
+    result = CliRunner().invoke(main, ["train", "--bucket", BUCKET])
+    assert result.exit_code != 0 and "--role-arn" in result.output and "SCONES_ROLE_ARN" in result.output
+
+
+def test_role_from_environment(prepared: boto3.client, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("SCONES_ROLE_ARN", ROLE)
+    result = CliRunner().invoke(main, ["train", "--bucket", BUCKET, "--no-wait"])
+    assert result.exit_code == 0, result.output
+    assert _only_job()["RoleArn"] == ROLE
+
+
+def test_bad_s3_uri_and_bucket(prepared: boto3.client) -> None:
+    code, output, _ = _train("--output-path", "models/")
+    assert code == 2 and "is not an S3 URI" in output
+    result = CliRunner().invoke(main, ["train", "--bucket", "Bad_Bucket", "--role-arn", ROLE])
+    assert result.exit_code == 2 and "not a valid S3 bucket name" in result.output
+
+
+def test_hyperparameter_errors(prepared: boto3.client) -> None:
+    assert "has no hyperparameter lerning_rate" in _train("-H", "lerning_rate=0.1")[1]
+    assert "expected key=value" in _train("-H", "epochs")[1]
+    assert "set both by an option and by --hyperparameter" in _train("--epochs", "3", "-H", "epochs=4")[1]
+
+
+def test_named_exceptions_from_the_library() -> None:
+    from scones.training.hyperparameters import image_classification_hyperparameters, parse_overrides
+    from scones.training.sagemaker_train import check_instance_type, check_role_arn
+    from scones.training.splits import carve_validation
+
+    with pytest.raises(InvalidInstanceTypeError):
+        check_instance_type("m5.large")
+    with pytest.raises(MissingRoleError):
+        check_role_arn(None)
+    with pytest.raises(MissingRoleError):
+        check_role_arn("scones-sagemaker")
+    with pytest.raises(InvalidHyperparameterError):
+        parse_overrides(["a=1", "a=2"])
+    with pytest.raises(InvalidHyperparameterError):
+        image_classification_hyperparameters(num_training_samples=10, mini_batch_size=32)
+    with pytest.raises(PreparedDataError):
+        carve_validation([("bicycle/a.png", 0)], val_fraction=0.1, seed=0)
+
+
+def test_carve_is_stratified_and_seeded() -> None:
+    from scones.training.splits import carve_validation
+
+    entries = _entries()
+    first = carve_validation(entries, val_fraction=0.25, seed=3)
+    again = carve_validation(entries, val_fraction=0.25, seed=3)
+    other = carve_validation(entries, val_fraction=0.25, seed=4)
+    assert first == again and first.digest == again.digest
+    assert first.validation != other.validation
+    assert sorted(first.train + first.validation) == sorted(entries)
+    assert sum(1 for _, label in first.validation if label == 0) == 5
+    assert sum(1 for _, label in first.validation if label == 1) == 5
+
+
+def test_endpoint_url_carries_every_call_and_emulator_credentials(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Against a moto *server* (what `scones local up` runs): the SDK's own clients must use
+    --endpoint-url too, and with no credentials configured the emulator's fake ones are used."""
+    from moto.server import ThreadedMotoServer
+
+    monkeypatch.setenv("SAGEMAKER_VALIDATE_ROLE", "false")
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server.start()
+    try:
+        host, port = server.get_host_and_port()
+        url = f"http://{host}:{port}"
+        s3 = boto3.client("s3", endpoint_url=url, region_name="us-east-1")
+        s3.create_bucket(Bucket=BUCKET)
+        for path, _ in _entries():
+            s3.put_object(Bucket=BUCKET, Key=f"data/train/{path}", Body=b"png")
+        s3.put_object(Bucket=BUCKET, Key="data/train.lst", Body=format_lst(_entries()).encode())
+        for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_REGION", "AWS_DEFAULT_REGION"):
+            monkeypatch.delenv(name)
+
+        code, output, exc = _train("--endpoint-url", url, "--no-wait")
+        assert code == 0, (output, exc)
+
+        sm = boto3.client(
+            "sagemaker", endpoint_url=url, region_name="us-east-1", aws_access_key_id="x", aws_secret_access_key="x"
+        )
+        assert len(sm.list_training_jobs()["TrainingJobSummaries"]) == 1
+    finally:
+        urllib.request.urlopen(urllib.request.Request(f"{url}/moto-api/reset", method="POST"))
+        server.stop()
