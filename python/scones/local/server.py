@@ -1,36 +1,162 @@
-"""An in-process moto server on 127.0.0.1 with this project's patches installed.
+"""An in-process moto server on 127.0.0.1 that runs what is deployed on it.
 
-Owned by the emulator work; minimal starting point.
+On top of moto: Step Functions executions run (moto's ASL interpreter), Lambda invocations run
+the deployed zip in warm subprocess sandboxes, sagemaker-runtime InvokeEndpoint runs the
+deployed model artifact with data capture, and `aws_gaps` answers the APIs the Terraform
+provider needs that moto lacks. One `LocalAWS` at a time per process: moto's state and its
+Step Functions callback port (MOTO_PORT) are process-wide.
 """
 
 from __future__ import annotations
 
+import logging
 import os
+import shutil
+import tempfile
+import threading
+from pathlib import Path
 from types import TracebackType
+from typing import Any
 
-from moto.moto_server.threaded_moto_server import ThreadedMotoServer
+from moto.core.base_backend import BackendDict
+from moto.core.config import default_user_config
+from moto.moto_server.werkzeug_app import DomainDispatcherApplication, MotoRequestHandler, create_backend_app
+from werkzeug.serving import BaseWSGIServer, make_server
 
-from scones.local import aws_gaps
+from scones.local import aws_gaps, moto_patches
+from scones.local.cloudwatch_logs import CloudWatchLogs
+from scones.local.lambda_runtime import DEFAULT_MAX_SANDBOXES_PER_FUNCTION, LambdaRuntime
+from scones.local.model_server import ModelServer
+
+LAMBDA_CONCURRENCY_ENV = "SCONES_LOCAL_LAMBDA_CONCURRENCY"
+# moto's ASL interpreter logs every task error at ERROR level, including the ones a Catch
+# handles by design (a low-confidence prediction); the execution history has them all.
+_ASL_ERROR_LOGGER = "moto.stepfunctions.parser.asl.component.eval_component"
+
+
+class _RequestHandler(MotoRequestHandler):
+    """moto's handler; request lines are logged only when asked (they drown test output)."""
+
+    log_requests = False
+
+    def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
+        if self.log_requests:
+            super().log_request(code, size)
+
+
+class _LoggingRequestHandler(_RequestHandler):
+    log_requests = True
 
 
 class LocalAWS:
     """moto's server in a thread. `url` is valid after `start()`."""
 
-    def __init__(self, host: str = "127.0.0.1", port: int = 0) -> None:
-        self._server = ThreadedMotoServer(ip_address=host, port=port, verbose=False)
+    def __init__(
+        self, host: str = "127.0.0.1", port: int = 0, work_dir: Path | None = None, log_requests: bool = False
+    ) -> None:
+        self._host = host
+        self._log_requests = log_requests
+        self._port = port
+        self._work_dir_parent = work_dir
+        self._server: BaseWSGIServer | None = None
+        self._thread: threading.Thread | None = None
+        self._services: moto_patches.EmulatorServices | None = None
+        self._saved_config: dict[str, Any] = {}
+        self._saved_moto_port: str | None = None
+        self.work_dir: Path | None = None
         self.url = ""
+
+    @property
+    def port(self) -> int:
+        assert self._server is not None, "call start() first"
+        return int(self._server.server_address[1])
+
+    @property
+    def lambdas(self) -> LambdaRuntime:
+        assert self._services is not None, "call start() first"
+        return self._services.lambdas
+
+    @property
+    def models(self) -> ModelServer:
+        assert self._services is not None, "call start() first"
+        return self._services.models
 
     def start(self) -> LocalAWS:
         aws_gaps.install()
-        self._server.start()
-        host, port = self._server.get_host_and_port()
-        # moto's Step Functions interpreter calls back into "the" moto server on MOTO_PORT.
-        os.environ["MOTO_PORT"] = str(port)
-        self.url = f"http://{host}:{port}"
+        moto_patches.install()
+        logging.getLogger(_ASL_ERROR_LOGGER).setLevel(logging.CRITICAL)
+        # A fresh emulator starts empty, whatever ran in this process before.
+        BackendDict.reset()
+        server = make_server(
+            self._host,
+            self._port,
+            DomainDispatcherApplication(create_backend_app),
+            threaded=True,
+            request_handler=_LoggingRequestHandler if self._log_requests else _RequestHandler,
+        )
+        self._server = server
+        self.url = f"http://{self._host}:{self.port}"
+        self.work_dir = Path(tempfile.mkdtemp(prefix="scones-local-", dir=self._work_dir_parent))
+        logs = CloudWatchLogs()
+        concurrency = int(os.environ.get(LAMBDA_CONCURRENCY_ENV, DEFAULT_MAX_SANDBOXES_PER_FUNCTION))
+        self._services = moto_patches.EmulatorServices(
+            lambdas=LambdaRuntime(self.url, self.work_dir, logs, max_sandboxes_per_function=concurrency),
+            models=ModelServer(self.work_dir, logs),
+        )
+        try:
+            moto_patches.activate(self._services)
+        except RuntimeError:
+            server.server_close()
+            shutil.rmtree(self.work_dir, ignore_errors=True)
+            raise
+        self._configure_moto()
+        self._thread = threading.Thread(target=server.serve_forever, name="scones-local-aws", daemon=True)
+        self._thread.start()
         return self
 
+    def _configure_moto(self) -> None:
+        self._saved_config = {
+            "stepfunctions": dict(default_user_config.get("stepfunctions", {})),
+            "lambda": dict(default_user_config.get("lambda", {})),
+        }
+        default_user_config["stepfunctions"] = {"execute_state_machine": True}
+        # The full Lambda backend is the one whose invoke the emulator replaces.
+        default_user_config["lambda"] = {**self._saved_config["lambda"], "use_docker": True}
+        # moto's Step Functions interpreter calls back into "the" moto server on MOTO_PORT.
+        self._saved_moto_port = os.environ.get("MOTO_PORT")
+        os.environ["MOTO_PORT"] = str(self.port)
+
+    def _restore_moto(self) -> None:
+        for section, saved in self._saved_config.items():
+            default_user_config[section] = saved  # type: ignore[literal-required]
+        if self._saved_moto_port is None:
+            os.environ.pop("MOTO_PORT", None)
+        else:
+            os.environ["MOTO_PORT"] = self._saved_moto_port
+
     def stop(self) -> None:
-        self._server.stop()
+        """Stop serving, end every worker process, remove the temp dirs (idempotent)."""
+        server, self._server = self._server, None
+        if server is not None:
+            server.shutdown()
+            server.server_close()
+        if self._thread is not None:
+            self._thread.join(timeout=10)
+            self._thread = None
+        services, self._services = self._services, None
+        if services is not None:
+            services.lambdas.stop()
+            services.models.stop()
+            moto_patches.deactivate(services)
+            self._restore_moto()
+        if self.work_dir is not None:
+            shutil.rmtree(self.work_dir, ignore_errors=True)
+            self.work_dir = None
+
+    def worker_pids(self) -> list[int]:
+        if self._services is None:
+            return []
+        return self._services.lambdas.sandbox_pids() + self._services.models.worker_pids()
 
     def __enter__(self) -> LocalAWS:
         return self.start()

@@ -1,0 +1,200 @@
+"""Where the emulator plugs into moto: Lambda invoke, InvokeEndpoint, and SFN execution names.
+
+`install()` patches moto's classes once per process. The Lambda and SageMaker patches only
+act while a `LocalAWS` has registered its services with `activate()`; otherwise moto's own
+behaviour runs, so `mock_aws` tests in the same process are unaffected.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import uuid
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import unquote
+
+from moto.awslambda.models import LambdaFunction
+from moto.core.exceptions import JsonRESTError
+from moto.core.responses import TYPE_RESPONSE
+from moto.sagemakerruntime.responses import SageMakerRuntimeResponse
+from moto.stepfunctions.parser.models import StepFunctionsParserBackend
+
+from scones.local.lambda_runtime import FunctionSpec, LambdaRuntime
+from scones.local.model_server import (
+    EndpointConfigurationError,
+    EndpointNotFoundError,
+    EndpointRequest,
+    ModelInvocationError,
+    ModelServer,
+)
+
+
+@dataclass(frozen=True)
+class EmulatorServices:
+    lambdas: LambdaRuntime
+    models: ModelServer
+
+
+_lock = threading.Lock()
+_installed = False
+_active: EmulatorServices | None = None
+
+
+def activate(services: EmulatorServices) -> None:
+    global _active
+    with _lock:
+        if _active is not None and _active is not services:
+            raise RuntimeError("another LocalAWS is already running in this process")
+        _active = services
+
+
+def deactivate(services: EmulatorServices) -> None:
+    global _active
+    with _lock:
+        if _active is services:
+            _active = None
+
+
+# -- Lambda ------------------------------------------------------------------------------
+
+
+class InvalidRequestContentError(JsonRESTError):
+    code = 400
+
+    def __init__(self, message: str) -> None:
+        super().__init__("InvalidRequestContentException", message)
+
+
+def function_spec(function: LambdaFunction) -> FunctionSpec:
+    return FunctionSpec(
+        account_id=function.account_id,
+        region=function.region,
+        function_name=function.function_name,
+        function_arn=function.function_arn,
+        version=str(function.version),
+        handler=str(function.handler or ""),
+        runtime=str(function.run_time or ""),
+        timeout_seconds=float(function.timeout or 3),
+        memory_size=int(function.memory_size or 128),
+        environment=dict(function.environment_vars or {}),
+        code_sha256=str(function.code_sha_256 or ""),
+        code_zip=bytes(function.code_bytes or b""),
+    )
+
+
+_original_lambda_invoke = LambdaFunction.invoke
+
+
+def _lambda_invoke(
+    self: LambdaFunction, body: str, request_headers: Any, response_headers: dict[str, Any]
+) -> str | bytes:
+    services = _active
+    if services is None:
+        return _original_lambda_invoke(self, body, request_headers, response_headers)
+    payload = body.encode("utf-8") if isinstance(body, str) else bytes(body or b"")
+    if not payload.strip():
+        payload = b"{}"
+    try:
+        json.loads(payload)
+    except ValueError as exc:
+        raise InvalidRequestContentError(f"Could not parse request body into json: {exc}") from exc
+    invocation_type = request_headers.get("x-amz-invocation-type", "RequestResponse")
+    spec = function_spec(self)
+    if invocation_type == "DryRun":
+        return b""
+    if invocation_type == "Event":
+        services.lambdas.invoke_async(spec, payload)
+        return b""
+    result = services.lambdas.invoke(spec, payload)
+    if result.function_error:
+        response_headers["x-amz-function-error"] = result.function_error
+    response_headers["x-amz-executed-version"] = result.executed_version
+    response_headers["x-amz-log-result"] = result.log_result_header
+    return result.payload
+
+
+# -- sagemaker-runtime -------------------------------------------------------------------
+
+
+class SageMakerRuntimeValidationError(JsonRESTError):
+    code = 400
+
+    def __init__(self, message: str) -> None:
+        super().__init__("ValidationError", message)
+
+
+class SageMakerModelError(JsonRESTError):
+    code = 424
+
+    def __init__(self, error: ModelInvocationError) -> None:
+        super().__init__("ModelError", str(error))
+        self.description = json.dumps(
+            {
+                "__type": "ModelError",
+                "message": str(error),
+                "OriginalStatusCode": error.original_status,
+                "OriginalMessage": error.original_message,
+                "LogStreamArn": error.log_stream_arn,
+            }
+        )
+
+
+_original_invoke_endpoint = SageMakerRuntimeResponse.invoke_endpoint
+
+
+def _invoke_endpoint(self: SageMakerRuntimeResponse) -> TYPE_RESPONSE:
+    services = _active
+    if services is None:
+        return _original_invoke_endpoint(self)
+    # /endpoints/<name>/invocations; the body is raw bytes (use_raw_body), e.g. a PNG.
+    endpoint_name = unquote(self.parsed_url.path.split("/")[2])
+    body = self.raw_body if isinstance(self.raw_body, bytes) else str(self.raw_body or "").encode("utf-8")
+    request = EndpointRequest(
+        account_id=self.current_account,
+        region=self.region,
+        endpoint_name=endpoint_name,
+        body=body,
+        content_type=self.headers.get("Content-Type") or "application/octet-stream",
+        accept=self.headers.get("Accept"),
+        inference_id=self.headers.get("X-Amzn-SageMaker-Inference-Id"),
+        target_variant=self.headers.get("X-Amzn-SageMaker-Target-Variant"),
+    )
+    try:
+        response = services.models.invoke(request)
+    except (EndpointNotFoundError, EndpointConfigurationError) as exc:
+        raise SageMakerRuntimeValidationError(str(exc)) from exc
+    except ModelInvocationError as exc:
+        raise SageMakerModelError(exc) from exc
+    headers = {"Content-Type": response.content_type, "x-Amzn-Invoked-Production-Variant": response.variant}
+    return 200, headers, response.body
+
+
+# -- Step Functions ------------------------------------------------------------------------
+
+_original_start_execution = StepFunctionsParserBackend.start_execution
+
+
+def _start_execution(
+    self: StepFunctionsParserBackend,
+    state_machine_arn: str,
+    name: str | None = None,
+    execution_input: str | None = None,
+    trace_header: str | None = None,
+) -> Any:
+    # moto names an unnamed execution "None", so the second unnamed start returns the first.
+    return _original_start_execution(self, state_machine_arn, name or str(uuid.uuid4()), execution_input, trace_header)
+
+
+def install() -> None:
+    """Patch moto (idempotent)."""
+    global _installed
+    with _lock:
+        if _installed:
+            return
+        LambdaFunction.invoke = _lambda_invoke  # type: ignore[method-assign]
+        SageMakerRuntimeResponse.invoke_endpoint = _invoke_endpoint  # type: ignore[method-assign]
+        # moto decodes request bodies as UTF-8 unless told not to; image bodies are binary.
+        SageMakerRuntimeResponse.use_raw_body = property(lambda _self: _active is not None)  # type: ignore[assignment]
+        StepFunctionsParserBackend.start_execution = _start_execution  # type: ignore[method-assign]
+        _installed = True

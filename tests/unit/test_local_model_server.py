@@ -1,0 +1,152 @@
+"""sagemaker-runtime InvokeEndpoint on the local emulator: the artifact's own serving code, data capture."""
+
+from __future__ import annotations
+
+import base64
+import json
+import re
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from scones.local.server import LocalAWS
+from tests.unit.local_fixtures import client, deploy_endpoint, model_artifact, pid_alive, png
+
+pytest.importorskip("torch")
+
+RED = (250, 10, 10)
+BLUE = (10, 10, 250)
+
+
+@pytest.fixture(scope="module")
+def aws() -> Iterator[LocalAWS]:
+    with LocalAWS() as emulator:
+        yield emulator
+
+
+@pytest.fixture(scope="module")
+def artifact() -> bytes:
+    return model_artifact()
+
+
+def _capture(bucket: str, percentage: int = 100, modes: tuple[str, ...] = ("Input", "Output")) -> dict[str, Any]:
+    return {
+        "EnableCapture": True,
+        "InitialSamplingPercentage": percentage,
+        "DestinationS3Uri": f"s3://{bucket}/data-capture",
+        "CaptureOptions": [{"CaptureMode": mode} for mode in modes],
+    }
+
+
+def _captured(url: str, bucket: str, endpoint: str) -> list[tuple[str, dict[str, Any]]]:
+    s3 = client("s3", url)
+    listed = s3.list_objects_v2(Bucket=bucket, Prefix=f"data-capture/{endpoint}/").get("Contents", [])
+    records = []
+    for obj in listed:
+        body = s3.get_object(Bucket=bucket, Key=obj["Key"])["Body"].read().decode()
+        records.extend((obj["Key"], json.loads(line)) for line in body.splitlines() if line)
+    return records
+
+
+def _invoke(url: str, endpoint: str, body: bytes, **kwargs: Any) -> dict[str, Any]:
+    return dict(
+        client("sagemaker-runtime", url).invoke_endpoint(
+            EndpointName=endpoint, Body=body, ContentType="image/png", Accept="application/json", **kwargs
+        )
+    )
+
+
+def test_png_is_classified_by_the_artifacts_inference_code_and_captured(aws: LocalAWS, artifact: bytes) -> None:
+    deploy_endpoint(aws.url, "capture-all", "classifier", artifact, _capture("capture-all"))
+    image = png(RED)
+    response = _invoke(aws.url, "classifier", image, InferenceId="data/test/bicycle/red.png")
+    probabilities = json.loads(response["Body"].read())
+    assert response["ContentType"] == "application/json"
+    assert response["InvokedProductionVariant"] == "AllTraffic"
+    assert probabilities[0] > 0.9 and abs(sum(probabilities) - 1) < 1e-6
+    assert json.loads(_invoke(aws.url, "classifier", png(BLUE))["Body"].read())[1] > 0.9
+
+    records = _captured(aws.url, "capture-all", "classifier")
+    assert len(records) == 2
+    key, record = next((k, r) for k, r in records if r["eventMetadata"].get("inferenceId"))
+    assert re.fullmatch(
+        r"data-capture/classifier/AllTraffic/\d{4}/\d{2}/\d{2}/\d{2}/\d{2}-\d{2}-\d{3}-[0-9a-f-]{36}\.jsonl", key
+    )
+    endpoint_input = record["captureData"]["endpointInput"]
+    assert endpoint_input["observedContentType"] == "image/png"
+    assert endpoint_input["mode"] == "INPUT"
+    assert endpoint_input["encoding"] == "BASE64"
+    assert base64.b64decode(endpoint_input["data"]) == image
+    endpoint_output = record["captureData"]["endpointOutput"]
+    assert endpoint_output["observedContentType"] == "application/json"
+    assert endpoint_output["mode"] == "OUTPUT"
+    assert endpoint_output["encoding"] == "JSON"
+    assert json.loads(endpoint_output["data"]) == probabilities
+    assert record["eventMetadata"]["inferenceId"] == "data/test/bicycle/red.png"
+    assert re.fullmatch(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z", record["eventMetadata"]["inferenceTime"])
+    assert record["eventVersion"] == "0"
+
+
+def test_model_is_loaded_once_and_served_warm(aws: LocalAWS, artifact: bytes) -> None:
+    deploy_endpoint(aws.url, "warm-model", "warm", artifact, None)
+    for _ in range(3):
+        _invoke(aws.url, "warm", png(RED))
+    pids = aws.models.worker_pids()
+    assert len(pids) >= 1 and all(pid_alive(p) for p in pids)
+    logs = client("logs", aws.url)
+    streams = logs.describe_log_streams(logGroupName="/aws/sagemaker/Endpoints/warm")["logStreams"]
+    messages = [
+        e["message"]
+        for s in streams
+        for e in logs.get_log_events(logGroupName="/aws/sagemaker/Endpoints/warm", logStreamName=s["logStreamName"])[
+            "events"
+        ]
+    ]
+    # model_fn prints once per load; three invocations, one load.
+    assert messages.count("tiny model loaded") == 1
+
+
+def test_sampling_zero_writes_no_capture(aws: LocalAWS, artifact: bytes) -> None:
+    deploy_endpoint(aws.url, "capture-none", "unsampled", artifact, _capture("capture-none", percentage=0))
+    for _ in range(3):
+        _invoke(aws.url, "unsampled", png(BLUE))
+    assert _captured(aws.url, "capture-none", "unsampled") == []
+
+
+def test_capture_options_input_only(aws: LocalAWS, artifact: bytes) -> None:
+    deploy_endpoint(aws.url, "capture-input", "input-only", artifact, _capture("capture-input", modes=("Input",)))
+    _invoke(aws.url, "input-only", png(RED))
+    [(_, record)] = _captured(aws.url, "capture-input", "input-only")
+    assert set(record["captureData"]) == {"endpointInput"}
+
+
+def test_unknown_endpoint_gives_sagemakers_validation_error(aws: LocalAWS) -> None:
+    runtime = client("sagemaker-runtime", aws.url)
+    with pytest.raises(runtime.exceptions.ClientError) as raised:
+        runtime.invoke_endpoint(EndpointName="no-such-endpoint", Body=png(RED), ContentType="image/png")
+    error = raised.value.response["Error"]
+    assert error["Code"] == "ValidationError"
+    assert error["Message"] == "Endpoint no-such-endpoint of account 123456789012 not found."
+
+
+def test_inference_code_error_gives_model_error(aws: LocalAWS, artifact: bytes) -> None:
+    deploy_endpoint(aws.url, "model-errors", "picky", artifact, _capture("model-errors"))
+    runtime = client("sagemaker-runtime", aws.url)
+    with pytest.raises(runtime.exceptions.ModelError) as raised:
+        runtime.invoke_endpoint(EndpointName="picky", Body=b"hello", ContentType="text/plain")
+    assert "unsupported content type text/plain" in raised.value.response["Error"]["Message"]
+    assert raised.value.response["OriginalStatusCode"] == 500
+    # A failed invocation is not captured, and the model server keeps serving.
+    assert _captured(aws.url, "model-errors", "picky") == []
+    assert json.loads(_invoke(aws.url, "picky", png(RED))["Body"].read())[0] > 0.9
+
+
+def test_missing_artifact_is_a_validation_error(aws: LocalAWS, artifact: bytes) -> None:
+    deploy_endpoint(aws.url, "artifact-gone", "orphan", artifact, None)
+    client("s3", aws.url).delete_object(Bucket="artifact-gone", Key="models/model.tar.gz")
+    runtime = client("sagemaker-runtime", aws.url)
+    with pytest.raises(runtime.exceptions.ClientError) as raised:
+        runtime.invoke_endpoint(EndpointName="orphan", Body=png(RED), ContentType="image/png")
+    assert raised.value.response["Error"]["Code"] == "ValidationError"
+    assert "s3://artifact-gone/models/model.tar.gz" in raised.value.response["Error"]["Message"]

@@ -1,0 +1,108 @@
+"""The project's real state machine, real Lambda zips and a real model artifact on the emulator."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+
+import pytest
+
+from scones.local.server import LocalAWS
+from tests.unit.local_fixtures import (
+    BUILT_LAMBDAS,
+    REPO,
+    client,
+    create_function,
+    deploy_endpoint,
+    model_artifact,
+    png,
+    wait_for_execution,
+)
+
+ASL = REPO / "asl" / "classify_image.asl.json"
+FUNCTIONS = ("serialize_image", "classify_image", "filter_low_confidence")
+
+pytest.importorskip("torch")
+pytestmark = pytest.mark.skipif(
+    not ASL.is_file() or not all((BUILT_LAMBDAS / f"{f}.zip").is_file() for f in FUNCTIONS),
+    reason="needs asl/classify_image.asl.json and build/lambdas/*.zip (make lambdas)",
+)
+
+
+@pytest.fixture(scope="module")
+def workflow() -> Iterator[tuple[LocalAWS, str, str]]:
+    with LocalAWS() as aws:
+        url = aws.url
+        capture = {
+            "EnableCapture": True,
+            "InitialSamplingPercentage": 100,
+            "DestinationS3Uri": "s3://workflow-bucket/capture",
+            "CaptureOptions": [{"CaptureMode": "Input"}, {"CaptureMode": "Output"}],
+        }
+        deploy_endpoint(url, "workflow-bucket", "workflow-endpoint", model_artifact(), capture)
+        values = {
+            f"{name}_arn": create_function(
+                url,
+                name.replace("_", "-"),
+                (BUILT_LAMBDAS / f"{name}.zip").read_bytes(),
+                timeout=60,
+                environment={"ENDPOINT_NAME": "workflow-endpoint"} if name == "classify_image" else None,
+            )
+            for name in FUNCTIONS
+        }
+        sns = client("sns", url)
+        values["sns_topic_arn"] = sns.create_topic(Name="workflow-notifications")["TopicArn"]
+        sqs = client("sqs", url)
+        queue_url = sqs.create_queue(QueueName="workflow-notifications")["QueueUrl"]
+        queue_arn = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+        sns.subscribe(TopicArn=values["sns_topic_arn"], Protocol="sqs", Endpoint=queue_arn)
+        definition = ASL.read_text()
+        for name, value in values.items():
+            definition = definition.replace("${" + name + "}", value)
+        machine = client("stepfunctions", url).create_state_machine(
+            name="classify-image", definition=definition, roleArn="arn:aws:iam::123456789012:role/sfn"
+        )["stateMachineArn"]
+        yield aws, machine, queue_url
+
+
+def _execute(url: str, machine: str, key: str) -> dict:
+    arn = client("stepfunctions", url).start_execution(
+        stateMachineArn=machine, input=json.dumps({"s3_bucket": "workflow-bucket", "s3_key": key, "image_data": ""})
+    )["executionArn"]
+    return wait_for_execution(url, arn, timeout_seconds=120)
+
+
+def _notifications(url: str, queue_url: str) -> list[dict]:
+    messages = client("sqs", url).receive_message(QueueUrl=queue_url, MaxNumberOfMessages=10).get("Messages", [])
+    return [json.loads(m["Body"]) for m in messages]
+
+
+def test_confident_image_succeeds_and_is_captured(workflow: tuple[LocalAWS, str, str]) -> None:
+    aws, machine, _ = workflow
+    key = "data/test/bicycle/red.png"
+    client("s3", aws.url).put_object(Bucket="workflow-bucket", Key=key, Body=png((250, 10, 10)))
+    execution = _execute(aws.url, machine, key)
+    assert execution["status"] == "SUCCEEDED", execution
+    body = json.loads(execution["output"])["body"]
+    assert body["s3_key"] == key and body["inferences"][0] > 0.93
+    listed = client("s3", aws.url).list_objects_v2(Bucket="workflow-bucket", Prefix="capture/workflow-endpoint/")
+    assert listed["KeyCount"] >= 1
+
+
+def test_low_confidence_ends_in_fail_with_one_notification(workflow: tuple[LocalAWS, str, str]) -> None:
+    aws, machine, queue_url = workflow
+    _notifications(aws.url, queue_url)  # drain
+    key = "data/test/motorcycle/grey.png"
+    # Equal red and blue: the tiny model says 50/50.
+    client("s3", aws.url).put_object(Bucket="workflow-bucket", Key=key, Body=png((128, 0, 128)))
+    execution = _execute(aws.url, machine, key)
+    assert execution["status"] == "FAILED"
+    assert execution["error"] == "ThresholdConfidenceNotMetError"
+    assert len(_notifications(aws.url, queue_url)) == 1
+
+
+def test_missing_image_fails_with_image_not_found(workflow: tuple[LocalAWS, str, str]) -> None:
+    aws, machine, _ = workflow
+    execution = _execute(aws.url, machine, "data/test/bicycle/not-there.png")
+    assert execution["status"] == "FAILED"
+    assert "ImageNotFoundError" in (execution.get("error", "") + execution.get("cause", ""))
