@@ -20,6 +20,7 @@ from moto.core.responses import TYPE_RESPONSE
 from moto.sagemakerruntime.responses import SageMakerRuntimeResponse
 from moto.stepfunctions.parser.models import StepFunctionsParserBackend
 
+from scones.local import s3_policy
 from scones.local.lambda_runtime import FunctionSpec, LambdaRuntime
 from scones.local.model_server import (
     EndpointConfigurationError,
@@ -197,4 +198,5 @@ def install() -> None:
         # moto decodes request bodies as UTF-8 unless told not to; image bodies are binary.
         SageMakerRuntimeResponse.use_raw_body = property(lambda _self: _active is not None)  # type: ignore[assignment]
         StepFunctionsParserBackend.start_execution = _start_execution  # type: ignore[method-assign]
+        s3_policy.install()
         _installed = True
