@@ -51,3 +51,8 @@ test: setup lambdas ## Run the whole test suite
 
 # Each area of the pipeline keeps its targets in mk/<area>.mk.
 include $(wildcard mk/*.mk)
+
+DEMO_ARGS ?=
+.PHONY: demo
+demo: setup lambdas tf-toolchain ## The whole workflow end to end on the local emulator (DEMO_ARGS="--count 40 --epochs N")
+	TERRAFORM=$(TERRAFORM) $(BIN)/python -m scones.demo $(DEMO_ARGS)

@@ -65,3 +65,7 @@ class LazyGroup(click.Group):
 @click.version_option(package_name="scones")
 def main() -> None:
     """Scones Unlimited: tell bicycles from motorcycles, on AWS or on this laptop."""
+
+
+if __name__ == "__main__":
+    main()

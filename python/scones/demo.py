@@ -1,0 +1,304 @@
+"""`make demo`: the whole workflow, end to end, on the local emulator.
+
+Each stage runs the same command a user would (`scones ...`, `terraform ...`), so the demo is
+also a smoke test of the CLI. The emulator is always stopped, whatever fails.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import time
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import click
+
+from scones.local import control
+from scones.paths import DEMO_TARBALL, repo_root
+
+
+class DemoStageError(click.ClickException):
+    """A stage of the demo failed; the message names the stage and the command."""
+
+
+@dataclass
+class DemoConfig:
+    out: Path
+    port: int = control.DEFAULT_PORT
+    count: int = 40
+    seed: int = 0
+    epochs: int | None = None  # None: the default local recipe
+    data_dir: Path = field(default_factory=lambda: repo_root() / "data" / "prepared")
+    source: Path = field(default_factory=lambda: repo_root() / DEMO_TARBALL)
+    env_dir: Path = field(default_factory=lambda: repo_root() / "terraform" / "envs" / "local")
+    # Where `scones tfvars` writes <env>/model.auto.tfvars.json; the repo's envs by default. Tests
+    # point it elsewhere so they never touch a developer's local deployment.
+    tfvars_dir: Path = field(default_factory=lambda: repo_root() / "terraform" / "envs")
+    extra_vars: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    @property
+    def state_file(self) -> Path:
+        return self.out / "terraform.tfstate"
+
+    @property
+    def tfvars_file(self) -> Path:
+        return self.tfvars_dir / "local" / "model.auto.tfvars.json"
+
+
+def _stage(title: str) -> None:
+    click.secho(f"\n==> {title}", bold=True)
+
+
+def run(cmd: Sequence[str], *, stage: str, env: dict[str, str] | None = None, capture: bool = False) -> str:
+    started = time.monotonic()
+    result = subprocess.run(
+        list(cmd),
+        env={**os.environ, **(env or {})},
+        text=True,
+        stdout=subprocess.PIPE if capture else None,
+        check=False,
+    )
+    if result.returncode != 0:
+        raise DemoStageError(f"{stage} failed (exit {result.returncode}): {' '.join(cmd)}")
+    click.echo(f"    ({stage}: {time.monotonic() - started:.1f} s)")
+    return result.stdout or ""
+
+
+def scones(*args: str) -> list[str]:
+    return [sys.executable, "-m", "scones.cli", *args]
+
+
+def terraform_binary() -> str:
+    binary = os.environ.get("TERRAFORM") or shutil.which("terraform")
+    if not binary:
+        raise DemoStageError("no terraform: run the demo through `make demo` (it installs one when none is on PATH)")
+    if not os.environ.get("TF_CLI_CONFIG_FILE") or not Path(os.environ["TF_CLI_CONFIG_FILE"]).is_file():
+        raise DemoStageError("TF_CLI_CONFIG_FILE is not set to a file: run the demo through `make demo`")
+    return binary
+
+
+class LocalTerraform:
+    """terraform on envs/local, with the demo's own state file and emulator URL."""
+
+    def __init__(self, config: DemoConfig) -> None:
+        self.config = config
+        self.binary = terraform_binary()
+
+    def _cmd(self, *args: str) -> list[str]:
+        return [self.binary, f"-chdir={self.config.env_dir}", *args]
+
+    def init(self) -> None:
+        run(self._cmd("init", "-input=false", "-no-color"), stage="terraform init", capture=True)
+
+    def apply(self, stage: str) -> None:
+        run(
+            self._cmd(
+                "apply",
+                "-input=false",
+                "-auto-approve",
+                "-no-color",
+                f"-state={self.config.state_file}",
+                f"-var=emulator_url={self.config.url}",
+            ),
+            stage=stage,
+        )
+
+    def outputs(self) -> dict[str, Any]:
+        text = run(
+            self._cmd("output", "-json", f"-state={self.config.state_file}"), stage="terraform output", capture=True
+        )
+        return {name: value["value"] for name, value in json.loads(text).items()}
+
+
+@contextmanager
+def emulator(config: DemoConfig) -> Iterator[str]:
+    state_dir = config.out / "local"
+    state, already_running = control.up(state_dir, port=config.port)
+    if already_running:  # someone else's emulator: leave it alone
+        raise DemoStageError(
+            f"an emulator already runs from {state_dir} on {state.url}; "
+            f"stop it first: scones local down --state-dir {state_dir}"
+        )
+    click.echo(f"    emulator on {state.url} (log: {state_dir / 'emulator.log'})")
+    try:
+        yield state.url
+    finally:
+        control.down(state_dir)
+        click.echo("    emulator stopped")
+
+
+def count_notifications(queue_url: str, endpoint_url: str) -> list[dict[str, Any]]:
+    """Drain the SQS queue subscribed to the topic: each message is one SNS notification."""
+    from scones.aws import make_session
+
+    sqs = make_session(endpoint_url=endpoint_url).client("sqs")
+    messages: list[dict[str, Any]] = []
+    while True:
+        batch = sqs.receive_message(QueueUrl=queue_url, MaxNumberOfMessages=10, WaitTimeSeconds=0).get("Messages", [])
+        if not batch:
+            return messages
+        for message in batch:
+            messages.append(json.loads(message["Body"]))
+            sqs.delete_message(QueueUrl=queue_url, ReceiptHandle=message["ReceiptHandle"])
+
+
+@dataclass
+class Deployment:
+    terraform: LocalTerraform
+    outputs: dict[str, Any]
+    trained: dict[str, Any]
+    aws: list[str]
+
+
+def deploy(config: DemoConfig, url: str) -> Deployment:
+    """Apply the stack, stage the data, train, write tfvars, apply again with the endpoint."""
+    aws = ["--endpoint-url", url, "--region", "us-east-1"]
+    terraform = LocalTerraform(config)
+
+    _stage("terraform apply (storage, IAM, SNS, Lambdas, state machine, alarms)")
+    terraform.init()
+    terraform.apply("terraform apply #1")
+    bucket = terraform.outputs()["data_bucket_name"]
+
+    _stage("scones prepare: the real CIFAR-100 bicycles and motorcycles -> S3")
+    run(
+        scones("prepare", "--source", str(config.source), "--out", str(config.data_dir), "--bucket", bucket, *aws),
+        stage="prepare",
+    )
+
+    _stage("scones train --local: the PyTorch recipe on this machine")
+    train_json = config.out / "train.json"
+    epochs = ["--epochs", str(config.epochs)] if config.epochs else []
+    run(
+        scones(
+            "train", "--local", "--bucket", bucket, "--data-dir", str(config.data_dir),
+            "--seed", str(config.seed), "--result-json", str(train_json), *epochs, *aws,
+        ),
+        stage="train",
+    )  # fmt: skip
+    trained = json.loads(train_json.read_text())
+
+    _stage("scones tfvars + terraform apply (SageMaker model, endpoint config with data capture, endpoint)")
+    tfvars = ["--tfvars-dir", str(config.tfvars_dir)]
+    run(scones("tfvars", "--env", "local", "--from-json", str(train_json), *tfvars), stage="tfvars")
+    terraform.apply("terraform apply #2")
+    return Deployment(terraform=terraform, outputs=terraform.outputs(), trained=trained, aws=aws)
+
+
+def run_demo(config: DemoConfig) -> dict[str, Any]:
+    started = time.monotonic()
+    shutil.rmtree(config.out, ignore_errors=True)
+    config.out.mkdir(parents=True)
+    # The emulator starts empty, so model tfvars from an earlier run point at nothing.
+    config.tfvars_file.unlink(missing_ok=True)
+
+    _stage("local AWS emulator")
+    with emulator(config) as url:
+        deployment = deploy(config, url)
+        outputs, trained, aws = deployment.outputs, deployment.trained, deployment.aws
+        bucket = outputs["data_bucket_name"]
+
+        _stage(f"scones invoke: {config.count} executions on random test images")
+        invoke_json = config.out / "invoke.json"
+        run(
+            scones(
+                "invoke",
+                "--count",
+                str(config.count),
+                "--seed",
+                str(config.seed),
+                "--state-machine-arn",
+                outputs["state_machine_arn"],
+                "--bucket",
+                bucket,
+                "--json",
+                str(invoke_json),
+                *aws,
+            ),
+            stage="invoke",
+        )
+        invoked = json.loads(invoke_json.read_text())
+
+        _stage("scones evaluate: the deployed artifact on the test split")
+        evaluate_dir = config.out / "evaluate"
+        run(
+            scones(
+                "evaluate",
+                trained["model_data_url"],
+                "--data-dir",
+                str(config.data_dir),
+                "--split",
+                "test",
+                "--out",
+                str(evaluate_dir),
+                "--endpoint-url",
+                url,
+            ),
+            stage="evaluate",
+        )
+        evaluation = json.loads((evaluate_dir / "evaluation.json").read_text())
+
+        _stage("scones monitor: what the endpoint captured")
+        monitor_dir = config.out / "monitor"
+        run(
+            scones("monitor", "--s3-uri", outputs["capture_s3_uri"], "--out", str(monitor_dir), *aws),
+            stage="monitor",
+        )
+        monitored = json.loads((monitor_dir / "summary.json").read_text())
+        notifications = count_notifications(outputs["notification_queue_url"], url)
+
+    summary = {
+        "executions": invoked["executions"],
+        "succeeded": invoked["succeeded"],
+        "low_confidence": invoked["low_confidence"],
+        "failed": invoked["failed"],
+        "notifications": len(notifications),
+        "captured_records": monitored["records"],
+        "test_accuracy": evaluation["accuracy"],
+        "coverage_at_threshold": evaluation["at_threshold"]["coverage"],
+        "accepted_accuracy": evaluation["at_threshold"]["accepted_accuracy"],
+        "succeeded_accuracy": invoked.get("succeeded_accuracy"),
+        "model_data_url": trained["model_data_url"],
+        "report": str(monitor_dir / "report.html"),
+        "seconds": round(time.monotonic() - started, 1),
+    }
+    (config.out / "summary.json").write_text(json.dumps(summary, indent=2) + "\n")
+    return summary
+
+
+@click.command()
+@click.option(
+    "--out",
+    type=click.Path(path_type=Path, file_okay=False),
+    default=None,
+    help="Where the demo writes everything [default: <repo>/build/demo].",
+)
+@click.option("--port", type=click.IntRange(1, 65535), default=control.DEFAULT_PORT, show_default=True)
+@click.option("--count", type=click.IntRange(min=1), default=40, show_default=True, help="Workflow executions.")
+@click.option("--seed", type=int, default=0, show_default=True)
+@click.option("--epochs", type=click.IntRange(min=1), default=None, help="Override the local recipe's epochs.")
+def main(out: Path | None, port: int, count: int, seed: int, epochs: int | None) -> None:
+    """Run the end-to-end demo on the local emulator."""
+    config = DemoConfig(out=out or repo_root() / "build" / "demo", port=port, count=count, seed=seed, epochs=epochs)
+    summary = run_demo(config)
+    _stage("summary")
+    for key in ("executions", "succeeded", "low_confidence", "failed", "notifications", "captured_records"):
+        click.echo(f"    {key:<18}{summary[key]}")
+    click.echo(f"    {'test_accuracy':<18}{summary['test_accuracy']:.3f}")
+    click.echo(f"    report            {summary['report']}")
+    click.echo(f"    summary           {config.out / 'summary.json'}  ({summary['seconds']} s)")
+
+
+if __name__ == "__main__":
+    main()
