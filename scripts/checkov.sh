@@ -1,0 +1,7 @@
+#!/usr/bin/env bash
+# checkov over terraform/, offline: no policy download, no update check, no platform calls.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+export CKV_SKIP_PACKAGE_UPDATE_CHECK=true BC_SKIP_MAPPING=TRUE
+exec .venv-checkov/bin/checkov --directory terraform --framework terraform --skip-download \
+  --compact --download-external-modules false "$@"

@@ -1,0 +1,54 @@
+output "data_bucket_name" {
+  description = "Bucket with training data (prefix data/) and model artifacts (prefix models/)."
+  value       = module.stack.data_bucket_name
+}
+
+output "capture_bucket_name" {
+  description = "Bucket receiving the endpoint's data capture."
+  value       = module.stack.capture_bucket_name
+}
+
+output "capture_s3_uri" {
+  description = "Data-capture destination of the endpoint."
+  value       = module.stack.capture_s3_uri
+}
+
+output "sns_topic_arn" {
+  description = "Notification topic (rejections, failures, alarms)."
+  value       = module.stack.sns_topic_arn
+}
+
+output "state_machine_arn" {
+  description = "The classification workflow."
+  value       = module.stack.state_machine_arn
+}
+
+output "endpoint_name" {
+  description = "Endpoint name (exists once model_data_url is set)."
+  value       = module.stack.endpoint_name
+}
+
+output "endpoint_deployed" {
+  description = "Whether the model and endpoint are part of this configuration."
+  value       = module.stack.endpoint_deployed
+}
+
+output "lambda_function_arns" {
+  description = "Lambda ARN per function key."
+  value       = module.stack.lambda_function_arns
+}
+
+output "sagemaker_role_arn" {
+  description = "Execution role for training jobs and the endpoint."
+  value       = module.stack.sagemaker_role_arn
+}
+
+output "alarm_names" {
+  description = "CloudWatch alarms notifying the topic."
+  value       = module.stack.alarm_names
+}
+
+output "region" {
+  description = "Region of the stack."
+  value       = var.region
+}

@@ -1,0 +1,32 @@
+# Every service this stack uses talks to the local emulator, never to AWS.
+provider "aws" {
+  region     = var.region
+  access_key = "testing"
+  secret_key = "testing"
+
+  skip_credentials_validation = true
+  skip_requesting_account_id  = true
+  skip_metadata_api_check     = true
+  skip_region_validation      = true
+  s3_use_path_style           = true
+  # A call the emulator does not answer should fail in seconds, not retry for minutes.
+  max_retries = 1
+
+  endpoints {
+    appautoscaling = var.emulator_url
+    cloudwatch     = var.emulator_url
+    iam            = var.emulator_url
+    lambda         = var.emulator_url
+    logs           = var.emulator_url
+    s3             = var.emulator_url
+    sagemaker      = var.emulator_url
+    sfn            = var.emulator_url
+    sns            = var.emulator_url
+    sqs            = var.emulator_url
+    sts            = var.emulator_url
+  }
+
+  default_tags {
+    tags = { Project = "scones-unlimited", Environment = var.name_prefix }
+  }
+}

@@ -1,0 +1,8 @@
+provider "aws" {
+  region              = var.region
+  allowed_account_ids = [var.account_id]
+
+  default_tags {
+    tags = merge({ Project = "scones-unlimited", Environment = var.name_prefix }, var.tags)
+  }
+}

@@ -1,0 +1,170 @@
+locals {
+  t       = var.thresholds
+  actions = [var.topic_arn]
+
+  lambda_alarms = merge([
+    for key, name in var.function_names : {
+      "${key}-errors"    = { function = name, metric = "Errors", threshold = local.t.lambda_errors }
+      "${key}-throttles" = { function = name, metric = "Throttles", threshold = local.t.lambda_throttles }
+    }
+  ]...)
+}
+
+resource "aws_cloudwatch_metric_alarm" "execution_failures" {
+  alarm_name          = "${var.name_prefix}-workflow-failures"
+  alarm_description   = "Executions of the classification workflow failed for a reason other than a low-confidence rejection (Lambda error, endpoint error, bad input)."
+  comparison_operator = "GreaterThanThreshold"
+  evaluation_periods  = local.t.evaluation_periods
+  threshold           = local.t.execution_failures
+  treat_missing_data  = "notBreaching"
+  alarm_actions       = local.actions
+  ok_actions          = local.actions
+  tags                = var.tags
+
+  # Rejections end in a Fail state too; subtracting them keeps this alarm about breakage, not model doubt.
+  metric_query {
+    id          = "failures"
+    expression  = "failed - FILL(rejected, 0)"
+    label       = "Failed executions other than low-confidence rejections"
+    return_data = true
+  }
+
+  metric_query {
+    id = "failed"
+    metric {
+      namespace   = "AWS/States"
+      metric_name = "ExecutionsFailed"
+      period      = local.t.period_seconds
+      stat        = "Sum"
+      dimensions  = { StateMachineArn = var.state_machine_arn }
+    }
+  }
+
+  metric_query {
+    id = "rejected"
+    metric {
+      namespace   = var.metrics_namespace
+      metric_name = "LowConfidence"
+      period      = local.t.period_seconds
+      stat        = "Sum"
+      dimensions  = { FunctionName = var.function_names.filter_low_confidence }
+    }
+  }
+}
+
+resource "aws_cloudwatch_metric_alarm" "execution_timeouts" {
+  alarm_name          = "${var.name_prefix}-workflow-timeouts"
+  alarm_description   = "Executions of the classification workflow timed out."
+  namespace           = "AWS/States"
+  metric_name         = "ExecutionsTimedOut"
+  dimensions          = { StateMachineArn = var.state_machine_arn }
+  statistic           = "Sum"
+  period              = local.t.period_seconds
+  evaluation_periods  = local.t.evaluation_periods
+  comparison_operator = "GreaterThanThreshold"
+  threshold           = local.t.execution_timeouts
+  treat_missing_data  = "notBreaching"
+  alarm_actions       = local.actions
+  ok_actions          = local.actions
+  tags                = var.tags
+}
+
+resource "aws_cloudwatch_metric_alarm" "lambda" {
+  for_each = local.lambda_alarms
+
+  alarm_name          = "${var.name_prefix}-${replace(each.key, "_", "-")}"
+  alarm_description   = "${each.value.metric} of the ${each.value.function} Lambda function."
+  namespace           = "AWS/Lambda"
+  metric_name         = each.value.metric
+  dimensions          = { FunctionName = each.value.function }
+  statistic           = "Sum"
+  period              = local.t.period_seconds
+  evaluation_periods  = local.t.evaluation_periods
+  comparison_operator = "GreaterThanThreshold"
+  threshold           = each.value.threshold
+  treat_missing_data  = "notBreaching"
+  alarm_actions       = local.actions
+  ok_actions          = local.actions
+  tags                = var.tags
+}
+
+resource "aws_cloudwatch_metric_alarm" "low_confidence_share" {
+  alarm_name          = "${var.name_prefix}-low-confidence-share"
+  alarm_description   = "More than ${local.t.low_confidence_share * 100}% of predictions fell below the confidence threshold: the input distribution may have drifted away from what the model was trained on."
+  comparison_operator = "GreaterThanThreshold"
+  evaluation_periods  = local.t.evaluation_periods
+  threshold           = local.t.low_confidence_share
+  treat_missing_data  = "notBreaching"
+  alarm_actions       = local.actions
+  ok_actions          = local.actions
+  tags                = var.tags
+
+  # LowConfidence is 0 or 1 per prediction, so its Average is the share; judged only with enough predictions.
+  metric_query {
+    id          = "share"
+    expression  = "IF(predictions >= ${local.t.low_confidence_min_predictions}, low_confidence, 0)"
+    label       = "Share of predictions below the confidence threshold"
+    return_data = true
+  }
+
+  metric_query {
+    id = "low_confidence"
+    metric {
+      namespace   = var.metrics_namespace
+      metric_name = "LowConfidence"
+      period      = local.t.low_confidence_period_seconds
+      stat        = "Average"
+      dimensions  = { FunctionName = var.function_names.filter_low_confidence }
+    }
+  }
+
+  metric_query {
+    id = "predictions"
+    metric {
+      namespace   = var.metrics_namespace
+      metric_name = "Predictions"
+      period      = local.t.low_confidence_period_seconds
+      stat        = "Sum"
+      dimensions  = { FunctionName = var.function_names.filter_low_confidence }
+    }
+  }
+}
+
+resource "aws_cloudwatch_metric_alarm" "endpoint_5xx" {
+  count = var.endpoint == null ? 0 : 1
+
+  alarm_name          = "${var.name_prefix}-endpoint-5xx"
+  alarm_description   = "The model container answered with 5XX errors."
+  namespace           = "AWS/SageMaker"
+  metric_name         = "Invocation5XXErrors"
+  dimensions          = { EndpointName = var.endpoint.name, VariantName = var.endpoint.variant_name }
+  statistic           = "Sum"
+  period              = local.t.period_seconds
+  evaluation_periods  = local.t.evaluation_periods
+  comparison_operator = "GreaterThanThreshold"
+  threshold           = local.t.endpoint_5xx_errors
+  treat_missing_data  = "notBreaching"
+  alarm_actions       = local.actions
+  ok_actions          = local.actions
+  tags                = var.tags
+}
+
+resource "aws_cloudwatch_metric_alarm" "model_latency_p95" {
+  count = var.endpoint == null ? 0 : 1
+
+  alarm_name          = "${var.name_prefix}-endpoint-latency-p95"
+  alarm_description   = "p95 model latency above ${local.t.model_latency_p95_ms} ms."
+  namespace           = "AWS/SageMaker"
+  metric_name         = "ModelLatency"
+  dimensions          = { EndpointName = var.endpoint.name, VariantName = var.endpoint.variant_name }
+  extended_statistic  = "p95"
+  period              = local.t.period_seconds
+  evaluation_periods  = local.t.evaluation_periods
+  comparison_operator = "GreaterThanThreshold"
+  # ModelLatency is reported in microseconds.
+  threshold          = local.t.model_latency_p95_ms * 1000
+  treat_missing_data = "notBreaching"
+  alarm_actions      = local.actions
+  ok_actions         = local.actions
+  tags               = var.tags
+}

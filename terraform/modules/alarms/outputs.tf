@@ -1,0 +1,13 @@
+output "alarm_names" {
+  description = "Names of all alarms this module created."
+  value = concat(
+    [
+      aws_cloudwatch_metric_alarm.execution_failures.alarm_name,
+      aws_cloudwatch_metric_alarm.execution_timeouts.alarm_name,
+      aws_cloudwatch_metric_alarm.low_confidence_share.alarm_name,
+    ],
+    [for alarm in aws_cloudwatch_metric_alarm.lambda : alarm.alarm_name],
+    aws_cloudwatch_metric_alarm.endpoint_5xx[*].alarm_name,
+    aws_cloudwatch_metric_alarm.model_latency_p95[*].alarm_name,
+  )
+}

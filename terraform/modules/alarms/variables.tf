@@ -1,0 +1,92 @@
+variable "name_prefix" {
+  description = "Prefix of every alarm name."
+  type        = string
+}
+
+variable "topic_arn" {
+  description = "SNS topic every alarm notifies (on ALARM and back to OK)."
+  type        = string
+}
+
+variable "state_machine_arn" {
+  description = "State machine whose failed and timed-out executions are watched."
+  type        = string
+}
+
+variable "function_names" {
+  description = "The three Lambda functions whose errors and throttles are watched; filter_low_confidence also emits the low-confidence metrics."
+  type = object({
+    serialize_image       = string
+    classify_image        = string
+    filter_low_confidence = string
+  })
+}
+
+variable "endpoint" {
+  description = "Endpoint whose 5XX errors and p95 model latency are watched; null while no endpoint is deployed."
+  type = object({
+    name         = string
+    variant_name = optional(string, "AllTraffic")
+  })
+  default = null
+}
+
+variable "metrics_namespace" {
+  description = "Namespace of the embedded-metric-format metrics filter_low_confidence emits (LowConfidence, Predictions)."
+  type        = string
+  default     = "SconesUnlimited"
+}
+
+variable "thresholds" {
+  description = <<-EOT
+    Alarm thresholds; an alarm fires when the statistic is above its threshold for evaluation_periods periods.
+    execution_failures counts failed executions other than low-confidence rejections, which the low-confidence
+    share alarm watches instead. low_confidence_share is the share of predictions below the filter's threshold
+    over low_confidence_period_seconds, judged only once at least low_confidence_min_predictions were made.
+  EOT
+  type = object({
+    period_seconds                 = optional(number, 300)
+    evaluation_periods             = optional(number, 1)
+    execution_failures             = optional(number, 0)
+    execution_timeouts             = optional(number, 0)
+    lambda_errors                  = optional(number, 0)
+    lambda_throttles               = optional(number, 0)
+    endpoint_5xx_errors            = optional(number, 0)
+    model_latency_p95_ms           = optional(number, 500)
+    low_confidence_share           = optional(number, 0.3)
+    low_confidence_min_predictions = optional(number, 20)
+    low_confidence_period_seconds  = optional(number, 3600)
+  })
+  default = {}
+
+  validation {
+    condition     = var.thresholds.low_confidence_share > 0 && var.thresholds.low_confidence_share <= 1
+    error_message = "thresholds.low_confidence_share must be in (0, 1]."
+  }
+
+  validation {
+    condition = alltrue([for p in [var.thresholds.period_seconds, var.thresholds.low_confidence_period_seconds] :
+    p >= 60 && p % 60 == 0])
+    error_message = "Alarm periods must be whole minutes (multiples of 60 seconds)."
+  }
+
+  validation {
+    condition = alltrue([
+      var.thresholds.evaluation_periods >= 1,
+      var.thresholds.execution_failures >= 0,
+      var.thresholds.execution_timeouts >= 0,
+      var.thresholds.lambda_errors >= 0,
+      var.thresholds.lambda_throttles >= 0,
+      var.thresholds.endpoint_5xx_errors >= 0,
+      var.thresholds.model_latency_p95_ms > 0,
+      var.thresholds.low_confidence_min_predictions >= 1,
+    ])
+    error_message = "Counts and latency thresholds must be non-negative (latency positive), evaluation_periods and low_confidence_min_predictions at least 1."
+  }
+}
+
+variable "tags" {
+  description = "Tags for every resource of this module."
+  type        = map(string)
+  default     = {}
+}

@@ -1,0 +1,24 @@
+output "enabled" {
+  description = "Whether the model/endpoint exist in this configuration (model_data_url set)."
+  value       = local.enabled
+}
+
+output "endpoint_name" {
+  description = "Endpoint name (known even before the endpoint exists)."
+  value       = var.endpoint_name
+}
+
+output "variant_name" {
+  description = "Production variant name."
+  value       = var.variant_name
+}
+
+output "model_name" {
+  description = "Name of the deployed SageMaker model, or null."
+  value       = one(aws_sagemaker_model.this[*].name)
+}
+
+output "endpoint_config_name" {
+  description = "Name of the current endpoint configuration, or null."
+  value       = one(aws_sagemaker_endpoint_configuration.this[*].name)
+}

@@ -1,0 +1,265 @@
+locals {
+  arn_prefix = "arn:${var.partition}"
+
+  data_bucket_arn    = "${local.arn_prefix}:s3:::${var.data_bucket_name}"
+  capture_bucket_arn = "${local.arn_prefix}:s3:::${var.capture_bucket_name}"
+  endpoint_arn       = "${local.arn_prefix}:sagemaker:${var.region}:${var.account_id}:endpoint/${lower(var.endpoint_name)}"
+  function_arns = {
+    for key, name in var.function_names : key => "${local.arn_prefix}:lambda:${var.region}:${var.account_id}:function:${name}"
+  }
+  log_group_arn_prefix = "${local.arn_prefix}:logs:${var.region}:${var.account_id}:log-group:"
+
+  lambda_roles = {
+    serialize_image       = var.role_names.serialize_image
+    classify_image        = var.role_names.classify_image
+    filter_low_confidence = var.role_names.filter_low_confidence
+  }
+}
+
+data "aws_iam_policy_document" "assume" {
+  for_each = {
+    lambda    = "lambda.amazonaws.com"
+    states    = "states.amazonaws.com"
+    sagemaker = "sagemaker.amazonaws.com"
+  }
+
+  statement {
+    actions = ["sts:AssumeRole"]
+    principals {
+      type        = "Service"
+      identifiers = [each.value]
+    }
+    # Step Functions passes the calling account, so only this account's state machines can assume the role.
+    dynamic "condition" {
+      for_each = each.key == "states" ? [1] : []
+      content {
+        test     = "StringEquals"
+        variable = "aws:SourceAccount"
+        values   = [var.account_id]
+      }
+    }
+  }
+}
+
+# --- Lambda roles: each writes only its own log group; serialize reads images, classify invokes the endpoint.
+
+data "aws_iam_policy_document" "lambda" {
+  for_each = local.lambda_roles
+
+  statement {
+    sid       = "WriteOwnLogs"
+    actions   = ["logs:CreateLogStream", "logs:PutLogEvents"]
+    resources = ["${local.log_group_arn_prefix}/aws/lambda/${var.function_names[each.key]}:*"]
+  }
+
+  statement {
+    sid = "XRayTraces"
+    # X-Ray trace ingestion has no resource-level permissions: "*" is the only valid resource.
+    actions   = ["xray:PutTraceSegments", "xray:PutTelemetryRecords"]
+    resources = ["*"]
+  }
+
+  dynamic "statement" {
+    for_each = each.key == "serialize_image" ? [1] : []
+    content {
+      sid       = "ReadImages"
+      actions   = ["s3:GetObject"]
+      resources = ["${local.data_bucket_arn}/${var.data_prefix}/*"]
+    }
+  }
+
+  dynamic "statement" {
+    for_each = each.key == "serialize_image" && length(var.kms_key_arns) > 0 ? [1] : []
+    content {
+      sid       = "DecryptImages"
+      actions   = ["kms:Decrypt"]
+      resources = var.kms_key_arns
+    }
+  }
+
+  dynamic "statement" {
+    for_each = each.key == "classify_image" ? [1] : []
+    content {
+      sid       = "InvokeEndpoint"
+      actions   = ["sagemaker:InvokeEndpoint"]
+      resources = [local.endpoint_arn]
+    }
+  }
+}
+
+resource "aws_iam_role" "lambda" {
+  for_each = local.lambda_roles
+
+  name               = each.value
+  description        = "Runs the ${var.function_names[each.key]} Lambda function."
+  assume_role_policy = data.aws_iam_policy_document.assume["lambda"].json
+  tags               = var.tags
+}
+
+resource "aws_iam_role_policy" "lambda" {
+  for_each = local.lambda_roles
+
+  name   = "least-privilege"
+  role   = aws_iam_role.lambda[each.key].id
+  policy = data.aws_iam_policy_document.lambda[each.key].json
+}
+
+# --- State machine role: invoke exactly these functions, publish to this topic, deliver logs, trace.
+
+data "aws_iam_policy_document" "state_machine" {
+  statement {
+    sid     = "InvokeWorkflowFunctions"
+    actions = ["lambda:InvokeFunction"]
+    # The ":*" forms allow invoking a published version or alias of the same functions.
+    resources = flatten([for arn in values(local.function_arns) : [arn, "${arn}:*"]])
+  }
+
+  statement {
+    sid       = "PublishNotifications"
+    actions   = ["sns:Publish"]
+    resources = [var.topic_arn]
+  }
+
+  dynamic "statement" {
+    for_each = length(var.kms_key_arns) > 0 ? [1] : []
+    content {
+      sid       = "EncryptNotifications"
+      actions   = ["kms:GenerateDataKey", "kms:Decrypt"]
+      resources = var.kms_key_arns
+    }
+  }
+
+  statement {
+    sid = "DeliverExecutionLogs"
+    # CloudWatch Logs vended delivery APIs do not support resource-level permissions (AWS Step Functions
+    # documentation, "IAM policies for logging to CloudWatch Logs"): "*" is the only valid resource.
+    actions = [
+      "logs:CreateLogDelivery",
+      "logs:GetLogDelivery",
+      "logs:UpdateLogDelivery",
+      "logs:DeleteLogDelivery",
+      "logs:ListLogDeliveries",
+      "logs:PutResourcePolicy",
+      "logs:DescribeResourcePolicies",
+      "logs:DescribeLogGroups",
+    ]
+    resources = ["*"]
+  }
+
+  statement {
+    sid = "XRayTraces"
+    # X-Ray has no resource-level permissions for these actions: "*" is the only valid resource.
+    actions   = ["xray:PutTraceSegments", "xray:PutTelemetryRecords", "xray:GetSamplingRules", "xray:GetSamplingTargets"]
+    resources = ["*"]
+  }
+}
+
+resource "aws_iam_role" "state_machine" {
+  name               = var.role_names.state_machine
+  description        = "Runs the image classification state machine."
+  assume_role_policy = data.aws_iam_policy_document.assume["states"].json
+  tags               = var.tags
+}
+
+resource "aws_iam_role_policy" "state_machine" {
+  name   = "least-privilege"
+  role   = aws_iam_role.state_machine.id
+  policy = data.aws_iam_policy_document.state_machine.json
+}
+
+# --- SageMaker execution role: training jobs and the endpoint.
+
+data "aws_iam_policy_document" "sagemaker" {
+  statement {
+    sid       = "ListData"
+    actions   = ["s3:ListBucket"]
+    resources = [local.data_bucket_arn]
+    condition {
+      test     = "StringLike"
+      variable = "s3:prefix"
+      values   = [var.data_prefix, "${var.data_prefix}/*", var.models_prefix, "${var.models_prefix}/*"]
+    }
+  }
+
+  statement {
+    sid       = "ReadTrainingDataAndArtifacts"
+    actions   = ["s3:GetObject"]
+    resources = ["${local.data_bucket_arn}/${var.data_prefix}/*", "${local.data_bucket_arn}/${var.models_prefix}/*"]
+  }
+
+  statement {
+    sid       = "WriteArtifacts"
+    actions   = ["s3:PutObject", "s3:AbortMultipartUpload"]
+    resources = ["${local.data_bucket_arn}/${var.models_prefix}/*"]
+  }
+
+  statement {
+    sid       = "WriteCapture"
+    actions   = ["s3:PutObject", "s3:AbortMultipartUpload"]
+    resources = ["${local.capture_bucket_arn}/*"]
+  }
+
+  dynamic "statement" {
+    for_each = length(var.kms_key_arns) > 0 ? [1] : []
+    content {
+      sid       = "UseBucketKeys"
+      actions   = ["kms:Decrypt", "kms:GenerateDataKey"]
+      resources = var.kms_key_arns
+    }
+  }
+
+  dynamic "statement" {
+    for_each = length(var.image_repository_arns) > 0 ? [1] : []
+    content {
+      sid       = "PullImages"
+      actions   = ["ecr:BatchCheckLayerAvailability", "ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer"]
+      resources = var.image_repository_arns
+    }
+  }
+
+  dynamic "statement" {
+    for_each = length(var.image_repository_arns) > 0 ? [1] : []
+    content {
+      sid = "EcrLogin"
+      # ecr:GetAuthorizationToken has no resource-level permissions: "*" is the only valid resource.
+      actions   = ["ecr:GetAuthorizationToken"]
+      resources = ["*"]
+    }
+  }
+
+  statement {
+    sid     = "WriteSageMakerLogs"
+    actions = ["logs:CreateLogGroup", "logs:CreateLogStream", "logs:PutLogEvents", "logs:DescribeLogStreams"]
+    resources = [
+      "${local.log_group_arn_prefix}/aws/sagemaker/TrainingJobs",
+      "${local.log_group_arn_prefix}/aws/sagemaker/TrainingJobs:*",
+      "${local.log_group_arn_prefix}/aws/sagemaker/Endpoints/${var.endpoint_name}",
+      "${local.log_group_arn_prefix}/aws/sagemaker/Endpoints/${var.endpoint_name}:*",
+    ]
+  }
+
+  statement {
+    sid = "PublishSageMakerMetrics"
+    # cloudwatch:PutMetricData has no resource-level permissions; the namespace condition scopes it instead.
+    actions   = ["cloudwatch:PutMetricData"]
+    resources = ["*"]
+    condition {
+      test     = "StringLike"
+      variable = "cloudwatch:namespace"
+      values   = ["/aws/sagemaker/*"]
+    }
+  }
+}
+
+resource "aws_iam_role" "sagemaker" {
+  name               = var.role_names.sagemaker
+  description        = "SageMaker execution role for training jobs and the inference endpoint."
+  assume_role_policy = data.aws_iam_policy_document.assume["sagemaker"].json
+  tags               = var.tags
+}
+
+resource "aws_iam_role_policy" "sagemaker" {
+  name   = "least-privilege"
+  role   = aws_iam_role.sagemaker.id
+  policy = data.aws_iam_policy_document.sagemaker.json
+}

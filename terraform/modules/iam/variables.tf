@@ -1,0 +1,125 @@
+variable "partition" {
+  description = "AWS partition of the account (aws, aws-cn, aws-us-gov)."
+  type        = string
+  default     = "aws"
+
+  validation {
+    condition     = contains(["aws", "aws-cn", "aws-us-gov"], var.partition)
+    error_message = "partition must be aws, aws-cn or aws-us-gov."
+  }
+}
+
+variable "region" {
+  description = "Region the stack runs in, e.g. us-east-1."
+  type        = string
+
+  validation {
+    condition     = can(regex("^[a-z]{2}(-[a-z]+)+-[0-9]$", var.region))
+    error_message = "region must look like us-east-1."
+  }
+}
+
+variable "account_id" {
+  description = "12-digit id of the AWS account the stack runs in (given, not looked up, so plans work offline)."
+  type        = string
+
+  validation {
+    condition     = can(regex("^[0-9]{12}$", var.account_id))
+    error_message = "account_id must be 12 digits."
+  }
+}
+
+variable "role_names" {
+  description = "Name of each role this module creates, one per consumer."
+  type = object({
+    sagemaker             = string
+    serialize_image       = string
+    classify_image        = string
+    filter_low_confidence = string
+    state_machine         = string
+  })
+}
+
+variable "function_names" {
+  description = "Names of the three Lambda functions (their ARNs are derived, so roles exist before the functions)."
+  type = object({
+    serialize_image       = string
+    classify_image        = string
+    filter_low_confidence = string
+  })
+}
+
+variable "state_machine_log_group_name" {
+  description = "Log group the state machine delivers its execution logs to."
+  type        = string
+}
+
+variable "endpoint_name" {
+  description = "Name of the SageMaker endpoint classify_image may invoke (it may not exist yet)."
+  type        = string
+}
+
+variable "topic_arn" {
+  description = "SNS topic the state machine publishes rejections and failures to."
+  type        = string
+}
+
+variable "data_bucket_name" {
+  description = "Bucket with training data and model artifacts."
+  type        = string
+}
+
+variable "data_prefix" {
+  description = "Key prefix of the prepared data in the data bucket (no slashes at either end)."
+  type        = string
+  default     = "data"
+
+  validation {
+    condition     = can(regex("^[A-Za-z0-9._-]+(/[A-Za-z0-9._-]+)*$", var.data_prefix))
+    error_message = "data_prefix must be a key prefix without leading or trailing slashes, e.g. data."
+  }
+}
+
+variable "models_prefix" {
+  description = "Key prefix under which training writes model artifacts in the data bucket."
+  type        = string
+  default     = "models"
+
+  validation {
+    condition     = can(regex("^[A-Za-z0-9._-]+(/[A-Za-z0-9._-]+)*$", var.models_prefix))
+    error_message = "models_prefix must be a key prefix without leading or trailing slashes, e.g. models."
+  }
+}
+
+variable "capture_bucket_name" {
+  description = "Bucket the endpoint writes captured requests and responses to."
+  type        = string
+}
+
+variable "image_repository_arns" {
+  description = "ECR repositories SageMaker may pull training/inference images from (AWS-owned algorithm and framework repositories need no grant)."
+  type        = list(string)
+  default     = []
+
+  validation {
+    condition     = alltrue([for arn in var.image_repository_arns : can(regex("^arn:aws[a-z-]*:ecr:[a-z0-9-]+:[0-9]{12}:repository/.+$", arn))])
+    error_message = "image_repository_arns must be ECR repository ARNs."
+  }
+}
+
+variable "kms_key_arns" {
+  description = "KMS keys protecting the buckets or topic; roles that read or write them get Decrypt/GenerateDataKey on these keys only."
+  type        = list(string)
+  default     = []
+
+  validation {
+    condition     = alltrue([for arn in var.kms_key_arns : can(regex("^arn:aws[a-z-]*:kms:", arn))])
+    error_message = "kms_key_arns must be KMS key ARNs."
+  }
+}
+
+variable "tags" {
+  description = "Tags for every resource of this module."
+  type        = map(string)
+  default     = {}
+}

@@ -1,0 +1,14 @@
+output "function_arns" {
+  description = "ARN per function key (serialize_image, classify_image, filter_low_confidence)."
+  value       = { for key, fn in aws_lambda_function.this : key => fn.arn }
+}
+
+output "function_names" {
+  description = "Name per function key."
+  value       = { for key, fn in aws_lambda_function.this : key => fn.function_name }
+}
+
+output "log_group_names" {
+  description = "Log group per function key."
+  value       = { for key, group in aws_cloudwatch_log_group.this : key => group.name }
+}

@@ -1,0 +1,137 @@
+locals {
+  p = var.name_prefix
+
+  names = {
+    data_bucket    = "${local.p}-data-${var.account_id}-${var.region}"
+    capture_bucket = "${local.p}-capture-${var.account_id}-${var.region}"
+    topic          = "${local.p}-notifications"
+    state_machine  = "${local.p}-classify-image"
+    endpoint       = "${local.p}-classifier"
+    functions = {
+      serialize_image       = "${local.p}-serialize-image"
+      classify_image        = "${local.p}-classify-image"
+      filter_low_confidence = "${local.p}-filter-low-confidence"
+    }
+  }
+
+  # The inference image's own repository, when it is a private ECR image (AWS-owned images need no grant, but one is harmless).
+  image_repo = var.model_image_uri == null ? null : try(regex("^(?P<account>[0-9]{12})\\.dkr\\.ecr\\.(?P<region>[a-z0-9-]+)\\.amazonaws\\.com(?:\\.cn)?/(?P<repo>[^:@]+)", var.model_image_uri), null)
+  image_repository_arns = concat(
+    var.extra_image_repository_arns,
+    local.image_repo == null ? [] : ["arn:${var.partition}:ecr:${local.image_repo.region}:${local.image_repo.account}:repository/${local.image_repo.repo}"],
+  )
+  kms_key_arns = var.kms_key_arn == null ? [] : [var.kms_key_arn]
+
+  # Derived rather than read from the resources, so IAM policies and the state machine definition are
+  # fully known at plan time (reviewable, assertable); the depends_on below keep creation order right.
+  topic_arn = "arn:${var.partition}:sns:${var.region}:${var.account_id}:${local.names.topic}"
+}
+
+module "storage" {
+  source = "../storage"
+
+  partition               = var.partition
+  data_bucket_name        = local.names.data_bucket
+  capture_bucket_name     = local.names.capture_bucket
+  kms_key_arn             = var.kms_key_arn
+  force_destroy           = var.force_destroy
+  capture_expiration_days = var.capture_expiration_days
+  tags                    = var.tags
+}
+
+module "notifications" {
+  source = "../notifications"
+
+  topic_name        = local.names.topic
+  kms_master_key_id = var.kms_key_arn
+  subscriptions     = var.notification_subscriptions
+  tags              = var.tags
+}
+
+module "iam" {
+  source = "../iam"
+
+  partition  = var.partition
+  region     = var.region
+  account_id = var.account_id
+  role_names = {
+    sagemaker             = "${local.p}-sagemaker"
+    serialize_image       = "${local.p}-serialize-image"
+    classify_image        = "${local.p}-classify-image"
+    filter_low_confidence = "${local.p}-filter-low-confidence"
+    state_machine         = "${local.p}-state-machine"
+  }
+  function_names               = local.names.functions
+  state_machine_log_group_name = "/aws/vendedlogs/states/${local.names.state_machine}"
+  endpoint_name                = local.names.endpoint
+  topic_arn                    = local.topic_arn
+  data_bucket_name             = local.names.data_bucket
+  data_prefix                  = var.data_prefix
+  models_prefix                = var.models_prefix
+  capture_bucket_name          = local.names.capture_bucket
+  image_repository_arns        = local.image_repository_arns
+  kms_key_arns                 = local.kms_key_arns
+  tags                         = var.tags
+}
+
+module "lambdas" {
+  source = "../lambdas"
+
+  function_names     = local.names.functions
+  role_arns          = module.iam.lambda_role_arns
+  package_dir        = var.lambda_package_dir
+  endpoint_name      = local.names.endpoint
+  threshold          = var.threshold
+  log_retention_days = var.log_retention_days
+  tags               = var.tags
+}
+
+module "workflow" {
+  source = "../workflow"
+
+  name                = local.names.state_machine
+  type                = var.state_machine_type
+  definition_template = var.state_machine_definition
+  function_arns       = module.iam.function_arns
+  topic_arn           = local.topic_arn
+  role_arn            = module.iam.state_machine_role_arn
+  log_group_name      = "/aws/vendedlogs/states/${local.names.state_machine}"
+  log_retention_days  = var.log_retention_days
+  tags                = var.tags
+
+  depends_on = [module.lambdas, module.notifications]
+}
+
+module "endpoint" {
+  source = "../endpoint"
+
+  endpoint_name      = local.names.endpoint
+  model_data_url     = var.model_data_url
+  model_image_uri    = var.model_image_uri
+  model_environment  = var.model_environment
+  execution_role_arn = module.iam.sagemaker_role_arn
+  instance_type      = var.endpoint_instance_type
+  data_capture = {
+    # The capture bucket is named, not referenced, so the URI is known at plan time; the dependency keeps order.
+    destination_s3_uri  = "s3://${module.storage.capture_bucket_name}/${local.names.endpoint}"
+    sampling_percentage = var.capture_sampling_percentage
+    kms_key_arn         = var.kms_key_arn
+  }
+  autoscaling = var.autoscaling
+  kms_key_arn = var.kms_key_arn
+  tags        = var.tags
+}
+
+module "alarms" {
+  source = "../alarms"
+
+  name_prefix       = local.p
+  topic_arn         = local.topic_arn
+  state_machine_arn = module.workflow.state_machine_arn
+  function_names    = local.names.functions
+  endpoint          = module.endpoint.enabled ? { name = local.names.endpoint, variant_name = module.endpoint.variant_name } : null
+  thresholds        = var.alarm_thresholds
+  tags              = var.tags
+
+  depends_on = [module.notifications]
+}

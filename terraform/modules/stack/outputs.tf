@@ -1,0 +1,59 @@
+output "data_bucket_name" {
+  description = "Bucket with training data (data_prefix) and model artifacts (models_prefix)."
+  value       = module.storage.data_bucket_name
+}
+
+output "capture_bucket_name" {
+  description = "Bucket receiving the endpoint's data capture."
+  value       = module.storage.capture_bucket_name
+}
+
+output "capture_s3_uri" {
+  description = "Data-capture destination of the endpoint."
+  value       = "s3://${module.storage.capture_bucket_name}/${local.names.endpoint}"
+}
+
+output "data_prefix" {
+  description = "Key prefix of the prepared data."
+  value       = var.data_prefix
+}
+
+output "models_prefix" {
+  description = "Key prefix of model artifacts."
+  value       = var.models_prefix
+}
+
+output "sns_topic_arn" {
+  description = "Notification topic."
+  value       = module.notifications.topic_arn
+}
+
+output "state_machine_arn" {
+  description = "The classification workflow."
+  value       = module.workflow.state_machine_arn
+}
+
+output "endpoint_name" {
+  description = "Endpoint name (deterministic; the endpoint exists only once model_data_url is set)."
+  value       = module.endpoint.endpoint_name
+}
+
+output "endpoint_deployed" {
+  description = "Whether this configuration deploys the model and endpoint."
+  value       = module.endpoint.enabled
+}
+
+output "lambda_function_arns" {
+  description = "Lambda ARN per function key."
+  value       = module.lambdas.function_arns
+}
+
+output "sagemaker_role_arn" {
+  description = "Execution role for training jobs and the endpoint."
+  value       = module.iam.sagemaker_role_arn
+}
+
+output "alarm_names" {
+  description = "CloudWatch alarms notifying the topic."
+  value       = module.alarms.alarm_names
+}

@@ -1,0 +1,32 @@
+resource "aws_cloudwatch_log_group" "this" {
+  # checkov:skip=CKV_AWS_338: execution logs hold image keys and scores for debugging; retention is a variable (default 30 days) rather than a mandatory year.
+  # checkov:skip=CKV_AWS_158: CloudWatch Logs encrypts log data at rest by default; a customer-managed key is supported through var.logs_kms_key_arn.
+  name              = var.log_group_name
+  retention_in_days = var.log_retention_days
+  kms_key_id        = var.logs_kms_key_arn
+  tags              = var.tags
+}
+
+resource "aws_sfn_state_machine" "this" {
+  name     = var.name
+  type     = var.type
+  role_arn = var.role_arn
+  definition = templatefile(var.definition_template, {
+    serialize_image_arn       = var.function_arns.serialize_image
+    classify_image_arn        = var.function_arns.classify_image
+    filter_low_confidence_arn = var.function_arns.filter_low_confidence
+    sns_topic_arn             = var.topic_arn
+  })
+
+  logging_configuration {
+    log_destination        = "${aws_cloudwatch_log_group.this.arn}:*"
+    include_execution_data = true
+    level                  = var.log_level
+  }
+
+  tracing_configuration {
+    enabled = true
+  }
+
+  tags = var.tags
+}

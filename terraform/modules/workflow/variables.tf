@@ -1,0 +1,88 @@
+variable "name" {
+  description = "Name of the state machine."
+  type        = string
+
+  validation {
+    condition     = can(regex("^[A-Za-z0-9_-]{1,80}$", var.name))
+    error_message = "name must be 1-80 letters, digits, hyphens or underscores."
+  }
+}
+
+variable "type" {
+  description = "STANDARD (default: exactly-once, execution history kept) or EXPRESS (cheaper at high volume)."
+  type        = string
+  default     = "STANDARD"
+
+  validation {
+    condition     = contains(["STANDARD", "EXPRESS"], var.type)
+    error_message = "type must be STANDARD or EXPRESS."
+  }
+}
+
+variable "definition_template" {
+  description = "Path of the ASL template with $${serialize_image_arn}, $${classify_image_arn}, $${filter_low_confidence_arn} and $${sns_topic_arn} placeholders."
+  type        = string
+}
+
+variable "function_arns" {
+  description = "ARNs of the three functions the workflow calls."
+  type = object({
+    serialize_image       = string
+    classify_image        = string
+    filter_low_confidence = string
+  })
+}
+
+variable "topic_arn" {
+  description = "SNS topic the workflow publishes rejections and failures to."
+  type        = string
+}
+
+variable "role_arn" {
+  description = "Execution role of the state machine (from the iam module)."
+  type        = string
+}
+
+variable "log_group_name" {
+  description = "Name of the execution log group; must start with /aws/vendedlogs/states/ so Step Functions can deliver to it without a resource policy size problem."
+  type        = string
+
+  validation {
+    condition     = startswith(var.log_group_name, "/aws/vendedlogs/states/")
+    error_message = "log_group_name must start with /aws/vendedlogs/states/."
+  }
+}
+
+variable "log_level" {
+  description = "Execution logging level."
+  type        = string
+  default     = "ALL"
+
+  validation {
+    condition     = contains(["ALL", "ERROR", "FATAL"], var.log_level)
+    error_message = "log_level must be ALL, ERROR or FATAL (OFF would hide failures)."
+  }
+}
+
+variable "log_retention_days" {
+  description = "Retention of the execution log group, in days (a value CloudWatch Logs accepts)."
+  type        = number
+  default     = 30
+
+  validation {
+    condition     = contains([1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653], var.log_retention_days)
+    error_message = "log_retention_days must be one of the values CloudWatch Logs accepts (1, 3, 5, 7, 14, 30, 60, 90, ... 3653)."
+  }
+}
+
+variable "logs_kms_key_arn" {
+  description = "KMS key ARN for the log group; null uses CloudWatch Logs' own encryption."
+  type        = string
+  default     = null
+}
+
+variable "tags" {
+  description = "Tags for every resource of this module."
+  type        = map(string)
+  default     = {}
+}

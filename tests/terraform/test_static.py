@@ -1,0 +1,99 @@
+"""fmt, validate, checkov and provider-6 compatibility: the checks that need no apply."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from scones.toolchain.provider_compat import check_plan, find_assembly, load_schema
+from tests.terraform.conftest import REPO, terraform_binary
+
+pytestmark = pytest.mark.terraform
+
+CHECKOV_VENV = REPO / ".venv-checkov"
+CDKTN_VENV = REPO / ".venv-cdktn"
+
+
+def test_terraform_is_formatted(tf_env: dict[str, str]) -> None:
+    result = subprocess.run(
+        [terraform_binary(), "fmt", "-check", "-recursive", "-list=true", "terraform"],
+        cwd=REPO,
+        env=tf_env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.returncode == 0, f"not fmt-clean (run `make fmt`):\n{result.stdout}{result.stderr}"
+
+
+def test_every_module_and_root_validates(tf_tree: Path, tf_env: dict[str, str]) -> None:
+    dirs = sorted((tf_tree / "modules").iterdir()) + sorted((tf_tree / "envs").iterdir())
+    for directory in dirs:
+        for command in (["init", "-input=false", "-backend=false"], ["validate", "-no-color"]):
+            result = subprocess.run(
+                [terraform_binary(), *command], cwd=directory, env=tf_env, capture_output=True, text=True, check=False
+            )
+            assert result.returncode == 0, (
+                f"{directory.name}: terraform {command[0]} failed:\n{result.stdout}{result.stderr}"
+            )
+
+
+def test_checkov_finds_nothing_and_every_skip_has_a_reason() -> None:
+    if not (CHECKOV_VENV / "bin" / "checkov").exists():
+        pytest.fail("checkov venv missing: run `make tf-tool-venvs`")
+    result = subprocess.run(
+        [str(REPO / "scripts" / "checkov.sh"), "--output", "json"], capture_output=True, text=True, check=False
+    )
+    report = json.loads(result.stdout)
+    summary = report["summary"]
+    failed = [(c["check_id"], c["resource"]) for c in report["results"]["failed_checks"]]
+    assert summary["failed"] == 0, failed
+    assert summary["passed"] > 100
+    assert summary["skipped"] == len(report["results"]["skipped_checks"]) > 0
+    for skipped in report["results"].get("skipped_checks", []):
+        reason = skipped.get("check_result", {}).get("suppress_comment", "")
+        assert len(reason) > 40, (skipped["check_id"], skipped["resource"], reason)
+
+
+def test_modules_use_only_what_provider_6_has(plan_json: Callable[..., Any]) -> None:
+    if not CDKTN_VENV.exists():
+        pytest.fail("cdktn venv missing: run `make tf-tool-venvs`")
+    schema = load_schema(find_assembly(CDKTN_VENV))
+    assert schema.version.startswith("6.")
+    assert check_plan(schema, plan_json("local")) == []
+
+
+def test_compat_check_reports_removed_types_and_unknown_arguments() -> None:
+    if not CDKTN_VENV.exists():
+        pytest.fail("cdktn venv missing: run `make tf-tool-venvs`")
+    schema = load_schema(find_assembly(CDKTN_VENV))
+    plan = {
+        "configuration": {
+            "root_module": {
+                "resources": [
+                    {
+                        "address": "aws_opsworks_stack.x",
+                        "mode": "managed",
+                        "type": "aws_opsworks_stack",
+                        "expressions": {},
+                    },
+                    {
+                        "address": "aws_lambda_function.f",
+                        "mode": "managed",
+                        "type": "aws_lambda_function",
+                        "expressions": {"function_name": {}, "no_such_argument": {}, "tracing_config": [{"modez": {}}]},
+                    },
+                ]
+            }
+        }
+    }
+    problems = check_plan(schema, plan)
+    assert any("aws_opsworks_stack does not exist" in p for p in problems)
+    assert any("'no_such_argument'" in p for p in problems)
+    assert any("tracing_config[0]: argument or block 'modez'" in p for p in problems)
+    assert not any("function_name" in p for p in problems)
