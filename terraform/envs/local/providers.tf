@@ -9,8 +9,10 @@ provider "aws" {
   skip_metadata_api_check     = true
   skip_region_validation      = true
   s3_use_path_style           = true
-  # A call the emulator does not answer should fail in seconds, not retry for minutes.
-  max_retries = 1
+  # Low, so a call the emulator does not answer fails in seconds rather than minutes, but not 1:
+  # the emulator's HTTP server occasionally drops a keep-alive connection under load, and one
+  # retry of such a transport error is what AWS's own endpoints get too.
+  max_retries = 3
 
   endpoints {
     appautoscaling = var.emulator_url
