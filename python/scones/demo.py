@@ -38,9 +38,6 @@ class DemoConfig:
     data_dir: Path = field(default_factory=lambda: repo_root() / "data" / "prepared")
     source: Path = field(default_factory=lambda: repo_root() / DEMO_TARBALL)
     env_dir: Path = field(default_factory=lambda: repo_root() / "terraform" / "envs" / "local")
-    # Where `scones tfvars` writes <env>/model.auto.tfvars.json; the repo's envs by default. Tests
-    # point it elsewhere so they never touch a developer's local deployment.
-    tfvars_dir: Path = field(default_factory=lambda: repo_root() / "terraform" / "envs")
     extra_vars: dict[str, str] = field(default_factory=dict)
 
     @property
@@ -50,6 +47,12 @@ class DemoConfig:
     @property
     def state_file(self) -> Path:
         return self.out / "terraform.tfstate"
+
+    @property
+    def tfvars_dir(self) -> Path:
+        """Where `scones tfvars` writes local/model.auto.tfvars.json: the run's own folder, so a
+        run never leaves a model URI in terraform/envs/local that outlives its emulator."""
+        return self.out / "tfvars"
 
     @property
     def tfvars_file(self) -> Path:
@@ -70,6 +73,8 @@ def run(cmd: Sequence[str], *, stage: str, env: dict[str, str] | None = None, ca
         check=False,
     )
     if result.returncode != 0:
+        if capture and result.stdout:
+            click.echo(result.stdout, err=True)  # swallowed on success, needed to see why it failed
         raise DemoStageError(f"{stage} failed (exit {result.returncode}): {' '.join(cmd)}")
     click.echo(f"    ({stage}: {time.monotonic() - started:.1f} s)")
     return result.stdout or ""
@@ -89,34 +94,45 @@ def terraform_binary() -> str:
 
 
 class LocalTerraform:
-    """terraform on envs/local, with the demo's own state file and emulator URL."""
+    """terraform on envs/local with the run's own state, plugin folder and emulator URL, so a demo,
+    a benchmark and the end-to-end test never share (or clobber) each other's deployment."""
 
     def __init__(self, config: DemoConfig) -> None:
         self.config = config
         self.binary = terraform_binary()
+        self.env = {"TF_DATA_DIR": str(config.out / ".terraform")}
 
     def _cmd(self, *args: str) -> list[str]:
         return [self.binary, f"-chdir={self.config.env_dir}", *args]
 
     def init(self) -> None:
-        run(self._cmd("init", "-input=false", "-no-color"), stage="terraform init", capture=True)
+        run(self._cmd("init", "-input=false", "-no-color"), stage="terraform init", env=self.env, capture=True)
 
-    def apply(self, stage: str) -> None:
+    def apply(self, stage: str, *, quiet: bool = False) -> None:
+        variables = [f"-var=emulator_url={self.config.url}"]
+        variables += [f"-var={name}={value}" for name, value in self.config.extra_vars.items()]
+        # Passed explicitly (later files win over terraform/envs/local/*.auto.tfvars.json, which a
+        # manual deployment may have left); before training, "no model" is stated just as explicitly.
+        var_file = self.config.tfvars_file
+        if not var_file.is_file():
+            var_file = self.config.out / "no-model.tfvars.json"
+            var_file.write_text(json.dumps({"model_data_url": None, "model_image_uri": None}) + "\n")
+        variables.append(f"-var-file={var_file}")
         run(
             self._cmd(
-                "apply",
-                "-input=false",
-                "-auto-approve",
-                "-no-color",
-                f"-state={self.config.state_file}",
-                f"-var=emulator_url={self.config.url}",
+                "apply", "-input=false", "-auto-approve", "-no-color", f"-state={self.config.state_file}", *variables
             ),
             stage=stage,
+            env=self.env,
+            capture=quiet,
         )
 
     def outputs(self) -> dict[str, Any]:
         text = run(
-            self._cmd("output", "-json", f"-state={self.config.state_file}"), stage="terraform output", capture=True
+            self._cmd("output", "-json", f"-state={self.config.state_file}"),
+            stage="terraform output",
+            env=self.env,
+            capture=True,
         )
         return {name: value["value"] for name, value in json.loads(text).items()}
 
@@ -190,6 +206,7 @@ def deploy(config: DemoConfig, url: str) -> Deployment:
     trained = json.loads(train_json.read_text())
 
     _stage("scones tfvars + terraform apply (SageMaker model, endpoint config with data capture, endpoint)")
+    (config.tfvars_dir / "local").mkdir(parents=True, exist_ok=True)
     tfvars = ["--tfvars-dir", str(config.tfvars_dir)]
     run(scones("tfvars", "--env", "local", "--from-json", str(train_json), *tfvars), stage="tfvars")
     terraform.apply("terraform apply #2")
@@ -200,8 +217,6 @@ def run_demo(config: DemoConfig) -> dict[str, Any]:
     started = time.monotonic()
     shutil.rmtree(config.out, ignore_errors=True)
     config.out.mkdir(parents=True)
-    # The emulator starts empty, so model tfvars from an earlier run point at nothing.
-    config.tfvars_file.unlink(missing_ok=True)
 
     _stage("local AWS emulator")
     with emulator(config) as url:

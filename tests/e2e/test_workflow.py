@@ -52,14 +52,15 @@ def _choose_threshold(confidences: list[float]) -> float:
 @pytest.fixture(scope="module")
 def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     out = tmp_path_factory.mktemp("e2e")
-    config = DemoConfig(out=out, port=free_port(), epochs=2, data_dir=out / "prepared", tfvars_dir=out / "tfvars")
-    (config.tfvars_dir / "local").mkdir(parents=True)
+    config = DemoConfig(out=out, port=free_port(), epochs=2, data_dir=out / "prepared")
     state_dir = out / "local"
     state, already_running = control.up(state_dir, port=config.port)
     assert not already_running
     try:
         deployment = deploy(config, state.url)
-        served = load_served_model(deployment.trained["model_data_url"], out / "model", endpoint_url=state.url)
+        served = load_served_model(
+            deployment.trained["model_data_url"], out / "model", session=make_session(endpoint_url=state.url)
+        )
         confidences = {}
         for png in sorted((config.data_dir / "test").rglob("*.png")):
             probabilities = served.probabilities(png.read_bytes(), "image/png")

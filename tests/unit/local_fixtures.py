@@ -150,12 +150,14 @@ def output_fn(prediction, accept):
 """
 
 
-def model_artifact() -> bytes:
+def model_artifact(*, swapped: bool = False) -> bytes:
+    """Red means bicycle and blue motorcycle; `swapped` gives the opposite model (a redeploy test)."""
     import torch
 
     linear = torch.nn.Linear(3, 2)
+    weights = [[6.0, 0.0, 0.0], [0.0, 0.0, 6.0]]
     with torch.no_grad():
-        linear.weight.copy_(torch.tensor([[6.0, 0.0, 0.0], [0.0, 0.0, 6.0]]))
+        linear.weight.copy_(torch.tensor(weights[::-1] if swapped else weights))
         linear.bias.zero_()
     weights = io.BytesIO()
     torch.save({f"linear.{k}": v for k, v in linear.state_dict().items()}, weights)

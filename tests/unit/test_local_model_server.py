@@ -150,3 +150,37 @@ def test_missing_artifact_is_a_validation_error(aws: LocalAWS, artifact: bytes) 
         runtime.invoke_endpoint(EndpointName="orphan", Body=png(RED), ContentType="image/png")
     assert raised.value.response["Error"]["Code"] == "ValidationError"
     assert "s3://artifact-gone/models/model.tar.gz" in raised.value.response["Error"]["Message"]
+
+
+def test_update_endpoint_serves_the_new_config_s_model(aws: LocalAWS, artifact: bytes) -> None:
+    deploy_endpoint(aws.url, "redeploy", "redeployed", artifact, None)
+    assert json.loads(_invoke(aws.url, "redeployed", png(RED))["Body"].read())[0] > 0.9
+    # What `terraform apply` does after `scones tfvars` records a new model: new model and
+    # config (name_prefix + create_before_destroy), then UpdateEndpoint.
+    s3, sagemaker = client("s3", aws.url), client("sagemaker", aws.url)
+    s3.put_object(Bucket="redeploy", Key="models/v2/model.tar.gz", Body=model_artifact(swapped=True))
+    sagemaker.create_model(
+        ModelName="redeployed-model-v2",
+        ExecutionRoleArn="arn:aws:iam::123456789012:role/sagemaker",
+        PrimaryContainer={"Image": "pytorch-inference:2.5-cpu", "ModelDataUrl": "s3://redeploy/models/v2/model.tar.gz"},
+    )
+    variant = {
+        "VariantName": "AllTraffic",
+        "ModelName": "redeployed-model-v2",
+        "InitialInstanceCount": 1,
+        "InstanceType": "ml.m5.large",
+    }
+    sagemaker.create_endpoint_config(EndpointConfigName="redeployed-config-v2", ProductionVariants=[variant])
+    sagemaker.update_endpoint(EndpointName="redeployed", EndpointConfigName="redeployed-config-v2")
+
+    described = sagemaker.describe_endpoint(EndpointName="redeployed")
+    assert (described["EndpointConfigName"], described["EndpointStatus"]) == ("redeployed-config-v2", "InService")
+    assert json.loads(_invoke(aws.url, "redeployed", png(RED))["Body"].read())[1] > 0.9
+
+
+def test_update_endpoint_to_a_missing_config_is_a_validation_error(aws: LocalAWS, artifact: bytes) -> None:
+    sagemaker = client("sagemaker", aws.url)
+    with pytest.raises(sagemaker.exceptions.ClientError) as raised:
+        sagemaker.update_endpoint(EndpointName="redeployed", EndpointConfigName="no-such-config")
+    assert raised.value.response["Error"]["Code"] == "ValidationException"
+    assert "no-such-config" in raised.value.response["Error"]["Message"]

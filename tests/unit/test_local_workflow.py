@@ -7,6 +7,7 @@ from collections.abc import Iterator
 
 import pytest
 
+from scones.bench import BenchError, measure_latency, measure_throughput
 from scones.local.server import LocalAWS
 from tests.unit.local_fixtures import (
     BUILT_LAMBDAS,
@@ -106,3 +107,24 @@ def test_missing_image_fails_with_image_not_found(workflow: tuple[LocalAWS, str,
     execution = _execute(aws.url, machine, "data/test/bicycle/not-there.png")
     assert execution["status"] == "FAILED"
     assert "ImageNotFoundError" in (execution.get("error", "") + execution.get("cause", ""))
+
+
+def test_bench_measures_latency_and_throughput_from_execution_timestamps(
+    workflow: tuple[LocalAWS, str, str],
+) -> None:
+    aws, machine, _ = workflow
+    s3, sfn = client("s3", aws.url), client("stepfunctions", aws.url)
+    keys = ["data/test/bicycle/bench-red.png", "data/test/motorcycle/bench-grey.png"]
+    s3.put_object(Bucket="workflow-bucket", Key=keys[0], Body=png((250, 10, 10)))
+    s3.put_object(Bucket="workflow-bucket", Key=keys[1], Body=png((128, 0, 128)))  # rejected: still a normal run
+
+    durations = measure_latency(sfn, machine, "workflow-bucket", keys, runs=3, warmup=1)
+    assert len(durations) == 3 and all(0 < d < 60_000 for d in durations)
+    assert measure_throughput(sfn, machine, "workflow-bucket", keys, count=4) > 0
+
+
+def test_bench_refuses_runs_that_fail_for_any_other_reason(workflow: tuple[LocalAWS, str, str]) -> None:
+    aws, machine, _ = workflow
+    sfn = client("stepfunctions", aws.url)
+    with pytest.raises(BenchError, match="ImageNotFoundError"):
+        measure_latency(sfn, machine, "workflow-bucket", ["data/test/bicycle/missing.png"], runs=1, warmup=0)

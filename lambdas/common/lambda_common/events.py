@@ -102,8 +102,6 @@ def parse_record(event: Any) -> ImageRecord:
         )
     raw_inferences = body.get("inferences")
     inferences = (
-        []
-        if raw_inferences in (None, [])
-        else validate_inferences(raw_inferences, where=f"s3://{bucket}/{key}")
+        [] if raw_inferences in (None, []) else validate_inferences(raw_inferences, where=f"s3://{bucket}/{key}")
     )
     return ImageRecord(s3_bucket=bucket, s3_key=key, image_data=image_data, inferences=inferences)

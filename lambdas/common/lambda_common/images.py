@@ -22,9 +22,7 @@ def content_type_of(data: bytes, *, where: str) -> str:
     if not data:
         raise InvalidImageError(f"{where} is empty")
     if len(data) > MAX_IMAGE_BYTES:
-        raise InvalidImageError(
-            f"{where} is {len(data)} bytes; at most {MAX_IMAGE_BYTES} fit in a state payload"
-        )
+        raise InvalidImageError(f"{where} is {len(data)} bytes; at most {MAX_IMAGE_BYTES} fit in a state payload")
     for signature, content_type in _SIGNATURES:
         if data.startswith(signature):
             return content_type

@@ -16,7 +16,11 @@ from urllib.parse import unquote
 
 from moto.awslambda.models import LambdaFunction
 from moto.core.exceptions import JsonRESTError
-from moto.core.responses import TYPE_RESPONSE
+from moto.core.responses import TYPE_RESPONSE, ActionResult
+from moto.core.utils import utcnow
+from moto.sagemaker.exceptions import ValidationError as SageMakerValidationError
+from moto.sagemaker.models import FakeEndpoint, SageMakerModelBackend
+from moto.sagemaker.responses import SageMakerResponse
 from moto.sagemakerruntime.responses import SageMakerRuntimeResponse
 from moto.stepfunctions.parser.models import StepFunctionsParserBackend
 
@@ -187,6 +191,36 @@ def _start_execution(
     return _original_start_execution(self, state_machine_arn, name or str(uuid.uuid4()), execution_input, trace_header)
 
 
+# -- SageMaker UpdateEndpoint ---------------------------------------------------------------
+
+
+def _update_endpoint(self: SageMakerModelBackend, endpoint_name: str, endpoint_config_name: str) -> FakeEndpoint:
+    """Point the endpoint at another config, as a redeploy does (moto has no UpdateEndpoint).
+
+    The model server resolves endpoint -> config -> model on every request, so the next
+    invocation serves the new model; a real endpoint would blue/green the fleet instead.
+    """
+    endpoint = self.endpoints.get(endpoint_name)
+    if endpoint is None:
+        arn = FakeEndpoint.arn_formatter(endpoint_name, self.account_id, self.region_name)
+        raise SageMakerValidationError(message=f"Could not find endpoint '{arn}'.")
+    config = self.endpoint_configs.get(endpoint_config_name)
+    if config is None:
+        raise SageMakerValidationError(message=f"Could not find endpoint configuration '{endpoint_config_name}'.")
+    endpoint.endpoint_config_name = endpoint_config_name
+    endpoint.production_variants = endpoint._process_production_variants(config.production_variants)
+    endpoint.data_capture_config = config.data_capture_config
+    endpoint.last_modified_time = utcnow()
+    return endpoint
+
+
+def _update_endpoint_response(self: SageMakerResponse) -> ActionResult:
+    endpoint = self.sagemaker_backend.update_endpoint(
+        endpoint_name=self._get_param("EndpointName"), endpoint_config_name=self._get_param("EndpointConfigName")
+    )
+    return ActionResult({"EndpointArn": endpoint.arn})
+
+
 def install() -> None:
     """Patch moto (idempotent)."""
     global _installed
@@ -198,5 +232,7 @@ def install() -> None:
         # moto decodes request bodies as UTF-8 unless told not to; image bodies are binary.
         SageMakerRuntimeResponse.use_raw_body = property(lambda _self: _active is not None)  # type: ignore[assignment]
         StepFunctionsParserBackend.start_execution = _start_execution  # type: ignore[method-assign]
+        SageMakerModelBackend.update_endpoint = _update_endpoint  # type: ignore[attr-defined]
+        SageMakerResponse.update_endpoint = _update_endpoint_response  # type: ignore[attr-defined]
         s3_policy.install()
         _installed = True

@@ -1,0 +1,65 @@
+"""The benchmark's arithmetic and its verdicts against the goals."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import numpy as np
+import pytest
+
+from scones.bench import GOALS, SEEDS, BenchError, _check_outcome, _duration_ms, format_table, percentile
+
+
+@pytest.mark.parametrize("q", [0, 25, 50, 95, 100])
+def test_percentile_matches_numpy(q: float) -> None:
+    values = [120.0, 80.0, 95.5, 300.0, 101.0, 99.0, 87.0]
+    assert percentile(values, q) == pytest.approx(float(np.percentile(values, q)))
+
+
+def test_percentile_of_nothing_is_an_error() -> None:
+    with pytest.raises(ValueError):
+        percentile([], 50)
+
+
+def test_duration_is_stop_minus_start_in_milliseconds() -> None:
+    start = datetime(2026, 11, 23, 12, 0, 0, tzinfo=UTC)
+    assert _duration_ms({"startDate": start, "stopDate": start + timedelta(milliseconds=137)}) == pytest.approx(137)
+
+
+def test_low_confidence_rejections_count_as_normal_runs_other_failures_do_not() -> None:
+    _check_outcome({"status": "SUCCEEDED", "executionArn": "a"})
+    _check_outcome({"status": "FAILED", "error": "ThresholdConfidenceNotMetError", "executionArn": "b"})
+    with pytest.raises(BenchError, match="ImageNotFoundError"):
+        _check_outcome({"status": "FAILED", "error": "ImageNotFoundError", "cause": "no key", "executionArn": "c"})
+    with pytest.raises(BenchError, match="TIMED_OUT"):
+        _check_outcome({"status": "TIMED_OUT", "executionArn": "d"})
+
+
+def _results(**overrides: float | None) -> dict:
+    results = {
+        "test_accuracy": 0.97,
+        "coverage_at_threshold": 0.9,
+        "accepted_accuracy": 0.995,
+        "threshold": 0.93,
+        "train_seconds": 150.0,
+        "train_peak_rss_mb": 600.0,
+        "workflow_p50_ms": 90.0,
+        "workflow_p95_ms": 140.0,
+        "batch_images_per_second": 30.0,
+        "seeds": SEEDS,
+    }
+    results.update(overrides)
+    return results
+
+
+def test_table_shows_every_goal_met_and_the_seeds_beside_ours() -> None:
+    table = format_table(_results())
+    assert "MISSED" not in table
+    assert table.count(" ok") == len(GOALS)
+    assert "0.81 (val)" in table  # the seeds only ever reported validation accuracy
+
+
+def test_table_flags_a_missed_goal() -> None:
+    lines = format_table(_results(workflow_p50_ms=400.0, test_accuracy=0.9)).splitlines()
+    missed = [line.split()[0] for line in lines if "MISSED" in line]
+    assert missed == ["test_accuracy", "workflow_p50_ms"]

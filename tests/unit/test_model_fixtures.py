@@ -1,0 +1,87 @@
+"""Shared fixtures for the model tests (a tiny synthetic prepared dataset, a tiny recipe), and
+the tests that keep the model package's standalone copies in step with the scones package."""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from scones import CLASS_NAMES
+from scones.data.layout import format_lst
+
+torch = pytest.importorskip("torch")
+
+from scones.model import dataset, preprocess  # noqa: E402  (needs torch)
+from scones.model.augment import AugmentConfig  # noqa: E402
+from scones.model.trainer import Recipe  # noqa: E402
+
+# Small enough that a training run takes about a second on one core.
+TINY_RECIPE = Recipe(
+    epochs=1,
+    batch_size=8,
+    widths=(8, 16),
+    blocks=(1, 1),
+    augment=AugmentConfig(crop_padding=2, color_jitter=0.1, cutout=4),
+    ensemble=2,
+)
+
+
+def synthetic_image(label: int, index: int, size: int = 32) -> np.ndarray:
+    """Bicycles dark with vertical stripes, motorcycles bright with horizontal ones: learnable."""
+    rng = np.random.default_rng(1000 * label + index)
+    base = 60 if label == 0 else 190
+    image = rng.integers(base - 40, base + 40, size=(size, size, 3))
+    if label == 0:
+        image[:, ::4] = 0
+    else:
+        image[::4, :] = 255
+    return image.astype(np.uint8)
+
+
+def png_bytes(image: np.ndarray, fmt: str = "PNG") -> bytes:
+    buffer = io.BytesIO()
+    Image.fromarray(image).save(buffer, format=fmt)
+    return buffer.getvalue()
+
+
+def make_prepared(root: Path, *, per_class: int = 10, splits: tuple[str, ...] = ("train", "test")) -> Path:
+    """`scones prepare`'s layout with synthetic images."""
+    for offset, split in enumerate(splits):
+        entries = []
+        for label, name in enumerate(CLASS_NAMES):
+            for index in range(per_class):
+                relative = f"{name}/{split}_{index:03d}.png"
+                target = root / split / relative
+                target.parent.mkdir(parents=True, exist_ok=True)
+                target.write_bytes(png_bytes(synthetic_image(label, index + 100 * offset)))
+                entries.append((relative, label))
+        (root / f"{split}.lst").write_text(format_lst(entries))
+    return root
+
+
+def test_model_code_uses_the_packages_class_order() -> None:
+    assert preprocess.CLASS_NAMES == CLASS_NAMES
+
+
+@pytest.mark.parametrize(("seed", "fraction"), [(0, 0.1), (3, 0.25)])
+def test_local_training_holds_out_the_same_images_as_the_sagemaker_job(seed: int, fraction: float) -> None:
+    from scones.training.splits import carve_validation
+
+    entries = [(f"{CLASS_NAMES[i % 2]}/img_{i:03d}.png", i % 2) for i in range(41)]
+    expected = carve_validation(entries, val_fraction=fraction, seed=seed)
+    assert dataset.carve_validation(entries, val_fraction=fraction, seed=seed) == (
+        expected.train,
+        expected.validation,
+    )
+
+
+def test_malformed_lst_is_a_named_error(tmp_path: Path) -> None:
+    (tmp_path / "train.lst").write_text("0\tbicycle\tbicycle/a.png\n")
+    with pytest.raises(dataset.DatasetError, match="not a number"):
+        dataset.read_lst(tmp_path / "train.lst")
+    with pytest.raises(dataset.DatasetError, match="not found"):
+        dataset.read_lst(tmp_path / "missing.lst")
