@@ -36,6 +36,9 @@ VARIANTS: dict[str, Recipe] = {
     "ensemble2x25": replace(DEFAULT_RECIPE, epochs=25, ensemble=2),
     "ema": replace(DEFAULT_RECIPE, ema_decay=0.99),
     "mixup": replace(DEFAULT_RECIPE, mixup_alpha=0.2),
+    "wide30": replace(DEFAULT_RECIPE, widths=(48, 96, 192), epochs=30),
+    "deep": replace(DEFAULT_RECIPE, blocks=(2, 2, 2), epochs=30),
+    "ensemble3x20-ema": replace(DEFAULT_RECIPE, epochs=20, ensemble=3, ema_decay=0.99),
 }
 
 

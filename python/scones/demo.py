@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -93,6 +94,9 @@ def terraform_binary() -> str:
     return binary
 
 
+_RESOURCE_DONE = re.compile(r": (Creation|Modifications|Destruction) complete after")
+
+
 class LocalTerraform:
     """terraform on envs/local with the run's own state, plugin folder and emulator URL, so a demo,
     a benchmark and the end-to-end test never share (or clobber) each other's deployment."""
@@ -106,9 +110,17 @@ class LocalTerraform:
         return [self.binary, f"-chdir={self.config.env_dir}", *args]
 
     def init(self) -> None:
-        run(self._cmd("init", "-input=false", "-no-color"), stage="terraform init", env=self.env, capture=True)
+        run(
+            self._cmd(
+                "init", "-input=false", "-no-color", "-reconfigure", f"-backend-config=path={self.config.state_file}"
+            ),
+            stage="terraform init",
+            env=self.env,
+            capture=True,
+        )
 
-    def apply(self, stage: str, *, quiet: bool = False) -> None:
+    def apply(self, stage: str) -> None:
+        """Apply; the plan goes to <out>/<stage>.log, the terminal gets progress and the result line."""
         variables = [f"-var=emulator_url={self.config.url}"]
         variables += [f"-var={name}={value}" for name, value in self.config.extra_vars.items()]
         # Passed explicitly (later files win over terraform/envs/local/*.auto.tfvars.json, which a
@@ -118,18 +130,39 @@ class LocalTerraform:
             var_file = self.config.out / "no-model.tfvars.json"
             var_file.write_text(json.dumps({"model_data_url": None, "model_image_uri": None}) + "\n")
         variables.append(f"-var-file={var_file}")
-        run(
-            self._cmd(
-                "apply", "-input=false", "-auto-approve", "-no-color", f"-state={self.config.state_file}", *variables
-            ),
-            stage=stage,
-            env=self.env,
-            capture=quiet,
-        )
+        log = self.config.out / (re.sub(r"[^a-z0-9]+", "-", stage.lower()).strip("-") + ".log")
+        started = time.monotonic()
+        done = 0
+        result = "applied"
+        # The full plan goes to the log; the terminal gets a running count of finished resources.
+        with (
+            log.open("w") as handle,
+            subprocess.Popen(
+                self._cmd("apply", "-input=false", "-auto-approve", "-no-color", *variables),
+                env={**os.environ, **self.env},
+                stdout=subprocess.PIPE,
+                stderr=subprocess.STDOUT,
+                text=True,
+            ) as process,
+        ):
+            assert process.stdout is not None
+            for line in process.stdout:
+                handle.write(line)
+                if _RESOURCE_DONE.search(line):
+                    done += 1
+                    click.echo(f"\r    {done} resources done, {time.monotonic() - started:.0f} s", nl=False)
+                elif line.startswith("Apply complete!"):
+                    result = line.strip()
+        if done:
+            click.echo("")
+        if process.returncode != 0:
+            click.echo(log.read_text()[-4000:], err=True)
+            raise DemoStageError(f"{stage} failed (exit {process.returncode}); full log: {log}")
+        click.echo(f"    {result} ({stage}: {time.monotonic() - started:.1f} s; plan and log: {log})")
 
     def outputs(self) -> dict[str, Any]:
         text = run(
-            self._cmd("output", "-json", f"-state={self.config.state_file}"),
+            self._cmd("output", "-json"),
             stage="terraform output",
             env=self.env,
             capture=True,

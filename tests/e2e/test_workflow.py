@@ -69,7 +69,7 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
         threshold = _choose_threshold([c for c, _ in confidences.values()])
         # Changing a variable and applying again updates the filter Lambda's THRESHOLD in place.
         config.extra_vars = {"threshold": str(threshold)}
-        deployment.terraform.apply("terraform apply (threshold)", quiet=True)
+        deployment.terraform.apply("terraform apply (threshold)")
         yield Stack(config, state.url, deployment, state.pid, confidences, threshold)
     finally:
         control.down(state_dir)

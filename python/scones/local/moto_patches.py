@@ -7,7 +7,9 @@ behaviour runs, so `mock_aws` tests in the same process are unaffected.
 
 from __future__ import annotations
 
+import importlib
 import json
+import sys
 import threading
 import uuid
 from dataclasses import dataclass
@@ -16,12 +18,17 @@ from urllib.parse import unquote
 
 from moto.awslambda.models import LambdaFunction
 from moto.core.exceptions import JsonRESTError
+from moto.core.models import botocore_stubber
 from moto.core.responses import TYPE_RESPONSE, ActionResult
 from moto.core.utils import utcnow
+from moto.moto_server.werkzeug_app import DomainDispatcherApplication
 from moto.sagemaker.exceptions import ValidationError as SageMakerValidationError
 from moto.sagemaker.models import FakeEndpoint, SageMakerModelBackend
 from moto.sagemaker.responses import SageMakerResponse
 from moto.sagemakerruntime.responses import SageMakerRuntimeResponse
+from moto.settings import moto_server_port
+from moto.stepfunctions.parser.asl.utils import boto_client as sfn_boto_client
+from moto.stepfunctions.parser.backend.execution_worker import ExecutionWorker
 from moto.stepfunctions.parser.models import StepFunctionsParserBackend
 
 from scones.local import s3_policy
@@ -221,6 +228,72 @@ def _update_endpoint_response(self: SageMakerResponse) -> ActionResult:
     return ActionResult({"EndpointArn": endpoint.arn})
 
 
+# -- Step Functions' AWS clients --------------------------------------------------------------
+
+_original_boto_client_for = sfn_boto_client.boto_client_for
+_clients: dict[tuple[str, str, bool, int], Any] = {}
+_clients_lock = threading.Lock()
+
+
+def _cached_boto_client_for(region: str, service: str, state_credentials: Any = None) -> Any:
+    """moto's interpreter builds a new boto3 client for every Task state (tens of ms of CPU under
+    the GIL, which caps throughput); clients are thread-safe, so one per region and service will do."""
+    # The port is part of the key: each LocalAWS in a process (the tests start several) has its own.
+    key = (region, service, botocore_stubber.enabled, int(moto_server_port()))
+    with _clients_lock:
+        client = _clients.get(key)
+        if client is None:
+            client = _clients[key] = _original_boto_client_for(region, service, state_credentials)
+    return client
+
+
+def _patch_sfn_clients() -> None:
+    # Importers bound the name at import time; import the Task modules the workflow uses, then
+    # rebind every loaded reference.
+    importlib.import_module("moto.stepfunctions.parser.asl.component.state.exec.state_task.lambda_eval_utils")
+    importlib.import_module(
+        "moto.stepfunctions.parser.asl.component.state.exec.state_task.service.state_task_service_sns"
+    )
+    for name, module in list(sys.modules.items()):
+        if (
+            name.startswith("moto.stepfunctions.parser")
+            and getattr(module, "boto_client_for", None) is _original_boto_client_for
+        ):
+            module.boto_client_for = _cached_boto_client_for  # type: ignore[attr-defined]
+
+
+_original_evaluation_entrypoint = ExecutionWorker._get_evaluation_entrypoint
+_programs: dict[str, Any] = {}
+
+
+def _cached_evaluation_entrypoint(self: ExecutionWorker) -> Any:
+    """moto re-parses the definition with a pure-Python ANTLR parser on every execution (~50 ms of
+    CPU under the GIL for this project's state machine: a third of the workflow's latency and the
+    cap on its throughput). The parsed program is reusable: every component keeps its per-run
+    state in the execution's Environment (heap, stack, frames), not on itself."""
+    definition = self._evaluation_details.state_machine_details.definition
+    program = _programs.get(definition)
+    if program is None:
+        program = _programs[definition] = _original_evaluation_entrypoint(self)
+    return program
+
+
+# -- moto server dispatch ---------------------------------------------------------------------
+
+_original_get_backend_for_host = DomainDispatcherApplication.get_backend_for_host
+_backend_for_host: dict[str | None, Any] = {}
+
+
+def _cached_get_backend_for_host(self: DomainDispatcherApplication, host: str | None) -> Any:
+    """moto matches every request's host against hundreds of URL patterns while holding the one
+    lock all request threads share; the answer for a host never changes, so remember it."""
+    try:
+        return _backend_for_host[host]
+    except KeyError:
+        backend = _backend_for_host[host] = _original_get_backend_for_host(self, host)
+        return backend
+
+
 def install() -> None:
     """Patch moto (idempotent)."""
     global _installed
@@ -232,6 +305,9 @@ def install() -> None:
         # moto decodes request bodies as UTF-8 unless told not to; image bodies are binary.
         SageMakerRuntimeResponse.use_raw_body = property(lambda _self: _active is not None)  # type: ignore[assignment]
         StepFunctionsParserBackend.start_execution = _start_execution  # type: ignore[method-assign]
+        _patch_sfn_clients()
+        ExecutionWorker._get_evaluation_entrypoint = _cached_evaluation_entrypoint  # type: ignore[method-assign]
+        DomainDispatcherApplication.get_backend_for_host = _cached_get_backend_for_host  # type: ignore[method-assign]
         SageMakerModelBackend.update_endpoint = _update_endpoint  # type: ignore[attr-defined]
         SageMakerResponse.update_endpoint = _update_endpoint_response  # type: ignore[attr-defined]
         s3_policy.install()
