@@ -26,19 +26,23 @@ from scones.model.metrics import classification_report
 from scones.model.preprocess import to_tensor
 from scones.model.trainer import DEFAULT_RECIPE, Recipe, train
 
+NO_EMA = replace(DEFAULT_RECIPE, ema_decay=0.0)  # the default before weight averaging was measured
+
 VARIANTS: dict[str, Recipe] = {
     "default": DEFAULT_RECIPE,
     "epochs30": replace(DEFAULT_RECIPE, epochs=30),
     "no-augmentation": replace(DEFAULT_RECIPE, augment=AugmentConfig(crop_padding=0, flip=False, color_jitter=0.0)),
     "crop-flip-only": replace(DEFAULT_RECIPE, augment=AugmentConfig(color_jitter=0.0), label_smoothing=0.0),
-    "cutout8": replace(DEFAULT_RECIPE, augment=AugmentConfig(cutout=8)),
-    "batch128": replace(DEFAULT_RECIPE, batch_size=128, learning_rate=0.1),
-    "ensemble2x25": replace(DEFAULT_RECIPE, epochs=25, ensemble=2),
-    "ema": replace(DEFAULT_RECIPE, ema_decay=0.99),
-    "mixup": replace(DEFAULT_RECIPE, mixup_alpha=0.2),
+    "no-ema": NO_EMA,
+    "no-ema-batch128": replace(NO_EMA, batch_size=128, learning_rate=0.1),
+    "no-ema-ensemble2x25": replace(NO_EMA, epochs=25, ensemble=2),
+    "ema-epochs70": replace(DEFAULT_RECIPE, epochs=70),
+    "ema-cutout8": replace(DEFAULT_RECIPE, augment=AugmentConfig(cutout=8)),
+    "ema-mixup": replace(DEFAULT_RECIPE, mixup_alpha=0.2),
+    "ema-no-smoothing": replace(DEFAULT_RECIPE, label_smoothing=0.0),
     "wide30": replace(DEFAULT_RECIPE, widths=(48, 96, 192), epochs=30),
     "deep": replace(DEFAULT_RECIPE, blocks=(2, 2, 2), epochs=30),
-    "ensemble3x20-ema": replace(DEFAULT_RECIPE, epochs=20, ensemble=3, ema_decay=0.99),
+    "ensemble3x20": replace(DEFAULT_RECIPE, epochs=20, ensemble=3),
 }
 
 

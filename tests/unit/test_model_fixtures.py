@@ -67,18 +67,6 @@ def test_model_code_uses_the_packages_class_order() -> None:
     assert preprocess.CLASS_NAMES == CLASS_NAMES
 
 
-@pytest.mark.parametrize(("seed", "fraction"), [(0, 0.1), (3, 0.25)])
-def test_local_training_holds_out_the_same_images_as_the_sagemaker_job(seed: int, fraction: float) -> None:
-    from scones.training.splits import carve_validation
-
-    entries = [(f"{CLASS_NAMES[i % 2]}/img_{i:03d}.png", i % 2) for i in range(41)]
-    expected = carve_validation(entries, val_fraction=fraction, seed=seed)
-    assert dataset.carve_validation(entries, val_fraction=fraction, seed=seed) == (
-        expected.train,
-        expected.validation,
-    )
-
-
 def test_malformed_lst_is_a_named_error(tmp_path: Path) -> None:
     (tmp_path / "train.lst").write_text("0\tbicycle\tbicycle/a.png\n")
     with pytest.raises(dataset.DatasetError, match="not a number"):

@@ -78,10 +78,9 @@ def load_images(split_dir: Path, entries: Sequence[Entry]) -> tuple[np.ndarray, 
 
 
 def carve_validation(entries: Sequence[Entry], *, val_fraction: float, seed: int) -> tuple[list[Entry], list[Entry]]:
-    """Hold out `val_fraction` of every class, seeded.
+    """Hold out `val_fraction` of every class (at least one image each), seeded.
 
-    The same algorithm as `scones.training.splits.carve_validation` (a test keeps them equal), so
-    `--local` and the SageMaker job hold out the same images for the same seed.
+    `scones.training.splits` stages the SageMaker job's channels with this same function.
     """
     if not 0.0 < val_fraction < 1.0:
         raise DatasetError(f"validation fraction {val_fraction} must be between 0 and 1")
