@@ -181,6 +181,32 @@ def test_lambda_logs_are_structured(stack: Stack, executions: dict[str, dict[str
     assert (MISSING_KEY, "error") in outcomes
 
 
+def test_monitor_reports_what_the_endpoint_captured(
+    stack: Stack, executions: dict[str, dict[str, Any]], tmp_path: Path
+) -> None:
+    from click.testing import CliRunner
+
+    from scones.monitor.cli import monitor_cmd
+
+    out = tmp_path / "monitor"
+    args = [
+        "--s3-uri",
+        stack.deployment.outputs["capture_s3_uri"],
+        "--out",
+        str(out),
+        "--threshold",
+        str(stack.threshold),
+    ]
+    # The same AWS options every scones command takes (the demo passes them all).
+    result = CliRunner().invoke(monitor_cmd, [*args, "--endpoint-url", stack.url, "--region", "us-east-1"])
+    assert result.exit_code == 0, result.output
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["records"] == 2 and summary["corrupt_records"] == 0
+    # The unsure image sits below the threshold the stack was applied with; the confident one above.
+    assert summary["below_threshold"]["count"] == 1
+    assert (out / "report.html").stat().st_size > 10_000
+
+
 def test_emulator_down_leaves_no_process(stack: Stack, executions: dict[str, dict[str, Any]]) -> None:
     assert control.processes_in_group(stack.daemon_pid), "the emulator and its workers should be running"
     control.down(stack.config.out / "local")

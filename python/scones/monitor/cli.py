@@ -7,23 +7,23 @@ from pathlib import Path
 import click
 
 from scones import DEFAULT_THRESHOLD
+from scones.aws import aws_options, make_session
 from scones.monitor.errors import CaptureSourceError
 from scones.monitor.image_sample import DEFAULT_MAX_IMAGES
 from scones.monitor.sources import CaptureSource, LocalCaptureSource, S3CaptureSource
 
 
-def _make_source(s3_uri: str | None, local_dir: Path | None, endpoint_url: str | None) -> CaptureSource:
+def _make_source(
+    s3_uri: str | None, local_dir: Path | None, *, region: str | None, endpoint_url: str | None, profile: str | None
+) -> CaptureSource:
     if s3_uri is not None and local_dir is not None:
         raise click.UsageError("give one of --s3-uri or --local-dir, not both")
     if local_dir is not None:
-        if endpoint_url:
-            raise click.UsageError("--endpoint-url only applies to --s3-uri")
         return LocalCaptureSource(local_dir)
     if s3_uri is None:
         raise click.UsageError("give --s3-uri s3://bucket/prefix or --local-dir DIR")
-    import boto3
-
-    return S3CaptureSource(s3_uri, boto3.client("s3", endpoint_url=endpoint_url or None))
+    session = make_session(region=region, endpoint_url=endpoint_url, profile=profile)
+    return S3CaptureSource(s3_uri, session.client("s3"))
 
 
 @click.command("monitor")
@@ -36,10 +36,6 @@ def _make_source(s3_uri: str | None, local_dir: Path | None, endpoint_url: str |
     "--local-dir",
     type=click.Path(path_type=Path),
     help="Local folder searched recursively for *.jsonl (or one .jsonl file).",
-)
-@click.option(
-    "--endpoint-url",
-    help="S3 endpoint, e.g. the local emulator's http://127.0.0.1:<port> (boto3 also honours $AWS_ENDPOINT_URL).",
 )
 @click.option(
     "--threshold",
@@ -63,13 +59,16 @@ def _make_source(s3_uri: str | None, local_dir: Path | None, endpoint_url: str |
     show_default=True,
     help="Most captured images in the report's grid (rejected first).",
 )
+@aws_options
 def monitor_cmd(
     s3_uri: str | None,
     local_dir: Path | None,
-    endpoint_url: str | None,
     threshold: float,
     out_dir: Path,
     max_images: int,
+    region: str | None,
+    endpoint_url: str | None,
+    profile: str | None,
 ) -> None:
     """Report on what the endpoint captured: an HTML report with plots, and summary.json.
 
@@ -79,7 +78,7 @@ def monitor_cmd(
     """
     from scones.monitor.run import run_monitor
 
-    source = _make_source(s3_uri, local_dir, endpoint_url)
+    source = _make_source(s3_uri, local_dir, region=region, endpoint_url=endpoint_url, profile=profile)
     try:
         result = run_monitor(source, threshold, out_dir, max_images=max_images)
     except CaptureSourceError as exc:
