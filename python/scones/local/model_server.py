@@ -100,6 +100,10 @@ class _LoadedModel:
         self._pending: list[tuple[int, str]] = []
         self._pending_lock = threading.Lock()
         env = {k: v for k, v in os.environ.items() if k in _PASSED_THROUGH_ENV}
+        # One request is one small image: intra-op threads only spin, burning the CPU the Lambdas
+        # and the emulator share (SageMaker's PyTorch serving scales by workers per vCPU instead).
+        # The model's own Environment may still set it.
+        env["OMP_NUM_THREADS"] = "1"
         env.update(environment)
         env.update({"PYTHONUNBUFFERED": "1", "PYTHONDONTWRITEBYTECODE": "1"})
         self.worker = WorkerProcess(

@@ -207,7 +207,7 @@ def confidence_over_time_png(arrays: PredictionArrays, threshold: float) -> byte
     axes.set_ylim(low, 1.02)
     axes.text(1.0, threshold, f" {threshold:g}", transform=axes.get_yaxis_transform(), va="center", fontsize=9)
     axes.set_ylabel("Confidence")
-    _time_axis(axes, min(times), max(times), timedelta(hours=1))
+    _time_axis(axes, min(times), max(times), timedelta(minutes=1))
     axes.set_title("Confidence of each prediction over time (dashed: threshold)")
     axes.legend(handles=handles, loc="upper left", bbox_to_anchor=(1.04, 1.0), fontsize=8, frameon=False)
     _tidy(axes)
