@@ -47,7 +47,7 @@ lint: $(STAMP) ## ruff check + format check
 
 .PHONY: test
 test: setup lambdas tf-toolchain tf-tool-venvs ## Run the whole test suite
-	$(BIN)/python -m pytest
+	TERRAFORM=$(TERRAFORM) $(BIN)/python -m pytest
 
 # Each area of the pipeline keeps its targets in mk/<area>.mk.
 include $(wildcard mk/*.mk)

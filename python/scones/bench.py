@@ -28,18 +28,21 @@ import click
 
 from scones import DEFAULT_THRESHOLD
 from scones.aws import make_session
-from scones.demo import DemoConfig, deploy, emulator
+from scones.demo import DemoConfig, Deployment, deploy, emulator
 from scones.invoke import LOW_CONFIDENCE_ERROR, list_test_keys
 from scones.local import control
 from scones.paths import repo_root
 
-# What the five seed write-ups reported (../shared/seeds): the MXNet image-classification model
-# reached "slightly over 81%" validation accuracy and "~60%" of predictions fell below a 0.95
-# threshold; none measured test accuracy, latency or throughput.
+# What the five seed write-ups reported (../shared/seeds), and nothing more. Only one gives
+# figures: its MXNet image-classification model "produced a validation accuracy slightly over
+# 81%", and of the captured predictions it monitored "~60%" fell below its threshold, which
+# "was relatively high, at 95%". (Three others name 0.93 as their filter's threshold and give no
+# figures; one says its plot showed every prediction within threshold and blames a bug in its
+# filter Lambda.) None measured test accuracy, coverage, accepted accuracy, latency or throughput.
 SEEDS = {
-    "validation_accuracy": 0.81,
-    "coverage_at_threshold": 0.40,
-    "threshold": 0.95,
+    "validation_accuracy": 0.81,  # "slightly over 81%"
+    "share_below_threshold": 0.60,  # "~60%" of the monitored predictions
+    "threshold": 0.95,  # the threshold that share was measured at
 }
 GOALS = {
     "test_accuracy": (">=", 0.96),
@@ -199,33 +202,40 @@ def format_table(results: dict[str, Any]) -> str:
         ours = "-" if value is None else f"{value:.3f}" if abs(value) < 10 else f"{value:.1f}"
         seed = seeds.get(name)
         if name == "test_accuracy" and seed is None:
-            seed = f"{seeds['validation_accuracy']:.2f} (val)"
+            seed = f">{seeds['validation_accuracy']:.2f} (val)"
+        if name == "coverage_at_threshold" and seed is None:
+            seed = f"~{seeds['share_below_threshold']:.0%} below {seeds['threshold']:g}"
         rows.append((name, ours, "-" if seed is None else str(seed), _meets(name, value)))
     widths = [max(len(row[i]) for row in rows) for i in range(4)]
     return "\n".join("  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)) for row in rows)
 
 
 def run_bench(config: DemoConfig, *, latency_runs: int, warmup: int, batch: int) -> dict[str, Any]:
-    from scones.model.evaluate import evaluate_artifact  # torch: import only when benchmarking
-
     # The emulator starts empty: state and tfvars of an earlier run would point at nothing.
     shutil.rmtree(config.out, ignore_errors=True)
     config.out.mkdir(parents=True)
     with emulator(config) as url:
         deployment = deploy(config, url)
-        outputs, metrics = deployment.outputs, deployment.trained.get("metrics", {})
-        session = make_session(endpoint_url=url)
-        click.echo("==> scones evaluate on the test split", err=True)
-        report = evaluate_artifact(deployment.trained["model_data_url"], config.data_dir, split="test", session=session)
-        bucket = outputs["data_bucket_name"]
-        keys = list_test_keys(session.client("s3"), bucket, "data/test/")
-        sfn = session.client("stepfunctions")
-        click.echo(f"==> workflow latency: {latency_runs} single executions after {warmup} warm-up", err=True)
-        durations = measure_latency(sfn, outputs["state_machine_arn"], bucket, keys, runs=latency_runs, warmup=warmup)
-        click.echo(f"==> throughput: {batch} concurrent executions", err=True)
-        throughput = measure_throughput(
-            sfn, outputs["state_machine_arn"], bucket, keys, count=batch, warmup=min(batch, 20)
-        )
+        return measure(config, deployment, url, latency_runs=latency_runs, warmup=warmup, batch=batch)
+
+
+def measure(
+    config: DemoConfig, deployment: Deployment, url: str, *, latency_runs: int, warmup: int, batch: int
+) -> dict[str, Any]:
+    """Model quality, latency and throughput of a deployed stack: what `run_bench` reports."""
+    from scones.model.evaluate import evaluate_artifact  # torch: import only when benchmarking
+
+    outputs, metrics = deployment.outputs, deployment.trained.get("metrics", {})
+    session = make_session(endpoint_url=url)
+    click.echo("==> scones evaluate on the test split", err=True)
+    report = evaluate_artifact(deployment.trained["model_data_url"], config.data_dir, split="test", session=session)
+    bucket = outputs["data_bucket_name"]
+    keys = list_test_keys(session.client("s3"), bucket, "data/test/")
+    sfn = session.client("stepfunctions")
+    click.echo(f"==> workflow latency: {latency_runs} single executions after {warmup} warm-up", err=True)
+    durations = measure_latency(sfn, outputs["state_machine_arn"], bucket, keys, runs=latency_runs, warmup=warmup)
+    click.echo(f"==> throughput: {batch} concurrent executions", err=True)
+    throughput = measure_throughput(sfn, outputs["state_machine_arn"], bucket, keys, count=batch, warmup=min(batch, 20))
     at = report["at_threshold"]
     return {
         "test_accuracy": report["accuracy"],

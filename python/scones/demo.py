@@ -254,57 +254,48 @@ def run_demo(config: DemoConfig) -> dict[str, Any]:
     _stage("local AWS emulator")
     with emulator(config) as url:
         deployment = deploy(config, url)
-        outputs, trained, aws = deployment.outputs, deployment.trained, deployment.aws
-        bucket = outputs["data_bucket_name"]
+        summary = exercise(config, deployment, url)
+    summary["seconds"] = round(time.monotonic() - started, 1)
+    (config.out / "summary.json").write_text(json.dumps(summary, indent=2) + "\n")
+    return summary
 
-        _stage(f"scones invoke: {config.count} executions on random test images")
-        invoke_json = config.out / "invoke.json"
-        run(
-            scones(
-                "invoke",
-                "--count",
-                str(config.count),
-                "--seed",
-                str(config.seed),
-                "--state-machine-arn",
-                outputs["state_machine_arn"],
-                "--bucket",
-                bucket,
-                "--json",
-                str(invoke_json),
-                *aws,
-            ),
-            stage="invoke",
-        )
-        invoked = json.loads(invoke_json.read_text())
 
-        _stage("scones evaluate: the deployed artifact on the test split")
-        evaluate_dir = config.out / "evaluate"
-        run(
-            scones(
-                "evaluate",
-                trained["model_data_url"],
-                "--data-dir",
-                str(config.data_dir),
-                "--split",
-                "test",
-                "--out",
-                str(evaluate_dir),
-                "--endpoint-url",
-                url,
-            ),
-            stage="evaluate",
-        )
-        evaluation = json.loads((evaluate_dir / "evaluation.json").read_text())
+def exercise(config: DemoConfig, deployment: Deployment, url: str) -> dict[str, Any]:
+    """Invoke, evaluate and monitor a deployed stack; write and return `<out>/summary.json`."""
+    outputs, trained, aws = deployment.outputs, deployment.trained, deployment.aws
+    bucket = outputs["data_bucket_name"]
 
-        _stage("scones monitor: what the endpoint captured")
-        monitor_dir = config.out / "monitor"
-        run(
-            scones("monitor", "--s3-uri", outputs["capture_s3_uri"], "--out", str(monitor_dir), *aws),
-            stage="monitor",
-        )
-        monitored = json.loads((monitor_dir / "summary.json").read_text())
-        notifications = count_notifications(outputs["notification_queue_url"], url)
+    _stage(f"scones invoke: {config.count} executions on random test images")
+    invoke_json = config.out / "invoke.json"
+    run(
+        scones(
+            "invoke", "--count", str(config.count), "--seed", str(config.seed),
+            "--state-machine-arn", outputs["state_machine_arn"], "--bucket", bucket,
+            "--json", str(invoke_json), *aws,
+        ),
+        stage="invoke",
+    )  # fmt: skip
+    invoked = json.loads(invoke_json.read_text())
+
+    _stage("scones evaluate: the deployed artifact on the test split")
+    evaluate_dir = config.out / "evaluate"
+    run(
+        scones(
+            "evaluate", trained["model_data_url"], "--data-dir", str(config.data_dir), "--split", "test",
+            "--out", str(evaluate_dir), "--endpoint-url", url,
+        ),
+        stage="evaluate",
+    )  # fmt: skip
+    evaluation = json.loads((evaluate_dir / "evaluation.json").read_text())
+
+    _stage("scones monitor: what the endpoint captured")
+    monitor_dir = config.out / "monitor"
+    run(
+        scones("monitor", "--s3-uri", outputs["capture_s3_uri"], "--out", str(monitor_dir), *aws),
+        stage="monitor",
+    )
+    monitored = json.loads((monitor_dir / "summary.json").read_text())
+    notifications = count_notifications(outputs["notification_queue_url"], url)
 
     summary = {
         "executions": invoked["executions"],
@@ -319,7 +310,6 @@ def run_demo(config: DemoConfig) -> dict[str, Any]:
         "succeeded_accuracy": invoked.get("succeeded_accuracy"),
         "model_data_url": trained["model_data_url"],
         "report": str(monitor_dir / "report.html"),
-        "seconds": round(time.monotonic() - started, 1),
     }
     (config.out / "summary.json").write_text(json.dumps(summary, indent=2) + "\n")
     return summary

@@ -6,14 +6,15 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from scones import CLASS_NAMES
 from scones.aws import make_session
-from scones.demo import DemoConfig, Deployment, count_notifications, deploy
+from scones.demo import DemoConfig, Deployment, count_notifications, deploy, exercise
 from scones.local import control
 from scones.model.served_model import load_served_model
 from scones.monitor.capture import decode_capture_line
@@ -205,6 +206,86 @@ def test_monitor_reports_what_the_endpoint_captured(
     # The unsure image sits below the threshold the stack was applied with; the confident one above.
     assert summary["below_threshold"]["count"] == 1
     assert (out / "report.html").stat().st_size > 10_000
+
+
+def test_demo_stages_after_deploy_write_the_summary(
+    stack: Stack, executions: dict[str, dict[str, Any]], notifications: list[dict[str, Any]]
+) -> None:
+    """What `make demo` does once the stack is up: invoke, evaluate, monitor, summary.json."""
+    config = replace(stack.config, count=4, seed=1)
+    summary = exercise(config, stack.deployment, stack.url)
+    assert json.loads((config.out / "summary.json").read_text()) == summary
+    assert summary["executions"] == 4
+    assert summary["succeeded"] + summary["low_confidence"] + summary["failed"] == 4
+    assert summary["failed"] == 0  # every picked key is a real test image
+    # One SNS message per low-confidence execution (the earlier tests' were drained already).
+    assert summary["notifications"] == summary["low_confidence"]
+    # Every one of the 4 executions reached the endpoint, on top of the 2 captured earlier.
+    assert summary["captured_records"] == 2 + 4
+    evaluation = json.loads((config.out / "evaluate" / "evaluation.json").read_text())
+    assert summary["test_accuracy"] == evaluation["accuracy"]
+    assert evaluation["count"] == 200  # the whole real test split
+    invoked = json.loads((config.out / "invoke.json").read_text())
+    assert len(invoked["rows"]) == 4
+    assert all(row["key"].startswith("data/test/") for row in invoked["rows"])
+    assert Path(summary["report"]).is_file()
+
+
+def test_bench_measures_a_deployed_stack(stack: Stack, executions: dict[str, dict[str, Any]]) -> None:
+    """What `make bench` measures once the stack is up (a few runs rather than its 50 and 100)."""
+    from scones.bench import format_table, measure
+
+    results = measure(stack.config, stack.deployment, stack.url, latency_runs=3, warmup=1, batch=4)
+    # The same accuracy as the deployed model's own answers on every test image.
+    correct = [
+        CLASS_NAMES[probabilities.index(max(probabilities))] == key.split("/")[-2]
+        for key, (_, probabilities) in stack.confidences.items()
+    ]
+    assert results["test_images"] == len(correct) == 200
+    assert results["test_accuracy"] == pytest.approx(sum(correct) / len(correct))
+    assert results["workflow_runs"] == 3
+    assert 0 < results["workflow_p50_ms"] <= results["workflow_p95_ms"]
+    assert results["batch_images_per_second"] > 0 and results["batch_executions"] == 4
+    assert results["train_seconds"] == stack.deployment.trained["metrics"]["train_seconds"]
+    assert "workflow_p50_ms" in format_table(results)
+
+
+def test_redeploying_an_existing_artifact_needs_no_retraining(
+    stack: Stack, executions: dict[str, dict[str, Any]]
+) -> None:
+    """`scones tfvars` with another artifact URI, then apply: a new model behind the same endpoint."""
+    from click.testing import CliRunner
+
+    from scones.cli import main as scones_main
+
+    s3 = stack.client("s3")
+    old_url = stack.deployment.trained["model_data_url"]
+    bucket, _, old_key = old_url.removeprefix("s3://").partition("/")
+    new_key = "models/redeployed/model.tar.gz"
+    s3.copy_object(Bucket=bucket, Key=new_key, CopySource={"Bucket": bucket, "Key": old_key})
+    written = json.loads(stack.config.tfvars_file.read_text())
+    args = [
+        "tfvars", "--env", "local", "--tfvars-dir", str(stack.config.tfvars_dir),
+        "--model-data-url", f"s3://{bucket}/{new_key}", "--model-image-uri", written["model_image_uri"],
+    ]  # fmt: skip
+    result = CliRunner().invoke(scones_main, args)
+    assert result.exit_code == 0, result.output
+    assert f'model_data_url: "{old_url}" -> "s3://{bucket}/{new_key}"' in result.output
+    stack.deployment.terraform.apply("terraform apply (redeploy)")
+
+    sagemaker = stack.client("sagemaker")
+    endpoint = stack.deployment.outputs["endpoint_name"]
+    config_name = sagemaker.describe_endpoint(EndpointName=endpoint)["EndpointConfigName"]
+    model_name = sagemaker.describe_endpoint_config(EndpointConfigName=config_name)["ProductionVariants"][0][
+        "ModelName"
+    ]
+    model = sagemaker.describe_model(ModelName=model_name)
+    assert model["PrimaryContainer"]["ModelDataUrl"] == f"s3://{bucket}/{new_key}"
+    key = executions["confident"]["key"]
+    answer = stack.client("sagemaker-runtime").invoke_endpoint(
+        EndpointName=endpoint, ContentType="image/png", Body=s3.get_object(Bucket=stack.bucket, Key=key)["Body"].read()
+    )
+    assert json.loads(answer["Body"].read()) == pytest.approx(stack.confidences[key][1], abs=1e-5)
 
 
 def test_emulator_down_leaves_no_process(stack: Stack, executions: dict[str, dict[str, Any]]) -> None:

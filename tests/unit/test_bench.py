@@ -63,3 +63,13 @@ def test_table_flags_a_missed_goal() -> None:
     lines = format_table(_results(workflow_p50_ms=400.0, test_accuracy=0.9)).splitlines()
     missed = [line.split()[0] for line in lines if "MISSED" in line]
     assert missed == ["test_accuracy", "workflow_p50_ms"]
+
+
+def test_seed_figures_are_the_ones_the_seeds_state() -> None:
+    # ../shared/seeds: "a validation accuracy slightly over 81%", and "~60%" of the monitored
+    # predictions below a threshold that "was relatively high, at 95%". No coverage was reported.
+    assert SEEDS == {"validation_accuracy": 0.81, "share_below_threshold": 0.60, "threshold": 0.95}
+    rows = {line.split()[0]: line for line in format_table(_results()).splitlines()}
+    assert "~60% below 0.95" in rows["coverage_at_threshold"]
+    assert "0.4" not in rows["coverage_at_threshold"]
+    assert ">0.81 (val)" in rows["test_accuracy"]

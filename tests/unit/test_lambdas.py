@@ -10,10 +10,13 @@ from typing import Any
 
 import boto3
 import pytest
+from botocore.exceptions import EndpointConnectionError
+from botocore.stub import Stubber
 from moto import mock_aws
 from moto.sagemakerruntime.responses import SageMakerRuntimeResponse
 from PIL import Image
 
+import lambda_common.runtime
 from lambda_common.errors import WorkflowError
 from tests.unit.lambda_loader import load_app
 
@@ -94,6 +97,64 @@ def test_serialize_missing_bucket(serialize: Callable[..., Any]) -> None:
         serialize(record(s3_bucket="no-such-bucket-here"), None)
     assert type(info.value).__name__ == "ImageNotFoundError"
     assert "bucket does not exist" in str(info.value)
+
+
+@pytest.fixture
+def stubbed_s3(serialize: Callable[..., Any]) -> Iterator[Stubber]:
+    """The handler's own S3 client, answering what a test queues (S3's real error shapes)."""
+    with Stubber(lambda_common.runtime.client("s3")) as stubber:
+        yield stubber
+        stubber.assert_no_pending_responses()
+
+
+def test_serialize_access_denied_is_image_not_found(serialize: Callable[..., Any], stubbed_s3: Stubber) -> None:
+    # Without s3:ListBucket (this function's role has only s3:GetObject) S3 answers a GetObject
+    # of a missing key with 403 AccessDenied, not 404 NoSuchKey.
+    stubbed_s3.add_client_error(
+        "get_object", service_error_code="AccessDenied", service_message="Access Denied", http_status_code=403
+    )
+    with pytest.raises(WorkflowError) as info:
+        serialize(record(s3_key="data/test/bicycle/nope.png"), None)
+    assert type(info.value).__name__ == "ImageNotFoundError"
+    message = str(info.value)
+    assert f"object 'data/test/bicycle/nope.png' in bucket '{BUCKET}'" in message
+    assert "missing or not readable by this function" in message
+    assert "AccessDenied" in message
+
+
+def test_serialize_access_denied_by_bucket_policy(serialize: Callable[..., Any], s3_bucket: Any) -> None:
+    deny = {
+        "Effect": "Deny",
+        "Principal": "*",
+        "Action": "s3:GetObject",
+        "Resource": f"arn:aws:s3:::{BUCKET}/data/test/*",
+    }
+    s3_bucket.put_bucket_policy(Bucket=BUCKET, Policy=json.dumps({"Version": "2012-10-17", "Statement": [deny]}))
+    with pytest.raises(WorkflowError) as info:
+        serialize(record(), None)
+    assert type(info.value).__name__ == "ImageNotFoundError"
+    assert "not readable by this function" in str(info.value)
+
+
+def test_serialize_other_s3_errors_are_named(serialize: Callable[..., Any], stubbed_s3: Stubber) -> None:
+    stubbed_s3.add_client_error(
+        "get_object", service_error_code="SlowDown", service_message="Reduce your request rate.", http_status_code=503
+    )
+    with pytest.raises(WorkflowError) as info:
+        serialize(record(), None)
+    assert type(info.value).__name__ == "ImageReadError"
+    assert str(info.value) == f"could not read s3://{BUCKET}/{KEY}: SlowDown: Reduce your request rate."
+
+
+def test_serialize_network_errors_are_named(serialize: Callable[..., Any], monkeypatch: pytest.MonkeyPatch) -> None:
+    def unreachable(**_: Any) -> None:
+        raise EndpointConnectionError(endpoint_url="https://s3.amazonaws.com")
+
+    monkeypatch.setattr(lambda_common.runtime.client("s3"), "get_object", unreachable)
+    with pytest.raises(WorkflowError) as info:
+        serialize(record(), None)
+    assert type(info.value).__name__ == "ImageReadError"
+    assert f"could not read s3://{BUCKET}/{KEY}: Could not connect" in str(info.value)
 
 
 def test_serialize_rejects_non_images(serialize: Callable[..., Any], s3_bucket: Any) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib
 import json
+import re
 import sys
 import types
 import urllib.request
@@ -228,6 +229,60 @@ def test_hyperparameter_errors(prepared: boto3.client) -> None:
     assert "has no hyperparameter lerning_rate" in _train("-H", "lerning_rate=0.1")[1]
     assert "expected key=value" in _train("-H", "epochs")[1]
     assert "set both by an option and by --hyperparameter" in _train("--epochs", "3", "-H", "epochs=4")[1]
+
+
+def test_pytorch_unknown_hyperparameter_is_rejected_before_anything_is_submitted(
+    prepared: boto3.client, model_inference: types.ModuleType
+) -> None:
+    code, output, exc = _train("--algorithm", "pytorch", "-H", "lerning_rate=0.1")
+    assert code == 1 and isinstance(exc, SystemExit), (output, exc)
+    assert "pytorch has no hyperparameter lerning_rate" in output
+    assert "known: batch_size, ensemble, epochs, learning_rate, seed, val_fraction" in output
+    assert boto3.client("sagemaker", region_name="us-east-1").list_training_jobs()["TrainingJobSummaries"] == []
+    assert "Contents" not in prepared.list_objects_v2(Bucket=BUCKET, Prefix="data/splits/")  # nothing staged
+
+
+@pytest.mark.parametrize(
+    ("overrides", "message"),
+    [
+        ({"train": "s3://elsewhere/"}, "pytorch has no hyperparameter train;"),  # a channel, set by SageMaker
+        ({"model-dir": "/tmp"}, "pytorch has no hyperparameter model-dir;"),
+        ({"epoch": "3"}, "pytorch has no hyperparameter epoch;"),  # argparse would take the prefix; we do not
+        ({"epochs": "ten"}, "epochs=ten: pytorch's epochs must be an integer"),
+        ({"learning-rate": "fast"}, "learning-rate=fast: pytorch's learning_rate must be a number"),
+        ({"batch_size": "8", "batch-size": "16"}, "batch_size is given twice (as batch-size)"),
+    ],
+)
+def test_pytorch_hyperparameter_errors(overrides: dict[str, str], message: str) -> None:
+    from scones.training.hyperparameters import pytorch_hyperparameters
+
+    with pytest.raises(InvalidHyperparameterError, match=re.escape(message)):
+        pytorch_hyperparameters(seed=0, overrides=overrides)
+
+
+def test_pytorch_hyperparameters_use_the_entry_points_names() -> None:
+    from scones.training.hyperparameters import pytorch_hyperparameters
+
+    hp = pytorch_hyperparameters(seed=1, overrides={"learning-rate": "0.02", "ensemble": "3", "val_fraction": "0.2"})
+    assert hp == {"seed": "1", "learning_rate": "0.02", "ensemble": "3", "val_fraction": "0.2"}
+    with pytest.raises(InvalidHyperparameterError, match="batch_size set both by an option and by --hyperparameter"):
+        pytorch_hyperparameters(mini_batch_size=16, overrides={"batch-size": "32"})
+
+
+def test_pytorch_hyperparameter_names_are_the_options_train_py_parses(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`scones train` checks names against the table train.py builds its command line from."""
+    pytest.importorskip("torch")
+    from scones.model import train
+    from scones.model.script_options import HYPERPARAMETERS
+
+    assert {"epochs", "seed", "learning_rate", "batch_size"} <= {hp.name for hp in HYPERPARAMETERS}
+    for hp in HYPERPARAMETERS:
+        for spelling in hp.spellings:
+            args = train.parse_args(["--model-dir", str(tmp_path), "--train", str(tmp_path), f"--{spelling}", "7"])
+            assert "ignoring unknown arguments" not in capsys.readouterr().err, spelling
+            assert getattr(args, hp.name) == 7, spelling
 
 
 def test_named_exceptions_from_the_library() -> None:

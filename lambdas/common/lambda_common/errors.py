@@ -1,5 +1,13 @@
 """Named errors. Lambda reports the exception class name as `errorType`, which is what the
-state machine's Catch and Retry match on, so these names are part of the workflow's contract."""
+state machine's Catch and Retry match on, so these names are part of the workflow's contract.
+
+Also the helpers every function uses to put an AWS error into those errors' messages (duck-typed
+on botocore's ClientError, so this module needs no boto3).
+"""
+
+from __future__ import annotations
+
+from typing import Any
 
 
 class WorkflowError(Exception):
@@ -11,7 +19,15 @@ class InvalidEventError(WorkflowError):
 
 
 class ImageNotFoundError(WorkflowError):
-    """The S3 object (or its bucket) does not exist."""
+    """The S3 object (or its bucket) does not exist, or S3 denied reading it.
+
+    S3 answers 403 AccessDenied rather than 404 for a missing key when the caller may not
+    s3:ListBucket the bucket, so "missing" and "not readable by this function" look the same.
+    """
+
+
+class ImageReadError(WorkflowError):
+    """S3 failed to return the image for another reason (throttling, a service error, the network)."""
 
 
 class InvalidImageError(WorkflowError):
@@ -32,3 +48,19 @@ class ThresholdConfidenceNotMetError(WorkflowError):
 
 class ConfigurationError(WorkflowError):
     """The function's environment is wrong (e.g. THRESHOLD outside (0, 1])."""
+
+
+def aws_error_code(exc: BaseException) -> str:
+    """The `Error.Code` of a botocore ClientError ("" for anything else)."""
+    response: Any = getattr(exc, "response", None)
+    error = response.get("Error") if isinstance(response, dict) else None
+    return str(error.get("Code") or "") if isinstance(error, dict) else ""
+
+
+def describe_aws_error(exc: BaseException) -> str:
+    """`Code: Message` of a botocore ClientError, for an error message; str(exc) for anything else."""
+    response: Any = getattr(exc, "response", None)
+    error = response.get("Error") if isinstance(response, dict) else None
+    if not isinstance(error, dict):
+        return str(exc)
+    return f"{error.get('Code') or '?'}: {error.get('Message') or exc}"

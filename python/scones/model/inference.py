@@ -42,6 +42,7 @@ INFERENCE_MODULES = ("inference.py", "net.py", "preprocess.py")
 TRAINING_MODULES = (
     *INFERENCE_MODULES,
     "train.py",
+    "script_options.py",
     "trainer.py",
     "augment.py",
     "calibration.py",

@@ -20,10 +20,12 @@ from pathlib import Path
 if __package__:
     from . import dataset
     from .artifact import write_model_dir
+    from .script_options import add_hyperparameters
     from .trainer import DEFAULT_RECIPE, EpochReport, train
 else:  # run as a script from the SageMaker source_dir, siblings on sys.path
     import dataset  # type: ignore[no-redef]
     from artifact import write_model_dir  # type: ignore[no-redef]
+    from script_options import add_hyperparameters  # type: ignore[no-redef]
     from trainer import DEFAULT_RECIPE, EpochReport, train  # type: ignore[no-redef]
 
 
@@ -34,12 +36,15 @@ def _env_path(name: str) -> Path | None:
 
 def parse_args(argv: list[str]) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--epochs", type=int, default=DEFAULT_RECIPE.epochs)
-    parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--learning_rate", "--learning-rate", type=float, default=DEFAULT_RECIPE.learning_rate)
-    parser.add_argument("--batch_size", "--batch-size", type=int, default=DEFAULT_RECIPE.batch_size)
-    parser.add_argument("--ensemble", type=int, default=DEFAULT_RECIPE.ensemble)
-    parser.add_argument("--val_fraction", "--val-fraction", type=float, default=0.1)
+    defaults = {
+        "epochs": DEFAULT_RECIPE.epochs,
+        "seed": 0,
+        "learning_rate": DEFAULT_RECIPE.learning_rate,
+        "batch_size": DEFAULT_RECIPE.batch_size,
+        "ensemble": DEFAULT_RECIPE.ensemble,
+        "val_fraction": 0.1,
+    }
+    add_hyperparameters(parser, defaults)
     parser.add_argument("--model-dir", type=Path, default=_env_path("SM_MODEL_DIR"))
     parser.add_argument("--train", type=Path, default=_env_path("SM_CHANNEL_TRAIN"))
     parser.add_argument("--train-lst", type=Path, default=_env_path("SM_CHANNEL_TRAIN_LST"))

@@ -83,7 +83,8 @@ def _write_result(path: Path | None, result: dict[str, Any]) -> None:
     "hyperparameters",
     multiple=True,
     metavar="KEY=VALUE",
-    help="Override or add a hyperparameter (repeatable).",
+    help="Override or add a hyperparameter (repeatable); names the algorithm does not take are rejected "
+    "(pytorch: the options of scones/model/train.py).",
 )
 @click.option("--seed", type=int, default=0, show_default=True, help="Seed of the validation carve and training.")
 @click.option(

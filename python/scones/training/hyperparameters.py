@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 
 from scones import CLASS_NAMES
+from scones.model.script_options import BY_SPELLING, HYPERPARAMETERS
 from scones.training.errors import InvalidHyperparameterError
 
 # Every hyperparameter the built-in image-classification algorithm accepts (AWS docs,
@@ -62,7 +63,8 @@ IMAGE_CLASSIFICATION_DEFAULTS: dict[str, str] = {
     "early_stopping_tolerance": "0.0",
 }
 
-PYTORCH_DEFAULTS: dict[str, str] = {"epochs": "30", "seed": "0"}
+# Everything else takes train.py's defaults: the same recipe as `scones train --local` (RECIPE.md).
+PYTORCH_DEFAULTS: dict[str, str] = {"seed": "0"}
 
 
 def parse_overrides(pairs: Iterable[str]) -> dict[str, str]:
@@ -87,6 +89,15 @@ def _merge(defaults: Mapping[str, str], options: Mapping[str, object], overrides
     return {**defaults, **chosen, **overrides}
 
 
+def _check_image_classification_names(overrides: Mapping[str, str]) -> None:
+    unknown = sorted(set(overrides) - IMAGE_CLASSIFICATION_NAMES)
+    if unknown:
+        raise InvalidHyperparameterError(
+            f"image-classification has no hyperparameter {', '.join(unknown)}; "
+            f"known: {', '.join(sorted(IMAGE_CLASSIFICATION_NAMES))}"
+        )
+
+
 def image_classification_hyperparameters(
     *,
     num_training_samples: int,
@@ -96,12 +107,7 @@ def image_classification_hyperparameters(
     overrides: Mapping[str, str] | None = None,
 ) -> dict[str, str]:
     overrides = dict(overrides or {})
-    unknown = sorted(set(overrides) - IMAGE_CLASSIFICATION_NAMES)
-    if unknown:
-        raise InvalidHyperparameterError(
-            f"image-classification has no hyperparameter {', '.join(unknown)}; "
-            f"known: {', '.join(sorted(IMAGE_CLASSIFICATION_NAMES))}"
-        )
+    _check_image_classification_names(overrides)
     options = {
         "num_training_samples": num_training_samples,
         "epochs": epochs,
@@ -116,6 +122,39 @@ def image_classification_hyperparameters(
     if batch > num_training_samples:
         raise InvalidHyperparameterError(f"mini_batch_size {batch} exceeds the {num_training_samples} training samples")
     return merged
+
+
+def check_pytorch_overrides(overrides: Mapping[str, str]) -> dict[str, str]:
+    """Overrides by the entry point's names (`learning-rate` -> `learning_rate`), values checked
+    against the option's type; InvalidHyperparameterError for anything train.py would not take."""
+    unknown = sorted(key for key in overrides if key not in BY_SPELLING)
+    if unknown:
+        raise InvalidHyperparameterError(
+            f"pytorch has no hyperparameter {', '.join(unknown)}; "
+            f"known: {', '.join(sorted(hp.name for hp in HYPERPARAMETERS))}"
+        )
+    checked: dict[str, str] = {}
+    for key, value in overrides.items():
+        hp = BY_SPELLING[key]
+        if hp.name in checked:
+            raise InvalidHyperparameterError(f"--hyperparameter {hp.name} is given twice (as {key})")
+        try:
+            hp.type(value)
+        except ValueError:
+            kind = "an integer" if hp.type is int else "a number"
+            raise InvalidHyperparameterError(
+                f"--hyperparameter {key}={value}: pytorch's {hp.name} must be {kind}"
+            ) from None
+        checked[hp.name] = value
+    return checked
+
+
+def check_overrides(algorithm: str, overrides: Mapping[str, str] | None) -> None:
+    """Reject hyperparameter names the algorithm does not know, before anything is staged or submitted."""
+    if algorithm == "pytorch":
+        check_pytorch_overrides(dict(overrides or {}))
+    elif algorithm == "image-classification":
+        _check_image_classification_names(dict(overrides or {}))
 
 
 def pytorch_hyperparameters(
@@ -133,4 +172,4 @@ def pytorch_hyperparameters(
         "learning_rate": learning_rate,
         "batch_size": mini_batch_size,
     }
-    return _merge(PYTORCH_DEFAULTS, options, dict(overrides or {}))
+    return _merge(PYTORCH_DEFAULTS, options, check_pytorch_overrides(dict(overrides or {})))

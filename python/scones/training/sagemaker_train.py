@@ -11,7 +11,11 @@ from pathlib import Path
 from scones.aws import EndpointSession
 from scones.training import images
 from scones.training.errors import InvalidInstanceTypeError, MissingRoleError
-from scones.training.hyperparameters import image_classification_hyperparameters, pytorch_hyperparameters
+from scones.training.hyperparameters import (
+    check_overrides,
+    image_classification_hyperparameters,
+    pytorch_hyperparameters,
+)
 from scones.training.s3_data import load_prepared, stage_split
 from scones.training.sagemaker_job import ChannelSpec, JobSpec, MetricSpec, submit_training_job
 from scones.training.waiting import TrainingOutcome, outcome_of, wait_for_training_job
@@ -82,6 +86,7 @@ def build_job_spec(
     """Validate, stage the carved split in S3 and describe the job; submits nothing."""
     role_arn = check_role_arn(request.role_arn)
     instance_type = check_instance_type(request.instance_type)
+    check_overrides(request.algorithm, request.overrides)  # before anything is staged or submitted
     s3 = session.client("s3")
     data = load_prepared(s3, request.bucket, request.prefix)
     staged = stage_split(s3, data, val_fraction=request.val_fraction, seed=request.seed)

@@ -118,7 +118,7 @@ variable "alarm_thresholds" {
 }
 
 variable "log_retention_days" {
-  description = "Retention of the Lambda and state machine log groups."
+  description = "Retention of the Lambda, state machine and endpoint log groups, in days (a value CloudWatch Logs accepts)."
   type        = number
   default     = 7
 }

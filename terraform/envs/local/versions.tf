@@ -1,5 +1,5 @@
 terraform {
-  required_version = ">= 1.5.0"
+  required_version = ">= 1.10.0"
 
   # State next to this file for `make apply ENV=local`; the demo, the benchmark and the end-to-end
   # test keep their own (terraform init -backend-config=path=...).

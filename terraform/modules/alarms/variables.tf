@@ -1,16 +1,31 @@
 variable "name_prefix" {
   description = "Prefix of every alarm name."
   type        = string
+
+  validation {
+    condition     = can(regex("^[A-Za-z0-9][A-Za-z0-9_-]{0,199}$", var.name_prefix))
+    error_message = "name_prefix must be 1-200 letters, digits, hyphens or underscores, starting with a letter or digit."
+  }
 }
 
 variable "topic_arn" {
   description = "SNS topic every alarm notifies (on ALARM and back to OK)."
   type        = string
+
+  validation {
+    condition     = can(regex("^arn:aws[a-z-]*:sns:[a-z0-9-]+:[0-9]{12}:[A-Za-z0-9_-]{1,256}(\\.fifo)?$", var.topic_arn))
+    error_message = "topic_arn must be an SNS topic ARN (arn:aws:sns:<region>:<account>:<name>)."
+  }
 }
 
 variable "state_machine_arn" {
   description = "State machine whose failed and timed-out executions are watched."
   type        = string
+
+  validation {
+    condition     = can(regex("^arn:aws[a-z-]*:states:[a-z0-9-]+:[0-9]{12}:stateMachine:[A-Za-z0-9_-]{1,80}$", var.state_machine_arn))
+    error_message = "state_machine_arn must be a Step Functions state machine ARN (arn:aws:states:<region>:<account>:stateMachine:<name>)."
+  }
 }
 
 variable "function_names" {
@@ -20,6 +35,11 @@ variable "function_names" {
     classify_image        = string
     filter_low_confidence = string
   })
+
+  validation {
+    condition     = alltrue([for name in values(var.function_names) : can(regex("^[A-Za-z0-9_-]{1,64}$", name))])
+    error_message = "Function names must be 1-64 letters, digits, hyphens or underscores."
+  }
 }
 
 variable "endpoint" {
@@ -29,12 +49,24 @@ variable "endpoint" {
     variant_name = optional(string, "AllTraffic")
   })
   default = null
+
+  validation {
+    condition = var.endpoint == null || alltrue([
+      for value in [try(var.endpoint.name, ""), try(var.endpoint.variant_name, "")] : can(regex("^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}$", value))
+    ])
+    error_message = "endpoint.name and endpoint.variant_name must be 1-63 letters, digits and hyphens, starting and ending with a letter or digit."
+  }
 }
 
 variable "metrics_namespace" {
   description = "Namespace of the embedded-metric-format metrics filter_low_confidence emits (LowConfidence, Predictions)."
   type        = string
   default     = "SconesUnlimited"
+
+  validation {
+    condition     = can(regex("^[A-Za-z0-9._/#:-]{1,255}$", var.metrics_namespace)) && !startswith(var.metrics_namespace, "AWS/")
+    error_message = "metrics_namespace must be 1-255 letters, digits or . _ / # : - characters and must not start with AWS/ (reserved)."
+  }
 }
 
 variable "thresholds" {

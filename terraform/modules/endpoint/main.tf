@@ -68,12 +68,27 @@ resource "aws_sagemaker_endpoint_configuration" "this" {
   }
 }
 
+# The group SageMaker writes the endpoint's container logs to, created before the endpoint so retention
+# applies from the first line (SageMaker would otherwise create it itself, with infinite retention).
+resource "aws_cloudwatch_log_group" "this" {
+  # checkov:skip=CKV_AWS_338: endpoint logs hold model-server diagnostics for debugging; retention is a variable (default 30 days) rather than a mandatory year.
+  # checkov:skip=CKV_AWS_158: CloudWatch Logs encrypts log data at rest by default; a customer-managed key is supported through var.logs_kms_key_arn.
+  count = local.enabled ? 1 : 0
+
+  name              = "/aws/sagemaker/Endpoints/${var.endpoint_name}"
+  retention_in_days = var.log_retention_days
+  kms_key_id        = var.logs_kms_key_arn
+  tags              = var.tags
+}
+
 resource "aws_sagemaker_endpoint" "this" {
   count = local.enabled ? 1 : 0
 
   name                 = var.endpoint_name
   endpoint_config_name = aws_sagemaker_endpoint_configuration.this[0].name
   tags                 = var.tags
+
+  depends_on = [aws_cloudwatch_log_group.this]
 }
 
 resource "aws_appautoscaling_target" "this" {

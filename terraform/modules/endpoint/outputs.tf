@@ -22,3 +22,8 @@ output "endpoint_config_name" {
   description = "Name of the current endpoint configuration, or null."
   value       = one(aws_sagemaker_endpoint_configuration.this[*].name)
 }
+
+output "log_group_name" {
+  description = "Log group of the endpoint's containers, or null."
+  value       = one(aws_cloudwatch_log_group.this[*].name)
+}

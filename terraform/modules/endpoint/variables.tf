@@ -34,17 +34,32 @@ variable "model_environment" {
   description = "Environment of the inference container (e.g. SAGEMAKER_PROGRAM for framework images)."
   type        = map(string)
   default     = {}
+
+  validation {
+    condition     = alltrue([for key, value in var.model_environment : can(regex("^[A-Za-z_][A-Za-z0-9_]{0,1023}$", key)) && length(value) <= 1024])
+    error_message = "model_environment keys must be environment variable names ([A-Za-z_][A-Za-z0-9_]*) and every key and value at most 1024 characters."
+  }
 }
 
 variable "execution_role_arn" {
   description = "SageMaker execution role (from the iam module)."
   type        = string
+
+  validation {
+    condition     = can(regex("^arn:aws[a-z-]*:iam::[0-9]{12}:role/[A-Za-z0-9+=,.@_/-]+$", var.execution_role_arn))
+    error_message = "execution_role_arn must be an IAM role ARN (arn:aws:iam::<account>:role/<name>)."
+  }
 }
 
 variable "variant_name" {
   description = "Name of the production variant."
   type        = string
   default     = "AllTraffic"
+
+  validation {
+    condition     = can(regex("^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}$", var.variant_name))
+    error_message = "variant_name must be 1-63 letters, digits and hyphens, starting and ending with a letter or digit."
+  }
 }
 
 variable "instance_type" {
@@ -75,6 +90,11 @@ variable "data_capture" {
     condition     = var.data_capture.sampling_percentage >= 0 && var.data_capture.sampling_percentage <= 100 && floor(var.data_capture.sampling_percentage) == var.data_capture.sampling_percentage
     error_message = "data_capture.sampling_percentage must be a whole number from 0 to 100."
   }
+
+  validation {
+    condition     = var.data_capture.kms_key_arn == null || can(regex("^arn:aws[a-z-]*:kms:[a-z0-9-]+:[0-9]{12}:key/[A-Za-z0-9-]+$", var.data_capture.kms_key_arn))
+    error_message = "data_capture.kms_key_arn must be a KMS key ARN (arn:aws:kms:<region>:<account>:key/<id>) or null."
+  }
 }
 
 variable "autoscaling" {
@@ -103,6 +123,33 @@ variable "kms_key_arn" {
   description = "KMS key ARN for the endpoint instances' storage volumes; null uses SageMaker's AWS-managed key."
   type        = string
   default     = null
+
+  validation {
+    condition     = var.kms_key_arn == null || can(regex("^arn:aws[a-z-]*:kms:[a-z0-9-]+:[0-9]{12}:key/[A-Za-z0-9-]+$", var.kms_key_arn))
+    error_message = "kms_key_arn must be a KMS key ARN (arn:aws:kms:<region>:<account>:key/<id>) or null."
+  }
+}
+
+variable "log_retention_days" {
+  description = "Retention of the endpoint's log group /aws/sagemaker/Endpoints/<endpoint_name>, in days (a value CloudWatch Logs accepts)."
+  type        = number
+  default     = 30
+
+  validation {
+    condition     = contains([1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653], var.log_retention_days)
+    error_message = "log_retention_days must be one of the values CloudWatch Logs accepts (1, 3, 5, 7, 14, 30, 60, 90, ... 3653)."
+  }
+}
+
+variable "logs_kms_key_arn" {
+  description = "KMS key ARN for the endpoint's log group; null uses CloudWatch Logs' own encryption."
+  type        = string
+  default     = null
+
+  validation {
+    condition     = var.logs_kms_key_arn == null || can(regex("^arn:aws[a-z-]*:kms:[a-z0-9-]+:[0-9]{12}:key/[A-Za-z0-9-]+$", var.logs_kms_key_arn))
+    error_message = "logs_kms_key_arn must be a KMS key ARN (arn:aws:kms:<region>:<account>:key/<id>) or null."
+  }
 }
 
 variable "tags" {

@@ -177,7 +177,11 @@ data "aws_iam_policy_document" "sagemaker" {
     condition {
       test     = "StringLike"
       variable = "s3:prefix"
-      values   = [var.data_prefix, "${var.data_prefix}/*", var.models_prefix, "${var.models_prefix}/*"]
+      values = [
+        var.data_prefix, "${var.data_prefix}/*",
+        var.models_prefix, "${var.models_prefix}/*",
+        var.training_code_prefix, "${var.training_code_prefix}/*",
+      ]
     }
   }
 
@@ -185,6 +189,14 @@ data "aws_iam_policy_document" "sagemaker" {
     sid       = "ReadTrainingDataAndArtifacts"
     actions   = ["s3:GetObject"]
     resources = ["${local.data_bucket_arn}/${var.data_prefix}/*", "${local.data_bucket_arn}/${var.models_prefix}/*"]
+  }
+
+  statement {
+    # Script-mode training (scones train --algorithm pytorch) stages its source code and SageMaker's
+    # drivers under this prefix (STAGING_PREFIX in python/scones/training/sagemaker_job.py); the job reads them.
+    sid       = "ReadTrainingCode"
+    actions   = ["s3:GetObject"]
+    resources = ["${local.data_bucket_arn}/${var.training_code_prefix}/*"]
   }
 
   statement {

@@ -38,6 +38,11 @@ variable "role_names" {
     filter_low_confidence = string
     state_machine         = string
   })
+
+  validation {
+    condition     = alltrue([for name in values(var.role_names) : can(regex("^[A-Za-z0-9+=,.@_-]{1,64}$", name))])
+    error_message = "Role names must be 1-64 letters, digits or +=,.@_- characters."
+  }
 }
 
 variable "function_names" {
@@ -47,26 +52,41 @@ variable "function_names" {
     classify_image        = string
     filter_low_confidence = string
   })
-}
 
-variable "state_machine_log_group_name" {
-  description = "Log group the state machine delivers its execution logs to."
-  type        = string
+  validation {
+    condition     = alltrue([for name in values(var.function_names) : can(regex("^[A-Za-z0-9_-]{1,64}$", name))])
+    error_message = "Function names must be 1-64 letters, digits, hyphens or underscores."
+  }
 }
 
 variable "endpoint_name" {
   description = "Name of the SageMaker endpoint classify_image may invoke (it may not exist yet)."
   type        = string
+
+  validation {
+    condition     = can(regex("^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}$", var.endpoint_name))
+    error_message = "endpoint_name must be 1-63 letters, digits and hyphens, starting and ending with a letter or digit."
+  }
 }
 
 variable "topic_arn" {
   description = "SNS topic the state machine publishes rejections and failures to."
   type        = string
+
+  validation {
+    condition     = can(regex("^arn:aws[a-z-]*:sns:[a-z0-9-]+:[0-9]{12}:[A-Za-z0-9_-]{1,256}(\\.fifo)?$", var.topic_arn))
+    error_message = "topic_arn must be an SNS topic ARN (arn:aws:sns:<region>:<account>:<name>)."
+  }
 }
 
 variable "data_bucket_name" {
   description = "Bucket with training data and model artifacts."
   type        = string
+
+  validation {
+    condition     = can(regex("^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$", var.data_bucket_name))
+    error_message = "data_bucket_name must be a valid S3 bucket name (3-63 lowercase letters, digits, dots, hyphens)."
+  }
 }
 
 variable "data_prefix" {
@@ -91,9 +111,25 @@ variable "models_prefix" {
   }
 }
 
+variable "training_code_prefix" {
+  description = "Key prefix under which script-mode training stages its source code in the data bucket (STAGING_PREFIX of python/scones/training/sagemaker_job.py)."
+  type        = string
+  default     = "training"
+
+  validation {
+    condition     = can(regex("^[A-Za-z0-9._-]+(/[A-Za-z0-9._-]+)*$", var.training_code_prefix))
+    error_message = "training_code_prefix must be a key prefix without leading or trailing slashes, e.g. training."
+  }
+}
+
 variable "capture_bucket_name" {
   description = "Bucket the endpoint writes captured requests and responses to."
   type        = string
+
+  validation {
+    condition     = can(regex("^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$", var.capture_bucket_name))
+    error_message = "capture_bucket_name must be a valid S3 bucket name (3-63 lowercase letters, digits, dots, hyphens)."
+  }
 }
 
 variable "image_repository_arns" {
@@ -113,8 +149,8 @@ variable "kms_key_arns" {
   default     = []
 
   validation {
-    condition     = alltrue([for arn in var.kms_key_arns : can(regex("^arn:aws[a-z-]*:kms:", arn))])
-    error_message = "kms_key_arns must be KMS key ARNs."
+    condition     = alltrue([for arn in var.kms_key_arns : can(regex("^arn:aws[a-z-]*:kms:[a-z0-9-]+:[0-9]{12}:key/[A-Za-z0-9-]+$", arn))])
+    error_message = "kms_key_arns must be KMS key ARNs (arn:aws:kms:<region>:<account>:key/<id>)."
   }
 }
 

@@ -19,16 +19,31 @@ variable "role_arns" {
     classify_image        = string
     filter_low_confidence = string
   })
+
+  validation {
+    condition     = alltrue([for arn in values(var.role_arns) : can(regex("^arn:aws[a-z-]*:iam::[0-9]{12}:role/[A-Za-z0-9+=,.@_/-]+$", arn))])
+    error_message = "role_arns must be IAM role ARNs (arn:aws:iam::<account>:role/<name>)."
+  }
 }
 
 variable "package_dir" {
   description = "Directory holding serialize_image.zip, classify_image.zip and filter_low_confidence.zip (built by `make lambdas`)."
   type        = string
+
+  validation {
+    condition     = alltrue([for key in ["serialize_image", "classify_image", "filter_low_confidence"] : fileexists("${var.package_dir}/${key}.zip")])
+    error_message = "package_dir must hold serialize_image.zip, classify_image.zip and filter_low_confidence.zip (run `make lambdas`)."
+  }
 }
 
 variable "endpoint_name" {
   description = "SageMaker endpoint classify_image invokes (ENDPOINT_NAME)."
   type        = string
+
+  validation {
+    condition     = can(regex("^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}$", var.endpoint_name))
+    error_message = "endpoint_name must be 1-63 letters, digits and hyphens, starting and ending with a letter or digit."
+  }
 }
 
 variable "threshold" {
@@ -83,6 +98,11 @@ variable "logs_kms_key_arn" {
   description = "KMS key ARN for the log groups; null uses CloudWatch Logs' own encryption."
   type        = string
   default     = null
+
+  validation {
+    condition     = var.logs_kms_key_arn == null || can(regex("^arn:aws[a-z-]*:kms:[a-z0-9-]+:[0-9]{12}:key/[A-Za-z0-9-]+$", var.logs_kms_key_arn))
+    error_message = "logs_kms_key_arn must be a KMS key ARN (arn:aws:kms:<region>:<account>:key/<id>) or null."
+  }
 }
 
 variable "tracing_mode" {

@@ -12,6 +12,14 @@ variable "kms_master_key_id" {
   description = "Customer-managed KMS key (id, ARN or alias) for the topic; null leaves it unencrypted at rest. Its key policy must let cloudwatch.amazonaws.com and states.amazonaws.com use it."
   type        = string
   default     = null
+
+  validation {
+    condition = var.kms_master_key_id == null || can(regex(
+      "^(arn:aws[a-z-]*:kms:[a-z0-9-]+:[0-9]{12}:(key/[A-Za-z0-9-]+|alias/[A-Za-z0-9/_-]+)|alias/[A-Za-z0-9/_-]+|(mrk-[0-9a-f]{32}|[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}))$",
+      var.kms_master_key_id
+    ))
+    error_message = "kms_master_key_id must be a KMS key ARN, alias ARN, alias/<name> or key id, or null."
+  }
 }
 
 variable "subscriptions" {

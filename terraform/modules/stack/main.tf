@@ -24,7 +24,8 @@ locals {
 
   # Derived rather than read from the resources, so IAM policies and the state machine definition are
   # fully known at plan time (reviewable, assertable); the depends_on below keep creation order right.
-  topic_arn = "arn:${var.partition}:sns:${var.region}:${var.account_id}:${local.names.topic}"
+  topic_arn         = "arn:${var.partition}:sns:${var.region}:${var.account_id}:${local.names.topic}"
+  state_machine_arn = "arn:${var.partition}:states:${var.region}:${var.account_id}:stateMachine:${local.names.state_machine}"
 }
 
 module "storage" {
@@ -61,17 +62,16 @@ module "iam" {
     filter_low_confidence = "${local.p}-filter-low-confidence"
     state_machine         = "${local.p}-state-machine"
   }
-  function_names               = local.names.functions
-  state_machine_log_group_name = "/aws/vendedlogs/states/${local.names.state_machine}"
-  endpoint_name                = local.names.endpoint
-  topic_arn                    = local.topic_arn
-  data_bucket_name             = local.names.data_bucket
-  data_prefix                  = var.data_prefix
-  models_prefix                = var.models_prefix
-  capture_bucket_name          = local.names.capture_bucket
-  image_repository_arns        = local.image_repository_arns
-  kms_key_arns                 = local.kms_key_arns
-  tags                         = var.tags
+  function_names        = local.names.functions
+  endpoint_name         = local.names.endpoint
+  topic_arn             = local.topic_arn
+  data_bucket_name      = local.names.data_bucket
+  data_prefix           = var.data_prefix
+  models_prefix         = var.models_prefix
+  capture_bucket_name   = local.names.capture_bucket
+  image_repository_arns = local.image_repository_arns
+  kms_key_arns          = local.kms_key_arns
+  tags                  = var.tags
 }
 
 module "lambdas" {
@@ -117,17 +117,20 @@ module "endpoint" {
     sampling_percentage = var.capture_sampling_percentage
     kms_key_arn         = var.kms_key_arn
   }
-  autoscaling = var.autoscaling
-  kms_key_arn = var.kms_key_arn
-  tags        = var.tags
+  autoscaling        = var.autoscaling
+  kms_key_arn        = var.kms_key_arn
+  log_retention_days = var.log_retention_days
+  tags               = var.tags
 }
 
 module "alarms" {
   source = "../alarms"
 
-  name_prefix       = local.p
-  topic_arn         = local.topic_arn
-  state_machine_arn = module.workflow.state_machine_arn
+  name_prefix = local.p
+  topic_arn   = local.topic_arn
+  # Derived (like topic_arn), so the alarms' StateMachineArn dimension is reviewable in the plan; an alarm
+  # may name a state machine that does not exist yet. tests/terraform checks it equals the applied ARN.
+  state_machine_arn = local.state_machine_arn
   function_names    = local.names.functions
   endpoint          = module.endpoint.enabled ? { name = local.names.endpoint, variant_name = module.endpoint.variant_name } : null
   thresholds        = var.alarm_thresholds

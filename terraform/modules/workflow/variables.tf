@@ -22,6 +22,11 @@ variable "type" {
 variable "definition_template" {
   description = "Path of the ASL template with $${serialize_image_arn}, $${classify_image_arn}, $${filter_low_confidence_arn} and $${sns_topic_arn} placeholders."
   type        = string
+
+  validation {
+    condition     = fileexists(var.definition_template)
+    error_message = "definition_template must be the path of an existing file (asl/classify_image.asl.json)."
+  }
 }
 
 variable "function_arns" {
@@ -31,16 +36,31 @@ variable "function_arns" {
     classify_image        = string
     filter_low_confidence = string
   })
+
+  validation {
+    condition     = alltrue([for arn in values(var.function_arns) : can(regex("^arn:aws[a-z-]*:lambda:[a-z0-9-]+:[0-9]{12}:function:[A-Za-z0-9_-]{1,64}(:[A-Za-z0-9_$-]+)?$", arn))])
+    error_message = "function_arns must be Lambda function ARNs (arn:aws:lambda:<region>:<account>:function:<name>)."
+  }
 }
 
 variable "topic_arn" {
   description = "SNS topic the workflow publishes rejections and failures to."
   type        = string
+
+  validation {
+    condition     = can(regex("^arn:aws[a-z-]*:sns:[a-z0-9-]+:[0-9]{12}:[A-Za-z0-9_-]{1,256}(\\.fifo)?$", var.topic_arn))
+    error_message = "topic_arn must be an SNS topic ARN (arn:aws:sns:<region>:<account>:<name>)."
+  }
 }
 
 variable "role_arn" {
   description = "Execution role of the state machine (from the iam module)."
   type        = string
+
+  validation {
+    condition     = can(regex("^arn:aws[a-z-]*:iam::[0-9]{12}:role/[A-Za-z0-9+=,.@_/-]+$", var.role_arn))
+    error_message = "role_arn must be an IAM role ARN (arn:aws:iam::<account>:role/<name>)."
+  }
 }
 
 variable "log_group_name" {
@@ -79,6 +99,11 @@ variable "logs_kms_key_arn" {
   description = "KMS key ARN for the log group; null uses CloudWatch Logs' own encryption."
   type        = string
   default     = null
+
+  validation {
+    condition     = var.logs_kms_key_arn == null || can(regex("^arn:aws[a-z-]*:kms:[a-z0-9-]+:[0-9]{12}:key/[A-Za-z0-9-]+$", var.logs_kms_key_arn))
+    error_message = "logs_kms_key_arn must be a KMS key ARN (arn:aws:kms:<region>:<account>:key/<id>) or null."
+  }
 }
 
 variable "tags" {

@@ -1,0 +1,237 @@
+"""The README says what the code does: make targets, the state machine diagram, examples, deploy steps."""
+
+from __future__ import annotations
+
+import itertools
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import boto3
+import pytest
+from moto import mock_aws
+
+from scones.bench import SEEDS
+
+REPO = Path(__file__).resolve().parents[2]
+README = (REPO / "README.md").read_text()
+ASL = json.loads((REPO / "asl" / "classify_image.asl.json").read_text())
+
+
+def section(heading: str) -> str:
+    """The README text under `heading` up to the next heading of the same or a higher level."""
+    level = heading.split()[0]
+    start = README.index(heading + "\n") + len(heading) + 1
+    ends = [m.start() for m in re.finditer(rf"^#{{1,{len(level)}}} ", README[start:], re.MULTILINE)]
+    return README[start : start + ends[0]] if ends else README[start:]
+
+
+def code_blocks(text: str, language: str) -> list[str]:
+    return re.findall(rf"^ *```{language}\n(.*?)^ *```", text, re.MULTILINE | re.DOTALL)
+
+
+# ------------------------------------------------------------------------------ make targets
+
+
+def help_targets() -> set[str]:
+    """What `make help` lists: every `target: ... ## text` line of the Makefile and mk/*.mk."""
+    targets: set[str] = set()
+    for makefile in [REPO / "Makefile", *sorted((REPO / "mk").glob("*.mk"))]:
+        targets |= set(re.findall(r"^([a-zA-Z_-]+):.*## ", makefile.read_text(), re.MULTILINE))
+    return targets
+
+
+def test_make_targets_table_lists_every_target_make_help_lists() -> None:
+    rows = [line for line in section("## Make targets").splitlines() if line.startswith("| `")]
+    documented = {name for row in rows for name in re.findall(r"`(?:make )?([a-z][\w-]*)", row.split(" | ")[0])}
+    assert {"help", "data", "test-model", "tf-wrapper"} <= help_targets()
+    assert help_targets() - documented == set()
+
+
+def make_dry_run(*args: str) -> str:
+    if shutil.which("make") is None:
+        pytest.skip("GNU make is not installed")
+    env = {k: v for k, v in os.environ.items() if k not in {"MAKEFLAGS", "MFLAGS", "MAKELEVEL"}}
+    done = subprocess.run(
+        ["make", "--no-print-directory", "-n", "data", *args],
+        cwd=REPO,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return " ".join(done.stdout.replace("\\\n", " ").split())
+
+
+def test_make_data_stages_the_shipped_images_without_uploading() -> None:
+    command = make_dry_run()
+    assert 'scones prepare --source "data/cifar-100-python-bicycle-motorcycle.tar.gz" --no-upload' in command
+    assert "--bucket" not in command
+
+
+def test_make_data_uploads_when_given_a_bucket() -> None:
+    command = make_dry_run("DATA_BUCKET=b", "DATA_PREFIX=p", "DATA_ENDPOINT_URL=http://127.0.0.1:4588")
+    assert '--bucket "b" --prefix "p" --endpoint-url "http://127.0.0.1:4588"' in command
+    assert "--no-upload" not in command
+
+
+# ---------------------------------------------------------------------- architecture diagram
+
+_NODE = re.compile(r"^(\w+)(?:\s*(?:\(\[|\[\(|\{\{|\[)(.*?)(?:\]\)|\)\]|\}\}|\]))?$")
+_ARROW = re.compile(r"\s*(?:-\.->|-->)\s*(?:\|[^|]*\|)?\s*")
+
+
+def diagram() -> tuple[dict[str, str], set[tuple[str, str]], list[tuple[str, str, str]]]:
+    """Node labels by id, edges (source, target), and labelled edges (source, target, label)."""
+    (block,) = code_blocks(section("## Architecture"), "mermaid")
+    labels: dict[str, str] = {}
+    edges: set[tuple[str, str]] = set()
+    labelled: list[tuple[str, str, str]] = []
+    for line in block.splitlines()[1:]:
+        line = line.strip()
+        if not line or line.startswith(("subgraph", "end")):
+            continue
+        arrows = [m.group(0).strip() for m in _ARROW.finditer(line)]
+        groups: list[list[str]] = []
+        for segment in _ARROW.split(line):
+            ids = []
+            for node in segment.split(" & "):
+                match = _NODE.match(node.strip())
+                assert match, f"cannot read node {node!r} in {line!r}"
+                ids.append(match.group(1))
+                if match.group(2):
+                    labels[match.group(1)] = match.group(2)
+            groups.append(ids)
+        for (sources, targets), arrow in zip(itertools.pairwise(groups), arrows, strict=True):
+            label = arrow.split("|")[1] if "|" in arrow else ""
+            for source in sources:
+                for target in targets:
+                    edges.add((source, target))
+                    labelled.append((source, target, label))
+    return labels, edges, labelled
+
+
+def node_named(labels: dict[str, str], name: str) -> str:
+    (node,) = [node for node, label in labels.items() if label.split("<br/>")[0].split(" ")[0] == name]
+    return node
+
+
+def test_diagram_publishes_to_sns_from_the_state_machine_not_from_a_lambda() -> None:
+    labels, edges, labelled = diagram()
+    sns = node_named(labels, "SNS")
+    publishers = {s for s, t in edges if t == sns}
+    lambdas = {node for node, label in labels.items() if "λ" in label}
+    assert len(lambdas) == 3
+    assert not publishers & lambdas, "a Lambda is drawn publishing to SNS; the state machine does"
+
+    notify_states = {name for name, state in ASL["States"].items() if state.get("Resource", "").endswith("sns:publish")}
+    # The states the Lambda tasks' Catch clauses go to are the ones that publish.
+    caught_by = {
+        catch["Next"]: catch["ErrorEquals"]
+        for state in ASL["States"].values()
+        for catch in state.get("Catch", [])
+        if state.get("Resource") == "arn:aws:states:::lambda:invoke"
+    }
+    assert set(caught_by) <= notify_states
+    for state in caught_by:
+        assert node_named(labels, state) in publishers, f"{state} is not drawn publishing to SNS"
+
+    low_confidence = node_named(labels, "NotifyLowConfidence")
+    assert caught_by["NotifyLowConfidence"] == ["ThresholdConfidenceNotMetError"]
+    (label,) = [
+        label for s, t, label in labelled if s == node_named(labels, "FilterLowConfidence") and t == low_confidence
+    ]
+    assert "ThresholdConfidenceNotMetError" in label
+
+
+# ------------------------------------------------------------------------------- examples
+
+
+def test_build_lambdas_section_has_a_runnable_example() -> None:
+    blocks = code_blocks(section("### `scones build-lambdas`"), "sh")
+    commands = [line.split("#")[0].split() for block in blocks for line in block.splitlines()]
+    assert ["scones", "build-lambdas"] in commands
+    from scones.build_lambdas import build_lambdas_cmd as build
+
+    options = {opt for param in build.params for opt in param.opts}
+    for command in commands:
+        if command[:2] == ["scones", "build-lambdas"]:
+            assert {word for word in command if word.startswith("--")} <= options
+
+
+def test_bench_table_quotes_the_seeds() -> None:
+    rows = {line.split(" | ")[0].strip("| "): line for line in section("### `scones bench`").splitlines()}
+    coverage = rows["coverage at 0.93"]
+    assert f'"~{SEEDS["share_below_threshold"]:.0%}"' in coverage and f"{SEEDS['threshold']:g} threshold" in coverage
+    assert "0.40" not in coverage
+    assert f'"slightly over {SEEDS["validation_accuracy"]:.0%}"' in rows["test accuracy (200 real test images)"]
+
+
+# -------------------------------------------------------------------------- deploy to AWS
+
+
+def git_ignored(path: str) -> bool:
+    done = subprocess.run(["git", "check-ignore", "--no-index", "-q", path], cwd=REPO, check=False)
+    assert done.returncode in (0, 1), f"git check-ignore failed on {path}"
+    return done.returncode == 0
+
+
+@pytest.mark.parametrize("env", ["dev", "prod", "local"])
+def test_environment_tfvars_are_not_committed(env: str) -> None:
+    assert git_ignored(f"terraform/envs/{env}/terraform.tfvars")
+    assert not git_ignored(f"terraform/envs/{env}/main.tf")
+    assert "`terraform/envs/*/terraform.tfvars` is git-ignored" in README
+
+
+def state_bucket_calls() -> list[list[str]]:
+    """The README's step-1 commands, run by bash with `aws` recording its arguments."""
+    step = README[README.index("1. Bootstrap a state bucket") : README.index("2. `cp terraform/envs/dev")]
+    (block,) = code_blocks(step, "sh")
+    script = "aws() { " + f"'{sys.executable}'" + ' -c "import json, sys; print(json.dumps(sys.argv[1:]))" "$@"; }\n'
+    script += block.replace("<account>", "123456789012")
+    done = subprocess.run(["bash", "-euc", script], capture_output=True, text=True, check=True)
+    return [json.loads(line) for line in done.stdout.splitlines()]
+
+
+def test_state_bucket_bootstrap_makes_it_versioned_encrypted_private_and_tls_only() -> None:
+    with mock_aws():
+        s3 = boto3.client("s3", region_name="us-east-1")
+        for call in state_bucket_calls():
+            assert call[0] == "s3api"
+            op, args = call[1], dict(zip(call[2::2], call[3::2], strict=True))
+            bucket = args["--bucket"]
+            if op == "create-bucket":
+                s3.create_bucket(Bucket=bucket)
+            elif op == "put-bucket-versioning":
+                status = args["--versioning-configuration"].removeprefix("Status=")
+                s3.put_bucket_versioning(Bucket=bucket, VersioningConfiguration={"Status": status})
+            elif op == "put-public-access-block":
+                flags = dict(kv.split("=") for kv in args["--public-access-block-configuration"].split(","))
+                s3.put_public_access_block(
+                    Bucket=bucket,
+                    PublicAccessBlockConfiguration={k: v == "true" for k, v in flags.items()},
+                )
+            elif op == "put-bucket-encryption":
+                config = json.loads(args["--server-side-encryption-configuration"])
+                s3.put_bucket_encryption(Bucket=bucket, ServerSideEncryptionConfiguration=config)
+            elif op == "put-bucket-policy":
+                s3.put_bucket_policy(Bucket=bucket, Policy=args["--policy"])
+            else:
+                pytest.fail(f"unexpected command {op}")
+
+        bucket = "my-tfstate-123456789012"
+        assert s3.get_bucket_versioning(Bucket=bucket)["Status"] == "Enabled"
+        block = s3.get_public_access_block(Bucket=bucket)["PublicAccessBlockConfiguration"]
+        assert all(
+            block[k] for k in ("BlockPublicAcls", "IgnorePublicAcls", "BlockPublicPolicy", "RestrictPublicBuckets")
+        )
+        (rule,) = s3.get_bucket_encryption(Bucket=bucket)["ServerSideEncryptionConfiguration"]["Rules"]
+        assert rule["ApplyServerSideEncryptionByDefault"]["SSEAlgorithm"] in {"AES256", "aws:kms"}
+        (statement,) = json.loads(s3.get_bucket_policy(Bucket=bucket)["Policy"])["Statement"]
+        assert statement["Effect"] == "Deny" and statement["Action"] == "s3:*"
+        assert statement["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}
+        assert sorted(statement["Resource"]) == [f"arn:aws:s3:::{bucket}", f"arn:aws:s3:::{bucket}/*"]
