@@ -18,6 +18,26 @@ from scones.local.state import read_state, write_state
 from tests.unit.local_fixtures import client, create_function, free_port, invoke, pid_alive, wait_until_dead
 
 
+def listening_addresses(port: int) -> set[str]:
+    """IPv4/IPv6 addresses with a socket listening on `port`, from the kernel's own table."""
+    found: set[str] = set()
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        if not os.path.exists(table):
+            continue
+        with open(table) as handle:
+            for line in handle.readlines()[1:]:
+                local, state = line.split()[1], line.split()[3]
+                address, hex_port = local.split(":")
+                if state == "0A" and int(hex_port, 16) == port:  # 0A: LISTEN
+                    raw = bytes.fromhex(address)
+                    if len(raw) == 4:
+                        found.add(socket.inet_ntop(socket.AF_INET, raw[::-1]))
+                    else:  # four little-endian 32-bit words
+                        words = b"".join(raw[i : i + 4][::-1] for i in range(0, 16, 4))
+                        found.add(socket.inet_ntop(socket.AF_INET6, words))
+    return found
+
+
 @pytest.fixture
 def state_dir(tmp_path: Path) -> Iterator[Path]:
     directory = tmp_path / "local"
@@ -36,6 +56,7 @@ def test_up_status_down_leaves_no_process(state_dir: Path) -> None:
     state = read_state(state_dir)
     assert state is not None and state.url == url and pid_alive(state.pid)
     assert json.loads((state_dir / "state.json").read_text())["port"] == port
+    assert listening_addresses(port) == {"127.0.0.1"}  # loopback only, never 0.0.0.0
 
     # Deploy something and start a warm Lambda sandbox, so `down` has a worker to clean up.
     client("s3", url).create_bucket(Bucket="status-bucket")
