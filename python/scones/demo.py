@@ -41,6 +41,11 @@ class DemoConfig:
     env_dir: Path = field(default_factory=lambda: repo_root() / "terraform" / "envs" / "local")
     extra_vars: dict[str, str] = field(default_factory=dict)
 
+    def __post_init__(self) -> None:
+        # terraform runs with -chdir=env_dir: a relative path would resolve against that folder.
+        self.out, self.data_dir = self.out.resolve(), self.data_dir.resolve()
+        self.source, self.env_dir = self.source.resolve(), self.env_dir.resolve()
+
     @property
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
