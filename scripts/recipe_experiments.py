@@ -43,6 +43,9 @@ VARIANTS: dict[str, Recipe] = {
     "wide30": replace(DEFAULT_RECIPE, widths=(48, 96, 192), epochs=30),
     "deep": replace(DEFAULT_RECIPE, blocks=(2, 2, 2), epochs=30),
     "ensemble3x20": replace(DEFAULT_RECIPE, epochs=20, ensemble=3),
+    "ema-epochs70-cutout8": replace(DEFAULT_RECIPE, epochs=70, augment=AugmentConfig(cutout=8)),
+    "ema-wd1e-3": replace(DEFAULT_RECIPE, weight_decay=1e-3),
+    "ensemble2x40": replace(DEFAULT_RECIPE, epochs=40, ensemble=2),
 }
 
 

@@ -274,6 +274,41 @@ def test_classify_endpoint_error(classify: Callable[..., Any], endpoint: dict[st
     assert "'scones-endpoint'" in str(info.value) and "not found" in str(info.value) and KEY in str(info.value)
 
 
+def test_classify_unreachable_endpoint(
+    classify: Callable[..., Any], endpoint: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from botocore.exceptions import EndpointConnectionError
+
+    def refuse(**_: Any) -> None:
+        raise EndpointConnectionError(endpoint_url="https://runtime.sagemaker.us-east-1.amazonaws.com")
+
+    monkeypatch.setattr(lambda_common.runtime.client("sagemaker-runtime"), "invoke_endpoint", refuse)
+    with pytest.raises(WorkflowError) as info:
+        classify(record(image_data=PNG_B64), None)
+    assert type(info.value).__name__ == "EndpointInvocationError"
+    assert "unreachable" in str(info.value) and KEY in str(info.value)
+    assert endpoint["requests"] == []
+
+
+def test_warm_invocations_reuse_one_client(
+    classify: Callable[..., Any], endpoint: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Like Lambda's warm containers: the client is built on the first invocation only."""
+    created: list[str] = []
+    real = boto3.client
+
+    def counting(service: str, *args: Any, **kwargs: Any) -> Any:
+        created.append(service)
+        return real(service, *args, **kwargs)
+
+    lambda_common.runtime.client.cache_clear()
+    monkeypatch.setattr(boto3, "client", counting)
+    for _ in range(3):
+        assert classify(record(image_data=PNG_B64), None)["body"]["inferences"] == [0.97, 0.03]
+    assert created == ["sagemaker-runtime"]
+    assert len(endpoint["requests"]) == 3
+
+
 def test_classify_without_image_data(classify: Callable[..., Any]) -> None:
     with pytest.raises(WorkflowError) as info:
         classify(record(), None)
