@@ -15,12 +15,13 @@ _MISSING = {"NoSuchKey", "NoSuchBucket", "404", "NotFound"}
 _DENIED = {"AccessDenied", "403", "Forbidden"}
 
 
-def _read(bucket: str, key: str) -> bytes:
+def serialize(record: ImageRecord) -> ImageRecord:
+    bucket, key = record.s3_bucket, record.s3_key
     where = f"s3://{bucket}/{key}"
     try:
         obj = client("s3").get_object(Bucket=bucket, Key=key)
         # Read one byte past the limit so an oversized object is rejected without buffering all of it.
-        return obj["Body"].read(images.MAX_IMAGE_BYTES + 1)
+        data = obj["Body"].read(images.MAX_IMAGE_BYTES + 1)
     except ClientError as exc:
         code = aws_error_code(exc)
         if code in _MISSING:
@@ -35,11 +36,7 @@ def _read(bucket: str, key: str) -> bytes:
         raise ImageReadError(f"could not read {where}: {describe_aws_error(exc)}") from None
     except BotoCoreError as exc:
         raise ImageReadError(f"could not read {where}: {exc}") from None
-
-
-def serialize(record: ImageRecord) -> ImageRecord:
-    data = _read(record.s3_bucket, record.s3_key)
-    images.content_type_of(data, where=f"s3://{record.s3_bucket}/{record.s3_key}")
+    images.content_type_of(data, where=where)
     record.image_data = images.encode(data)
     record.inferences = []
     return record

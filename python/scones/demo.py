@@ -259,14 +259,13 @@ def run_demo(config: DemoConfig) -> dict[str, Any]:
     _stage("local AWS emulator")
     with emulator(config) as url:
         deployment = deploy(config, url)
-        summary = exercise(config, deployment, url)
-    summary["seconds"] = round(time.monotonic() - started, 1)
-    (config.out / "summary.json").write_text(json.dumps(summary, indent=2) + "\n")
-    return summary
+        return exercise(config, deployment, url, started=started)
 
 
-def exercise(config: DemoConfig, deployment: Deployment, url: str) -> dict[str, Any]:
-    """Invoke, evaluate and monitor a deployed stack; write and return `<out>/summary.json`."""
+def exercise(config: DemoConfig, deployment: Deployment, url: str, *, started: float | None = None) -> dict[str, Any]:
+    """Invoke, evaluate and monitor a deployed stack; write and return `<out>/summary.json`
+    (`seconds` counts from `started`, a time.monotonic() reading, or from this call)."""
+    started = time.monotonic() if started is None else started
     outputs, trained, aws = deployment.outputs, deployment.trained, deployment.aws
     bucket = outputs["data_bucket_name"]
 
@@ -315,6 +314,7 @@ def exercise(config: DemoConfig, deployment: Deployment, url: str) -> dict[str, 
         "succeeded_accuracy": invoked.get("succeeded_accuracy"),
         "model_data_url": trained["model_data_url"],
         "report": str(monitor_dir / "report.html"),
+        "seconds": round(time.monotonic() - started, 1),
     }
     (config.out / "summary.json").write_text(json.dumps(summary, indent=2) + "\n")
     return summary

@@ -50,17 +50,19 @@ class ConfigurationError(WorkflowError):
     """The function's environment is wrong (e.g. THRESHOLD outside (0, 1])."""
 
 
-def aws_error_code(exc: BaseException) -> str:
-    """The `Error.Code` of a botocore ClientError ("" for anything else)."""
+def _aws_error(exc: BaseException) -> dict[str, Any]:
+    """The `Error` part of a botocore ClientError's response ({} for anything else)."""
     response: Any = getattr(exc, "response", None)
     error = response.get("Error") if isinstance(response, dict) else None
-    return str(error.get("Code") or "") if isinstance(error, dict) else ""
+    return error if isinstance(error, dict) else {}
+
+
+def aws_error_code(exc: BaseException) -> str:
+    """The `Error.Code` of a botocore ClientError ("" for anything else)."""
+    return str(_aws_error(exc).get("Code") or "")
 
 
 def describe_aws_error(exc: BaseException) -> str:
     """`Code: Message` of a botocore ClientError, for an error message; str(exc) for anything else."""
-    response: Any = getattr(exc, "response", None)
-    error = response.get("Error") if isinstance(response, dict) else None
-    if not isinstance(error, dict):
-        return str(exc)
-    return f"{error.get('Code') or '?'}: {error.get('Message') or exc}"
+    error = _aws_error(exc)
+    return f"{error.get('Code') or '?'}: {error.get('Message') or exc}" if error else str(exc)

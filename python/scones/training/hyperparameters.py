@@ -89,15 +89,6 @@ def _merge(defaults: Mapping[str, str], options: Mapping[str, object], overrides
     return {**defaults, **chosen, **overrides}
 
 
-def _check_image_classification_names(overrides: Mapping[str, str]) -> None:
-    unknown = sorted(set(overrides) - IMAGE_CLASSIFICATION_NAMES)
-    if unknown:
-        raise InvalidHyperparameterError(
-            f"image-classification has no hyperparameter {', '.join(unknown)}; "
-            f"known: {', '.join(sorted(IMAGE_CLASSIFICATION_NAMES))}"
-        )
-
-
 def image_classification_hyperparameters(
     *,
     num_training_samples: int,
@@ -107,7 +98,12 @@ def image_classification_hyperparameters(
     overrides: Mapping[str, str] | None = None,
 ) -> dict[str, str]:
     overrides = dict(overrides or {})
-    _check_image_classification_names(overrides)
+    unknown = sorted(set(overrides) - IMAGE_CLASSIFICATION_NAMES)
+    if unknown:
+        raise InvalidHyperparameterError(
+            f"image-classification has no hyperparameter {', '.join(unknown)}; "
+            f"known: {', '.join(sorted(IMAGE_CLASSIFICATION_NAMES))}"
+        )
     options = {
         "num_training_samples": num_training_samples,
         "epochs": epochs,
@@ -147,14 +143,6 @@ def check_pytorch_overrides(overrides: Mapping[str, str]) -> dict[str, str]:
             ) from None
         checked[hp.name] = value
     return checked
-
-
-def check_overrides(algorithm: str, overrides: Mapping[str, str] | None) -> None:
-    """Reject hyperparameter names the algorithm does not know, before anything is staged or submitted."""
-    if algorithm == "pytorch":
-        check_pytorch_overrides(dict(overrides or {}))
-    elif algorithm == "image-classification":
-        _check_image_classification_names(dict(overrides or {}))
 
 
 def pytorch_hyperparameters(

@@ -13,7 +13,7 @@ from botocore.exceptions import ClientError
 
 from scones.data.errors import PreparedDataError
 from scones.data.layout import parse_lst
-from scones.training.splits import CarvedSplit, Entry, carve_validation
+from scones.training.splits import CarvedSplit, Entry
 
 
 @dataclass(frozen=True)
@@ -72,9 +72,8 @@ def load_prepared(s3: Any, bucket: str, prefix: str) -> PreparedS3Data:
     return PreparedS3Data(bucket=bucket, prefix=prefix, entries=entries)
 
 
-def stage_split(s3: Any, data: PreparedS3Data, *, val_fraction: float, seed: int) -> StagedSplit:
+def stage_split(s3: Any, data: PreparedS3Data, split: CarvedSplit) -> StagedSplit:
     """Write `<prefix>/splits/<digest>/{train,validation}.lst` (same content -> same key)."""
-    split = carve_validation(data.entries, val_fraction=val_fraction, seed=seed)
     base = f"{data.prefix}/splits/{split.digest}"
     for name, text in (("train.lst", split.train_lst), ("validation.lst", split.validation_lst)):
         s3.put_object(Bucket=data.bucket, Key=f"{base}/{name}", Body=text.encode(), ContentType="text/plain")

@@ -11,13 +11,10 @@ from pathlib import Path
 from scones.aws import EndpointSession
 from scones.training import images
 from scones.training.errors import InvalidInstanceTypeError, MissingRoleError
-from scones.training.hyperparameters import (
-    check_overrides,
-    image_classification_hyperparameters,
-    pytorch_hyperparameters,
-)
+from scones.training.hyperparameters import image_classification_hyperparameters, pytorch_hyperparameters
 from scones.training.s3_data import load_prepared, stage_split
 from scones.training.sagemaker_job import ChannelSpec, JobSpec, MetricSpec, submit_training_job
+from scones.training.splits import carve_validation
 from scones.training.waiting import TrainingOutcome, outcome_of, wait_for_training_job
 
 ALGORITHMS = ("image-classification", "pytorch")
@@ -86,10 +83,31 @@ def build_job_spec(
     """Validate, stage the carved split in S3 and describe the job; submits nothing."""
     role_arn = check_role_arn(request.role_arn)
     instance_type = check_instance_type(request.instance_type)
-    check_overrides(request.algorithm, request.overrides)  # before anything is staged or submitted
     s3 = session.client("s3")
     data = load_prepared(s3, request.bucket, request.prefix)
-    staged = stage_split(s3, data, val_fraction=request.val_fraction, seed=request.seed)
+    split = carve_validation(data.entries, val_fraction=request.val_fraction, seed=request.seed)
+    # Built (and so checked) before anything is staged: a bad -H name costs nothing.
+    if request.algorithm == "image-classification":
+        hyperparameters = image_classification_hyperparameters(
+            num_training_samples=len(split.train),
+            epochs=request.epochs,
+            learning_rate=request.learning_rate,
+            mini_batch_size=request.mini_batch_size,
+            overrides=request.overrides,
+        )
+    elif request.algorithm == "pytorch":
+        if source_dir is None:
+            raise ValueError("the pytorch algorithm needs the assembled source_dir")
+        hyperparameters = pytorch_hyperparameters(
+            epochs=request.epochs,
+            seed=request.seed,
+            learning_rate=request.learning_rate,
+            mini_batch_size=request.mini_batch_size,
+            overrides=request.overrides,
+        )
+    else:
+        raise ValueError(f"unknown algorithm {request.algorithm!r}; choose one of {', '.join(ALGORITHMS)}")
+    staged = stage_split(s3, data, split)
     echo(
         f"data: {len(staged.split.train)} train / {len(staged.split.validation)} validation images "
         f"carved from {data.train_lst_uri} (seed {request.seed}); test split untouched"
@@ -106,13 +124,7 @@ def build_job_spec(
         return JobSpec(
             base_job_name="scones-image-classification",
             training_image=image,
-            hyperparameters=image_classification_hyperparameters(
-                num_training_samples=len(staged.split.train),
-                epochs=request.epochs,
-                learning_rate=request.learning_rate,
-                mini_batch_size=request.mini_batch_size,
-                overrides=request.overrides,
-            ),
+            hyperparameters=hyperparameters,
             channels=[
                 ChannelSpec("train", data.train_images_uri, IMAGE_CONTENT_TYPE),
                 ChannelSpec("validation", data.train_images_uri, IMAGE_CONTENT_TYPE),
@@ -122,35 +134,25 @@ def build_job_spec(
             tags={ALGORITHM_TAG: request.algorithm, MODEL_IMAGE_TAG: image},
             **common,
         )
-    if request.algorithm == "pytorch":
-        if source_dir is None:
-            raise ValueError("the pytorch algorithm needs the assembled source_dir")
-        return JobSpec(
-            base_job_name="scones-pytorch",
-            training_image=images.pytorch_training_image(request.region, instance_type),
-            hyperparameters=pytorch_hyperparameters(
-                epochs=request.epochs,
-                seed=request.seed,
-                learning_rate=request.learning_rate,
-                mini_batch_size=request.mini_batch_size,
-                overrides=request.overrides,
-            ),
-            # Script mode: images of both lists under one channel, the carved lists beside it.
-            channels=[
-                ChannelSpec("train", data.train_images_uri),
-                ChannelSpec("train_lst", staged.train_lst_uri),
-                ChannelSpec("validation_lst", staged.validation_lst_uri),
-            ],
-            tags={
-                ALGORITHM_TAG: request.algorithm,
-                MODEL_IMAGE_TAG: images.pytorch_inference_image(request.region, request.inference_instance_type),
-            },
-            metrics=PYTORCH_METRICS,
-            source_dir=source_dir,
-            entry_script=PYTORCH_ENTRY_SCRIPT,
-            **common,
-        )
-    raise ValueError(f"unknown algorithm {request.algorithm!r}; choose one of {', '.join(ALGORITHMS)}")
+    return JobSpec(
+        base_job_name="scones-pytorch",
+        training_image=images.pytorch_training_image(request.region, instance_type),
+        hyperparameters=hyperparameters,
+        # Script mode: images of both lists under one channel, the carved lists beside it.
+        channels=[
+            ChannelSpec("train", data.train_images_uri),
+            ChannelSpec("train_lst", staged.train_lst_uri),
+            ChannelSpec("validation_lst", staged.validation_lst_uri),
+        ],
+        tags={
+            ALGORITHM_TAG: request.algorithm,
+            MODEL_IMAGE_TAG: images.pytorch_inference_image(request.region, request.inference_instance_type),
+        },
+        metrics=PYTORCH_METRICS,
+        source_dir=source_dir,
+        entry_script=PYTORCH_ENTRY_SCRIPT,
+        **common,
+    )
 
 
 @dataclass(frozen=True)
