@@ -154,3 +154,63 @@ def test_errors_not_caught_fail_the_execution_with_the_lambda_error(aws: LocalAW
     execution = _run(aws.url, machine, {"inferences": [0.5, 0.5]})
     assert execution["status"] == "FAILED"
     assert execution["error"] == "ThresholdConfidenceNotMetError"
+
+
+def test_jsonpaths_are_parsed_once_and_never_leak_between_executions(aws: LocalAWS, filter_machine: str) -> None:
+    from moto.stepfunctions.parser.asl.utils import json_path
+
+    _run(aws.url, filter_machine, {"inferences": [0.99, 0.01]})  # every path of the machine parsed by now
+    parsed_before = json_path.parse.cache_info().currsize
+    hits_before = json_path.parse.cache_info().hits
+    outputs = [_run(aws.url, filter_machine, {"inferences": [p, 1 - p]})["output"] for p in (0.95, 0.98)]
+    assert [json.loads(o)["body"]["inferences"][0] for o in outputs] == [0.95, 0.98]
+    assert json_path.parse.cache_info().currsize == parsed_before
+    assert json_path.parse.cache_info().hits > hits_before
+
+
+def test_in_process_lambda_invoke_answers_as_the_http_api_does(aws: LocalAWS, filter_machine: str) -> None:
+    from moto.stepfunctions.parser.asl.utils.boto_client import boto_client_for
+
+    from scones.local import moto_patches
+
+    function_arn = create_function(aws.url, "filter-direct", FILTER_HANDLER)
+    # What Lambda answers, asked over HTTP by boto3 (moto's own path), beside the in-process call.
+    http = boto_client_for(service="lambda", region="us-east-1", state_credentials=None)
+    for inferences in ([0.97, 0.03], [0.6, 0.4]):
+        parameters = {"FunctionName": function_arn, "Payload": json.dumps({"inferences": inferences}).encode()}
+        direct = moto_patches._direct_invoke_lambda_function(parameters, "us-east-1", None)
+        answered = http.invoke(**parameters)
+        payload = json.loads(answered["Payload"].read())
+        assert direct["StatusCode"] == answered["StatusCode"] == 200
+        assert direct.get("FunctionError") == answered.get("FunctionError")
+        if isinstance(payload, dict) and "requestId" in payload:  # an error names its own invocation
+            assert direct["Payload"].pop("requestId") != payload.pop("requestId")
+        assert direct["Payload"] == payload
+    assert direct["FunctionError"] == "Unhandled" and direct["Payload"]["errorType"] == "ThresholdConfidenceNotMetError"
+
+
+def test_tasks_the_in_process_path_does_not_cover_still_run_over_http(aws: LocalAWS) -> None:
+    function_arn = create_function(aws.url, "filter-http", FILTER_HANDLER)
+    missing = function_arn.replace("filter-http", "no-such-function")
+    definition = {
+        "StartAt": "F",
+        "States": {
+            "F": {
+                "Type": "Task",
+                "Resource": "arn:aws:states:::lambda:invoke",
+                "Parameters": {"FunctionName": "FUNCTION", "Payload.$": "$", "InvocationType": "RequestResponse"},
+                "OutputPath": "$.Payload",
+                "End": True,
+            }
+        },
+    }
+    text = json.dumps(definition)
+    with_option = _state_machine(aws.url, "with-option", json.loads(text.replace("FUNCTION", function_arn)))
+    execution = _run(aws.url, with_option, {"inferences": [0.99, 0.01]})
+    assert execution["status"] == "SUCCEEDED"
+    assert json.loads(execution["output"])["body"] == {"inferences": [0.99, 0.01]}
+    plain = json.loads(text.replace("FUNCTION", missing))
+    del plain["States"]["F"]["Parameters"]["InvocationType"]
+    execution = _run(aws.url, _state_machine(aws.url, "missing-function", plain), {})
+    assert execution["status"] == "FAILED"
+    assert "ResourceNotFound" in execution["error"] + execution.get("cause", "")

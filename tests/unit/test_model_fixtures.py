@@ -24,7 +24,6 @@ TINY_RECIPE = Recipe(
     epochs=1,
     batch_size=8,
     widths=(8, 16),
-    blocks=(1, 1),
     augment=AugmentConfig(crop_padding=2, color_jitter=0.1, cutout=4),
     ensemble=2,
 )

@@ -119,6 +119,19 @@ def test_model_fn_names_a_missing_or_foreign_model(inference: ModuleType, tmp_pa
         inference.model_fn(str(tmp_path))
 
 
+def test_model_fn_names_weights_of_another_network(inference: ModuleType, model_dir: Path, tmp_path: Path) -> None:
+    saved = torch.load(model_dir / "model.pt", weights_only=True)
+    # What an artifact of the earlier residual network looks like to this code: other layer names.
+    saved["members"] = [{"stem.0.weight": torch.zeros(8, 3, 3, 3)}]
+    torch.save(saved, tmp_path / "model.pt")
+    with pytest.raises(inference.ModelLoadError, match="cannot take"):
+        inference.model_fn(str(tmp_path))
+    saved["architecture"] = {"widths": [8] * 9}  # more stages than 32 pixels can be pooled into
+    torch.save(saved, tmp_path / "model.pt")
+    with pytest.raises(inference.ModelLoadError, match="cannot take"):
+        inference.model_fn(str(tmp_path))
+
+
 def test_the_emulators_model_server_serves_the_artifact(model_dir: Path) -> None:
     model_worker = pytest.importorskip("scones.local.model_worker")
     service = model_worker.ModelService(model_dir)

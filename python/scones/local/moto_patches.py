@@ -7,7 +7,9 @@ behaviour runs, so `mock_aws` tests in the same process are unaffected.
 
 from __future__ import annotations
 
+import functools
 import importlib
+import io
 import json
 import sys
 import threading
@@ -16,7 +18,7 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import unquote
 
-from moto.awslambda.models import LambdaFunction
+from moto.awslambda.models import LambdaFunction, lambda_backends
 from moto.core.exceptions import JsonRESTError
 from moto.core.models import botocore_stubber
 from moto.core.responses import TYPE_RESPONSE, ActionResult
@@ -27,7 +29,10 @@ from moto.sagemaker.models import FakeEndpoint, SageMakerModelBackend
 from moto.sagemaker.responses import SageMakerResponse
 from moto.sagemakerruntime.responses import SageMakerRuntimeResponse
 from moto.settings import moto_server_port
+from moto.stepfunctions.parser.asl.component.common.path import result_path as sfn_result_path
+from moto.stepfunctions.parser.asl.component.state.exec.state_task import lambda_eval_utils as sfn_lambda
 from moto.stepfunctions.parser.asl.utils import boto_client as sfn_boto_client
+from moto.stepfunctions.parser.asl.utils import json_path as sfn_json_path
 from moto.stepfunctions.parser.backend.execution_worker import ExecutionWorker
 from moto.stepfunctions.parser.models import StepFunctionsParserBackend
 
@@ -124,6 +129,53 @@ def _lambda_invoke(
     response_headers["x-amz-executed-version"] = result.executed_version
     response_headers["x-amz-log-result"] = result.log_result_header
     return result.payload
+
+
+_original_invoke_lambda_function = sfn_lambda._invoke_lambda_function
+MAX_RESPONSE_PAYLOAD_BYTES = 6_291_556  # Lambda's limit for synchronous responses
+
+
+def _direct_invoke_lambda_function(parameters: dict[str, Any], region: str, state_credentials: Any) -> Any:
+    """A `lambda:invoke` Task state's call, made in-process rather than over HTTP to this same
+    server: the boto3 request and its Flask round trip cost more CPU (under the one GIL the
+    interpreter shares) than the rest of the state. Only the plain case is short-circuited: an
+    unqualified function ARN with a payload. Anything else, and any function moto does not know,
+    goes the HTTP way, so errors still reach the interpreter exactly as boto3 raises them."""
+    name = str(parameters.get("FunctionName", ""))
+    arn = name.split(":")
+    if (
+        _active is None
+        or set(parameters) - {"FunctionName", "Payload"}
+        or len(arn) != 7
+        or arn[:3] != ["arn", "aws", "lambda"]
+    ):
+        return _original_invoke_lambda_function(parameters, region, state_credentials)
+    try:
+        backend = lambda_backends[arn[4]][arn[3]]
+        backend.get_function(name, None)
+    except JsonRESTError:
+        return _original_invoke_lambda_function(parameters, region, state_credentials)
+    payload = parameters.get("Payload") or b"{}"
+    headers: dict[str, Any] = {}
+    body = backend.invoke(name, None, payload.decode() if isinstance(payload, bytes) else payload, {}, headers)
+    body = body.encode() if isinstance(body, str) else body
+    if len(body) > MAX_RESPONSE_PAYLOAD_BYTES:
+        headers["x-amz-function-error"] = "Unhandled"
+        body = json.dumps(
+            {
+                "errorMessage": "Response payload size exceeded maximum allowed payload size "
+                f"({MAX_RESPONSE_PAYLOAD_BYTES} bytes).",
+                "errorType": "Function.ResponseSizeTooLarge",
+            }
+        ).encode()
+    response: dict[str, Any] = {
+        "StatusCode": 200,
+        "ExecutedVersion": headers.get("x-amz-executed-version", "$LATEST"),
+        "Payload": sfn_lambda._from_payload(io.BytesIO(body)),
+    }
+    if headers.get("x-amz-function-error"):
+        response["FunctionError"] = headers["x-amz-function-error"]
+    return response
 
 
 # -- sagemaker-runtime -------------------------------------------------------------------
@@ -278,6 +330,15 @@ def _cached_evaluation_entrypoint(self: ExecutionWorker) -> Any:
     return program
 
 
+def _cache_jsonpath_parsing() -> None:
+    """moto parses a state's JSONPaths on every execution, and jsonpath_ng builds a new PLY parser
+    (LR tables and all) for each parse: a third of the emulator's CPU under a burst of executions,
+    all under the GIL. A parsed path keeps no per-use state (`find` and `update_or_create` only
+    read it), so one per distinct path string will do."""
+    for module in (sfn_json_path, sfn_result_path):
+        module.parse = functools.lru_cache(maxsize=1024)(module.parse)  # type: ignore[attr-defined]
+
+
 # -- moto server dispatch ---------------------------------------------------------------------
 
 _original_get_backend_for_host = DomainDispatcherApplication.get_backend_for_host
@@ -307,6 +368,8 @@ def install() -> None:
         StepFunctionsParserBackend.start_execution = _start_execution  # type: ignore[method-assign]
         _patch_sfn_clients()
         ExecutionWorker._get_evaluation_entrypoint = _cached_evaluation_entrypoint  # type: ignore[method-assign]
+        _cache_jsonpath_parsing()
+        sfn_lambda._invoke_lambda_function = _direct_invoke_lambda_function
         DomainDispatcherApplication.get_backend_for_host = _cached_get_backend_for_host  # type: ignore[method-assign]
         SageMakerModelBackend.update_endpoint = _update_endpoint  # type: ignore[attr-defined]
         SageMakerResponse.update_endpoint = _update_endpoint_response  # type: ignore[attr-defined]

@@ -87,8 +87,11 @@ def model_fn(model_dir: str) -> Predictor:
         raise ModelLoadError(f"{path} predicts {saved['class_names']}, this code serves {list(CLASS_NAMES)}")
     members = []
     for state in saved["members"]:
-        network = build_network(saved["architecture"])
-        network.load_state_dict(state)
+        try:
+            network = build_network(saved["architecture"])
+            network.load_state_dict(state)
+        except (KeyError, ValueError, RuntimeError) as exc:  # saved by a different network definition
+            raise ModelLoadError(f"{path} holds weights this code's network cannot take: {exc}") from exc
         members.append(network.eval())
     return Predictor(members, temperature=float(saved["temperature"]), flip_tta=bool(saved["flip_tta"])).eval()
 

@@ -1,4 +1,4 @@
-"""A small residual CNN for 32x32 RGB, and the predictor that serves an ensemble of them.
+"""A small CNN for 32x32 RGB, and the predictor that serves an ensemble of them.
 
 Self-contained (torch only, plus the sibling `preprocess`): copied into the artifact's `code/`.
 """
@@ -17,67 +17,69 @@ else:  # loaded from a SageMaker code/ or source_dir folder, siblings on sys.pat
     from preprocess import CLASS_NAMES, normalise  # type: ignore[no-redef]
 
 
-class ResidualBlock(nn.Module):
-    """conv-BN-ReLU-conv-BN plus a shortcut (1x1 conv when the shape changes)."""
+class ConvBlock(nn.Module):
+    """conv, 2x2 max-pool, BN, GELU, then conv, BN, GELU: halves the resolution."""
 
-    def __init__(self, in_channels: int, out_channels: int, stride: int) -> None:
+    def __init__(self, in_channels: int, out_channels: int) -> None:
         super().__init__()
-        self.conv1 = nn.Conv2d(in_channels, out_channels, 3, stride=stride, padding=1, bias=False)
+        self.conv1 = nn.Conv2d(in_channels, out_channels, 3, padding=1, bias=False)
+        self.pool = nn.MaxPool2d(2)
         self.bn1 = nn.BatchNorm2d(out_channels)
         self.conv2 = nn.Conv2d(out_channels, out_channels, 3, padding=1, bias=False)
         self.bn2 = nn.BatchNorm2d(out_channels)
-        self.shortcut: nn.Module = nn.Identity()
-        if stride != 1 or in_channels != out_channels:
-            self.shortcut = nn.Sequential(
-                nn.Conv2d(in_channels, out_channels, 1, stride=stride, bias=False), nn.BatchNorm2d(out_channels)
-            )
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        out = torch.relu(self.bn1(self.conv1(x)))
-        out = self.bn2(self.conv2(out))
-        return torch.relu(out + self.shortcut(x))
+        x = nn.functional.gelu(self.bn1(self.pool(self.conv1(x))))
+        return nn.functional.gelu(self.bn2(self.conv2(x)))
+
+
+WHITENING_PATCH = 2  # the whitening stem sees 2x2 patches: 12 values, so 12 directions (and their negatives)
+MAX_STAGES = 4  # 31 -> 15 -> 7 -> 3 -> 1 pixels: a fifth pooling would leave nothing
 
 
 class SconesNet(nn.Module):
-    """Stem conv, then one stage per width (the first at 32x32, each next one at half the size)."""
+    """A frozen patch-whitening stem, one `ConvBlock` per width, global max pool, linear head.
 
-    def __init__(
-        self,
-        widths: Sequence[int] = (32, 64, 128),
-        blocks: Sequence[int] = (1, 1, 1),
-        dropout: float = 0.0,
-        num_classes: int = len(CLASS_NAMES),
-    ) -> None:
+    The stem's weights are not learnt: `init_whitening` sets them from the training images so the
+    first layer starts out decorrelating pixels (the airbench CIFAR-10 speed-run design), which is
+    what lets a network this small learn from 1000 images in a CPU budget (RECIPE.md).
+    """
+
+    def __init__(self, widths: Sequence[int] = (32, 128, 128), num_classes: int = len(CLASS_NAMES)) -> None:
         super().__init__()
-        if len(widths) != len(blocks) or not widths:
-            raise ValueError(f"widths {widths} and blocks {blocks} must be non-empty and of equal length")
-        self.stem = nn.Sequential(
-            nn.Conv2d(3, widths[0], 3, padding=1, bias=False), nn.BatchNorm2d(widths[0]), nn.ReLU()
-        )
-        layers: list[nn.Module] = []
-        in_channels = widths[0]
-        for stage, (width, count) in enumerate(zip(widths, blocks, strict=True)):
-            for index in range(count):
-                stride = 2 if stage > 0 and index == 0 else 1
-                layers.append(ResidualBlock(in_channels, width, stride))
-                in_channels = width
-        self.stages = nn.Sequential(*layers)
-        self.dropout = nn.Dropout(dropout)
-        self.head = nn.Linear(in_channels, num_classes)
+        if not 1 <= len(widths) <= MAX_STAGES or min(widths) < 1:
+            raise ValueError(f"widths {list(widths)} must be 1 to {MAX_STAGES} positive channel counts")
+        directions = 3 * WHITENING_PATCH * WHITENING_PATCH
+        self.whiten = nn.Conv2d(3, 2 * directions, WHITENING_PATCH, bias=True)
+        self.whiten.weight.requires_grad_(False)
+        blocks: list[nn.Module] = []
+        in_channels = 2 * directions
+        for width in widths:
+            blocks.append(ConvBlock(in_channels, width))
+            in_channels = width
+        self.blocks = nn.Sequential(*blocks)
+        self.head = nn.Linear(in_channels, num_classes, bias=False)
+
+    @torch.no_grad()
+    def init_whitening(self, images: torch.Tensor, eps: float = 5e-4) -> None:
+        """Set the stem to the eigenvectors of the images' 2x2-patch covariance, scaled to unit
+        variance, and their negatives (so the GELU after it keeps both signs). `images` are
+        normalised (N, 3, 32, 32)."""
+        k = WHITENING_PATCH
+        patches = images.unfold(2, k, 1).unfold(3, k, 1).permute(0, 2, 3, 1, 4, 5).reshape(-1, 3 * k * k).double()
+        patches = patches - patches.mean(0)
+        eigenvalues, eigenvectors = torch.linalg.eigh(patches.T @ patches / len(patches))
+        filters = (eigenvectors.T / torch.sqrt(eigenvalues.clamp(min=0) + eps)[:, None]).reshape(-1, 3, k, k)
+        self.whiten.weight.copy_(torch.cat([filters, -filters]).to(self.whiten.weight))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        features = self.stages(self.stem(x))
-        pooled = torch.flatten(nn.functional.adaptive_avg_pool2d(features, 1), 1)
-        return self.head(self.dropout(pooled))
+        features = self.blocks(nn.functional.gelu(self.whiten(x)))
+        return self.head(torch.amax(features, dim=(2, 3)))
 
 
 def build_network(architecture: Mapping[str, Any]) -> SconesNet:
     """The network an artifact's `architecture` metadata describes."""
-    return SconesNet(
-        widths=tuple(int(w) for w in architecture["widths"]),
-        blocks=tuple(int(b) for b in architecture["blocks"]),
-        dropout=float(architecture.get("dropout", 0.0)),
-    )
+    return SconesNet(widths=tuple(int(w) for w in architecture["widths"]))
 
 
 class Predictor(nn.Module):

@@ -1,0 +1,60 @@
+"""The network: its whitening stem decorrelates what it sees and stays fixed while the rest trains."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+torch = pytest.importorskip("torch")
+
+from scones.model.net import SconesNet  # noqa: E402
+from scones.model.preprocess import normalise, to_tensor  # noqa: E402
+from scones.model.trainer import train  # noqa: E402
+from tests.unit.test_model_fixtures import TINY_RECIPE, synthetic_image  # noqa: E402
+
+
+def _correlated_images(n: int, seed: int = 0) -> torch.Tensor:
+    """Smooth colour fields plus noise: neighbouring pixels and channels strongly correlated."""
+    generator = torch.Generator().manual_seed(seed)
+    coarse = torch.rand(n, 1, 8, 8, generator=generator).repeat(1, 3, 1, 1)
+    smooth = torch.nn.functional.interpolate(coarse, size=32, mode="bilinear", align_corners=False)
+    return (smooth + 0.2 * torch.rand(n, 3, 32, 32, generator=generator)).clamp(0, 1)
+
+
+def test_whitening_stem_decorrelates_2x2_patches() -> None:
+    images = normalise(_correlated_images(64))
+    net = SconesNet(widths=(8,))
+    net.init_whitening(images)
+    with torch.no_grad():
+        out = torch.nn.functional.conv2d(images, net.whiten.weight[:12])  # the 12 directions, before GELU
+    flat = out.permute(1, 0, 2, 3).reshape(12, -1).double()
+    covariance = torch.cov(flat)
+    raw = images.unfold(2, 2, 1).unfold(3, 2, 1).permute(0, 2, 3, 1, 4, 5).reshape(-1, 12).double()
+    raw_correlation = torch.corrcoef(raw.T)
+    # The patches were far from white, and after the stem they are: unit variance, no correlation.
+    assert (raw_correlation - torch.eye(12)).abs().max() > 0.5
+    assert torch.allclose(covariance, torch.eye(12, dtype=torch.float64), atol=0.02)
+    # The other 12 channels are the negatives, so the GELU after the stem keeps both signs.
+    assert torch.equal(net.whiten.weight[12:], -net.whiten.weight[:12])
+
+
+@pytest.mark.parametrize("widths", [(8,), (8, 16), (8, 16, 16), (8, 8, 8, 8)])
+def test_two_class_logits_for_every_depth_that_fits_32_pixels(widths: tuple[int, ...]) -> None:
+    assert SconesNet(widths=widths)(torch.rand(3, 3, 32, 32)).shape == (3, 2)
+
+
+def test_depths_and_widths_that_cannot_work_are_refused() -> None:
+    for widths in ((), (8,) * 5, (8, 0)):
+        with pytest.raises(ValueError, match="widths"):
+            SconesNet(widths=widths)
+
+
+def test_training_leaves_the_stem_as_the_training_images_set_it() -> None:
+    labels = np.array([0, 1] * 8)
+    images = np.stack([synthetic_image(int(label), i) for i, label in enumerate(labels)])
+    result = train(images, labels, images[:4], labels[:4], TINY_RECIPE, seed=0)
+    expected = SconesNet(widths=TINY_RECIPE.widths)
+    expected.init_whitening(normalise(to_tensor(images)))
+    for member in result.predictor.members:
+        assert torch.allclose(member.whiten.weight, expected.whiten.weight, atol=1e-6)
+        assert not member.whiten.weight.requires_grad
