@@ -104,7 +104,7 @@ _original_lambda_invoke = LambdaFunction.invoke
 
 
 def _lambda_invoke(
-    self: LambdaFunction, body: str, request_headers: Any, response_headers: dict[str, Any]
+    self: LambdaFunction, body: str | bytes, request_headers: Any, response_headers: dict[str, Any]
 ) -> str | bytes:
     services = _active
     if services is None:
@@ -151,13 +151,11 @@ def _direct_invoke_lambda_function(parameters: dict[str, Any], region: str, stat
     ):
         return _original_invoke_lambda_function(parameters, region, state_credentials)
     try:
-        backend = lambda_backends[arn[4]][arn[3]]
-        backend.get_function(name, None)
+        function = lambda_backends[arn[4]][arn[3]].get_function(name, None)
     except JsonRESTError:
         return _original_invoke_lambda_function(parameters, region, state_credentials)
-    payload = parameters.get("Payload") or b"{}"
     headers: dict[str, Any] = {}
-    body = backend.invoke(name, None, payload.decode() if isinstance(payload, bytes) else payload, {}, headers)
+    body = _lambda_invoke(function, parameters.get("Payload") or b"{}", {}, headers)
     body = body.encode() if isinstance(body, str) else body
     if len(body) > MAX_RESPONSE_PAYLOAD_BYTES:
         headers["x-amz-function-error"] = "Unhandled"

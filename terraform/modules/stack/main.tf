@@ -55,13 +55,11 @@ module "iam" {
   partition  = var.partition
   region     = var.region
   account_id = var.account_id
-  role_names = {
-    sagemaker             = "${local.p}-sagemaker"
-    serialize_image       = "${local.p}-serialize-image"
-    classify_image        = "${local.p}-classify-image"
-    filter_low_confidence = "${local.p}-filter-low-confidence"
-    state_machine         = "${local.p}-state-machine"
-  }
+  # Each Lambda's role is named after its function.
+  role_names = merge(local.names.functions, {
+    sagemaker     = "${local.p}-sagemaker"
+    state_machine = "${local.p}-state-machine"
+  })
   function_names        = local.names.functions
   endpoint_name         = local.names.endpoint
   topic_arn             = local.topic_arn
