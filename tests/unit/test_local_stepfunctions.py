@@ -214,3 +214,17 @@ def test_tasks_the_in_process_path_does_not_cover_still_run_over_http(aws: Local
     execution = _run(aws.url, _state_machine(aws.url, "missing-function", plain), {})
     assert execution["status"] == "FAILED"
     assert "ResourceNotFound" in execution["error"] + execution.get("cause", "")
+
+
+def test_oversized_lambda_responses_fail_in_process_as_over_http(aws: LocalAWS) -> None:
+    from moto.stepfunctions.parser.asl.utils.boto_client import boto_client_for
+
+    from scones.local import moto_patches
+
+    function_arn = create_function(aws.url, "too-big", 'def handler(event, context):\n    return "x" * 6_300_000\n')
+    parameters = {"FunctionName": function_arn, "Payload": b"{}"}
+    direct = moto_patches._direct_invoke_lambda_function(parameters, "us-east-1", None)
+    answered = boto_client_for(service="lambda", region="us-east-1", state_credentials=None).invoke(**parameters)
+    assert direct["FunctionError"] == answered["FunctionError"] == "Unhandled"
+    assert direct["Payload"]["errorType"] == json.loads(answered["Payload"].read())["errorType"]
+    assert direct["Payload"]["errorType"] == "Function.ResponseSizeTooLarge"
