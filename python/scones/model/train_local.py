@@ -32,7 +32,7 @@ def train_and_package(
     *,
     seed: int = 0,
     epochs: int | None = None,
-    val_fraction: float = 0.1,
+    val_fraction: float = dataset.DEFAULT_VAL_FRACTION,
     progress: bool = True,
     time_budget_s: float | None = None,
     recipe: Recipe | None = None,

@@ -9,6 +9,7 @@ from typing import Any
 import click
 
 from scones.aws import InvalidS3UriError, aws_options, make_session, parse_s3_uri, validate_bucket_name
+from scones.model.dataset import DEFAULT_VAL_FRACTION
 from scones.training import images
 from scones.training.hyperparameters import parse_overrides
 from scones.training.local import FAST_EPOCHS, artifact_uri, train_locally
@@ -90,7 +91,7 @@ def _write_result(path: Path | None, result: dict[str, Any]) -> None:
 @click.option(
     "--val-fraction",
     type=click.FloatRange(0, 1, min_open=True, max_open=True),
-    default=0.1,
+    default=DEFAULT_VAL_FRACTION,
     show_default=True,
     help="Share of each class held out of train for validation.",
 )

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from scones.aws import EndpointSession
+from scones.model.dataset import DEFAULT_VAL_FRACTION
 from scones.training import images
 from scones.training.errors import InvalidInstanceTypeError, MissingRoleError
 from scones.training.hyperparameters import image_classification_hyperparameters, pytorch_hyperparameters
@@ -44,7 +45,7 @@ class TrainRequest:
     instance_type: str
     region: str
     seed: int = 0
-    val_fraction: float = 0.1
+    val_fraction: float = DEFAULT_VAL_FRACTION
     epochs: int | None = None
     learning_rate: float | None = None
     mini_batch_size: int | None = None
