@@ -7,7 +7,7 @@ import pytest
 
 torch = pytest.importorskip("torch")
 
-from scones.model.net import SconesNet  # noqa: E402
+from scones.model.net import SconesNet, whitening_filters  # noqa: E402
 from scones.model.preprocess import normalise, to_tensor  # noqa: E402
 from scones.model.trainer import train  # noqa: E402
 from tests.unit.test_model_fixtures import TINY_RECIPE, synthetic_image  # noqa: E402
@@ -24,7 +24,7 @@ def _correlated_images(n: int, seed: int = 0) -> torch.Tensor:
 def test_whitening_stem_decorrelates_2x2_patches() -> None:
     images = normalise(_correlated_images(64))
     net = SconesNet(widths=(8,))
-    net.init_whitening(images)
+    net.set_whitening(whitening_filters(images))
     with torch.no_grad():
         out = torch.nn.functional.conv2d(images, net.whiten.weight[:12])  # the 12 directions, before GELU
     flat = out.permute(1, 0, 2, 3).reshape(12, -1).double()
@@ -53,8 +53,8 @@ def test_training_leaves_the_stem_as_the_training_images_set_it() -> None:
     labels = np.array([0, 1] * 8)
     images = np.stack([synthetic_image(int(label), i) for i, label in enumerate(labels)])
     result = train(images, labels, images[:4], labels[:4], TINY_RECIPE, seed=0)
-    expected = SconesNet(widths=TINY_RECIPE.widths)
-    expected.init_whitening(normalise(to_tensor(images)))
+    expected = whitening_filters(normalise(to_tensor(images)))
+    assert len(result.predictor.members) == TINY_RECIPE.ensemble
     for member in result.predictor.members:
-        assert torch.allclose(member.whiten.weight, expected.whiten.weight, atol=1e-6)
+        assert torch.allclose(member.whiten.weight, expected, atol=1e-6)
         assert not member.whiten.weight.requires_grad

@@ -40,7 +40,7 @@ MAX_STAGES = 4  # 31 -> 15 -> 7 -> 3 -> 1 pixels: a fifth pooling would leave no
 class SconesNet(nn.Module):
     """A frozen patch-whitening stem, one `ConvBlock` per width, global max pool, linear head.
 
-    The stem's weights are not learnt: `init_whitening` sets them from the training images so the
+    The stem's weights are not learnt: `set_whitening` sets them from the training images so the
     first layer starts out decorrelating pixels (the airbench CIFAR-10 speed-run design), which is
     what lets a network this small learn from 1000 images in a CPU budget (RECIPE.md).
     """
@@ -61,20 +61,26 @@ class SconesNet(nn.Module):
         self.head = nn.Linear(in_channels, num_classes, bias=False)
 
     @torch.no_grad()
-    def init_whitening(self, images: torch.Tensor, eps: float = 5e-4) -> None:
-        """Set the stem to the eigenvectors of the images' 2x2-patch covariance, scaled to unit
-        variance, and their negatives (so the GELU after it keeps both signs). `images` are
-        normalised (N, 3, 32, 32)."""
-        k = WHITENING_PATCH
-        patches = images.unfold(2, k, 1).unfold(3, k, 1).permute(0, 2, 3, 1, 4, 5).reshape(-1, 3 * k * k).double()
-        patches = patches - patches.mean(0)
-        eigenvalues, eigenvectors = torch.linalg.eigh(patches.T @ patches / len(patches))
-        filters = (eigenvectors.T / torch.sqrt(eigenvalues.clamp(min=0) + eps)[:, None]).reshape(-1, 3, k, k)
-        self.whiten.weight.copy_(torch.cat([filters, -filters]).to(self.whiten.weight))
+    def set_whitening(self, filters: torch.Tensor) -> None:
+        """Fix the stem to `filters`, the output of `whitening_filters` on the training images."""
+        self.whiten.weight.copy_(filters.to(self.whiten.weight))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         features = self.blocks(nn.functional.gelu(self.whiten(x)))
         return self.head(torch.amax(features, dim=(2, 3)))
+
+
+@torch.no_grad()
+def whitening_filters(images: torch.Tensor, eps: float = 5e-4) -> torch.Tensor:
+    """The stem's filters: the eigenvectors of the images' 2x2-patch covariance, scaled to unit
+    variance, and their negatives (so the GELU after the stem keeps both signs). `images` are
+    normalised (N, 3, 32, 32); computed once per training run and shared by every member."""
+    k = WHITENING_PATCH
+    patches = images.unfold(2, k, 1).unfold(3, k, 1).permute(0, 2, 3, 1, 4, 5).reshape(-1, 3 * k * k).double()
+    patches = patches - patches.mean(0)
+    eigenvalues, eigenvectors = torch.linalg.eigh(patches.T @ patches / len(patches))
+    filters = (eigenvectors.T / torch.sqrt(eigenvalues.clamp(min=0) + eps)[:, None]).reshape(-1, 3, k, k)
+    return torch.cat([filters, -filters]).float()
 
 
 def build_network(architecture: Mapping[str, Any]) -> SconesNet:
