@@ -25,8 +25,7 @@ from scones.model import dataset
 from scones.model.augment import AugmentConfig
 from scones.model.calibration import fit_temperature
 from scones.model.metrics import classification_report
-from scones.model.preprocess import to_tensor
-from scones.model.trainer import DEFAULT_RECIPE, Recipe, predict_logits, train
+from scones.model.trainer import DEFAULT_RECIPE, Recipe, train
 
 D = DEFAULT_RECIPE
 S = replace(D, ensemble=1)  # one network: the third round's default, which its variants modify
@@ -66,7 +65,7 @@ def evaluate_variant(name: str, recipe: Recipe, data_dir: Path, *, seed: int, va
     result = train(train_x, train_y, val_x, val_y, recipe, seed=seed)
     seconds = time.perf_counter() - started
     labels = torch.from_numpy(val_y).long()
-    probabilities = _cross_calibrated(predict_logits(result.predictor, to_tensor(val_x)), labels)
+    probabilities = _cross_calibrated(result.val_logits, labels)
     report = classification_report(probabilities.numpy(), val_y, CLASS_NAMES, threshold=0.93, target=0.99)
     nll = float(torch.nn.functional.nll_loss(probabilities.clamp_min(1e-12).log(), labels))
     return {

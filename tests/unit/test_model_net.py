@@ -9,7 +9,7 @@ torch = pytest.importorskip("torch")
 
 from scones.model.net import SconesNet, whitening_filters  # noqa: E402
 from scones.model.preprocess import normalise, to_tensor  # noqa: E402
-from scones.model.trainer import train  # noqa: E402
+from scones.model.trainer import predict_logits, train  # noqa: E402
 from tests.unit.test_model_fixtures import TINY_RECIPE, synthetic_image  # noqa: E402
 
 
@@ -58,3 +58,16 @@ def test_training_leaves_the_stem_as_the_training_images_set_it() -> None:
     for member in result.predictor.members:
         assert torch.allclose(member.whiten.weight, expected, atol=1e-6)
         assert not member.whiten.weight.requires_grad
+
+
+def test_served_probabilities_are_the_validation_logits_calibrated() -> None:
+    labels = np.array([0, 1] * 8)
+    images = np.stack([synthetic_image(int(label), i) for i, label in enumerate(labels)])
+    result = train(images, labels, images[:6], labels[:6], TINY_RECIPE, seed=1)
+    val = to_tensor(images[:6])
+    with torch.no_grad():
+        served = result.predictor(val)
+    # What temperature scaling was fitted on is exactly what the endpoint computes, and it helps.
+    assert torch.allclose(result.val_logits, predict_logits(result.predictor, val))
+    assert torch.allclose(served, torch.softmax(result.val_logits / result.temperature, dim=1))
+    assert result.val_nll_after <= result.val_nll_before

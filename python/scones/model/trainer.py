@@ -72,6 +72,7 @@ class TrainResult:
     predictor: Predictor
     temperature: float
     val_accuracy: float
+    val_logits: torch.Tensor  # what the predictor computes on the validation images, before the temperature
     val_nll_before: float
     val_nll_after: float
     epochs: list[int]  # epochs each member actually ran (a time budget can shorten them)
@@ -251,6 +252,7 @@ def train(
         predictor=predictor,
         temperature=temperature,
         val_accuracy=float((logits.argmax(1) == val_y).float().mean()),
+        val_logits=logits,
         val_nll_before=nll_before,
         val_nll_after=nll_after,
         epochs=epochs_run,
