@@ -21,6 +21,11 @@ def _correlated_images(n: int, seed: int = 0) -> torch.Tensor:
     return (smooth + 0.2 * torch.rand(n, 3, 32, 32, generator=generator)).clamp(0, 1)
 
 
+def _synthetic_set() -> tuple[np.ndarray, np.ndarray]:
+    labels = np.array([0, 1] * 8)
+    return np.stack([synthetic_image(int(label), i) for i, label in enumerate(labels)]), labels
+
+
 def test_whitening_stem_decorrelates_2x2_patches() -> None:
     images = normalise(_correlated_images(64))
     net = SconesNet(widths=(8,))
@@ -50,8 +55,7 @@ def test_depths_and_widths_that_cannot_work_are_refused() -> None:
 
 
 def test_training_leaves_the_stem_as_the_training_images_set_it() -> None:
-    labels = np.array([0, 1] * 8)
-    images = np.stack([synthetic_image(int(label), i) for i, label in enumerate(labels)])
+    images, labels = _synthetic_set()
     result = train(images, labels, images[:4], labels[:4], TINY_RECIPE, seed=0)
     expected = whitening_filters(normalise(to_tensor(images)))
     assert len(result.predictor.members) == TINY_RECIPE.ensemble
@@ -61,8 +65,7 @@ def test_training_leaves_the_stem_as_the_training_images_set_it() -> None:
 
 
 def test_served_probabilities_are_the_validation_logits_calibrated() -> None:
-    labels = np.array([0, 1] * 8)
-    images = np.stack([synthetic_image(int(label), i) for i, label in enumerate(labels)])
+    images, labels = _synthetic_set()
     result = train(images, labels, images[:6], labels[:6], TINY_RECIPE, seed=1)
     val = to_tensor(images[:6])
     with torch.no_grad():
