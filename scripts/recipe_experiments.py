@@ -12,12 +12,14 @@ python/scones/model/RECIPE.md come from this script.
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import sys
 import time
 from dataclasses import replace
 from pathlib import Path
 
+import numpy as np
 import torch
 
 from scones import CLASS_NAMES
@@ -56,11 +58,19 @@ def _cross_calibrated(logits: torch.Tensor, labels: torch.Tensor) -> torch.Tenso
     return probabilities
 
 
-def evaluate_variant(name: str, recipe: Recipe, data_dir: Path, *, seed: int, val_fraction: float) -> dict:
+@functools.cache
+def _carve(data_dir: Path, seed: int, val_fraction: float) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """(train images, labels, validation images, labels): read once per carve, not per variant."""
     entries = dataset.read_lst(data_dir / "train.lst")
     train_entries, val_entries = dataset.carve_validation(entries, val_fraction=val_fraction, seed=seed)
-    train_x, train_y = dataset.load_images(data_dir / "train", train_entries)
-    val_x, val_y = dataset.load_images(data_dir / "train", val_entries)
+    return (
+        *dataset.load_images(data_dir / "train", train_entries),
+        *dataset.load_images(data_dir / "train", val_entries),
+    )
+
+
+def evaluate_variant(name: str, recipe: Recipe, data_dir: Path, *, seed: int, val_fraction: float) -> dict:
+    train_x, train_y, val_x, val_y = _carve(data_dir, seed, val_fraction)
     started = time.perf_counter()
     result = train(train_x, train_y, val_x, val_y, recipe, seed=seed)
     seconds = time.perf_counter() - started
