@@ -43,6 +43,9 @@ VARIANTS: dict[str, Recipe] = {
     "widths64-128-128-epochs60": replace(S, widths=(64, 128, 128), epochs=60),
     "widths64-256-256-epochs50": replace(S, widths=(64, 256, 256), epochs=50),
     "ensemble2x60": replace(S, epochs=60, ensemble=2),
+    # The fifth round: the default trained in fp32 throughout, and a third network.
+    "fp32": replace(D, bf16=False),
+    "ensemble3": replace(D, ensemble=3),
 }
 
 

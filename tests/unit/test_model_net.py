@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 import pytest
 
@@ -9,7 +11,7 @@ torch = pytest.importorskip("torch")
 
 from scones.model.net import SconesNet, whitening_filters  # noqa: E402
 from scones.model.preprocess import normalise, to_tensor  # noqa: E402
-from scones.model.trainer import predict_logits, train  # noqa: E402
+from scones.model.trainer import native_bf16, predict_logits, train  # noqa: E402
 from tests.unit.test_model_fixtures import TINY_RECIPE, synthetic_image  # noqa: E402
 
 
@@ -74,3 +76,20 @@ def test_served_probabilities_are_the_validation_logits_calibrated() -> None:
     assert torch.allclose(result.val_logits, predict_logits(result.predictor, val))
     assert torch.allclose(served, torch.softmax(result.val_logits / result.temperature, dim=1))
     assert result.val_nll_after <= result.val_nll_before
+
+
+def test_bf16_training_where_the_cpu_has_it_and_fp32_weights_served_either_way() -> None:
+    images, labels = _synthetic_set()
+    native = native_bf16(torch.device("cpu"))
+    mixed = train(images, labels, images[:4], labels[:4], TINY_RECIPE, seed=0)
+    exact = train(images, labels, images[:4], labels[:4], replace(TINY_RECIPE, bf16=False), seed=0)
+    assert exact.precision == "fp32"
+    assert mixed.precision == ("bf16" if native else "fp32")
+    weights = [p for m in mixed.predictor.members for p in m.parameters()]
+    reference = [p for m in exact.predictor.members for p in m.parameters()]
+    # Autocast changes the arithmetic of the steps, never the dtype of what is stored and served.
+    assert all(p.dtype == torch.float32 for p in weights)
+    same = all(torch.equal(a, b) for a, b in zip(weights, reference, strict=True))
+    assert same is not native
+    # GPUs train in fp32: T4-class cards have no bf16, and they are fast enough without it.
+    assert not native_bf16(torch.device("meta"))

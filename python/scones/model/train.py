@@ -119,6 +119,7 @@ def main(argv: list[str] | None = None) -> int:
         "val_nll": result.val_nll_after,
         "temperature": result.temperature,
         "train_seconds": result.train_seconds,
+        "precision": result.precision,
         "epochs": recipe.epochs,
         "seed": args.seed,
         "train_images": len(train_entries),

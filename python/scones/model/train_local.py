@@ -74,6 +74,7 @@ def train_and_package(
         "val_nll_uncalibrated": result.val_nll_before,
         "temperature": result.temperature,
         "train_seconds": result.train_seconds,
+        "precision": result.precision,
         "epochs": chosen.epochs,
         "epochs_run": result.epochs,
         "ensemble": chosen.ensemble,
@@ -94,7 +95,7 @@ def train_and_package(
     if progress:
         print(
             f"val accuracy {result.val_accuracy:.3f}, temperature {result.temperature:.3f}, "
-            f"{result.train_seconds:.0f}s; wrote {output_tar}",
+            f"{result.train_seconds:.0f}s ({result.precision}); wrote {output_tar}",
             file=sys.stderr,
             flush=True,
         )
