@@ -11,7 +11,7 @@ torch = pytest.importorskip("torch")
 
 from scones.model.net import SconesNet, whitening_filters  # noqa: E402
 from scones.model.preprocess import normalise, to_tensor  # noqa: E402
-from scones.model.trainer import native_bf16, predict_logits, train  # noqa: E402
+from scones.model.trainer import bf16_is_faster, predict_logits, train  # noqa: E402
 from tests.unit.test_model_fixtures import TINY_RECIPE, synthetic_image  # noqa: E402
 
 
@@ -78,18 +78,26 @@ def test_served_probabilities_are_the_validation_logits_calibrated() -> None:
     assert result.val_nll_after <= result.val_nll_before
 
 
-def test_bf16_training_where_the_cpu_has_it_and_fp32_weights_served_either_way() -> None:
+def test_bf16_training_where_the_cpu_has_amx_and_fp32_weights_served_either_way() -> None:
     images, labels = _synthetic_set()
-    native = native_bf16(torch.device("cpu"))
+    amx = bf16_is_faster(torch.device("cpu"))
     mixed = train(images, labels, images[:4], labels[:4], TINY_RECIPE, seed=0)
     exact = train(images, labels, images[:4], labels[:4], replace(TINY_RECIPE, bf16=False), seed=0)
     assert exact.precision == "fp32"
-    assert mixed.precision == ("bf16" if native else "fp32")
+    assert mixed.precision == ("bf16" if amx else "fp32")
     weights = [p for m in mixed.predictor.members for p in m.parameters()]
     reference = [p for m in exact.predictor.members for p in m.parameters()]
     # Autocast changes the arithmetic of the steps, never the dtype of what is stored and served.
     assert all(p.dtype == torch.float32 for p in weights)
     same = all(torch.equal(a, b) for a, b in zip(weights, reference, strict=True))
-    assert same is not native
+    assert same is not amx
     # GPUs train in fp32: T4-class cards have no bf16, and they are fast enough without it.
-    assert not native_bf16(torch.device("meta"))
+    assert not bf16_is_faster(torch.device("meta"))
+
+
+@pytest.mark.parametrize("isa", ["AVX2", "AVX512_CORE", "AVX512_CORE_BF16"])
+def test_fp32_where_onednn_may_not_use_amx(monkeypatch: pytest.MonkeyPatch, isa: str) -> None:
+    # Without AMX, bf16 autocast is 1.4x (AVX512-BF16) to 11x (AVX2) slower than fp32 per step.
+    monkeypatch.setenv("ONEDNN_MAX_CPU_ISA", isa)
+    images, labels = _synthetic_set()
+    assert train(images, labels, images[:4], labels[:4], TINY_RECIPE, seed=0).precision == "fp32"
