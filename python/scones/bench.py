@@ -243,7 +243,7 @@ def measure(
         "accepted_accuracy": at["accepted_accuracy"],
         "threshold": at["threshold"],
         "train_seconds": metrics.get("train_seconds"),
-        "train_precision": metrics.get("precision"),  # bf16 on CPUs that have it: half the fp32 time
+        "train_precision": metrics.get("precision"),  # bf16 on CPUs with AMX, else fp32 (RECIPE.md)
         # Training ran in a child process (`scones train --local`); Linux reports KiB.
         "train_peak_rss_mb": resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024,
         "workflow_p50_ms": percentile(durations, 50),
