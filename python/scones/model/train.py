@@ -115,11 +115,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     result = train(train_images, train_labels, val_images, val_labels, recipe, seed=args.seed, on_epoch=_print_metrics)
     metrics = {
-        "val_accuracy": result.val_accuracy,
-        "val_nll": result.val_nll_after,
-        "temperature": result.temperature,
-        "train_seconds": result.train_seconds,
-        "precision": result.precision,
+        **result.metrics(),
         "epochs": recipe.epochs,
         "seed": args.seed,
         "train_images": len(train_entries),

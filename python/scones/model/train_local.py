@@ -69,12 +69,8 @@ def train_and_package(
         on_epoch=_print_epoch if progress else None,
     )
     metrics: dict[str, Any] = {
-        "val_accuracy": result.val_accuracy,
-        "val_nll": result.val_nll_after,
+        **result.metrics(),
         "val_nll_uncalibrated": result.val_nll_before,
-        "temperature": result.temperature,
-        "train_seconds": result.train_seconds,
-        "precision": result.precision,
         "epochs": chosen.epochs,
         "epochs_run": result.epochs,
         "ensemble": chosen.ensemble,

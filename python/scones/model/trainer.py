@@ -83,6 +83,16 @@ class TrainResult:
     train_seconds: float
     history: list[EpochReport]
 
+    def metrics(self) -> dict[str, Any]:
+        """What every entry point records of a run in the artifact's metadata, beside its own inputs."""
+        return {
+            "val_accuracy": self.val_accuracy,
+            "val_nll": self.val_nll_after,
+            "temperature": self.temperature,
+            "train_seconds": self.train_seconds,
+            "precision": self.precision,
+        }
+
 
 def _learning_rate(recipe: Recipe, progress: float) -> float:
     """Linear warm-up to the peak, then linear decay to zero; `progress` in [0, 1]."""
