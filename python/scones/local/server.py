@@ -2,8 +2,9 @@
 
 On top of moto: Step Functions executions run (moto's ASL interpreter), Lambda invocations run
 the deployed zip in warm subprocess sandboxes, sagemaker-runtime InvokeEndpoint runs the
-deployed model artifact with data capture, and `aws_gaps` answers the APIs the Terraform
-provider needs that moto lacks. One `LocalAWS` at a time per process: moto's state and its
+deployed model artifact with data capture, `aws_gaps` answers the APIs the Terraform
+provider needs that moto lacks, and `retry_replay` answers an SDK's retry of a call already
+carried out with the first answer. One `LocalAWS` at a time per process: moto's state and its
 Step Functions callback port (MOTO_PORT) are process-wide.
 """
 
@@ -27,6 +28,7 @@ from scones.local import aws_gaps, moto_patches
 from scones.local.cloudwatch_logs import CloudWatchLogs
 from scones.local.lambda_runtime import DEFAULT_MAX_SANDBOXES_PER_FUNCTION, LambdaRuntime
 from scones.local.model_server import ModelServer
+from scones.local.retry_replay import RetryReplay
 
 LAMBDA_CONCURRENCY_ENV = "SCONES_LOCAL_LAMBDA_CONCURRENCY"
 # moto's ASL interpreter logs every task error at ERROR level, including the ones a Catch
@@ -90,7 +92,7 @@ class LocalAWS:
         server = make_server(
             self._host,
             self._port,
-            DomainDispatcherApplication(create_backend_app),
+            RetryReplay(DomainDispatcherApplication(create_backend_app)),
             threaded=True,
             request_handler=_LoggingRequestHandler if self._log_requests else _RequestHandler,
         )
