@@ -62,6 +62,16 @@ def test_epochs_override_and_bad_epochs(prepared: Path, tmp_path: Path) -> None:
     assert not (tmp_path / "n.tar.gz").exists()
 
 
+def test_a_budget_the_machine_cannot_meet_shortens_each_network_to_two_epochs(prepared: Path, tmp_path: Path) -> None:
+    # Two epochs at the least, so each network's learning rate still anneals to zero.
+    metrics = train_and_package(
+        prepared, tmp_path / "m.tar.gz", epochs=6, progress=False, recipe=TINY_RECIPE, time_budget_s=1e-6
+    )
+    assert metrics["epochs"] == 6 and metrics["epochs_run"] == [2, 2] and metrics["time_budget_s"] == 1e-6
+    unbounded = train_and_package(prepared, tmp_path / "n.tar.gz", epochs=6, progress=False, recipe=TINY_RECIPE)
+    assert unbounded["epochs_run"] == [6, 6] and unbounded["time_budget_s"] is None
+
+
 def test_same_seed_gives_identical_weights_other_seed_does_not(prepared: Path, tmp_path: Path) -> None:
     for name, seed in (("a", 0), ("b", 0), ("c", 1)):
         _train(prepared, tmp_path / f"{name}.tar.gz", seed=seed)

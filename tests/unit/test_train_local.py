@@ -87,7 +87,9 @@ def test_trains_uploads_and_prints_both_uris(
     result = CliRunner().invoke(main, [*args, "--result-json", str(result_file)])
     assert result.exit_code == 0, result.output
 
-    assert calls == [{"data_dir": data_dir, "seed": 3, "epochs": 2, "val_fraction": 0.1, "progress": True}]
+    assert calls == [
+        {"data_dir": data_dir, "seed": 3, "epochs": 2, "val_fraction": 0.1, "progress": True, "time_budget_s": None}
+    ]
     written = json.loads(result_file.read_text())
     assert written["model_data_url"].startswith(f"s3://{BUCKET}/models/local-")
     assert written["model_data_url"].endswith("/model.tar.gz")
@@ -129,3 +131,15 @@ def test_artifact_uri() -> None:
     assert artifact_uri("s3://b-1/models/", now=0) == "s3://b-1/models/local-19700101-000000/model.tar.gz"
     assert artifact_uri("s3://b-1", now=0) == "s3://b-1/local-19700101-000000/model.tar.gz"
     assert artifact_uri("s3://b-1/x/m.tar.gz") == "s3://b-1/x/m.tar.gz"
+
+
+def test_time_budget_reaches_local_training_and_is_refused_elsewhere(
+    calls: list[dict[str, Any]], s3: boto3.client, data_dir: Path
+) -> None:
+    local = ["train", "--local", "--bucket", BUCKET, "--data-dir", str(data_dir), "--time-budget", "170"]
+    result = CliRunner().invoke(main, local)
+    assert result.exit_code == 0, result.output
+    assert calls[0]["time_budget_s"] == 170.0
+    result = CliRunner().invoke(main, ["train", "--bucket", BUCKET, "--role-arn", "arn:x", "--time-budget", "170"])
+    assert result.exit_code == 2 and "--time-budget applies to --local" in result.output
+    assert len(calls) == 1

@@ -39,8 +39,10 @@ def train_and_package(
 ) -> dict[str, Any]:
     """Train on `<data_dir>/train` minus a seeded, stratified validation carve; write `output_tar`.
 
-    `epochs` overrides the recipe's (e.g. 2 for a quick working artifact). The test split is
-    not read. Returns the metrics also stored in the artifact's metadata.json.
+    `epochs` overrides the recipe's (e.g. 2 for a quick working artifact). `time_budget_s` caps
+    the training time: where the machine is too slow for it, each network's schedule is shortened
+    (at least two epochs each), so the result then depends on the machine. The test split is not
+    read. Returns the metrics also stored in the artifact's metadata.json.
     """
     chosen = recipe or DEFAULT_RECIPE
     if epochs is not None:
@@ -73,6 +75,7 @@ def train_and_package(
         "val_nll_uncalibrated": result.val_nll_before,
         "epochs": chosen.epochs,
         "epochs_run": result.epochs,
+        "time_budget_s": time_budget_s,
         "ensemble": chosen.ensemble,
         "seed": seed,
         "val_fraction": val_fraction,

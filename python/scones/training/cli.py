@@ -114,6 +114,13 @@ def _write_result(path: Path | None, result: dict[str, Any]) -> None:
 )
 @click.option("--fast", is_flag=True, help=f"--local: {FAST_EPOCHS} epochs, for smoke tests.")
 @click.option(
+    "--time-budget",
+    type=click.FloatRange(min=1),
+    default=None,
+    help="--local: finish training within N seconds. A machine too slow for the recipe in N seconds "
+    "shortens each network's schedule (the result then depends on the machine).",
+)
+@click.option(
     "--result-json",
     type=click.Path(path_type=Path, dir_okay=False),
     default=None,
@@ -141,6 +148,7 @@ def train_cmd(
     inference_instance_type: str,
     data_dir: Path,
     fast: bool,
+    time_budget: float | None,
     result_json: Path | None,
     region: str | None,
     endpoint_url: str | None,
@@ -155,6 +163,8 @@ def train_cmd(
 
     Validation is carved from the train split (stratified, --seed); the test split is never used.
     """
+    if time_budget is not None and not local:
+        raise click.UsageError("--time-budget applies to --local training (SageMaker jobs have --max-runtime)")
     if local and algorithm == "image-classification":
         raise click.UsageError("--local trains the pytorch model; image-classification runs only on SageMaker")
     algorithm = "pytorch" if local else (algorithm or "image-classification")
@@ -177,6 +187,7 @@ def train_cmd(
             epochs=epochs,
             val_fraction=val_fraction,
             echo=click.echo,
+            time_budget_s=time_budget,
         )
         model_image = images.pytorch_inference_image(session.region_name, inference_instance_type)
         _print_metrics(outcome.metrics)

@@ -48,6 +48,7 @@ def train_locally(
     epochs: int | None,
     val_fraction: float,
     echo: Callable[[str], None],
+    time_budget_s: float | None = None,
 ) -> LocalOutcome:
     check_prepared(data_dir)
     bucket, key = parse_s3_uri(output_uri)
@@ -56,7 +57,13 @@ def train_locally(
     with tempfile.TemporaryDirectory(prefix="scones-train-") as tmp:
         tarball = Path(tmp) / "model.tar.gz"
         metrics = train_and_package(
-            data_dir, tarball, seed=seed, epochs=epochs, val_fraction=val_fraction, progress=True
+            data_dir,
+            tarball,
+            seed=seed,
+            epochs=epochs,
+            val_fraction=val_fraction,
+            progress=True,
+            time_budget_s=time_budget_s,
         )
         echo(f"uploading {tarball.stat().st_size / 1e6:.1f} MB to {output_uri}")
         session.client("s3").upload_file(str(tarball), bucket, key)
