@@ -66,8 +66,8 @@ class RetryReplay:
         app: WSGIApp,
         *,
         ttl_s: float = 60.0,
-        max_calls: int = 4096,
-        max_body_bytes: int = 1 << 20,
+        max_calls: int = 2048,
+        max_body_bytes: int = 64 * 1024,  # creates answer in a few KB; at most 128 MB kept in all
         wait_s: float = 30.0,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
@@ -97,7 +97,8 @@ class RetryReplay:
         if first:
             return self._run_first(call, environ, start_response)
         if retry and call.finished.wait(self._wait_s) and call.answer is not None:
-            self.replayed += 1
+            with self._lock:
+                self.replayed += 1
             log.warning(
                 "replayed the answer to a retried %s %s (%s)",
                 environ.get("REQUEST_METHOD"),
