@@ -9,9 +9,11 @@ answers 409 ResourceConflictException, and terraform-provider-aws waits out 409s
 CreateFunction until its create timeout (terraform-provider-aws#29263): a five-minute hang, then
 a failed apply. Replaying the first answer tells the client what its call did.
 
-Kept: successful (2xx) answers to calls that may change state (not GET/HEAD/OPTIONS), for a
-minute, up to a size. A retry of a failed attempt runs again, as it would on AWS. A retry that
-arrives while its first attempt still runs waits for that attempt's answer.
+Kept: successful (2xx) answers to every call that is not a GET/HEAD/OPTIONS, for a minute, up
+to a size. Under the JSON and query protocols that includes reads (SQS GetQueueAttributes is a
+POST); replaying a read's answer a few milliseconds on is as if the server had answered then. A
+retry of a failed attempt runs again, as it would on AWS. A retry that arrives while its first
+attempt still runs waits for that attempt's answer.
 """
 
 from __future__ import annotations
