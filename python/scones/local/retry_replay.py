@@ -44,6 +44,10 @@ class _Answer:
     headers: list[tuple[str, str]]
     body: bytes
 
+    def send(self, start_response: StartResponse) -> Iterable[bytes]:
+        start_response(self.status, list(self.headers))
+        return [self.body]
+
 
 @dataclass
 class _Call:
@@ -107,9 +111,7 @@ class RetryReplay:
                 environ.get("PATH_INFO"),
                 environ.get(_SDK_REQUEST),
             )
-            answer = call.answer
-            start_response(answer.status, list(answer.headers))
-            return [answer.body]
+            return call.answer.send(start_response)
         return self._app(environ, start_response)
 
     def _run_first(self, call: _Call, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
@@ -119,8 +121,7 @@ class RetryReplay:
                 call.answer = answer
         finally:
             call.finished.set()
-        start_response(answer.status, list(answer.headers))
-        return [answer.body]
+        return answer.send(start_response)
 
     def _collect(self, environ: dict[str, Any]) -> _Answer:
         """Run the app to completion; moto answers are whole byte strings, so nothing streams."""

@@ -7,7 +7,6 @@ for what was tried and why the defaults are what they are.
 
 from __future__ import annotations
 
-import contextlib
 import copy
 import math
 import os
@@ -190,7 +189,7 @@ def _train_member(
             labels = train_y[index].to(device)
             for group in optimizer.param_groups:
                 group["lr"] = _learning_rate(recipe, step / (epochs * steps_per_epoch))
-            with torch.autocast("cpu", dtype=torch.bfloat16) if mixed else contextlib.nullcontext():
+            with torch.autocast("cpu", dtype=torch.bfloat16, enabled=mixed):
                 loss = loss_fn(network(normalise(images)), labels)
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
