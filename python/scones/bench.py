@@ -243,7 +243,9 @@ def measure(
         "accepted_accuracy": at["accepted_accuracy"],
         "threshold": at["threshold"],
         "train_seconds": metrics.get("train_seconds"),
-        "train_precision": metrics.get("precision"),  # bf16 on CPUs with AMX, else fp32 (RECIPE.md)
+        # bf16 where the trainer's probe measured it faster on this CPU, else fp32 (RECIPE.md).
+        "train_precision": metrics.get("precision"),
+        "train_precision_probe_ms": metrics.get("precision_probe_ms"),
         # Training ran in a child process (`scones train --local`); Linux reports KiB.
         "train_peak_rss_mb": resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024,
         "workflow_p50_ms": percentile(durations, 50),
@@ -256,8 +258,24 @@ def measure(
         "test_images": report["count"],
         "seeds": SEEDS,
         "goals": {name: f"{op} {goal:g}" for name, (op, goal) in GOALS.items()},
-        "machine": {"python": sys.version.split()[0], "platform": platform.platform(), "cpus": _cpus()},
+        "machine": {
+            "python": sys.version.split()[0],
+            "platform": platform.platform(),
+            "cpu": _cpu_model(),
+            "cpus": _cpus(),
+        },
     }
+
+
+def _cpu_model() -> str:
+    """The CPU's marketing name: train_seconds and the precision chosen depend on it."""
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
 
 
 def _cpus() -> int:

@@ -9,9 +9,10 @@ import pytest
 
 torch = pytest.importorskip("torch")
 
-from scones.model.net import SconesNet, whitening_filters  # noqa: E402
+from scones.model import trainer  # noqa: E402
+from scones.model.net import SconesNet, build_network, whitening_filters  # noqa: E402
 from scones.model.preprocess import normalise, to_tensor  # noqa: E402
-from scones.model.trainer import bf16_is_faster, predict_logits, train  # noqa: E402
+from scones.model.trainer import bf16_is_faster, measure_precisions, predict_logits, train  # noqa: E402
 from tests.unit.test_model_fixtures import TINY_RECIPE, synthetic_image  # noqa: E402
 
 
@@ -78,26 +79,89 @@ def test_served_probabilities_are_the_validation_logits_calibrated() -> None:
     assert result.val_nll_after <= result.val_nll_before
 
 
-def test_bf16_training_where_the_cpu_has_amx_and_fp32_weights_served_either_way() -> None:
+@pytest.mark.parametrize("faster", [True, False])
+def test_training_runs_in_the_precision_the_probe_measured_faster(
+    monkeypatch: pytest.MonkeyPatch, faster: bool
+) -> None:
     images, labels = _synthetic_set()
-    amx = bf16_is_faster(torch.device("cpu"))
+    probed: list[bool] = []
+
+    def step_seconds(network: torch.nn.Module, batch: torch.Tensor, *, mixed: bool) -> float:
+        # The probe times the network about to be trained, in the layout it trains in.
+        assert isinstance(network, SconesNet) and batch.is_contiguous(memory_format=torch.channels_last)
+        probed.append(mixed)
+        return 0.010 if mixed == faster else 0.020
+
+    monkeypatch.setattr(trainer, "_step_seconds", step_seconds)
     mixed = train(images, labels, images[:4], labels[:4], TINY_RECIPE, seed=0)
+    assert sorted(probed) == [False, True]
+    assert mixed.precision == ("bf16" if faster else "fp32")
+    fast, slow = 10.0, 20.0
+    assert mixed.metrics()["precision_probe_ms"] == {"fp32": slow if faster else fast, "bf16": fast if faster else slow}
     exact = train(images, labels, images[:4], labels[:4], replace(TINY_RECIPE, bf16=False), seed=0)
-    assert exact.precision == "fp32"
-    assert mixed.precision == ("bf16" if amx else "fp32")
+    assert exact.precision == "fp32" and exact.step_ms is None
     weights = [p for m in mixed.predictor.members for p in m.parameters()]
     reference = [p for m in exact.predictor.members for p in m.parameters()]
-    # Autocast changes the arithmetic of the steps, never the dtype of what is stored and served.
+    # Autocast changes the arithmetic of the steps, never the dtype of what is stored and served;
+    # and probing takes no draw from the generators the members are seeded with.
     assert all(p.dtype == torch.float32 for p in weights)
-    same = all(torch.equal(a, b) for a, b in zip(weights, reference, strict=True))
-    assert same is not amx
+    assert all(torch.equal(a, b) for a, b in zip(weights, reference, strict=True)) is not faster
+
+
+def test_bf16_only_when_clearly_faster() -> None:
+    # A near tie would let timing noise flip the choice, and with it the trained weights.
+    assert bf16_is_faster({"fp32": 53.4, "bf16": 37.6})  # AMD EPYC, AVX512-BF16
+    assert not bf16_is_faster({"fp32": 31.3, "bf16": 42.8})  # a Xeon capped to AVX512-BF16
+    assert not bf16_is_faster({"fp32": 10.0, "bf16": 9.5})
+    assert not bf16_is_faster(None)
+
+
+def test_the_probe_times_both_precisions_here_and_gpus_are_not_probed() -> None:
+    images = normalise(to_tensor(_synthetic_set()[0]))
+    net = SconesNet(widths=(8, 16))
+    before = [p.clone() for p in net.parameters()]
+    step_ms = measure_precisions(net, images, torch.device("cpu"))
+    assert step_ms is not None and set(step_ms) == {"fp32", "bf16"} and min(step_ms.values()) > 0
+    # It trains a throwaway copy: the network it measured is untouched.
+    assert all(torch.equal(a, b) and b.grad is None for a, b in zip(before, net.parameters(), strict=True))
     # GPUs train in fp32: T4-class cards have no bf16, and they are fast enough without it.
-    assert not bf16_is_faster(torch.device("meta"))
+    assert measure_precisions(net, images, torch.device("meta")) is None
 
 
-@pytest.mark.parametrize("isa", ["AVX2", "AVX512_CORE", "AVX512_CORE_BF16"])
-def test_fp32_where_onednn_may_not_use_amx(monkeypatch: pytest.MonkeyPatch, isa: str) -> None:
-    # Without AMX, bf16 autocast is 1.4x (AVX512-BF16) to 11x (AVX2) slower than fp32 per step.
-    monkeypatch.setenv("ONEDNN_MAX_CPU_ISA", isa)
+def test_a_stem_bias_frozen_from_the_start_keeps_its_init_and_the_rest_still_trains() -> None:
     images, labels = _synthetic_set()
-    assert train(images, labels, images[:4], labels[:4], TINY_RECIPE, seed=0).precision == "fp32"
+    never = train(images, labels, images[:4], labels[:4], replace(TINY_RECIPE, epochs=3, stem_bias_epochs=0), seed=0)
+    once = train(images, labels, images[:4], labels[:4], replace(TINY_RECIPE, epochs=3, stem_bias_epochs=1), seed=0)
+    for member, trained in enumerate(never.predictor.members):
+        torch.manual_seed(member)  # each member's seed (seed * 1000 + member) fixes its initialisation
+        initial = build_network(TINY_RECIPE.architecture())
+        # Equal up to the rounding of the weight average, which keeps averaging the same value.
+        assert torch.allclose(trained.whiten.bias, initial.whiten.bias, rtol=0, atol=1e-6)
+        assert not torch.equal(trained.head.weight, initial.head.weight)
+    # Learnt for one epoch, the bias moved before it froze.
+    for a, b in zip(never.predictor.members, once.predictor.members, strict=True):
+        assert not torch.allclose(a.whiten.bias, b.whiten.bias, rtol=0, atol=1e-4)
+
+
+def test_the_served_weights_are_a_moving_average_of_the_trained_ones() -> None:
+    net = SconesNet(widths=(4,))
+    average = trainer._WeightAverage(net, decay=0.9)
+    initial = {k: v.clone() for k, v in net.state_dict().items()}
+    for step in (1, 2):
+        with torch.no_grad():
+            for parameter in net.parameters():
+                parameter.add_(1.0)
+            net.blocks[0].bn1.running_mean.add_(2.0)
+            net.blocks[0].bn1.num_batches_tracked.add_(5)
+        before = {k: v.clone() for k, v in average.network.state_dict().items()}
+        average.update()
+        decay = min(0.9, (1 + step) / (10 + step))  # the decay warms up
+        trained = net.state_dict()
+        for name, value in average.network.state_dict().items():
+            if value.dtype.is_floating_point:
+                assert torch.allclose(value, decay * before[name] + (1 - decay) * trained[name]), name
+            else:  # BN's batch counter is copied, not averaged
+                assert torch.equal(value, trained[name])
+    # The average is its own network: the trained one moved further than the average did.
+    assert not torch.allclose(average.network.head.weight, net.head.weight)
+    assert not torch.allclose(average.network.head.weight, initial["head.weight"])

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import copy
 import math
-import os
+import statistics
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
@@ -45,7 +45,10 @@ class Recipe:
     ema_decay: float = 0.99  # serve an exponential moving average of the weights (0 = off); RECIPE.md
     ensemble: int = 2  # 2 x 80 epochs: +0.9 points on five validation carves over 1 x 80 (RECIPE.md)
     flip_tta: bool = True
-    bf16: bool = True  # CPU training under bfloat16 autocast where the CPU has AMX (RECIPE.md)
+    # Epochs the whitening stem's bias is learnt for, then frozen (None: throughout). A frozen stem
+    # spares the backward pass its costliest gradient, the one at full resolution (RECIPE.md).
+    stem_bias_epochs: int | None = None
+    bf16: bool = True  # CPU training under bfloat16 autocast where a probe measures it faster (RECIPE.md)
 
     def architecture(self) -> dict[str, Any]:
         return {"widths": list(self.widths)}
@@ -79,6 +82,7 @@ class TrainResult:
     val_nll_after: float
     epochs: list[int]  # epochs each member actually ran (a time budget can shorten them)
     precision: str  # what the training steps ran in: "bf16" (autocast) or "fp32"
+    step_ms: dict[str, float] | None  # the probe's ms per pass in each precision (None: not probed)
     train_seconds: float
     history: list[EpochReport]
 
@@ -90,6 +94,7 @@ class TrainResult:
             "temperature": self.temperature,
             "train_seconds": self.train_seconds,
             "precision": self.precision,
+            "precision_probe_ms": self.step_ms,
         }
 
 
@@ -107,17 +112,22 @@ class _WeightAverage:
         self.decay = decay
         self.network = copy.deepcopy(network)
         self.updates = 0
+        mine, theirs = self.network.state_dict().values(), network.state_dict().values()
+        pairs = list(zip(mine, theirs, strict=True))
+        # The tensors are views of both networks' storage: listed once, updated in place every step.
+        self._averaged = [a for a, _ in pairs if a.dtype.is_floating_point]
+        self._trained = [b for a, b in pairs if a.dtype.is_floating_point]
+        self._copied = [(a, b) for a, b in pairs if not a.dtype.is_floating_point]
 
     @torch.no_grad()
-    def update(self, network: nn.Module) -> None:
+    def update(self) -> None:
         self.updates += 1
         # Warm-up of the decay so early averages are not dominated by the random init.
         decay = min(self.decay, (1 + self.updates) / (10 + self.updates))
-        for mine, theirs in zip(self.network.state_dict().values(), network.state_dict().values(), strict=True):
-            if mine.dtype.is_floating_point:
-                mine.mul_(decay).add_(theirs, alpha=1 - decay)
-            else:
-                mine.copy_(theirs)
+        torch._foreach_mul_(self._averaged, decay)
+        torch._foreach_add_(self._averaged, self._trained, alpha=1 - decay)
+        for mine, theirs in self._copied:  # BN's batch counters
+            mine.copy_(theirs)
 
 
 @torch.no_grad()
@@ -126,20 +136,47 @@ def predict_logits(predictor: Predictor, images: torch.Tensor, batch_size: int =
     return torch.cat([predictor.logits(images[i : i + batch_size]) for i in range(0, len(images), batch_size)])
 
 
-def bf16_is_faster(device: torch.device) -> bool:
-    """Whether bfloat16 autocast speeds training up here: only a CPU with AMX tiles (Sapphire Rapids
-    and later Xeons) whose oneDNN may use them. Per step of the default network, against fp32:
-    2.1x faster with AMX, 1.4x slower with AVX512-BF16 alone, 3x slower on plain AVX-512, 11x on
-    AVX2 (RECIPE.md). GPUs train in fp32: T4-class cards have no bf16 and are fast enough anyway."""
+# The probe times a few forward/backward passes of the network to be trained in each precision.
+_PROBE_WARMUP_STEPS = 1
+_PROBE_TIMED_STEPS = 3
+# bf16 must win clearly: on a near tie, timing noise could flip the choice, and with it the weights.
+BF16_MIN_SPEEDUP = 1.15
+
+
+def _step_seconds(network: nn.Module, images: torch.Tensor, *, mixed: bool) -> float:
+    """Median seconds of one training pass (forward, loss, backward) on a throwaway copy."""
+    probe = copy.deepcopy(network).train()
+    timings = []
+    for _ in range(_PROBE_WARMUP_STEPS + _PROBE_TIMED_STEPS):
+        started = time.perf_counter()
+        with torch.autocast("cpu", dtype=torch.bfloat16, enabled=mixed):
+            loss = probe(images).float().logsumexp(dim=1).mean()
+        loss.backward()
+        timings.append(time.perf_counter() - started)
+    return statistics.median(timings[_PROBE_WARMUP_STEPS:])
+
+
+def measure_precisions(network: nn.Module, images: torch.Tensor, device: torch.device) -> dict[str, float] | None:
+    """Milliseconds per training pass of `network` on `images` in fp32 and in bf16 autocast, or
+    None where bf16 is not on offer (GPUs train in fp32: T4-class cards have no bf16).
+
+    Measured rather than inferred from the CPU's flags, like cuDNN's benchmark mode: whether bf16
+    pays depends on the microarchitecture, not on the instruction set. Per step of the default
+    network, bf16 against fp32 was 2.1x faster on a Sapphire Rapids Xeon (AMX), 1.4x faster on an
+    AMD EPYC with AVX512-BF16 (Zen 4), 1.4x slower on the Xeon capped to AVX512-BF16, 3x slower
+    on plain AVX-512 and 11x on AVX2 (RECIPE.md).
+    """
     if device.type != "cpu":
-        return False
-    capped = os.environ.get("ONEDNN_MAX_CPU_ISA", "ALL").upper()
-    if capped not in ("ALL", "DEFAULT") and "AMX" not in capped:
-        return False
-    try:
-        return bool(torch.cpu._is_amx_tile_supported())
-    except AttributeError:  # a torch that predates the check
-        return False
+        return None
+    batch = images.contiguous(memory_format=torch.channels_last)
+    return {
+        "fp32": 1000 * _step_seconds(network, batch, mixed=False),
+        "bf16": 1000 * _step_seconds(network, batch, mixed=True),
+    }
+
+
+def bf16_is_faster(step_ms: dict[str, float] | None) -> bool:
+    return step_ms is not None and step_ms["fp32"] > BF16_MIN_SPEEDUP * step_ms["bf16"]
 
 
 def _train_member(
@@ -177,6 +214,8 @@ def _train_member(
     epoch = 0
     while epoch < epochs:
         network.train()
+        if recipe.stem_bias_epochs is not None:
+            network.whiten.bias.requires_grad_(epoch < recipe.stem_bias_epochs)
         order = torch.randperm(n, generator=generator)
         total_loss = 0.0
         for start in range(0, n, recipe.batch_size):
@@ -195,12 +234,14 @@ def _train_member(
             loss.backward()
             optimizer.step()
             if average is not None:
-                average.update(network)
+                average.update()
             total_loss += float(loss.detach()) * len(index)
             step += 1
         epoch += 1
         evaluated = average.network if average is not None else network
-        val_accuracy = _accuracy(Predictor([evaluated], flip_tta=recipe.flip_tta), val_x, val_y)
+        # A progress figure, so in the steps' precision; calibration and serving run in fp32.
+        with torch.autocast("cpu", dtype=torch.bfloat16, enabled=mixed):
+            val_accuracy = _accuracy(Predictor([evaluated], flip_tta=recipe.flip_tta), val_x, val_y)
         now = time.perf_counter()
         report = EpochReport(member, recipe.ensemble, epoch, epochs, total_loss / n, val_accuracy, now - started)
         history.append(report)
@@ -243,7 +284,14 @@ def train(
     members: list[nn.Module] = []
     epochs_run: list[int] = []
     stem = whitening_filters(normalise(train_x))
-    mixed = recipe.bf16 and bf16_is_faster(run_on)
+    step_ms = None
+    if recipe.bf16:
+        # Built before any member seeds the global generator, so probing changes no weights.
+        probe = build_network(recipe.architecture())
+        probe.set_whitening(stem)
+        probe = probe.to(run_on, memory_format=torch.channels_last)
+        step_ms = measure_precisions(probe, normalise(train_x[: recipe.batch_size]).to(run_on), run_on)
+    mixed = bf16_is_faster(step_ms)
     for member in range(recipe.ensemble):
         member_seed = seed * 1000 + member
         torch.manual_seed(member_seed)
@@ -290,6 +338,7 @@ def train(
         val_nll_after=nll_after,
         epochs=epochs_run,
         precision="bf16" if mixed else "fp32",
+        step_ms=step_ms,
         train_seconds=time.perf_counter() - started,
         history=history,
     )
