@@ -46,10 +46,6 @@ VARIANTS: dict[str, Recipe] = {
     # The fifth round: the default trained in fp32 throughout, and a third network.
     "fp32": replace(D, bf16=False),
     "ensemble3": replace(D, ensemble=3),
-    # The seventh round: the stem's bias learnt during the warm-up only, or never.
-    "stem-bias-warmup": replace(D, stem_bias_epochs=16),
-    "stem-bias-frozen": replace(D, stem_bias_epochs=0),
-    "epochs70": replace(D, epochs=70),
 }
 
 

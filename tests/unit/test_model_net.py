@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import replace
+from threading import current_thread
 
 import numpy as np
 import pytest
@@ -10,9 +11,15 @@ import pytest
 torch = pytest.importorskip("torch")
 
 from scones.model import trainer  # noqa: E402
-from scones.model.net import SconesNet, build_network, whitening_filters  # noqa: E402
+from scones.model.net import SconesNet, whitening_filters  # noqa: E402
 from scones.model.preprocess import normalise, to_tensor  # noqa: E402
-from scones.model.trainer import bf16_is_faster, measure_precisions, predict_logits, train  # noqa: E402
+from scones.model.trainer import (  # noqa: E402
+    bf16_is_faster,
+    measure_precisions,
+    predict_logits,
+    threads_per_member,
+    train,
+)
 from tests.unit.test_model_fixtures import TINY_RECIPE, synthetic_image  # noqa: E402
 
 
@@ -93,7 +100,7 @@ def test_training_runs_in_the_precision_the_probe_measured_faster(
         return 0.010 if mixed == faster else 0.020
 
     monkeypatch.setattr(trainer, "_step_seconds", step_seconds)
-    mixed = train(images, labels, images[:4], labels[:4], TINY_RECIPE, seed=0)
+    mixed = train(images, labels, images[:4], labels[:4], replace(TINY_RECIPE, bf16=True), seed=0)
     assert sorted(probed) == [False, True]
     assert mixed.precision == ("bf16" if faster else "fp32")
     fast, slow = 10.0, 20.0
@@ -128,21 +135,6 @@ def test_the_probe_times_both_precisions_here_and_gpus_are_not_probed() -> None:
     assert measure_precisions(net, images, torch.device("meta")) is None
 
 
-def test_a_stem_bias_frozen_from_the_start_keeps_its_init_and_the_rest_still_trains() -> None:
-    images, labels = _synthetic_set()
-    never = train(images, labels, images[:4], labels[:4], replace(TINY_RECIPE, epochs=3, stem_bias_epochs=0), seed=0)
-    once = train(images, labels, images[:4], labels[:4], replace(TINY_RECIPE, epochs=3, stem_bias_epochs=1), seed=0)
-    for member, trained in enumerate(never.predictor.members):
-        torch.manual_seed(member)  # each member's seed (seed * 1000 + member) fixes its initialisation
-        initial = build_network(TINY_RECIPE.architecture())
-        # Equal up to the rounding of the weight average, which keeps averaging the same value.
-        assert torch.allclose(trained.whiten.bias, initial.whiten.bias, rtol=0, atol=1e-6)
-        assert not torch.equal(trained.head.weight, initial.head.weight)
-    # Learnt for one epoch, the bias moved before it froze.
-    for a, b in zip(never.predictor.members, once.predictor.members, strict=True):
-        assert not torch.allclose(a.whiten.bias, b.whiten.bias, rtol=0, atol=1e-4)
-
-
 def test_the_served_weights_are_a_moving_average_of_the_trained_ones() -> None:
     net = SconesNet(widths=(4,))
     average = trainer._WeightAverage(net, decay=0.9)
@@ -165,3 +157,61 @@ def test_the_served_weights_are_a_moving_average_of_the_trained_ones() -> None:
     # The average is its own network: the trained one moved further than the average did.
     assert not torch.allclose(average.network.head.weight, net.head.weight)
     assert not torch.allclose(average.network.head.weight, initial["head.weight"])
+
+
+def test_members_side_by_side_learn_exactly_what_they_would_one_after_another() -> None:
+    images, labels = _synthetic_set()
+    recipe = replace(TINY_RECIPE, epochs=2)
+    threads = torch.get_num_threads()
+    workers: set[str] = set()
+    try:
+        torch.set_num_threads(2)  # two members, two threads: one each, side by side
+        assert threads_per_member(torch.device("cpu"), 2) == 1
+        side = train(
+            images,
+            labels,
+            images[:4],
+            labels[:4],
+            recipe,
+            seed=5,
+            on_epoch=lambda _: workers.add(current_thread().name),
+        )
+        assert torch.get_num_threads() == 2  # what the caller had is restored
+        torch.set_num_threads(1)  # one thread: one member after the other, on that thread
+        assert threads_per_member(torch.device("cpu"), 2) is None
+        alone = train(images, labels, images[:4], labels[:4], recipe, seed=5)
+    finally:
+        torch.set_num_threads(threads)
+    assert len(workers) == 2 and current_thread().name not in workers
+    for a, b in zip(side.predictor.members, alone.predictor.members, strict=True):
+        assert all(torch.equal(x, y) for x, y in zip(a.state_dict().values(), b.state_dict().values(), strict=True))
+    assert side.temperature == alone.temperature
+    # The history reads member by member, epoch by epoch, however the threads interleaved.
+    assert [(e.member, e.epoch) for e in side.history] == [(0, 1), (0, 2), (1, 1), (1, 2)]
+    # GPUs and single networks train with every thread.
+    assert threads_per_member(torch.device("cuda"), 2) is None
+    assert threads_per_member(torch.device("cpu"), 1) is None
+
+
+def test_a_failing_member_stops_the_other_and_its_error_reaches_the_caller(monkeypatch: pytest.MonkeyPatch) -> None:
+    images, labels = _synthetic_set()
+    threads = torch.get_num_threads()
+    steps: list[int] = []
+    real_augment = trainer.augment
+
+    def augment(batch: torch.Tensor, config: object, generator: torch.Generator) -> torch.Tensor:
+        steps.append(1)
+        if current_thread().name.endswith("_1"):
+            raise RuntimeError("member 2 ran out of memory")
+        return real_augment(batch, config, generator)
+
+    monkeypatch.setattr(trainer, "augment", augment)
+    try:
+        torch.set_num_threads(2)
+        with pytest.raises(RuntimeError, match="member 2 ran out of memory"):
+            train(images, labels, images[:4], labels[:4], replace(TINY_RECIPE, epochs=50), seed=0)
+        assert torch.get_num_threads() == 2
+    finally:
+        torch.set_num_threads(threads)
+    # 50 epochs of 2 steps for the member that did not fail, had it not been stopped.
+    assert len(steps) < 60
