@@ -1,5 +1,6 @@
 """The training recipe: augmentation, SGD with a one-cycle schedule, weight EMA, an ensemble of
-small CNNs with a whitening stem, then temperature scaling on the validation split.
+small CNNs with a whitening stem (trained side by side on CPU), then temperature scaling on the
+validation split.
 
 Self-contained (torch + numpy + siblings) so SageMaker's script mode can run it. See RECIPE.md
 for what was tried and why the defaults are what they are.
@@ -35,7 +36,7 @@ else:  # loaded from a SageMaker source_dir, siblings on sys.path
 
 @dataclass(frozen=True)
 class Recipe:
-    epochs: int = 80  # per member: ~45 s in bf16 on 2 idle cores (~80 s in fp32): two fit the 180 s budget
+    epochs: int = 80  # 2 members side by side: ~120-137 s on 2 AMD EPYC cores in bf16; 70 cost a point (RECIPE.md)
     batch_size: int = 32  # batch 128 (lr 0.1) was faster but 2 points worse on validation (RECIPE.md)
     learning_rate: float = 0.05  # peak of the one-cycle schedule (SGD, Nesterov momentum)
     momentum: float = 0.9
