@@ -299,9 +299,12 @@ def train(
     train_x, val_x = to_tensor(train_images), to_tensor(val_images)
     train_y, val_y = torch.from_numpy(train_labels).long(), torch.from_numpy(val_labels).long()
     stem = whitening_filters(normalise(train_x))
-    networks = [_build_member(recipe, stem, seed * 1000 + member, run_on) for member in range(recipe.ensemble)]
+    member_seeds = [seed * 1000 + member for member in range(recipe.ensemble)]
+    networks = [_build_member(recipe, stem, member_seed, run_on) for member_seed in member_seeds]
     threads = torch.get_num_threads()
     side_by_side = threads_per_member(run_on, recipe.ensemble)
+    # Set in every worker: a new thread does not inherit the caller's intra-op thread count.
+    member_threads = side_by_side or threads
     history: list[EpochReport] = []
     lock = threading.Lock()
     stop = threading.Event()
@@ -312,9 +315,13 @@ def train(
             if on_epoch is not None:
                 on_epoch(epoch)
 
-    def run(member: int, deadline: float | None) -> tuple[nn.Module, int]:
-        if side_by_side is not None:
-            torch.set_num_threads(side_by_side)
+    def run(member: int) -> tuple[nn.Module, int]:
+        torch.set_num_threads(member_threads)
+        deadline = None
+        if time_budget_s is not None:
+            # Side by side, every member has all that is left; one after another, an equal share.
+            remaining = time_budget_s - (time.perf_counter() - started)
+            deadline = time.perf_counter() + remaining / (1 if side_by_side else recipe.ensemble - member)
         return _train_member(
             networks[member],
             train_x,
@@ -323,7 +330,7 @@ def train(
             val_y,
             recipe,
             mixed=mixed,
-            seed=seed * 1000 + member,
+            seed=member_seeds[member],
             member=member,
             started=started,
             deadline=deadline,
@@ -333,34 +340,23 @@ def train(
         )
 
     try:
-        if side_by_side is not None:
-            torch.set_num_threads(side_by_side)  # the probe times a member as it will train
+        torch.set_num_threads(member_threads)  # the probe times a member as it will train
         step_ms = None
         if recipe.bf16:
             # A throwaway network, built from the first member's weights: probing draws no random numbers.
             batch = normalise(train_x[: recipe.batch_size]).to(run_on)
             step_ms = measure_precisions(networks[0], batch, run_on)
         mixed = bf16_is_faster(step_ms)
-        if side_by_side is None:
-            trained = []
-            for member in range(recipe.ensemble):
-                deadline = None
-                if time_budget_s is not None:
-                    # Each remaining member gets an equal share of what is left.
-                    remaining = time_budget_s - (time.perf_counter() - started)
-                    deadline = time.perf_counter() + remaining / (recipe.ensemble - member)
-                trained.append(run(member, deadline))
-        else:
-            deadline = None if time_budget_s is None else started + time_budget_s
-            with ThreadPoolExecutor(recipe.ensemble, thread_name_prefix="scones-member") as pool:
-                futures = [pool.submit(run, member, deadline) for member in range(recipe.ensemble)]
-                try:
-                    for future in wait(futures, return_when=FIRST_EXCEPTION).done:
-                        future.result()  # re-raises the first member's error, before the others finish
-                    trained = [future.result() for future in futures]
-                except BaseException:  # a member failed, or Ctrl-C: the others stop at their next step
-                    stop.set()
-                    raise
+        # One worker runs the members one after another; side by side, one worker each.
+        with ThreadPoolExecutor(recipe.ensemble if side_by_side else 1, thread_name_prefix="scones-member") as pool:
+            futures = [pool.submit(run, member) for member in range(recipe.ensemble)]
+            try:
+                for future in wait(futures, return_when=FIRST_EXCEPTION).done:
+                    future.result()  # re-raises the first member's error, before the others finish
+                trained = [future.result() for future in futures]
+            except BaseException:  # a member failed, or Ctrl-C: the others stop at their next step
+                stop.set()
+                raise
     finally:
         torch.set_num_threads(threads)
     members = [network.eval() for network, _ in trained]
