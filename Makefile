@@ -15,7 +15,7 @@ LAMBDA_SRCS := $(shell find lambdas -name '*.py' -not -path '*/__pycache__/*' 2>
 
 .PHONY: help
 help: ## List the targets
-	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  \033[1m%-14s\033[0m %s\n", $$1, $$2}'
+	@grep -hE '^[a-zA-Z_%-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  \033[1m%-14s\033[0m %s\n", $$1, $$2}'
 
 NODE_STAMP := node_modules/.installed
 
@@ -48,6 +48,12 @@ lint: $(STAMP) ## ruff check + format check
 .PHONY: test
 test: setup lambdas tf-toolchain tf-tool-venvs ## Run the whole test suite
 	TERRAFORM=$(TERRAFORM) $(BIN)/python -m pytest
+
+# The unit tests mirror the package: one folder of tests/unit per area, one target per folder.
+UNIT_AREAS = $(patsubst tests/unit/%/,%,$(sort $(dir $(wildcard tests/unit/*/__init__.py))))
+test-%: | $(STAMP) ## Unit tests of one area, a folder of tests/unit (test-model, test-local, test-monitor, ...)
+	@test -f tests/unit/$*/__init__.py || { echo "make test-$*: no tests/unit/$*; areas: $(UNIT_AREAS)" >&2; exit 2; }
+	$(BIN)/python -m pytest tests/unit/$* -q
 
 # Each area of the pipeline keeps its targets in mk/<area>.mk.
 include $(wildcard mk/*.mk)

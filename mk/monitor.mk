@@ -20,6 +20,3 @@ monitor: | $(STAMP) ## Capture report (MONITOR_S3_URI=s3://... [MONITOR_ENDPOINT
 	  echo "make monitor: set MONITOR_S3_URI=s3://<bucket>/<capture prefix> or MONITOR_DIR=<folder>" >&2; exit 2; \
 	fi
 
-.PHONY: test-monitor
-test-monitor: | $(STAMP) ## Run the monitor's unit tests
-	$(BIN)/python -m pytest tests/unit/test_monitor_decode.py tests/unit/test_monitor_report.py -q

@@ -33,7 +33,3 @@ invoke: | $(STAMP) ## Run the workflow on INVOKE_COUNT random test images (INVOK
 		$(if $(INVOKE_STATE_MACHINE_ARN),--state-machine-arn $(INVOKE_STATE_MACHINE_ARN)) \
 		$(if $(TRAIN_BUCKET),--bucket $(TRAIN_BUCKET)) --json $(INVOKE_OUT)
 
-.PHONY: test-train
-test-train: | $(STAMP) ## Run the unit tests of train, tfvars and invoke
-	$(BIN)/python -m pytest tests/unit/test_train_jobs.py tests/unit/test_train_local.py \
-		tests/unit/test_tfvars.py tests/unit/test_invoke.py -q

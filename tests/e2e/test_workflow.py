@@ -18,7 +18,7 @@ from scones.demo import DemoConfig, Deployment, count_notifications, deploy, exe
 from scones.local import control
 from scones.model.served_model import load_served_model
 from scones.monitor.capture import decode_capture_line
-from tests.unit.local_fixtures import free_port
+from tests.support.local_fixtures import free_port
 
 pytestmark = pytest.mark.e2e
 MISSING_KEY = "data/test/bicycle/no_such_image.png"

@@ -62,7 +62,7 @@ torch = pytest.importorskip("torch")
 
 from scones.cli import main  # noqa: E402
 from scones.model.train_local import train_and_package  # noqa: E402
-from tests.unit.test_model_fixtures import TINY_RECIPE, make_prepared  # noqa: E402
+from tests.support.model_fixtures import TINY_RECIPE, make_prepared  # noqa: E402
 
 
 @pytest.fixture(scope="module")

@@ -9,7 +9,7 @@ import pytest
 from botocore.exceptions import ClientError
 
 from scones.local.server import LocalAWS
-from tests.unit.local_fixtures import client
+from tests.support.local_fixtures import client
 
 BUCKET = "scones-policy-test"
 

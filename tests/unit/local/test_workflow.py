@@ -9,7 +9,7 @@ import pytest
 
 from scones.bench import BenchError, measure_latency, measure_throughput
 from scones.local.server import LocalAWS
-from tests.unit.local_fixtures import (
+from tests.support.local_fixtures import (
     BUILT_LAMBDAS,
     REPO,
     client,

@@ -26,7 +26,7 @@ from scones.monitor.image_sample import ImageSample
 from scones.monitor.run import collect
 from scones.monitor.sources import LocalCaptureSource
 
-REPO = Path(__file__).resolve().parents[2]
+REPO = Path(__file__).resolve().parents[3]
 CIFAR = REPO / "data" / "cifar-100-python-bicycle-motorcycle.tar.gz"
 ENDPOINT_PREFIX = "scones-endpoint/AllTraffic"
 PLOT_NAMES = {

@@ -15,7 +15,7 @@ from click.testing import CliRunner
 from scones.local import control
 from scones.local.cli import local_group
 from scones.local.state import read_state, write_state
-from tests.unit.local_fixtures import client, create_function, free_port, invoke, pid_alive, wait_until_dead
+from tests.support.local_fixtures import client, create_function, free_port, invoke, pid_alive, wait_until_dead
 
 
 def listening_addresses(port: int) -> set[str]:

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from scones.local.server import LocalAWS
-from tests.unit.local_fixtures import client, deploy_endpoint, model_artifact, pid_alive, png
+from tests.support.local_fixtures import client, deploy_endpoint, model_artifact, pid_alive, png
 
 pytest.importorskip("torch")
 

@@ -13,7 +13,7 @@ import pytest
 torch = pytest.importorskip("torch")
 
 from scones.model.train_local import train_and_package  # noqa: E402
-from tests.unit.test_model_fixtures import TINY_RECIPE, make_prepared  # noqa: E402
+from tests.support.model_fixtures import TINY_RECIPE, make_prepared  # noqa: E402
 
 
 @pytest.fixture(scope="module")

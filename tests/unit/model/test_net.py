@@ -20,7 +20,7 @@ from scones.model.trainer import (  # noqa: E402
     threads_per_member,
     train,
 )
-from tests.unit.test_model_fixtures import TINY_RECIPE, synthetic_image  # noqa: E402
+from tests.support.model_fixtures import TINY_RECIPE, synthetic_image  # noqa: E402
 
 
 def _correlated_images(n: int, seed: int = 0) -> torch.Tensor:

@@ -16,7 +16,7 @@ torch = pytest.importorskip("torch")
 
 from scones.model.served_model import ArtifactError, ServedModel, _import_isolated  # noqa: E402
 from scones.model.train_local import train_and_package  # noqa: E402
-from tests.unit.test_model_fixtures import TINY_RECIPE, make_prepared, png_bytes, synthetic_image  # noqa: E402
+from tests.support.model_fixtures import TINY_RECIPE, make_prepared, png_bytes, synthetic_image  # noqa: E402
 
 
 @pytest.fixture(scope="module")

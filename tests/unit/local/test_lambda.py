@@ -10,7 +10,7 @@ from collections.abc import Iterator
 import pytest
 
 from scones.local.server import LocalAWS
-from tests.unit.local_fixtures import (
+from tests.support.local_fixtures import (
     BUILT_LAMBDAS,
     client,
     create_function,

@@ -11,7 +11,7 @@ import pytest
 
 from scones.local.retry_replay import RetryReplay, attempt_number
 from scones.local.server import LocalAWS
-from tests.unit.local_fixtures import client, lambda_role, lambda_zip
+from tests.support.local_fixtures import client, lambda_role, lambda_zip
 
 
 class _App:

@@ -18,7 +18,7 @@ from PIL import Image
 
 import lambda_common.runtime
 from lambda_common.errors import WorkflowError
-from tests.unit.lambda_loader import load_app
+from tests.support.lambda_loader import load_app
 
 BUCKET = "scones-test-data"
 KEY = "data/test/bicycle/bicycle_s_000030.png"

@@ -1,5 +1,4 @@
-"""Shared fixtures for the model tests (a tiny synthetic prepared dataset, a tiny recipe), and
-the tests that keep the model package's standalone copies in step with the scones package."""
+"""Shared fixtures for the model tests: a tiny synthetic prepared dataset and a tiny recipe."""
 
 from __future__ import annotations
 
@@ -15,7 +14,6 @@ from scones.data.layout import format_lst
 
 torch = pytest.importorskip("torch")
 
-from scones.model import dataset, preprocess  # noqa: E402  (needs torch)
 from scones.model.augment import AugmentConfig  # noqa: E402
 from scones.model.trainer import Recipe  # noqa: E402
 
@@ -63,15 +61,3 @@ def make_prepared(root: Path, *, per_class: int = 10, splits: tuple[str, ...] = 
                 entries.append((relative, label))
         (root / f"{split}.lst").write_text(format_lst(entries))
     return root
-
-
-def test_model_code_uses_the_packages_class_order() -> None:
-    assert preprocess.CLASS_NAMES == CLASS_NAMES
-
-
-def test_malformed_lst_is_a_named_error(tmp_path: Path) -> None:
-    (tmp_path / "train.lst").write_text("0\tbicycle\tbicycle/a.png\n")
-    with pytest.raises(dataset.DatasetError, match="not a number"):
-        dataset.read_lst(tmp_path / "train.lst")
-    with pytest.raises(dataset.DatasetError, match="not found"):
-        dataset.read_lst(tmp_path / "missing.lst")

@@ -8,7 +8,7 @@ from collections.abc import Iterator
 import pytest
 
 from scones.local.server import LocalAWS
-from tests.unit.local_fixtures import client, create_function, wait_for_execution
+from tests.support.local_fixtures import client, create_function, wait_for_execution
 
 FILTER_HANDLER = """
 class ThresholdConfidenceNotMetError(Exception):

@@ -17,7 +17,7 @@ from scones.data.layout import format_lst, read_split
 from scones.model.inference import TRAINING_MODULES, build_source_dir
 from scones.model.served_model import ServedModel
 from scones.training.sagemaker_train import PYTORCH_ENTRY_SCRIPT, PYTORCH_METRICS
-from tests.unit.test_model_fixtures import make_prepared, png_bytes, synthetic_image
+from tests.support.model_fixtures import make_prepared, png_bytes, synthetic_image
 
 # As the container runs `python train.py`: the script's folder first on sys.path. The project's
 # editable install is importable here, so the runner also checks train.py did not use it.
