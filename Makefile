@@ -9,7 +9,8 @@ STAMP := $(VENV)/.setup-stamp
 export CHECKPOINT_DISABLE := 1
 export PYTHONDONTWRITEBYTECODE := 1
 
-LAMBDAS := serialize_image classify_image filter_low_confidence
+# Every folder of lambdas/ with an app.py is a function (scones build-lambdas discovers them the same way).
+LAMBDAS := $(patsubst lambdas/%/app.py,%,$(wildcard lambdas/*/app.py))
 LAMBDA_ZIPS := $(foreach f,$(LAMBDAS),build/lambdas/$(f).zip)
 LAMBDA_SRCS := $(shell find lambdas -name '*.py' -not -path '*/__pycache__/*' 2>/dev/null)
 

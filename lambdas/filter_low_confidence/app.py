@@ -7,14 +7,13 @@ low-confidence predictions (the drift signal) can be alarmed on without any extr
 from __future__ import annotations
 
 import os
-import time
 
 from lambda_common.errors import ConfigurationError, InvalidInferencesError, ThresholdConfidenceNotMetError
 from lambda_common.events import ImageRecord
-from lambda_common.runtime import env_float, log, make_handler
+from lambda_common.metrics import Metric, emit
+from lambda_common.runtime import env_float, make_handler
 
 DEFAULT_THRESHOLD = 0.93
-METRIC_NAMESPACE = "SconesUnlimited"
 
 
 def threshold() -> float:
@@ -27,27 +26,14 @@ def threshold() -> float:
     return value
 
 
-def emit_metrics(*, low_confidence: bool, confidence: float, s3_key: str) -> None:
-    function_name = os.environ.get("AWS_LAMBDA_FUNCTION_NAME", "filter_low_confidence")
-    log(
-        _aws={
-            "Timestamp": int(time.time() * 1000),
-            "CloudWatchMetrics": [
-                {
-                    "Namespace": METRIC_NAMESPACE,
-                    "Dimensions": [["FunctionName"]],
-                    "Metrics": [
-                        {"Name": "LowConfidence", "Unit": "Count"},
-                        {"Name": "Predictions", "Unit": "Count"},
-                        {"Name": "Confidence", "Unit": "None"},
-                    ],
-                }
-            ],
-        },
-        FunctionName=function_name,
-        LowConfidence=int(low_confidence),
-        Predictions=1,
-        Confidence=confidence,
+def emit_metrics(*, low_confidence: bool, confidence: float, s3_key: str | None) -> None:
+    emit(
+        [
+            Metric("LowConfidence", int(low_confidence), "Count"),
+            Metric("Predictions", 1, "Count"),
+            Metric("Confidence", confidence),
+        ],
+        {"FunctionName": os.environ.get("AWS_LAMBDA_FUNCTION_NAME", "filter_low_confidence")},
         s3_key=s3_key,
     )
 
@@ -62,8 +48,12 @@ def filter_low_confidence(record: ImageRecord) -> ImageRecord:
     emit_metrics(low_confidence=low, confidence=confidence, s3_key=record.s3_key)
     if low:
         raise ThresholdConfidenceNotMetError(
-            f"top probability {confidence:.4f} < threshold {limit} for {where} "
-            f"(inferences {[round(p, 4) for p in record.inferences]})"
+            f"top probability {confidence:.4f} < threshold {limit} for {where}",
+            confidence=confidence,
+            threshold=limit,
+            inferences=record.inferences,
+            s3_bucket=record.s3_bucket,
+            s3_key=record.s3_key,
         )
     return record
 

@@ -1,5 +1,9 @@
 """Deterministic Lambda zips: each function's folder plus the shared `lambda_common` package.
 
+A function is a folder of `lambdas/` with an `app.py` (its handler is `app.handler`); `common/`
+is the shared package. Nothing else lists the functions: adding one is adding its folder (and its
+entry in the stack's `functions` map and its state in the ASL).
+
 Byte-identical output for identical sources (fixed order, timestamps and permissions), so
 Terraform's source_code_hash only changes when the code does.
 """
@@ -11,7 +15,7 @@ from pathlib import Path
 
 import click
 
-from scones.paths import LAMBDA_NAMES, repo_root
+from scones.paths import repo_root
 
 _EPOCH = (1980, 1, 1, 0, 0, 0)  # the earliest timestamp a zip entry can hold
 _SKIP_PARTS = {"__pycache__", ".pytest_cache"}
@@ -30,6 +34,14 @@ def _files_under(base: Path, arc_prefix: str) -> list[tuple[str, Path]]:
             continue
         entries.append((f"{arc_prefix}{rel.as_posix()}", path))
     return entries
+
+
+def discover(src: Path) -> tuple[str, ...]:
+    """The functions under `src`: every folder with an `app.py`, sorted (so builds are ordered)."""
+    names = tuple(sorted(path.parent.name for path in src.glob("*/app.py") if path.parent.name != "common"))
+    if not names:
+        raise LambdaSourceError(f"no function under {src}: expected <name>/app.py folders")
+    return names
 
 
 def zip_entries(src: Path, name: str) -> list[tuple[str, Path]]:
@@ -59,9 +71,9 @@ def write_zip(entries: list[tuple[str, Path]], target: Path) -> None:
     tmp.replace(target)
 
 
-def build_all(src: Path, out: Path, names: tuple[str, ...] = LAMBDA_NAMES) -> list[Path]:
+def build_all(src: Path, out: Path) -> list[Path]:
     built = []
-    for name in names:
+    for name in discover(src):
         target = out / f"{name}.zip"
         write_zip(zip_entries(src, name), target)
         built.append(target)

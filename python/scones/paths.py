@@ -14,5 +14,4 @@ def repo_root() -> Path:
     return Path(__file__).resolve().parents[2]
 
 
-LAMBDA_NAMES = ("serialize_image", "classify_image", "filter_low_confidence")
 DEMO_TARBALL = "data/cifar-100-python-bicycle-motorcycle.tar.gz"

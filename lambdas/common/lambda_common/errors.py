@@ -7,11 +7,28 @@ on botocore's ClientError, so this module needs no boto3).
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 
 class WorkflowError(Exception):
-    """Base class of every error this workflow raises on purpose."""
+    """Base class of every error this workflow raises on purpose.
+
+    Lambda reports `str(exception)` as the `errorMessage`, which Step Functions passes on as the
+    error's `Cause`. An error raised with `details` makes that message a JSON object,
+    `{"message": <the prose>, **details}`, so a consumer (the notification, `scones invoke`) reads
+    the details as data instead of parsing prose.
+    """
+
+    def __init__(self, message: str, **details: Any) -> None:
+        super().__init__(message)
+        self.message = message
+        self.details = details
+
+    def __str__(self) -> str:
+        if not self.details:
+            return self.message
+        return json.dumps({"message": self.message, **self.details}, default=str, separators=(", ", ": "))
 
 
 class InvalidEventError(WorkflowError):

@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import functools
-import json
 import os
-import sys
 import time
 from collections.abc import Callable
 from typing import Any
 
 from lambda_common.events import ImageRecord, parse_record
+from lambda_common.logs import configured_level, log
 
 Step = Callable[[ImageRecord], ImageRecord]
 
@@ -23,21 +22,20 @@ def client(service: str) -> Any:
     return boto3.client(service)
 
 
-def log(**fields: Any) -> None:
-    """One JSON object per line on stdout: CloudWatch Logs Insights parses these fields."""
-    print(json.dumps(fields, default=str, separators=(",", ":")), file=sys.stdout, flush=True)
-
-
 def make_handler(function: str, step: Step) -> Callable[[Any, Any], dict[str, Any]]:
     def handler(event: Any, context: Any) -> dict[str, Any]:
         started = time.perf_counter()
         s3_key: str | None = None
         try:
+            configured_level()
+            # The event's shape, never its content (image_data is up to 256 KB of base64).
+            log("DEBUG", function=function, event_type=type(event).__name__, event_keys=_keys(event))
             record = parse_record(event)
             s3_key = record.s3_key
             result = step(record)
         except Exception as exc:
             log(
+                "ERROR",
                 function=function,
                 s3_key=s3_key,
                 outcome="error",
@@ -48,6 +46,7 @@ def make_handler(function: str, step: Step) -> Callable[[Any, Any], dict[str, An
             )
             raise
         log(
+            "INFO",
             function=function,
             s3_key=s3_key,
             outcome="ok",
@@ -58,6 +57,10 @@ def make_handler(function: str, step: Step) -> Callable[[Any, Any], dict[str, An
 
     handler.__name__ = f"{function}_handler"
     return handler
+
+
+def _keys(event: Any) -> list[str] | None:
+    return sorted(str(key) for key in event) if isinstance(event, dict) else None
 
 
 def env_float(name: str, default: float) -> float:

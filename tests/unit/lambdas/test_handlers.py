@@ -379,7 +379,22 @@ def test_filter_raises_below_threshold(filter_handler: Callable[..., Any], top: 
     with pytest.raises(WorkflowError) as info:
         filter_handler(record(inferences=[top, 1 - top]), None)
     assert type(info.value).__name__ == "ThresholdConfidenceNotMetError"
-    assert KEY in str(info.value) and "< threshold 0.93" in str(info.value)
+    # Lambda's errorMessage is str(exception): a JSON object whose details need no parsing of prose.
+    details = json.loads(str(info.value))
+    assert details == {
+        "message": f"top probability {1 - top if top < 0.5 else top:.4f} < threshold 0.93 for s3://{BUCKET}/{KEY}",
+        "confidence": max(top, 1 - top),
+        "threshold": 0.93,
+        "inferences": [top, 1 - top],
+        "s3_bucket": BUCKET,
+        "s3_key": KEY,
+    }
+
+
+def test_errors_without_details_keep_a_plain_message() -> None:
+    from lambda_common.errors import ImageNotFoundError
+
+    assert str(ImageNotFoundError("s3://b/k not found")) == "s3://b/k not found"
 
 
 def test_filter_threshold_from_environment(filter_handler: Callable[..., Any], monkeypatch: pytest.MonkeyPatch) -> None:
@@ -415,3 +430,37 @@ def test_filter_emits_embedded_metrics(filter_handler: Callable[..., Any], capsy
     assert directive["Dimensions"] == [["FunctionName"]]
     assert {m["Name"] for m in directive["Metrics"]} >= {"LowConfidence", "Predictions"}
     assert metrics[0]["FunctionName"] == "scones-filter" and metrics[0]["Predictions"] == 1
+
+
+# ---------------------------------------------------------------- LOG_LEVEL, shared by every function
+
+
+def test_log_level_filters_log_lines_but_never_metrics(
+    filter_handler: Callable[..., Any], monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("LOG_LEVEL", "ERROR")
+    filter_handler(record(inferences=[0.99, 0.01]), None)
+    with pytest.raises(WorkflowError):
+        filter_handler(record(inferences=[0.6, 0.4]), None)
+    lines = log_lines(capsys)
+    assert [line["LowConfidence"] for line in lines if "_aws" in line] == [0, 1]
+    logs = [line for line in lines if "_aws" not in line]
+    assert [(line["level"], line["outcome"]) for line in logs] == [("ERROR", "error")]
+
+    monkeypatch.setenv("LOG_LEVEL", "DEBUG")
+    filter_handler(record(inferences=[0.99, 0.01]), None)
+    logs = [line for line in log_lines(capsys) if "_aws" not in line]
+    assert [line["level"] for line in logs] == ["DEBUG", "INFO"]
+    # The event's shape is logged at DEBUG, never its image.
+    assert logs[0]["event_keys"] == ["image_data", "inferences", "s3_bucket", "s3_key"]
+
+
+def test_an_invalid_log_level_is_a_configuration_error(
+    filter_handler: Callable[..., Any], monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("LOG_LEVEL", "VERBOSE")
+    with pytest.raises(WorkflowError) as info:
+        filter_handler(record(inferences=[0.99, 0.01]), None)
+    assert type(info.value).__name__ == "ConfigurationError" and "LOG_LEVEL='VERBOSE'" in str(info.value)
+    # ... and that error is itself logged.
+    assert [line["error"] for line in log_lines(capsys)] == ["ConfigurationError"]
