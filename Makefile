@@ -42,9 +42,8 @@ $(LAMBDA_ZIPS) &: $(LAMBDA_SRCS) | $(STAMP)
 	$(BIN)/scones build-lambdas --out build/lambdas
 
 .PHONY: lint
-lint: $(STAMP) ## ruff check + format check
-	$(BIN)/ruff check python lambdas tests scripts
-	$(BIN)/ruff format --check python lambdas tests scripts
+lint: $(STAMP) lambdas tf-toolchain tf-tool-venvs ## The commit hooks on every file: ruff, terraform fmt and validate, checkov, module READMEs
+	$(BIN)/pre-commit run --all-files --show-diff-on-failure
 
 .PHONY: test
 test: setup lambdas tf-toolchain tf-tool-venvs ## Run the whole test suite

@@ -65,9 +65,12 @@ destroy: tf-init lambdas ## terraform destroy for ENV
 fmt: tf-toolchain ## terraform fmt every module and root
 	$(TERRAFORM) fmt -recursive terraform
 
-.PHONY: validate
-validate: tf-toolchain lambdas ## terraform fmt -check and validate for every module and root (offline, no backend)
+.PHONY: fmt-check
+fmt-check: tf-toolchain ## terraform fmt -check every module and root
 	$(TERRAFORM) fmt -check -recursive terraform
+
+.PHONY: validate
+validate: fmt-check lambdas ## terraform fmt -check and validate for every module and root (offline, no backend)
 	@# In a scratch copy: init writes lock files and .terraform/ into every directory it validates.
 	@rm -rf $(TF_BUILD)/validate && mkdir -p $(TF_BUILD)/validate && cp -r terraform $(TF_BUILD)/validate/
 	@find $(TF_BUILD)/validate -name .terraform -prune -exec rm -rf {} + ; find $(TF_BUILD)/validate -name 'terraform.tfstate*' -delete
