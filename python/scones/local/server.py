@@ -1,11 +1,12 @@
 """An in-process moto server on 127.0.0.1 that runs what is deployed on it.
 
-On top of moto: Step Functions executions run (moto's ASL interpreter), Lambda invocations run
-the deployed zip in warm subprocess sandboxes, sagemaker-runtime InvokeEndpoint runs the
-deployed model artifact with data capture (`runtime/`), the APIs the Terraform provider needs
-that moto lacks are answered (`services/`, installed from `MOTO_EXTENSIONS`), and `retry_replay`
-answers an SDK's retry of a call already carried out with the first answer. One `LocalAWS` at a
-time per process: moto's state and its Step Functions callback port (MOTO_PORT) are process-wide.
+On top of moto: Step Functions executions run (moto's ASL interpreter, switched on here), and
+through the extensions `MOTO_EXTENSIONS` installs (`services/`, `speedups.py`) Lambda
+invocations run the deployed zip in warm subprocess sandboxes, sagemaker-runtime InvokeEndpoint
+runs the deployed model artifact with data capture (both in `runtime/`), and the APIs the
+Terraform provider needs that moto lacks are answered. `retry_replay` answers an SDK's retry of
+a call already carried out with the first answer. One `LocalAWS` at a time per process: moto's
+state and its Step Functions callback port (MOTO_PORT) are process-wide.
 """
 
 from __future__ import annotations
