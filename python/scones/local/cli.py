@@ -5,8 +5,10 @@ from __future__ import annotations
 from pathlib import Path
 
 import click
+from botocore.exceptions import BotoCoreError, ClientError
 
 from scones.local import control
+from scones.local.inventory import list_deployed
 from scones.local.state import LOG_FILE, StateFileError
 
 state_dir_option = click.option(
@@ -77,10 +79,10 @@ def status_cmd(state_dir: Path) -> None:
     state = report.state
     click.echo(f"Local AWS emulator running at {state.url} (pid {state.pid}, since {state.started_at}).")
     click.echo(f"  worker processes: {len(report.worker_pids)}")
-    if report.error is not None:
-        raise click.ClickException(f"the emulator does not answer: {report.error}")
-    inv = report.inventory
-    assert inv is not None
+    try:
+        inv = list_deployed(state.url)
+    except (BotoCoreError, ClientError) as exc:
+        raise click.ClickException(f"the emulator does not answer: {type(exc).__name__}: {exc}") from exc
     click.echo(f"  buckets:        {', '.join(inv.buckets) or '-'}")
     click.echo(f"  functions:      {', '.join(inv.functions) or '-'}")
     machines = [f"{name} ({count} executions)" for name, count in inv.state_machines.items()]

@@ -1,4 +1,4 @@
-"""Start, stop and inspect the background emulator (`scones local up|down|status`).
+"""Start, stop and find the background emulator process (`scones local up|down|status`).
 
 The daemon runs in its own session, so it and every worker it starts share one process group:
 `down` asks the daemon to stop cleanly, then makes sure nothing of that group is left.
@@ -16,7 +16,6 @@ import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 from scones.local.state import LOG_FILE, EmulatorState, clear_state, read_state
 
@@ -41,12 +40,6 @@ class PortInUseError(EmulatorError):
 
 class EmulatorStartError(EmulatorError):
     """The daemon exited or did not answer in time; the message carries its log."""
-
-
-def state_dir_from_env(explicit: Path | None = None) -> Path:
-    if explicit is not None:
-        return explicit
-    return Path(os.environ.get(STATE_DIR_ENV) or DEFAULT_STATE_DIR)
 
 
 def env_exports(url: str) -> list[str]:
@@ -204,64 +197,19 @@ def down(state_dir: Path, grace_seconds: float = 20.0) -> EmulatorState | None:
 # -- status ----------------------------------------------------------------------------------
 
 
-@dataclass
-class Inventory:
-    buckets: list[str] = field(default_factory=list)
-    functions: list[str] = field(default_factory=list)
-    state_machines: dict[str, int] = field(default_factory=dict)
-    endpoints: dict[str, str] = field(default_factory=dict)
-    topics: list[str] = field(default_factory=list)
-
-
-@dataclass
+@dataclass(frozen=True)
 class Status:
     state: EmulatorState | None
-    inventory: Inventory | None = None
     worker_pids: list[int] = field(default_factory=list)
-    error: str | None = None
 
     @property
     def running(self) -> bool:
         return self.state is not None
 
 
-def _client(service: str, url: str) -> Any:
-    import boto3
-    from botocore.config import Config
-
-    return boto3.client(
-        service,
-        endpoint_url=url,
-        region_name=FAKE_CREDENTIALS["AWS_DEFAULT_REGION"],
-        aws_access_key_id=FAKE_CREDENTIALS["AWS_ACCESS_KEY_ID"],
-        aws_secret_access_key=FAKE_CREDENTIALS["AWS_SECRET_ACCESS_KEY"],
-        config=Config(retries={"max_attempts": 1}, connect_timeout=5, read_timeout=30),
-    )
-
-
-def inventory(url: str) -> Inventory:
-    found = Inventory()
-    found.buckets = [b["Name"] for b in _client("s3", url).list_buckets().get("Buckets", [])]
-    lambdas = _client("lambda", url)
-    for page in lambdas.get_paginator("list_functions").paginate():
-        found.functions.extend(f["FunctionName"] for f in page["Functions"])
-    sfn = _client("stepfunctions", url)
-    for machine in sfn.list_state_machines().get("stateMachines", []):
-        executions = sfn.list_executions(stateMachineArn=machine["stateMachineArn"]).get("executions", [])
-        found.state_machines[machine["name"]] = len(executions)
-    for endpoint in _client("sagemaker", url).list_endpoints().get("Endpoints", []):
-        found.endpoints[endpoint["EndpointName"]] = endpoint["EndpointStatus"]
-    found.topics = [t["TopicArn"].rsplit(":", 1)[-1] for t in _client("sns", url).list_topics().get("Topics", [])]
-    return found
-
-
 def status(state_dir: Path) -> Status:
+    """Whether the daemon runs, and the worker processes it started (what is deployed: `inventory`)."""
     state = running_state(state_dir)
     if state is None:
         return Status(state=None)
-    result = Status(state=state, worker_pids=[p for p in processes_in_group(state.pid) if p != state.pid])
-    try:
-        result.inventory = inventory(state.url)
-    except Exception as exc:  # the daemon runs but does not answer: say so, do not crash status
-        result.error = f"{type(exc).__name__}: {exc}"
-    return result
+    return Status(state=state, worker_pids=[p for p in processes_in_group(state.pid) if p != state.pid])

@@ -1,11 +1,12 @@
 """An in-process moto server on 127.0.0.1 that runs what is deployed on it.
 
-On top of moto: Step Functions executions run (moto's ASL interpreter), Lambda invocations run
-the deployed zip in warm subprocess sandboxes, sagemaker-runtime InvokeEndpoint runs the
-deployed model artifact with data capture, `aws_gaps` answers the APIs the Terraform
-provider needs that moto lacks, and `retry_replay` answers an SDK's retry of a call already
-carried out with the first answer. One `LocalAWS` at a time per process: moto's state and its
-Step Functions callback port (MOTO_PORT) are process-wide.
+On top of moto: Step Functions executions run (moto's ASL interpreter, switched on here), and
+through the extensions `MOTO_EXTENSIONS` installs (`services/`, `speedups.py`) Lambda
+invocations run the deployed zip in warm subprocess sandboxes, sagemaker-runtime InvokeEndpoint
+runs the deployed model artifact with data capture (both in `runtime/`), and the APIs the
+Terraform provider needs that moto lacks are answered. `retry_replay` answers an SDK's retry of
+a call already carried out with the first answer. One `LocalAWS` at a time per process: moto's
+state and its Step Functions callback port (MOTO_PORT) are process-wide.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ import os
 import shutil
 import tempfile
 import threading
+from collections.abc import Callable
 from pathlib import Path
 from types import TracebackType
 from typing import Any
@@ -24,11 +26,25 @@ from moto.core.config import default_user_config
 from moto.moto_server.werkzeug_app import DomainDispatcherApplication, MotoRequestHandler, create_backend_app
 from werkzeug.serving import BaseWSGIServer, make_server
 
-from scones.local import aws_gaps, moto_patches
-from scones.local.cloudwatch_logs import CloudWatchLogs
-from scones.local.lambda_runtime import DEFAULT_MAX_SANDBOXES_PER_FUNCTION, LambdaRuntime
-from scones.local.model_server import ModelServer
+from scones.local import speedups
 from scones.local.retry_replay import RetryReplay
+from scones.local.runtime import active
+from scones.local.runtime.cloudwatch_logs import CloudWatchLogs
+from scones.local.runtime.lambda_runtime import DEFAULT_MAX_SANDBOXES_PER_FUNCTION, LambdaRuntime
+from scones.local.runtime.model_server import ModelServer
+from scones.local.services import application_autoscaling, lambda_, s3, sagemaker, sagemaker_runtime, stepfunctions
+
+# Every change the emulator makes to moto, one install() per module (services/ and speedups.py);
+# start() runs them all, and each is idempotent.
+MOTO_EXTENSIONS: tuple[Callable[[], None], ...] = (
+    lambda_.install,
+    stepfunctions.install,
+    sagemaker.install,
+    sagemaker_runtime.install,
+    application_autoscaling.install,
+    s3.install,
+    speedups.install,
+)
 
 LAMBDA_CONCURRENCY_ENV = "SCONES_LOCAL_LAMBDA_CONCURRENCY"
 # moto's ASL interpreter logs every task error at ERROR level, including the ones a Catch
@@ -62,7 +78,7 @@ class LocalAWS:
         self._work_dir_parent = work_dir
         self._server: BaseWSGIServer | None = None
         self._thread: threading.Thread | None = None
-        self._services: moto_patches.EmulatorServices | None = None
+        self._runtimes: active.Runtimes | None = None
         self._saved_config: dict[str, Any] = {}
         self._saved_moto_port: str | None = None
         self.work_dir: Path | None = None
@@ -74,18 +90,13 @@ class LocalAWS:
         return int(self._server.server_address[1])
 
     @property
-    def lambdas(self) -> LambdaRuntime:
-        assert self._services is not None, "call start() first"
-        return self._services.lambdas
-
-    @property
     def models(self) -> ModelServer:
-        assert self._services is not None, "call start() first"
-        return self._services.models
+        assert self._runtimes is not None, "call start() first"
+        return self._runtimes.models
 
     def start(self) -> LocalAWS:
-        aws_gaps.install()
-        moto_patches.install()
+        for install in MOTO_EXTENSIONS:
+            install()
         logging.getLogger(_ASL_ERROR_LOGGER).setLevel(logging.CRITICAL)
         # A fresh emulator starts empty, whatever ran in this process before.
         BackendDict.reset()
@@ -101,12 +112,12 @@ class LocalAWS:
         self.work_dir = Path(tempfile.mkdtemp(prefix="scones-local-", dir=self._work_dir_parent))
         logs = CloudWatchLogs()
         concurrency = int(os.environ.get(LAMBDA_CONCURRENCY_ENV, DEFAULT_MAX_SANDBOXES_PER_FUNCTION))
-        self._services = moto_patches.EmulatorServices(
+        self._runtimes = active.Runtimes(
             lambdas=LambdaRuntime(self.url, self.work_dir, logs, max_sandboxes_per_function=concurrency),
             models=ModelServer(self.work_dir, logs),
         )
         try:
-            moto_patches.activate(self._services)
+            active.activate(self._runtimes)
         except RuntimeError:
             server.server_close()
             shutil.rmtree(self.work_dir, ignore_errors=True)
@@ -145,20 +156,15 @@ class LocalAWS:
         if self._thread is not None:
             self._thread.join(timeout=10)
             self._thread = None
-        services, self._services = self._services, None
-        if services is not None:
-            services.lambdas.stop()
-            services.models.stop()
-            moto_patches.deactivate(services)
+        runtimes, self._runtimes = self._runtimes, None
+        if runtimes is not None:
+            runtimes.lambdas.stop()
+            runtimes.models.stop()
+            active.deactivate(runtimes)
             self._restore_moto()
         if self.work_dir is not None:
             shutil.rmtree(self.work_dir, ignore_errors=True)
             self.work_dir = None
-
-    def worker_pids(self) -> list[int]:
-        if self._services is None:
-            return []
-        return self._services.lambdas.sandbox_pids() + self._services.models.worker_pids()
 
     def __enter__(self) -> LocalAWS:
         return self.start()

@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from scones.local.data_capture import (
+from scones.local.runtime.data_capture import (
     CapturedInvocation,
     CaptureSettings,
     DataCaptureConfigError,

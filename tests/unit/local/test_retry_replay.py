@@ -21,11 +21,13 @@ class _App:
         self.status = status
         self.body = body
         self.runs = 0
+        self.running = threading.Event()  # set once a run has begun
         self.release = threading.Event()
         self.release.set()
 
     def __call__(self, environ: dict[str, Any], start_response: Any) -> Iterable[bytes]:
         self.runs += 1
+        self.running.set()
         self.release.wait(10)
         body = self.body + b" run %d" % self.runs
         start_response(self.status, [("Content-Type", "application/json"), ("Content-Length", str(len(body)))])
@@ -111,6 +113,8 @@ def test_a_retry_waits_for_its_first_attempt_still_running() -> None:
     answers: list[tuple[str, bytes]] = []
     first = threading.Thread(target=lambda: answers.append(_call(replay, attempt=1)))
     first.start()
+    # The retry is sent only once the first attempt is running, as an SDK sends it.
+    assert app.running.wait(10), "the first attempt never started"
     retry = threading.Thread(target=lambda: answers.append(_call(replay, attempt=2)))
     retry.start()
     retry.join(0.3)

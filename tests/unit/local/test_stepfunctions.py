@@ -171,14 +171,14 @@ def test_jsonpaths_are_parsed_once_and_never_leak_between_executions(aws: LocalA
 def test_in_process_lambda_invoke_answers_as_the_http_api_does(aws: LocalAWS, filter_machine: str) -> None:
     from moto.stepfunctions.parser.asl.utils.boto_client import boto_client_for
 
-    from scones.local import moto_patches
+    from scones.local import speedups
 
     function_arn = create_function(aws.url, "filter-direct", FILTER_HANDLER)
     # What Lambda answers, asked over HTTP by boto3 (moto's own path), beside the in-process call.
     http = boto_client_for(service="lambda", region="us-east-1", state_credentials=None)
     for inferences in ([0.97, 0.03], [0.6, 0.4]):
         parameters = {"FunctionName": function_arn, "Payload": json.dumps({"inferences": inferences}).encode()}
-        direct = moto_patches._direct_invoke_lambda_function(parameters, "us-east-1", None)
+        direct = speedups.invoke_lambda_in_process(parameters, "us-east-1", None)
         answered = http.invoke(**parameters)
         payload = json.loads(answered["Payload"].read())
         assert direct["StatusCode"] == answered["StatusCode"] == 200
@@ -219,11 +219,11 @@ def test_tasks_the_in_process_path_does_not_cover_still_run_over_http(aws: Local
 def test_oversized_lambda_responses_fail_in_process_as_over_http(aws: LocalAWS) -> None:
     from moto.stepfunctions.parser.asl.utils.boto_client import boto_client_for
 
-    from scones.local import moto_patches
+    from scones.local import speedups
 
     function_arn = create_function(aws.url, "too-big", 'def handler(event, context):\n    return "x" * 6_300_000\n')
     parameters = {"FunctionName": function_arn, "Payload": b"{}"}
-    direct = moto_patches._direct_invoke_lambda_function(parameters, "us-east-1", None)
+    direct = speedups.invoke_lambda_in_process(parameters, "us-east-1", None)
     answered = boto_client_for(service="lambda", region="us-east-1", state_credentials=None).invoke(**parameters)
     assert direct["FunctionError"] == answered["FunctionError"] == "Unhandled"
     assert direct["Payload"]["errorType"] == json.loads(answered["Payload"].read())["errorType"]

@@ -133,7 +133,7 @@ def test_model_fn_names_weights_of_another_network(inference: ModuleType, model_
 
 
 def test_the_emulators_model_server_serves_the_artifact(model_dir: Path) -> None:
-    model_worker = pytest.importorskip("scones.local.model_worker")
+    model_worker = pytest.importorskip("scones.local.runtime.model_worker")
     service = model_worker.ModelService(model_dir)
     body, _ = service.transform(png_bytes(synthetic_image(1, 2)), "image/png", "application/json")
     probabilities = json.loads(body)

@@ -1,4 +1,4 @@
-"""Bucket policies with conditions, evaluated the way S3 does for the emulator's requests.
+"""S3: bucket policies with conditions, evaluated the way S3 does for the emulator's requests.
 
 moto ignores the request context when it checks a bucket policy, so a condition it cannot see
 counts as met: the standard TLS-only statement (Deny unless aws:SecureTransport) then denies

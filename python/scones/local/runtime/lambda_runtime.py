@@ -22,8 +22,8 @@ import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from scones.local.cloudwatch_logs import CloudWatchLogs, LogStreamRef, now_ms
-from scones.local.worker_process import WorkerExitedError, WorkerProcess, WorkerTimeoutError
+from scones.local.runtime.cloudwatch_logs import CloudWatchLogs, LogStreamRef, now_ms
+from scones.local.runtime.worker_process import WorkerExitedError, WorkerProcess, WorkerTimeoutError
 
 # Lambda limits init to 10 s; a cold import of boto3 on a busy 2-core laptop can take longer,
 # and failing a demo on a slow import teaches nothing, so the emulator is more generous.
@@ -96,7 +96,7 @@ class _Sandbox:
         self._pending: list[tuple[int, str]] = []
         self._pending_lock = threading.Lock()
         self.worker = WorkerProcess(
-            [sys.executable, "-m", "scones.local.lambda_worker", spec.handler],
+            [sys.executable, "-m", "scones.local.runtime.lambda_worker", spec.handler],
             env=_sandbox_env(spec, code_dir, endpoint_url, self.log_ref.stream),
             cwd=code_dir,
             on_output=self._collect,
@@ -352,15 +352,6 @@ class LambdaRuntime:
         threading.Thread(target=self.invoke, args=(spec, payload), name="lambda-event", daemon=True).start()
 
     # -- lifecycle -----------------------------------------------------------------------
-
-    def sandbox_pids(self) -> list[int]:
-        with self._lock:
-            groups = list(self._by_key.values())
-        pids: list[int] = []
-        for group in groups:
-            with group.changed:
-                pids.extend(s.worker.pid for s in group.idle if s.worker.alive)
-        return pids
 
     def stop(self) -> None:
         """Stop every sandbox and remove the unpacked code."""

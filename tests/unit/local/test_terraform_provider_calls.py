@@ -1,4 +1,4 @@
-"""The moto gaps the AWS provider trips over, answered by scones.local.aws_gaps."""
+"""Calls the Terraform AWS provider makes that moto answers wrongly or not at all, answered by scones.local.services."""
 
 from __future__ import annotations
 
@@ -10,15 +10,16 @@ import pytest
 from botocore.exceptions import ClientError
 from moto import mock_aws
 
-from scones.local import aws_gaps
+from scones.local.services import application_autoscaling, sagemaker, stepfunctions
 
 VALID = {"StartAt": "A", "States": {"A": {"Type": "Pass", "End": True}}}
 
 
 @pytest.fixture
 def aws() -> Iterator[None]:
-    aws_gaps.install()
-    aws_gaps.install()  # idempotent
+    for _ in range(2):  # installing twice changes nothing
+        for service in (stepfunctions, application_autoscaling, sagemaker):
+            service.install()
     with mock_aws():
         yield
 

@@ -27,8 +27,8 @@ from moto.s3.exceptions import MissingBucket, MissingKey
 from moto.s3.models import s3_backends
 from moto.sagemaker.models import sagemaker_backends
 
-from scones.local.cloudwatch_logs import CloudWatchLogs, LogStreamRef, now_ms
-from scones.local.data_capture import (
+from scones.local.runtime.cloudwatch_logs import CloudWatchLogs, LogStreamRef, now_ms
+from scones.local.runtime.data_capture import (
     CapturedInvocation,
     CaptureSettings,
     DataCaptureConfigError,
@@ -36,7 +36,7 @@ from scones.local.data_capture import (
     new_event_id,
     to_jsonl,
 )
-from scones.local.worker_process import WorkerExitedError, WorkerProcess, WorkerTimeoutError
+from scones.local.runtime.worker_process import WorkerExitedError, WorkerProcess, WorkerTimeoutError
 
 MODEL_LOAD_TIMEOUT_SECONDS = 300.0
 # SageMaker real-time endpoints give the container 60 s per request.
@@ -107,7 +107,7 @@ class _LoadedModel:
         env.update(environment)
         env.update({"PYTHONUNBUFFERED": "1", "PYTHONDONTWRITEBYTECODE": "1"})
         self.worker = WorkerProcess(
-            [sys.executable, "-m", "scones.local.model_worker", str(model_dir)],
+            [sys.executable, "-m", "scones.local.runtime.model_worker", str(model_dir)],
             env=env,
             cwd=model_dir,
             on_output=self._collect,

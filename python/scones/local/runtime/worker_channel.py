@@ -12,7 +12,7 @@ import sys
 from collections.abc import Iterator
 from typing import Any
 
-from scones.local.framing import read_frame, write_frame
+from scones.local.runtime.framing import read_frame, write_frame
 
 RESPONSE_FD_ENV = "SCONES_WORKER_RESPONSE_FD"
 END_OF_REQUEST_MARKER = "\x1escones-worker-end-of-request "

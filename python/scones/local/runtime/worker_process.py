@@ -16,8 +16,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from scones.local.framing import FrameError, read_frame, write_frame
-from scones.local.worker_channel import END_OF_REQUEST_MARKER, RESPONSE_FD_ENV
+from scones.local.runtime.framing import FrameError, read_frame, write_frame
+from scones.local.runtime.worker_channel import END_OF_REQUEST_MARKER, RESPONSE_FD_ENV
 
 OutputSink = Callable[[str], None]
 

@@ -1,6 +1,6 @@
 """A model server process: the SageMaker PyTorch serving contract over pipes.
 
-Run by the emulator as `python -m scones.local.model_worker <model_dir>` on an unpacked
+Run by the emulator as `python -m scones.local.runtime.model_worker <model_dir>` on an unpacked
 `model.tar.gz`. Like the SageMaker PyTorch inference toolkit it imports `code/<SAGEMAKER_PROGRAM>`
 (default `inference.py`), calls `model_fn(model_dir)` once, and serves each request with
 `input_fn` -> `predict_fn` -> `output_fn` (or `transform_fn`), falling back to the toolkit's
@@ -19,7 +19,7 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
-from scones.local.worker_channel import WorkerChannel
+from scones.local.runtime.worker_channel import WorkerChannel
 
 DEFAULT_ACCEPT = "application/json"
 

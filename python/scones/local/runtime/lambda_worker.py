@@ -1,6 +1,6 @@
 """A warm Lambda sandbox: imports the handler once, then serves invocations over pipes.
 
-Run by the emulator as `python -m scones.local.lambda_worker <handler>` with the unpacked zip as
+Run by the emulator as `python -m scones.local.runtime.lambda_worker <handler>` with the unpacked zip as
 the working directory. Mirrors the AWS Python runtime where users can see it: the error payload
 shape, the `[LEVEL]\\t<time>\\t<request id>\\t<message>` log format, and the context object.
 """
@@ -17,7 +17,7 @@ import traceback
 from collections.abc import Callable
 from typing import Any
 
-from scones.local.worker_channel import WorkerChannel
+from scones.local.runtime.worker_channel import WorkerChannel
 
 Handler = Callable[[Any, Any], Any]
 

@@ -1,0 +1,42 @@
+"""The runtimes of the running `LocalAWS`, to which the moto extensions hand deployed code.
+
+One `LocalAWS` at a time per process: moto's state is process-wide. While none is active, the
+extensions let moto's own behaviour run, so `mock_aws` tests in the same process are unaffected.
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass
+
+from scones.local.runtime.lambda_runtime import LambdaRuntime
+from scones.local.runtime.model_server import ModelServer
+
+
+@dataclass(frozen=True)
+class Runtimes:
+    lambdas: LambdaRuntime
+    models: ModelServer
+
+
+_lock = threading.Lock()
+_active: Runtimes | None = None
+
+
+def current() -> Runtimes | None:
+    return _active
+
+
+def activate(runtimes: Runtimes) -> None:
+    global _active
+    with _lock:
+        if _active is not None and _active is not runtimes:
+            raise RuntimeError("another LocalAWS is already running in this process")
+        _active = runtimes
+
+
+def deactivate(runtimes: Runtimes) -> None:
+    global _active
+    with _lock:
+        if _active is runtimes:
+            _active = None

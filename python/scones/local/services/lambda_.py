@@ -1,0 +1,77 @@
+"""Lambda Invoke runs the deployed zip (moto would start a Docker container or answer a stub).
+
+While a `LocalAWS` is active, `LambdaFunction.invoke` hands the call to its `LambdaRuntime` and
+answers the way Lambda does: the function error and log tail in headers, Event invocations in
+the background, DryRun with nothing.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from moto.awslambda.models import LambdaFunction
+from moto.core.exceptions import JsonRESTError
+
+from scones.local.runtime import active
+from scones.local.runtime.lambda_runtime import FunctionSpec
+
+
+class InvalidRequestContentError(JsonRESTError):
+    code = 400
+
+    def __init__(self, message: str) -> None:
+        super().__init__("InvalidRequestContentException", message)
+
+
+def _function_spec(function: LambdaFunction) -> FunctionSpec:
+    return FunctionSpec(
+        account_id=function.account_id,
+        region=function.region,
+        function_name=function.function_name,
+        function_arn=function.function_arn,
+        version=str(function.version),
+        handler=str(function.handler or ""),
+        runtime=str(function.run_time or ""),
+        timeout_seconds=float(function.timeout or 3),
+        memory_size=int(function.memory_size or 128),
+        environment=dict(function.environment_vars or {}),
+        code_sha256=str(function.code_sha_256 or ""),
+        code_zip=bytes(function.code_bytes or b""),
+    )
+
+
+_original_invoke = LambdaFunction.invoke
+
+
+def invoke(
+    function: LambdaFunction, body: str | bytes, request_headers: Any, response_headers: dict[str, Any]
+) -> str | bytes:
+    """`LambdaFunction.invoke`: the response body, with Lambda's headers set in `response_headers`."""
+    runtimes = active.current()
+    if runtimes is None:
+        return _original_invoke(function, body, request_headers, response_headers)
+    payload = body.encode("utf-8") if isinstance(body, str) else bytes(body or b"")
+    if not payload.strip():
+        payload = b"{}"
+    try:
+        json.loads(payload)
+    except ValueError as exc:
+        raise InvalidRequestContentError(f"Could not parse request body into json: {exc}") from exc
+    invocation_type = request_headers.get("x-amz-invocation-type", "RequestResponse")
+    spec = _function_spec(function)
+    if invocation_type == "DryRun":
+        return b""
+    if invocation_type == "Event":
+        runtimes.lambdas.invoke_async(spec, payload)
+        return b""
+    result = runtimes.lambdas.invoke(spec, payload)
+    if result.function_error:
+        response_headers["x-amz-function-error"] = result.function_error
+    response_headers["x-amz-executed-version"] = result.executed_version
+    response_headers["x-amz-log-result"] = result.log_result_header
+    return result.payload
+
+
+def install() -> None:
+    LambdaFunction.invoke = invoke  # type: ignore[method-assign]
