@@ -1,4 +1,4 @@
-# The PyTorch model (python/scones/model): unit tests and `scones evaluate` on a prepared split.
+# The PyTorch model (python/scones/model, python/scones/evaluation): `scones evaluate` on a prepared split.
 #   make evaluate MODEL=build/model.tar.gz            (or MODEL=s3://bucket/key [EVAL_ENDPOINT_URL=...])
 MODEL ?=
 EVAL_DATA_DIR ?= data/prepared

@@ -1,12 +1,13 @@
-"""Compare training-recipe variants on a validation carve of the train split (never the test split).
+"""Compare named training recipes on a validation carve of the train split (never the test split).
 
-    .venv/bin/python scripts/recipe_experiments.py --variants default,epochs100 --seeds 0,1,2,3,4
+    .venv/bin/python scripts/recipe_experiments.py --variants default,single --seeds 0,1,2,3,4
     .venv/bin/python scripts/recipe_experiments.py --list
 
-Prints one JSON line per variant and seed (validation accuracy, NLL, coverage and accuracy of
-accepted predictions at 0.93, seconds) and appends it to --out. Probabilities are calibrated
-out of sample: each half of the carve by a temperature fitted on the other half. The numbers in
-python/scones/model/RECIPE.md come from this script.
+The variants are the named recipes of python/scones/model/recipes.py. Prints one JSON line per
+variant and seed (validation accuracy, NLL, coverage and accuracy of accepted predictions at 0.93,
+seconds) and appends it to --out. Probabilities are calibrated out of sample: each half of the
+carve by a temperature fitted on the other half. The numbers in python/scones/model/RECIPE.md
+come from this script.
 """
 
 from __future__ import annotations
@@ -16,37 +17,17 @@ import functools
 import json
 import sys
 import time
-from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
 import torch
 
 from scones import CLASS_NAMES
+from scones.evaluation.metrics import classification_report
 from scones.model import dataset
-from scones.model.augment import AugmentConfig
 from scones.model.calibration import fit_temperature
-from scones.model.metrics import classification_report
-from scones.model.trainer import DEFAULT_RECIPE, Recipe, train
-
-D = DEFAULT_RECIPE
-S = replace(D, ensemble=1)  # one network: the third round's default, which its variants modify
-
-# The third and fourth rounds (RECIPE.md): the whitening-stem network. The first two rounds'
-# variants were of the residual network this replaced; they are at commit b60e7b3.
-VARIANTS: dict[str, Recipe] = {
-    "default": D,
-    "single": S,
-    "epochs100": replace(S, epochs=100),
-    "epochs100-smoothing0.2": replace(S, epochs=100, label_smoothing=0.2),
-    "epochs100-cutout8": replace(S, epochs=100, augment=AugmentConfig(cutout=8)),
-    "widths64-128-128-epochs60": replace(S, widths=(64, 128, 128), epochs=60),
-    "widths64-256-256-epochs50": replace(S, widths=(64, 256, 256), epochs=50),
-    "ensemble2x60": replace(S, epochs=60, ensemble=2),
-    # The fifth round: the default trained in fp32 throughout, and a third network.
-    "fp32": replace(D, bf16=False),
-    "ensemble3": replace(D, ensemble=3),
-}
+from scones.model.recipes import RECIPES, Recipe
+from scones.model.trainer import train
 
 
 def _cross_calibrated(logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
@@ -72,7 +53,7 @@ def _carve(data_dir: Path, seed: int, val_fraction: float) -> tuple[np.ndarray, 
     )
 
 
-def evaluate_variant(name: str, recipe: Recipe, data_dir: Path, *, seed: int, val_fraction: float) -> dict:
+def evaluate_variant(recipe: Recipe, data_dir: Path, *, seed: int, val_fraction: float) -> dict:
     train_x, train_y, val_x, val_y = _carve(data_dir, seed, val_fraction)
     started = time.perf_counter()
     result = train(train_x, train_y, val_x, val_y, recipe, seed=seed)
@@ -82,7 +63,7 @@ def evaluate_variant(name: str, recipe: Recipe, data_dir: Path, *, seed: int, va
     report = classification_report(probabilities.numpy(), val_y, CLASS_NAMES, threshold=0.93, target=0.99)
     nll = float(torch.nn.functional.nll_loss(probabilities.clamp_min(1e-12).log(), labels))
     return {
-        "variant": name,
+        "variant": recipe.name,
         "seed": seed,
         "val_images": len(val_y),
         "val_accuracy": round(report["accuracy"], 4),
@@ -104,15 +85,15 @@ def main() -> int:
     parser.add_argument("--list", action="store_true")
     args = parser.parse_args()
     if args.list:
-        print("\n".join(VARIANTS))
+        print("\n".join(RECIPES))
         return 0
     args.out.parent.mkdir(parents=True, exist_ok=True)
     for name in args.variants.split(","):
-        if name not in VARIANTS:
+        if name not in RECIPES:
             print(f"unknown variant {name!r}; --list shows them", file=sys.stderr)
             return 2
         for seed in (int(s) for s in args.seeds.split(",")):
-            row = evaluate_variant(name, VARIANTS[name], args.data_dir, seed=seed, val_fraction=args.val_fraction)
+            row = evaluate_variant(RECIPES[name], args.data_dir, seed=seed, val_fraction=args.val_fraction)
             line = json.dumps(row)
             print(line, flush=True)
             with args.out.open("a") as handle:

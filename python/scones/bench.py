@@ -223,7 +223,7 @@ def measure(
     config: DemoConfig, deployment: Deployment, url: str, *, latency_runs: int, warmup: int, batch: int
 ) -> dict[str, Any]:
     """Model quality, latency and throughput of a deployed stack: what `run_bench` reports."""
-    from scones.model.evaluate import evaluate_artifact  # torch: import only when benchmarking
+    from scones.evaluation.evaluate import evaluate_artifact  # torch: import only when benchmarking
 
     outputs, metrics = deployment.outputs, deployment.trained.get("metrics", {})
     session = make_session(endpoint_url=url)

@@ -17,7 +17,7 @@ COMMANDS: dict[str, str] = {
     "tfvars": "scones.tfvars:tfvars_cmd",
     "local": "scones.local.cli:local_group",
     "invoke": "scones.invoke:invoke_cmd",
-    "evaluate": "scones.model.evaluate:evaluate_cmd",
+    "evaluate": "scones.evaluation.cli:evaluate_cmd",
     "monitor": "scones.monitor.cli:monitor_cmd",
     "build-lambdas": "scones.build_lambdas:build_lambdas_cmd",
     "bench": "scones.bench:bench_cmd",

@@ -15,8 +15,8 @@ import pytest
 from scones import CLASS_NAMES
 from scones.aws import make_session
 from scones.demo import DemoConfig, Deployment, count_notifications, deploy, exercise
+from scones.evaluation.served_model import load_served_model
 from scones.local import control
-from scones.model.served_model import load_served_model
 from scones.monitor.capture import decode_capture_line
 from tests.support.local_fixtures import free_port
 

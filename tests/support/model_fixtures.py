@@ -6,19 +6,15 @@ import io
 from pathlib import Path
 
 import numpy as np
-import pytest
 from PIL import Image
 
 from scones import CLASS_NAMES
 from scones.data.layout import format_lst
-
-torch = pytest.importorskip("torch")
-
-from scones.model.augment import AugmentConfig  # noqa: E402
-from scones.model.trainer import Recipe  # noqa: E402
+from scones.model.recipes import AugmentConfig, Recipe
 
 # Small enough that a training run takes about a second on one core.
 TINY_RECIPE = Recipe(
+    "tiny",
     epochs=1,
     batch_size=8,
     widths=(8, 16),

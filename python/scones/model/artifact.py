@@ -2,9 +2,9 @@
 
     model.pt          {"format", "class_names", "architecture", "members": [state_dict], "temperature", "flip_tta"}
     metadata.json     the same facts plus recipe, seed and validation metrics, readable without torch
-    code/inference.py and the sibling modules it imports
+    code/             every module of this folder: inference.py is the serving entry point
 
-Self-contained: SageMaker script mode's train.py writes SM_MODEL_DIR with it.
+Self-contained: SageMaker script mode's sagemaker_entry.py writes SM_MODEL_DIR with it.
 """
 
 from __future__ import annotations
@@ -20,13 +20,22 @@ from typing import Any
 import torch
 
 if __package__:
-    from .inference import ARTIFACT_FORMAT, INFERENCE_MODULES, METADATA_FILE, MODEL_FILE
+    from .inference import ARTIFACT_FORMAT, METADATA_FILE, MODEL_FILE
     from .net import Predictor
     from .preprocess import CLASS_NAMES
 else:  # loaded from a SageMaker source_dir, siblings on sys.path
-    from inference import ARTIFACT_FORMAT, INFERENCE_MODULES, METADATA_FILE, MODEL_FILE  # type: ignore[no-redef]
+    from inference import ARTIFACT_FORMAT, METADATA_FILE, MODEL_FILE  # type: ignore[no-redef]
     from net import Predictor  # type: ignore[no-redef]
     from preprocess import CLASS_NAMES  # type: ignore[no-redef]
+
+# This folder is the manifest: every module in it ships, as the script-mode job's source_dir and as
+# the artifact's code/, and nothing outside it does. (`__init__.py` only makes it the `scones.model`
+# package in this repository; in SageMaker the modules import each other as top-level siblings.)
+SHIPPED_DIR = Path(__file__).resolve().parent
+
+
+def shipped_modules() -> list[Path]:
+    return sorted(path for path in SHIPPED_DIR.glob("*.py") if path.name != "__init__.py")
 
 
 def write_model_dir(
@@ -52,9 +61,8 @@ def write_model_dir(
     (model_dir / METADATA_FILE).write_text(json.dumps({**facts, **metadata}, indent=2, sort_keys=True) + "\n")
     code_dir = model_dir / "code"
     code_dir.mkdir(exist_ok=True)
-    here = Path(__file__).resolve().parent
-    for name in INFERENCE_MODULES:
-        shutil.copy2(here / name, code_dir / name)
+    for module in shipped_modules():
+        shutil.copy2(module, code_dir / module.name)
 
 
 def _reset(info: tarfile.TarInfo) -> tarfile.TarInfo:

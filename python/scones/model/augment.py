@@ -6,17 +6,12 @@ generator passed in, so a seed reproduces the exact same augmented batches.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import torch
 
-
-@dataclass(frozen=True)
-class AugmentConfig:
-    crop_padding: int = 4  # random translation by up to this many pixels (reflect-padded)
-    flip: bool = True
-    color_jitter: float = 0.2  # brightness/contrast/saturation factors drawn from [1 - j, 1 + j]
-    cutout: int = 0  # side of a square erased at a random place; 0 = off
+if __package__:
+    from .recipes import AugmentConfig
+else:  # loaded from a SageMaker source_dir, siblings on sys.path
+    from recipes import AugmentConfig  # type: ignore[no-redef]
 
 
 def _uniform(n: int, low: float, high: float, generator: torch.Generator) -> torch.Tensor:

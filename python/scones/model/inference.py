@@ -1,18 +1,14 @@
 """The SageMaker PyTorch serving contract for our artifact: model_fn, input_fn, predict_fn, output_fn.
 
-Copied to `code/inference.py` in model.tar.gz (with `net.py` and `preprocess.py`), where the
-SageMaker PyTorch inference container and the local emulator's model server import it. Needs only
-torch, numpy and pillow. Request: image bytes (image/png, image/jpeg, application/x-image), any
-size. Response: JSON `[p_bicycle, p_motorcycle]`.
-
-Also home of what the training side needs to know about the containers: the framework/Python
-versions our code targets and `build_source_dir` for script mode.
+Copied to `code/inference.py` in model.tar.gz (with its sibling modules), where the SageMaker
+PyTorch inference container and the local emulator's model server import it. Needs only torch,
+numpy and pillow. Request: image bytes (image/png, image/jpeg, application/x-image), any size.
+Response: JSON `[p_bicycle, p_motorcycle]`.
 """
 
 from __future__ import annotations
 
 import json
-import shutil
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -27,28 +23,9 @@ else:  # code/inference.py in the artifact, siblings on sys.path
     from net import Predictor, build_network  # type: ignore[no-redef]
     from preprocess import CLASS_NAMES, InvalidImageError, decode_image, to_tensor  # type: ignore[no-redef]
 
-# The SageMaker PyTorch containers (training and inference) our code targets; both exist for
-# this pair in the SDK's image tables. The code uses only long-stable torch APIs.
-FRAMEWORK_VERSION = "2.6"
-PY_VERSION = "py312"
-
 MODEL_FILE = "model.pt"
 METADATA_FILE = "metadata.json"
 ARTIFACT_FORMAT = 1
-
-# Modules the artifact's code/ folder needs (inference.py imports these siblings).
-INFERENCE_MODULES = ("inference.py", "net.py", "preprocess.py")
-# Modules SageMaker script mode needs: the entry point, the recipe and the inference code it packages.
-TRAINING_MODULES = (
-    *INFERENCE_MODULES,
-    "train.py",
-    "script_options.py",
-    "trainer.py",
-    "augment.py",
-    "calibration.py",
-    "dataset.py",
-    "artifact.py",
-)
 
 _FORMATS_BY_CONTENT_TYPE: dict[str, frozenset[str] | None] = {
     "image/png": frozenset({"PNG", "JPEG"}),  # tolerate a JPEG labelled as PNG and vice versa
@@ -127,15 +104,3 @@ def output_fn(prediction: np.ndarray | torch.Tensor | Sequence[Any], accept: str
     rows = rows.reshape(-1, len(CLASS_NAMES))
     values = [[float(p) for p in row] for row in rows]
     return json.dumps(values[0] if len(values) == 1 else values)
-
-
-def build_source_dir(dest: Path) -> Path:
-    """Assemble a SageMaker script-mode source_dir: entry point `train.py` and what it imports."""
-    here = Path(__file__).resolve().parent
-    dest.mkdir(parents=True, exist_ok=True)
-    for name in TRAINING_MODULES:
-        shutil.copy2(here / name, dest / name)
-    # The training container has torch and numpy; pillow is in the SageMaker PyTorch images too,
-    # but say so explicitly so the toolkit installs it if an image ever lacks it.
-    (dest / "requirements.txt").write_text("pillow\n")
-    return dest

@@ -1,8 +1,8 @@
-"""The hyperparameters the pytorch entry point (`train.py`) accepts, in one place.
+"""The hyperparameters the pytorch entry point (`sagemaker_entry.py`) accepts, in one place.
 
-SageMaker passes each hyperparameter to the entry point as `--name value`. `train.py` builds its
-command line from this table, and `scones train` checks `-H name=value` against it before a job
-is submitted. Torch-free (stdlib only), so checking does not need the ML extras.
+SageMaker passes each hyperparameter to the entry point as `--name value`. The entry point builds
+its command line from this table, and `scones train` checks `-H name=value` against it before a
+job is submitted. Torch-free (stdlib only), so checking does not need the ML extras.
 """
 
 from __future__ import annotations
@@ -11,12 +11,18 @@ import argparse
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+if __package__:
+    from .recipes import RECIPES
+else:  # loaded from a SageMaker source_dir, siblings on sys.path
+    from recipes import RECIPES  # type: ignore[no-redef]
+
 
 @dataclass(frozen=True)
 class Hyperparameter:
     name: str  # what the job's hyperparameters and argparse's dest use
-    type: type[int] | type[float]
+    type: type[int] | type[float] | type[str]
     help: str
+    choices: tuple[str, ...] | None = None
 
     @property
     def spellings(self) -> tuple[str, ...]:
@@ -26,6 +32,7 @@ class Hyperparameter:
 
 
 HYPERPARAMETERS: tuple[Hyperparameter, ...] = (
+    Hyperparameter("recipe", str, "the named recipe (recipes.py); the options below change it", tuple(RECIPES)),
     Hyperparameter("epochs", int, "epochs per network"),
     Hyperparameter("seed", int, "seeds the validation carve, initialisation, batch order and augmentation"),
     Hyperparameter("learning_rate", float, "peak learning rate of the one-cycle schedule"),
@@ -37,8 +44,13 @@ HYPERPARAMETERS: tuple[Hyperparameter, ...] = (
 BY_SPELLING: dict[str, Hyperparameter] = {s: hp for hp in HYPERPARAMETERS for s in hp.spellings}
 
 
-def add_hyperparameters(parser: argparse.ArgumentParser, defaults: Mapping[str, int | float]) -> None:
+def add_hyperparameters(parser: argparse.ArgumentParser, defaults: Mapping[str, int | float | str | None]) -> None:
     for hp in HYPERPARAMETERS:
         parser.add_argument(
-            *(f"--{s}" for s in hp.spellings), dest=hp.name, type=hp.type, default=defaults[hp.name], help=hp.help
+            *(f"--{s}" for s in hp.spellings),
+            dest=hp.name,
+            type=hp.type,
+            choices=hp.choices,
+            default=defaults[hp.name],
+            help=hp.help,
         )

@@ -2,8 +2,8 @@
 small CNNs with a whitening stem (trained side by side on CPU), then temperature scaling on the
 validation split.
 
-Self-contained (torch + numpy + siblings) so SageMaker's script mode can run it. See RECIPE.md
-for what was tried and why the defaults are what they are.
+Self-contained (torch + numpy + siblings) so SageMaker's script mode can run it. The recipes
+themselves are in `recipes.py`; RECIPE.md has what was tried and why the defaults are what they are.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -23,42 +23,19 @@ import torch
 from torch import nn
 
 if __package__:
-    from .augment import AugmentConfig, augment
+    from .augment import augment
     from .calibration import fit_temperature
     from .net import Predictor, SconesNet, build_network, whitening_filters
+    from .peak_memory import PeakRss
     from .preprocess import normalise, to_tensor
+    from .recipes import DEFAULT, Recipe
 else:  # loaded from a SageMaker source_dir, siblings on sys.path
-    from augment import AugmentConfig, augment  # type: ignore[no-redef]
+    from augment import augment  # type: ignore[no-redef]
     from calibration import fit_temperature  # type: ignore[no-redef]
     from net import Predictor, SconesNet, build_network, whitening_filters  # type: ignore[no-redef]
+    from peak_memory import PeakRss  # type: ignore[no-redef]
     from preprocess import normalise, to_tensor  # type: ignore[no-redef]
-
-
-@dataclass(frozen=True)
-class Recipe:
-    epochs: int = 80  # 2 members side by side: ~120-137 s on 2 AMD EPYC cores in bf16; 70 cost a point (RECIPE.md)
-    batch_size: int = 32  # batch 128 (lr 0.1) was faster but 2 points worse on validation (RECIPE.md)
-    learning_rate: float = 0.05  # peak of the one-cycle schedule (SGD, Nesterov momentum)
-    momentum: float = 0.9
-    weight_decay: float = 5e-4
-    label_smoothing: float = 0.1
-    warmup_fraction: float = 0.2
-    widths: tuple[int, ...] = (32, 128, 128)
-    augment: AugmentConfig = field(default_factory=AugmentConfig)
-    ema_decay: float = 0.99  # serve an exponential moving average of the weights (0 = off); RECIPE.md
-    ensemble: int = 2  # 2 x 80 epochs: +0.9 points on five validation carves over 1 x 80 (RECIPE.md)
-    flip_tta: bool = True
-    bf16: bool = True  # CPU training under bfloat16 autocast where a probe measures it faster (RECIPE.md)
-
-    def architecture(self) -> dict[str, Any]:
-        return {"widths": list(self.widths)}
-
-    def as_dict(self) -> dict[str, Any]:
-        return asdict(self)
-
-
-DEFAULT_RECIPE = Recipe()
-FAST_RECIPE = Recipe(epochs=2)  # a working (two-member) artifact in seconds, for end-to-end tests
+    from recipes import DEFAULT, Recipe  # type: ignore[no-redef]
 
 
 @dataclass(frozen=True)
@@ -84,6 +61,7 @@ class TrainResult:
     precision: str  # what the training steps ran in: "bf16" (autocast) or "fp32"
     step_ms: dict[str, float] | None  # the probe's ms per pass in each precision (None: not probed)
     train_seconds: float
+    peak_rss_mb: float  # the process's highest resident memory while `train` ran (peak_memory.PeakRss)
     history: list[EpochReport]
 
     def metrics(self) -> dict[str, Any]:
@@ -95,6 +73,7 @@ class TrainResult:
             "train_seconds": self.train_seconds,
             "precision": self.precision,
             "precision_probe_ms": self.step_ms,
+            "peak_rss_mb": self.peak_rss_mb,
         }
 
 
@@ -179,23 +158,26 @@ def bf16_is_faster(step_ms: dict[str, float] | None) -> bool:
     return step_ms is not None and step_ms["fp32"] > BF16_MIN_SPEEDUP * step_ms["bf16"]
 
 
+@dataclass(frozen=True)
+class _TrainingRun:
+    """What every member's training shares: the data, the recipe and how the run is going."""
+
+    recipe: Recipe
+    train_x: torch.Tensor
+    train_y: torch.Tensor
+    val_x: torch.Tensor
+    val_y: torch.Tensor
+    device: torch.device
+    mixed: bool  # the steps run under bf16 autocast
+    started: float  # perf_counter when training started; EpochReport.elapsed_s counts from it
+    report: Callable[[EpochReport], None]
+    stop: threading.Event  # set when another member failed or the run was interrupted
+
+
 def _train_member(
-    network: SconesNet,
-    train_x: torch.Tensor,
-    train_y: torch.Tensor,
-    val_x: torch.Tensor,
-    val_y: torch.Tensor,
-    recipe: Recipe,
-    *,
-    mixed: bool,
-    seed: int,
-    member: int,
-    started: float,
-    deadline: float | None,
-    report: Callable[[EpochReport], None],
-    stop: threading.Event,
-    device: torch.device,
+    run: _TrainingRun, network: SconesNet, *, member: int, seed: int, deadline: float | None
 ) -> tuple[nn.Module, int]:
+    recipe, train_x, train_y, device, mixed = run.recipe, run.train_x, run.train_y, run.device, run.mixed
     generator = torch.Generator().manual_seed(seed)
     optimizer = torch.optim.SGD(
         network.parameters(),
@@ -220,7 +202,7 @@ def _train_member(
             index = order[start : start + recipe.batch_size]
             if len(index) < 2:  # BatchNorm cannot train on a single image
                 continue
-            if stop.is_set():  # another member failed, or the run was interrupted: its error is raised
+            if run.stop.is_set():  # another member failed, or the run was interrupted: its error is raised
                 return network, epoch
             # Augmentation stays on the CPU with the seeded generator; only the batch moves.
             images = augment(train_x[index], recipe.augment, generator)
@@ -241,9 +223,9 @@ def _train_member(
         evaluated = average.network if average is not None else network
         # A progress figure, so in the steps' precision; calibration and serving run in fp32.
         with torch.autocast("cpu", dtype=torch.bfloat16, enabled=mixed):
-            val_accuracy = _accuracy(Predictor([evaluated], flip_tta=recipe.flip_tta), val_x, val_y)
+            val_accuracy = _accuracy(Predictor([evaluated], flip_tta=recipe.flip_tta), run.val_x, run.val_y)
         now = time.perf_counter()
-        report(EpochReport(member, recipe.ensemble, epoch, epochs, total_loss / n, val_accuracy, now - started))
+        run.report(EpochReport(member, recipe.ensemble, epoch, epochs, total_loss / n, val_accuracy, now - run.started))
         if deadline is not None and epoch < epochs:
             # Shrink the schedule (not just stop) so the learning rate still anneals to zero.
             per_epoch = (now - member_started) / epoch
@@ -277,32 +259,31 @@ def _accuracy(predictor: Predictor, images: torch.Tensor, labels: torch.Tensor) 
     return float((predict_logits(predictor, images).argmax(1) == labels).float().mean())
 
 
-def train(
-    train_images: np.ndarray,
-    train_labels: np.ndarray,
-    val_images: np.ndarray,
-    val_labels: np.ndarray,
-    recipe: Recipe = DEFAULT_RECIPE,
-    *,
-    seed: int = 0,
-    time_budget_s: float | None = None,
-    on_epoch: Callable[[EpochReport], None] | None = None,
-    device: str | None = None,
-) -> TrainResult:
-    """Train `recipe.ensemble` networks on uint8 NHWC images and calibrate on the validation split.
+@dataclass(frozen=True)
+class _Trained:
+    members: list[nn.Module]
+    epochs: list[int]
+    mixed: bool
+    step_ms: dict[str, float] | None
+    history: list[EpochReport]
 
-    Deterministic for a seed (on the same machine and thread count) unless `time_budget_s`
-    cuts the schedule short, which depends on how fast the machine is.
-    """
-    started = time.perf_counter()
-    run_on = torch.device(device or ("cuda" if torch.cuda.is_available() else "cpu"))
-    train_x, val_x = to_tensor(train_images), to_tensor(val_images)
-    train_y, val_y = torch.from_numpy(train_labels).long(), torch.from_numpy(val_labels).long()
+
+def _train_members(
+    recipe: Recipe,
+    data: tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor],
+    *,
+    seed: int,
+    started: float,
+    time_budget_s: float | None,
+    on_epoch: Callable[[EpochReport], None] | None,
+    device: torch.device,
+) -> _Trained:
+    train_x, train_y, val_x, val_y = data
     stem = whitening_filters(normalise(train_x))
     member_seeds = [seed * 1000 + member for member in range(recipe.ensemble)]
-    networks = [_build_member(recipe, stem, member_seed, run_on) for member_seed in member_seeds]
+    networks = [_build_member(recipe, stem, member_seed, device) for member_seed in member_seeds]
     threads = torch.get_num_threads()
-    side_by_side = threads_per_member(run_on, recipe.ensemble)
+    side_by_side = threads_per_member(device, recipe.ensemble)
     # Set in every worker: a new thread does not inherit the caller's intra-op thread count.
     member_threads = side_by_side or threads
     history: list[EpochReport] = []
@@ -315,41 +296,28 @@ def train(
             if on_epoch is not None:
                 on_epoch(epoch)
 
-    def run(member: int) -> tuple[nn.Module, int]:
+    def run(shared: _TrainingRun, member: int) -> tuple[nn.Module, int]:
         torch.set_num_threads(member_threads)
         deadline = None
         if time_budget_s is not None:
             # Side by side, every member has all that is left; one after another, an equal share.
             remaining = time_budget_s - (time.perf_counter() - started)
             deadline = time.perf_counter() + remaining / (1 if side_by_side else recipe.ensemble - member)
-        return _train_member(
-            networks[member],
-            train_x,
-            train_y,
-            val_x,
-            val_y,
-            recipe,
-            mixed=mixed,
-            seed=member_seeds[member],
-            member=member,
-            started=started,
-            deadline=deadline,
-            report=report,
-            stop=stop,
-            device=run_on,
-        )
+        return _train_member(shared, networks[member], member=member, seed=member_seeds[member], deadline=deadline)
 
     try:
         torch.set_num_threads(member_threads)  # the probe times a member as it will train
         step_ms = None
         if recipe.bf16:
             # A throwaway network, built from the first member's weights: probing draws no random numbers.
-            batch = normalise(train_x[: recipe.batch_size]).to(run_on)
-            step_ms = measure_precisions(networks[0], batch, run_on)
-        mixed = bf16_is_faster(step_ms)
+            batch = normalise(train_x[: recipe.batch_size]).to(device)
+            step_ms = measure_precisions(networks[0], batch, device)
+        shared = _TrainingRun(
+            recipe, train_x, train_y, val_x, val_y, device, bf16_is_faster(step_ms), started, report, stop
+        )
         # One worker runs the members one after another; side by side, one worker each.
         with ThreadPoolExecutor(recipe.ensemble if side_by_side else 1, thread_name_prefix="scones-member") as pool:
-            futures = [pool.submit(run, member) for member in range(recipe.ensemble)]
+            futures = [pool.submit(run, shared, member) for member in range(recipe.ensemble)]
             try:
                 for future in wait(futures, return_when=FIRST_EXCEPTION).done:
                     future.result()  # re-raises the first member's error, before the others finish
@@ -359,26 +327,64 @@ def train(
                 raise
     finally:
         torch.set_num_threads(threads)
-    members = [network.eval() for network, _ in trained]
-    epochs_run = [ran for _, ran in trained]
     history.sort(key=lambda epoch: (epoch.member, epoch.epoch))
-    # Served on CPU: calibrate on exactly what the endpoint will compute.
-    predictor = Predictor([m.cpu() for m in members], flip_tta=recipe.flip_tta).eval()
-    logits = predict_logits(predictor, val_x)
-    temperature = fit_temperature(logits, val_y)
-    predictor.temperature = temperature
-    nll_before = float(nn.functional.cross_entropy(logits.double(), val_y))
-    nll_after = float(nn.functional.cross_entropy(logits.double() / temperature, val_y))
+    return _Trained(
+        members=[network.eval() for network, _ in trained],
+        epochs=[ran for _, ran in trained],
+        mixed=shared.mixed,
+        step_ms=step_ms,
+        history=history,
+    )
+
+
+def train(
+    train_images: np.ndarray,
+    train_labels: np.ndarray,
+    val_images: np.ndarray,
+    val_labels: np.ndarray,
+    recipe: Recipe = DEFAULT,
+    *,
+    seed: int = 0,
+    time_budget_s: float | None = None,
+    on_epoch: Callable[[EpochReport], None] | None = None,
+    device: str | None = None,
+) -> TrainResult:
+    """Train `recipe.ensemble` networks on uint8 NHWC images and calibrate on the validation split.
+
+    Deterministic for a seed (on the same machine and thread count) unless `time_budget_s`
+    cuts the schedule short, which depends on how fast the machine is.
+    """
+    started = time.perf_counter()
+    with PeakRss() as peak:
+        run_on = torch.device(device or ("cuda" if torch.cuda.is_available() else "cpu"))
+        train_x, val_x = to_tensor(train_images), to_tensor(val_images)
+        train_y, val_y = torch.from_numpy(train_labels).long(), torch.from_numpy(val_labels).long()
+        trained = _train_members(
+            recipe,
+            (train_x, train_y, val_x, val_y),
+            seed=seed,
+            started=started,
+            time_budget_s=time_budget_s,
+            on_epoch=on_epoch,
+            device=run_on,
+        )
+        # Served on CPU: calibrate on exactly what the endpoint will compute.
+        predictor = Predictor([m.cpu() for m in trained.members], flip_tta=recipe.flip_tta).eval()
+        logits = predict_logits(predictor, val_x)
+        temperature = fit_temperature(logits, val_y)
+        predictor.temperature = temperature
+        train_seconds = time.perf_counter() - started
     return TrainResult(
         predictor=predictor,
         temperature=temperature,
         val_accuracy=float((logits.argmax(1) == val_y).float().mean()),
         val_logits=logits,
-        val_nll_before=nll_before,
-        val_nll_after=nll_after,
-        epochs=epochs_run,
-        precision="bf16" if mixed else "fp32",
-        step_ms=step_ms,
-        train_seconds=time.perf_counter() - started,
-        history=history,
+        val_nll_before=float(nn.functional.cross_entropy(logits.double(), val_y)),
+        val_nll_after=float(nn.functional.cross_entropy(logits.double() / temperature, val_y)),
+        epochs=trained.epochs,
+        precision="bf16" if trained.mixed else "fp32",
+        step_ms=trained.step_ms,
+        train_seconds=train_seconds,
+        peak_rss_mb=peak.mb,
+        history=trained.history,
     )

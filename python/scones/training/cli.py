@@ -10,9 +10,10 @@ import click
 
 from scones.aws import InvalidS3UriError, aws_options, make_session, parse_s3_uri, validate_bucket_name
 from scones.model.dataset import DEFAULT_VAL_FRACTION
+from scones.model.recipes import DEFAULT, RECIPES
 from scones.training import images
 from scones.training.hyperparameters import parse_overrides
-from scones.training.local import FAST_EPOCHS, artifact_uri, train_locally
+from scones.training.local import artifact_uri, train_locally
 from scones.training.sagemaker_train import (
     ALGORITHMS,
     DEFAULT_INSTANCE_TYPE,
@@ -75,6 +76,13 @@ def _write_result(path: Path | None, result: dict[str, Any]) -> None:
     help="S3 prefix for the model artifact [default: s3://<bucket>/models/]; with --local may be a .tar.gz URI.",
 )
 @click.option("--instance-type", default=DEFAULT_INSTANCE_TYPE, show_default=True, help="Training instance (GPU).")
+@click.option(
+    "--recipe",
+    type=click.Choice(list(RECIPES)),
+    default=None,
+    help=f"pytorch and --local: the named training recipe (scones/model/recipes.py) [default: {DEFAULT.name}]; "
+    "--epochs (and, for jobs, the other hyperparameters) change it.",
+)
 @click.option("--epochs", type=click.IntRange(min=1), default=None, help="Training epochs.")
 @click.option("--learning-rate", type=click.FloatRange(min=0, min_open=True), default=None)
 @click.option("--mini-batch-size", type=click.IntRange(min=1), default=None)
@@ -85,7 +93,7 @@ def _write_result(path: Path | None, result: dict[str, Any]) -> None:
     multiple=True,
     metavar="KEY=VALUE",
     help="Override or add a hyperparameter (repeatable); names the algorithm does not take are rejected "
-    "(pytorch: the options of scones/model/train.py).",
+    "(pytorch: the options of scones/model/sagemaker_entry.py).",
 )
 @click.option("--seed", type=int, default=0, show_default=True, help="Seed of the validation carve and training.")
 @click.option(
@@ -112,7 +120,6 @@ def _write_result(path: Path | None, result: dict[str, Any]) -> None:
     show_default=True,
     help="--local: prepared data folder.",
 )
-@click.option("--fast", is_flag=True, help=f"--local: {FAST_EPOCHS} epochs, for smoke tests.")
 @click.option(
     "--time-budget",
     type=click.FloatRange(min=1),
@@ -135,6 +142,7 @@ def train_cmd(
     prefix: str,
     output_path: str | None,
     instance_type: str,
+    recipe: str | None,
     epochs: int | None,
     learning_rate: float | None,
     mini_batch_size: int | None,
@@ -147,7 +155,6 @@ def train_cmd(
     max_runtime: int,
     inference_instance_type: str,
     data_dir: Path,
-    fast: bool,
     time_budget: float | None,
     result_json: Path | None,
     region: str | None,
@@ -159,7 +166,7 @@ def train_cmd(
     \b
     On SageMaker (GPU):  scones train --algorithm image-classification --bucket B --role-arn ARN
                          scones train --algorithm pytorch --bucket B --role-arn ARN
-    On this machine:     scones train --local --bucket B [--endpoint-url http://127.0.0.1:PORT]
+    On this machine:     scones train --local --bucket B [--recipe fast] [--endpoint-url http://127.0.0.1:PORT]
 
     Validation is carved from the train split (stratified, --seed); the test split is never used.
     """
@@ -168,6 +175,8 @@ def train_cmd(
     if local and algorithm == "image-classification":
         raise click.UsageError("--local trains the pytorch model; image-classification runs only on SageMaker")
     algorithm = "pytorch" if local else (algorithm or "image-classification")
+    if recipe is not None and algorithm != "pytorch":
+        raise click.UsageError("--recipe chooses how the pytorch model trains (--algorithm pytorch or --local)")
     if output_path is None:
         if bucket is None:
             raise click.UsageError("pass --bucket (or --output-path)")
@@ -175,14 +184,16 @@ def train_cmd(
     session = make_session(region=region, endpoint_url=endpoint_url, profile=profile)
 
     if local:
-        if fast and epochs is None:
-            epochs = FAST_EPOCHS
+        chosen = RECIPES[recipe or DEFAULT.name]
         target = artifact_uri(output_path)
-        click.echo(f"training locally from {data_dir} (seed {seed}, epochs {epochs or 'default'})")
+        click.echo(
+            f"training locally from {data_dir} (recipe {chosen.name}, seed {seed}, epochs {epochs or chosen.epochs})"
+        )
         outcome = train_locally(
             session,
             data_dir=data_dir,
             output_uri=target,
+            recipe=chosen,
             seed=seed,
             epochs=epochs,
             val_fraction=val_fraction,
@@ -218,6 +229,7 @@ def train_cmd(
         region=session.region_name,
         seed=seed,
         val_fraction=val_fraction,
+        recipe=recipe,
         epochs=epochs,
         learning_rate=learning_rate,
         mini_batch_size=mini_batch_size,

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 
 from scones import CLASS_NAMES
+from scones.model.recipes import DEFAULT
 from scones.model.script_options import BY_SPELLING, HYPERPARAMETERS
 from scones.training.errors import InvalidHyperparameterError
 
@@ -63,8 +64,8 @@ IMAGE_CLASSIFICATION_DEFAULTS: dict[str, str] = {
     "early_stopping_tolerance": "0.0",
 }
 
-# Everything else takes train.py's defaults: the same recipe as `scones train --local` (RECIPE.md).
-PYTORCH_DEFAULTS: dict[str, str] = {"seed": "0"}
+# Everything else is the recipe's: the same named recipes as `scones train --local` (RECIPE.md).
+PYTORCH_DEFAULTS: dict[str, str] = {"seed": "0", "recipe": DEFAULT.name}
 
 
 def parse_overrides(pairs: Iterable[str]) -> dict[str, str]:
@@ -122,7 +123,7 @@ def image_classification_hyperparameters(
 
 def check_pytorch_overrides(overrides: Mapping[str, str]) -> dict[str, str]:
     """Overrides by the entry point's names (`learning-rate` -> `learning_rate`), values checked
-    against the option's type; InvalidHyperparameterError for anything train.py would not take."""
+    against the option's type; InvalidHyperparameterError for anything the entry point would not take."""
     unknown = sorted(key for key in overrides if key not in BY_SPELLING)
     if unknown:
         raise InvalidHyperparameterError(
@@ -141,20 +142,26 @@ def check_pytorch_overrides(overrides: Mapping[str, str]) -> dict[str, str]:
             raise InvalidHyperparameterError(
                 f"--hyperparameter {key}={value}: pytorch's {hp.name} must be {kind}"
             ) from None
+        if hp.choices is not None and value not in hp.choices:
+            raise InvalidHyperparameterError(
+                f"--hyperparameter {key}={value}: pytorch's {hp.name} is one of {', '.join(hp.choices)}"
+            )
         checked[hp.name] = value
     return checked
 
 
 def pytorch_hyperparameters(
     *,
+    recipe: str | None = None,
     epochs: int | None = None,
     seed: int | None = None,
     learning_rate: float | None = None,
     mini_batch_size: int | None = None,
     overrides: Mapping[str, str] | None = None,
 ) -> dict[str, str]:
-    """Passed to the entry point as `--key value` (SageMaker script mode); see train.py."""
+    """Passed to the entry point as `--key value` (SageMaker script mode); see sagemaker_entry.py."""
     options = {
+        "recipe": recipe,
         "epochs": epochs,
         "seed": seed,
         "learning_rate": learning_rate,

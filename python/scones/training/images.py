@@ -12,14 +12,12 @@ import re
 # instance type is a Terraform variable; any CPU type resolves to the same image.
 DEFAULT_INFERENCE_INSTANCE_TYPE = "ml.m5.large"
 
+# The SageMaker PyTorch containers (training and inference) the code in scones/model targets; both
+# exist for this pair in the SDK's image tables. That code uses only long-stable torch APIs.
+FRAMEWORK_VERSION = "2.6"
+PY_VERSION = "py312"
+
 _PYTORCH_TRAINING_TAG = re.compile(r"/pytorch-training:(?P<version>[\d.]+)-(?:gpu|cpu)-(?P<py>py\d+)")
-
-
-def pytorch_versions() -> tuple[str, str]:
-    """(framework version, python version) of the SageMaker PyTorch containers our code targets."""
-    from scones.model import inference
-
-    return inference.FRAMEWORK_VERSION, inference.PY_VERSION
 
 
 def image_classification_image(region: str) -> str:
@@ -32,12 +30,11 @@ def image_classification_image(region: str) -> str:
 def pytorch_training_image(region: str, instance_type: str) -> str:
     from sagemaker.core import image_uris
 
-    version, py_version = pytorch_versions()
     return image_uris.retrieve(
         "pytorch",
         region=region,
-        version=version,
-        py_version=py_version,
+        version=FRAMEWORK_VERSION,
+        py_version=PY_VERSION,
         instance_type=instance_type,
         image_scope="training",
     )
@@ -53,7 +50,7 @@ def pytorch_inference_image(
     from sagemaker.core import image_uris
 
     if version is None or py_version is None:
-        version, py_version = pytorch_versions()
+        version, py_version = FRAMEWORK_VERSION, PY_VERSION
     return image_uris.retrieve(
         "pytorch",
         region=region,

@@ -1,18 +1,21 @@
-"""`scones train --local`: train the PyTorch model on this machine and upload model.tar.gz."""
+"""`scones train --local`: train a recipe on this machine, write model.tar.gz, upload it."""
 
 from __future__ import annotations
 
+import sys
 import tempfile
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 from scones.aws import EndpointSession, parse_s3_uri
 from scones.data.errors import PreparedDataError
-
-FAST_EPOCHS = 2  # `--fast`: enough to produce a working artifact for the end-to-end test
+from scones.model import dataset
+from scones.model.artifact import write_model_dir, write_tarball
+from scones.model.recipes import DEFAULT, Recipe
+from scones.model.trainer import EpochReport, train
 
 
 @dataclass
@@ -39,11 +42,97 @@ def check_prepared(data_dir: Path) -> None:
         )
 
 
+def _print_epoch(report: EpochReport) -> None:
+    member = f"model {report.member + 1}/{report.members} " if report.members > 1 else ""
+    print(
+        f"{member}epoch {report.epoch}/{report.epochs}: loss {report.train_loss:.4f}, "
+        f"val accuracy {report.val_accuracy:.3f}, {report.elapsed_s:.0f}s",
+        file=sys.stderr,
+        flush=True,
+    )
+
+
+def train_and_package(
+    data_dir: Path,
+    output_tar: Path,
+    *,
+    recipe: Recipe = DEFAULT,
+    seed: int = 0,
+    epochs: int | None = None,
+    val_fraction: float = dataset.DEFAULT_VAL_FRACTION,
+    progress: bool = True,
+    time_budget_s: float | None = None,
+) -> dict[str, Any]:
+    """Train `recipe` on `<data_dir>/train` minus a seeded, stratified validation carve; write `output_tar`.
+
+    `epochs` overrides the recipe's. `time_budget_s` caps the training time: where the machine is
+    too slow for it, each network's schedule is shortened (at least two epochs each), so the
+    result then depends on the machine. The test split is not read. Returns the metrics also
+    stored in the artifact's metadata.json.
+    """
+    if epochs is not None:
+        if epochs < 1:
+            raise ValueError(f"epochs must be at least 1, got {epochs}")
+        recipe = replace(recipe, epochs=epochs)
+    entries = dataset.read_lst(data_dir / "train.lst")
+    train_entries, val_entries = dataset.carve_validation(entries, val_fraction=val_fraction, seed=seed)
+    train_images, train_labels = dataset.load_images(data_dir / "train", train_entries)
+    val_images, val_labels = dataset.load_images(data_dir / "train", val_entries)
+    if progress:
+        print(
+            f"training on {len(train_entries)} images, validating on {len(val_entries)} "
+            f"(recipe {recipe.name}, seed {seed}, {recipe.ensemble} model(s) x {recipe.epochs} epochs)",
+            file=sys.stderr,
+            flush=True,
+        )
+    result = train(
+        train_images,
+        train_labels,
+        val_images,
+        val_labels,
+        recipe,
+        seed=seed,
+        time_budget_s=time_budget_s,
+        on_epoch=_print_epoch if progress else None,
+    )
+    metrics: dict[str, Any] = {
+        **result.metrics(),
+        "val_nll_uncalibrated": result.val_nll_before,
+        "epochs": recipe.epochs,
+        "epochs_run": result.epochs,
+        "time_budget_s": time_budget_s,
+        "ensemble": recipe.ensemble,
+        "seed": seed,
+        "val_fraction": val_fraction,
+        "train_images": len(train_entries),
+        "val_images": len(val_entries),
+    }
+    with tempfile.TemporaryDirectory(prefix="scones-model-") as tmp:
+        model_dir = Path(tmp)
+        write_model_dir(
+            result.predictor,
+            recipe.architecture(),
+            model_dir,
+            {"metrics": metrics, "recipe": recipe.as_dict()},
+        )
+        write_tarball(model_dir, output_tar)
+    if progress:
+        print(
+            f"val accuracy {result.val_accuracy:.3f}, temperature {result.temperature:.3f}, "
+            f"{result.train_seconds:.0f}s ({result.precision}), peak memory {result.peak_rss_mb:.0f} MiB; "
+            f"wrote {output_tar}",
+            file=sys.stderr,
+            flush=True,
+        )
+    return metrics
+
+
 def train_locally(
     session: EndpointSession,
     *,
     data_dir: Path,
     output_uri: str,
+    recipe: Recipe,
     seed: int,
     epochs: int | None,
     val_fraction: float,
@@ -52,13 +141,12 @@ def train_locally(
 ) -> LocalOutcome:
     check_prepared(data_dir)
     bucket, key = parse_s3_uri(output_uri)
-    from scones.model.train_local import train_and_package  # torch: import only when training
-
     with tempfile.TemporaryDirectory(prefix="scones-train-") as tmp:
         tarball = Path(tmp) / "model.tar.gz"
         metrics = train_and_package(
             data_dir,
             tarball,
+            recipe=recipe,
             seed=seed,
             epochs=epochs,
             val_fraction=val_fraction,

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import re
+import shutil
 import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 from scones.aws import EndpointSession
+from scones.model.artifact import shipped_modules
 from scones.model.dataset import DEFAULT_VAL_FRACTION
 from scones.training import images
 from scones.training.errors import InvalidInstanceTypeError, MissingRoleError
@@ -23,9 +25,9 @@ IMAGE_CONTENT_TYPE = "application/x-image"
 DEFAULT_INSTANCE_TYPE = "ml.g5.xlarge"  # one A10G: a current, widely available GPU training type
 MODEL_IMAGE_TAG = "scones:model-image-uri"  # read back by `scones tfvars --training-job`
 ALGORITHM_TAG = "scones:algorithm"
-PYTORCH_ENTRY_SCRIPT = "train.py"
+PYTORCH_ENTRY_SCRIPT = "sagemaker_entry.py"
 
-# What the package's train.py prints once per epoch, e.g. "epoch=3 train_loss=0.41 val_accuracy=0.91".
+# What the entry point prints once per epoch, e.g. "epoch=3 train_loss=0.41 val_accuracy=0.91".
 PYTORCH_METRICS = [
     MetricSpec("train:loss", r"train_loss=([0-9.eE+-]+)"),
     MetricSpec("validation:accuracy", r"val_accuracy=([0-9.eE+-]+)"),
@@ -46,6 +48,7 @@ class TrainRequest:
     region: str
     seed: int = 0
     val_fraction: float = DEFAULT_VAL_FRACTION
+    recipe: str | None = None  # pytorch: a name in scones.model.recipes; None: the default recipe
     epochs: int | None = None
     learning_rate: float | None = None
     mini_batch_size: int | None = None
@@ -100,6 +103,7 @@ def build_job_spec(
         if source_dir is None:
             raise ValueError("the pytorch algorithm needs the assembled source_dir")
         hyperparameters = pytorch_hyperparameters(
+            recipe=request.recipe,
             epochs=request.epochs,
             seed=request.seed,
             learning_rate=request.learning_rate,
@@ -156,6 +160,17 @@ def build_job_spec(
     )
 
 
+def build_source_dir(dest: Path) -> Path:
+    """A script-mode source_dir: every module scones/model ships, the entry point among them."""
+    dest.mkdir(parents=True, exist_ok=True)
+    for module in shipped_modules():
+        shutil.copy2(module, dest / module.name)
+    # The training container has torch and numpy; pillow is in the SageMaker PyTorch images too,
+    # but say so explicitly so the toolkit installs it if an image ever lacks it.
+    (dest / "requirements.txt").write_text("pillow\n")
+    return dest
+
+
 @dataclass(frozen=True)
 class Submitted:
     job_name: str
@@ -167,8 +182,6 @@ def submit(session: EndpointSession, request: TrainRequest, *, echo: Callable[[s
     if request.algorithm != "pytorch":
         spec = build_job_spec(session, request, echo=echo)
         return _submit(session, spec, echo)
-    from scones.model.inference import build_source_dir
-
     with tempfile.TemporaryDirectory(prefix="scones-source-") as tmp:
         source_dir = build_source_dir(Path(tmp) / "source")
         spec = build_job_spec(session, request, echo=echo, source_dir=source_dir)

@@ -13,8 +13,6 @@ import pytest
 from scones.local.server import LocalAWS
 from tests.support.local_fixtures import client, deploy_endpoint, model_artifact, pid_alive, png
 
-pytest.importorskip("torch")
-
 RED = (250, 10, 10)
 BLUE = (10, 10, 250)
 

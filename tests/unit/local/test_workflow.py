@@ -23,7 +23,6 @@ from tests.support.local_fixtures import (
 ASL = REPO / "asl" / "classify_image.asl.json"
 FUNCTIONS = ("serialize_image", "classify_image", "filter_low_confidence")
 
-pytest.importorskip("torch")
 pytestmark = pytest.mark.skipif(
     not ASL.is_file() or not all((BUILT_LAMBDAS / f"{f}.zip").is_file() for f in FUNCTIONS),
     reason="needs asl/classify_image.asl.json and build/lambdas/*.zip (make lambdas)",

@@ -1,5 +1,5 @@
 """`train_and_package`: the model.tar.gz layout SageMaker and the emulator expect, its metadata,
-and determinism for a seed."""
+and determinism for a seed. What ships is the scones/model folder: nothing more, nothing less."""
 
 from __future__ import annotations
 
@@ -9,11 +9,15 @@ import tarfile
 from pathlib import Path
 
 import pytest
+import torch
 
-torch = pytest.importorskip("torch")
+import scones.model
+from scones.training.local import train_and_package
+from tests.support.model_fixtures import TINY_RECIPE, make_prepared
 
-from scones.model.train_local import train_and_package  # noqa: E402
-from tests.support.model_fixtures import TINY_RECIPE, make_prepared  # noqa: E402
+MODEL_FOLDER = Path(scones.model.__file__).parent
+# Every module of the folder, as it is on disk now (its __init__ only makes it a package here).
+CODE = sorted(f"code/{path.name}" for path in MODEL_FOLDER.glob("*.py") if path.name != "__init__.py")
 
 
 @pytest.fixture(scope="module")
@@ -38,20 +42,31 @@ def test_artifact_has_the_sagemaker_pytorch_layout(prepared: Path, tmp_path: Pat
     with tarfile.open(tarball) as tar:
         names = sorted(tar.getnames())
         metadata = json.loads(tar.extractfile("metadata.json").read())  # type: ignore[union-attr]
-    assert names == [
-        "code",
-        "code/inference.py",
-        "code/net.py",
-        "code/preprocess.py",
-        "metadata.json",
-        "model.pt",
-    ]
+    assert names == ["code", *CODE, "metadata.json", "model.pt"]
     assert metadata["class_names"] == ["bicycle", "motorcycle"]
+    assert metadata["recipe"]["name"] == "tiny" and metadata["recipe"]["widths"] == [8, 16]
     assert metadata["ensemble_members"] == 2
     assert metadata["metrics"]["train_images"] == 16 and metadata["metrics"]["val_images"] == 4
     assert 0.0 <= metrics["val_accuracy"] <= 1.0
     assert metrics["temperature"] > 0 and metrics["epochs"] == 1 and metrics["epochs_run"] == [1, 1]
     assert metadata["temperature"] == pytest.approx(metrics["temperature"])
+    # Training's own peak memory: at least what torch and the data take, far from this machine's total.
+    assert 100 < metadata["metrics"]["peak_rss_mb"] == metrics["peak_rss_mb"] < 16_000
+
+
+def test_the_artifact_ships_exactly_the_model_folders_modules(prepared: Path, tmp_path: Path) -> None:
+    # The serving entry point and the SageMaker training entry point among them; nothing host-only.
+    assert {"code/inference.py", "code/sagemaker_entry.py", "code/recipes.py"} <= set(CODE)
+    tarball = tmp_path / "model.tar.gz"
+    _train(prepared, tarball)
+    with tarfile.open(tarball) as tar:
+        for name in CODE:
+            member = tar.extractfile(name)
+            assert member is not None
+            source = member.read()
+            assert source == (MODEL_FOLDER / name.removeprefix("code/")).read_bytes(), name
+            # Shipped code imports its siblings only, never the scones package the containers lack.
+            assert b"import scones" not in source and b"from scones" not in source, name
 
 
 def test_epochs_override_and_bad_epochs(prepared: Path, tmp_path: Path) -> None:

@@ -7,9 +7,6 @@ from pathlib import Path
 import pytest
 
 from scones import CLASS_NAMES
-
-pytest.importorskip("torch")
-
 from scones.model import dataset, preprocess
 
 

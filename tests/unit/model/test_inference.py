@@ -11,12 +11,12 @@ from types import ModuleType
 
 import numpy as np
 import pytest
+import torch
 
-torch = pytest.importorskip("torch")
-
-from scones.model.served_model import ArtifactError, ServedModel, _import_isolated  # noqa: E402
-from scones.model.train_local import train_and_package  # noqa: E402
-from tests.support.model_fixtures import TINY_RECIPE, make_prepared, png_bytes, synthetic_image  # noqa: E402
+from scones.evaluation.served_model import ArtifactError, ServedModel, _import_isolated
+from scones.local.runtime import model_worker
+from scones.training.local import train_and_package
+from tests.support.model_fixtures import TINY_RECIPE, make_prepared, png_bytes, synthetic_image
 
 
 @pytest.fixture(scope="module")
@@ -133,7 +133,6 @@ def test_model_fn_names_weights_of_another_network(inference: ModuleType, model_
 
 
 def test_the_emulators_model_server_serves_the_artifact(model_dir: Path) -> None:
-    model_worker = pytest.importorskip("scones.local.runtime.model_worker")
     service = model_worker.ModelService(model_dir)
     body, _ = service.transform(png_bytes(synthetic_image(1, 2)), "image/png", "application/json")
     probabilities = json.loads(body)

@@ -7,20 +7,19 @@ from threading import current_thread
 
 import numpy as np
 import pytest
+import torch
 
-torch = pytest.importorskip("torch")
-
-from scones.model import trainer  # noqa: E402
-from scones.model.net import SconesNet, whitening_filters  # noqa: E402
-from scones.model.preprocess import normalise, to_tensor  # noqa: E402
-from scones.model.trainer import (  # noqa: E402
+from scones.model import trainer
+from scones.model.net import SconesNet, whitening_filters
+from scones.model.preprocess import normalise, to_tensor
+from scones.model.trainer import (
     bf16_is_faster,
     measure_precisions,
     predict_logits,
     threads_per_member,
     train,
 )
-from tests.support.model_fixtures import TINY_RECIPE, synthetic_image  # noqa: E402
+from tests.support.model_fixtures import TINY_RECIPE, synthetic_image
 
 
 def _correlated_images(n: int, seed: int = 0) -> torch.Tensor:

@@ -2,11 +2,8 @@
 
 from __future__ import annotations
 
-import importlib
 import json
 import re
-import sys
-import types
 import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
@@ -19,6 +16,9 @@ from moto import mock_aws
 from scones.cli import main
 from scones.data.errors import PreparedDataError
 from scones.data.layout import format_lst, parse_lst
+from scones.model import sagemaker_entry
+from scones.model.script_options import HYPERPARAMETERS
+from scones.training import images
 from scones.training.errors import InvalidHyperparameterError, InvalidInstanceTypeError, MissingRoleError
 
 BUCKET = "scones-train-test"
@@ -131,36 +131,11 @@ def test_same_seed_reuses_the_split_other_seed_does_not(prepared: boto3.client) 
     assert len(keys) == 4  # two splits x (train.lst, validation.lst)
 
 
-@pytest.fixture
-def model_inference(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> types.ModuleType:
-    """The model package's build_source_dir when it exists; a small source dir otherwise."""
-    try:
-        return importlib.import_module("scones.model.inference")
-    except ModuleNotFoundError:
-        pass
-
-    def build_source_dir(dest: Path) -> Path:
-        dest.mkdir(parents=True)
-        (dest / "train.py").write_text("print('epoch=1 train_loss=0.5 val_accuracy=0.9')\n")
-        (dest / "inference.py").write_text("def model_fn(model_dir):\n    return None\n")
-        return dest
-
-    module = types.ModuleType("scones.model.inference")
-    module.build_source_dir = build_source_dir  # type: ignore[attr-defined]
-    module.FRAMEWORK_VERSION = "2.6"  # type: ignore[attr-defined]
-    module.PY_VERSION = "py312"  # type: ignore[attr-defined]
-    package = types.ModuleType("scones.model")
-    package.inference = module  # type: ignore[attr-defined]
-    monkeypatch.setitem(sys.modules, "scones.model", package)
-    monkeypatch.setitem(sys.modules, "scones.model.inference", module)
-    return module
-
-
-def test_pytorch_job_definition(prepared: boto3.client, model_inference: types.ModuleType) -> None:
+def test_pytorch_job_definition(prepared: boto3.client) -> None:
     code, output, exc = _train("--algorithm", "pytorch", "--epochs", "12", "--instance-type", "ml.g4dn.xlarge")
     assert code == 0, (output, exc)
     job = _only_job()
-    version, py = model_inference.FRAMEWORK_VERSION, model_inference.PY_VERSION
+    version, py = images.FRAMEWORK_VERSION, images.PY_VERSION
     assert job["AlgorithmSpecification"]["TrainingImage"] == (
         f"763104351884.dkr.ecr.us-east-1.amazonaws.com/pytorch-training:{version}-gpu-{py}"
     )
@@ -168,7 +143,7 @@ def test_pytorch_job_definition(prepared: boto3.client, model_inference: types.M
     assert job["RoleArn"] == ROLE
     assert job["OutputDataConfig"]["S3OutputPath"] == f"s3://{BUCKET}/models/"
     hp = job["HyperParameters"]
-    assert hp["epochs"] == "12" and hp["seed"] == "0"
+    assert hp["epochs"] == "12" and hp["seed"] == "0" and hp["recipe"] == "default"
     channels = _channels(job)
     assert channels["train"]["DataSource"]["S3DataSource"]["S3Uri"] == f"s3://{BUCKET}/data/train/"
     assert {"train", "train_lst", "validation_lst"} <= set(channels)
@@ -177,7 +152,8 @@ def test_pytorch_job_definition(prepared: boto3.client, model_inference: types.M
     code_uri = channels["code"]["DataSource"]["S3DataSource"]["S3Uri"]
     code_bucket, _, code_prefix = code_uri.removeprefix("s3://").partition("/")
     uploaded = [o["Key"] for o in prepared.list_objects_v2(Bucket=code_bucket, Prefix=code_prefix)["Contents"]]
-    assert any(key.endswith("/train.py") for key in uploaded)
+    assert any(key.endswith("/sagemaker_entry.py") for key in uploaded)
+    assert any(key.endswith("/inference.py") for key in uploaded)
     assert "model_image_uri: 763104351884.dkr.ecr.us-east-1.amazonaws.com/pytorch-inference:" in output
 
 
@@ -231,13 +207,21 @@ def test_hyperparameter_errors(prepared: boto3.client) -> None:
     assert "set both by an option and by --hyperparameter" in _train("--epochs", "3", "-H", "epochs=4")[1]
 
 
-def test_pytorch_unknown_hyperparameter_is_rejected_before_anything_is_submitted(
-    prepared: boto3.client, model_inference: types.ModuleType
-) -> None:
+def test_pytorch_recipe_reaches_the_job_and_only_pytorch_takes_one(prepared: boto3.client) -> None:
+    code, output, exc = _train("--algorithm", "pytorch", "--recipe", "fast", "--no-wait")
+    assert code == 0, (output, exc)
+    assert _only_job()["HyperParameters"]["recipe"] == "fast"
+    code, output, _ = _train("--recipe", "fast")  # image-classification has no recipes
+    assert code == 2 and "--recipe chooses how the pytorch model trains" in output
+    code, output, _ = _train("--algorithm", "pytorch", "--recipe", "fastest")
+    assert code == 2 and "'fastest' is not one of 'default', 'fast'" in output
+
+
+def test_pytorch_unknown_hyperparameter_is_rejected_before_anything_is_submitted(prepared: boto3.client) -> None:
     code, output, exc = _train("--algorithm", "pytorch", "-H", "lerning_rate=0.1")
     assert code == 1 and isinstance(exc, SystemExit), (output, exc)
     assert "pytorch has no hyperparameter lerning_rate" in output
-    assert "known: batch_size, ensemble, epochs, learning_rate, seed, val_fraction" in output
+    assert "known: batch_size, ensemble, epochs, learning_rate, recipe, seed, val_fraction" in output
     assert boto3.client("sagemaker", region_name="us-east-1").list_training_jobs()["TrainingJobSummaries"] == []
     assert "Contents" not in prepared.list_objects_v2(Bucket=BUCKET, Prefix="data/splits/")  # nothing staged
 
@@ -251,6 +235,7 @@ def test_pytorch_unknown_hyperparameter_is_rejected_before_anything_is_submitted
         ({"epochs": "ten"}, "epochs=ten: pytorch's epochs must be an integer"),
         ({"learning-rate": "fast"}, "learning-rate=fast: pytorch's learning_rate must be a number"),
         ({"batch_size": "8", "batch-size": "16"}, "batch_size is given twice (as batch-size)"),
+        ({"recipe": "fastest"}, "recipe=fastest: pytorch's recipe is one of default, fast,"),
     ],
 )
 def test_pytorch_hyperparameter_errors(overrides: dict[str, str], message: str) -> None:
@@ -264,25 +249,24 @@ def test_pytorch_hyperparameters_use_the_entry_points_names() -> None:
     from scones.training.hyperparameters import pytorch_hyperparameters
 
     hp = pytorch_hyperparameters(seed=1, overrides={"learning-rate": "0.02", "ensemble": "3", "val_fraction": "0.2"})
-    assert hp == {"seed": "1", "learning_rate": "0.02", "ensemble": "3", "val_fraction": "0.2"}
+    assert hp == {"seed": "1", "recipe": "default", "learning_rate": "0.02", "ensemble": "3", "val_fraction": "0.2"}
+    assert pytorch_hyperparameters(overrides={"recipe": "fast"})["recipe"] == "fast"
     with pytest.raises(InvalidHyperparameterError, match="batch_size set both by an option and by --hyperparameter"):
         pytorch_hyperparameters(mini_batch_size=16, overrides={"batch-size": "32"})
 
 
-def test_pytorch_hyperparameter_names_are_the_options_train_py_parses(
+def test_pytorch_hyperparameter_names_are_the_options_the_entry_point_parses(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    """`scones train` checks names against the table train.py builds its command line from."""
-    pytest.importorskip("torch")
-    from scones.model import train
-    from scones.model.script_options import HYPERPARAMETERS
-
-    assert {"epochs", "seed", "learning_rate", "batch_size"} <= {hp.name for hp in HYPERPARAMETERS}
+    """`scones train` checks names against the table the entry point builds its command line from."""
+    assert {"recipe", "epochs", "seed", "learning_rate", "batch_size"} <= {hp.name for hp in HYPERPARAMETERS}
     for hp in HYPERPARAMETERS:
+        value = hp.choices[-1] if hp.choices else "7"
         for spelling in hp.spellings:
-            args = train.parse_args(["--model-dir", str(tmp_path), "--train", str(tmp_path), f"--{spelling}", "7"])
+            argv = ["--model-dir", str(tmp_path), "--train", str(tmp_path), f"--{spelling}", value]
+            args = sagemaker_entry.parse_args(argv)
             assert "ignoring unknown arguments" not in capsys.readouterr().err, spelling
-            assert getattr(args, hp.name) == 7, spelling
+            assert getattr(args, hp.name) == hp.type(value), spelling
 
 
 def test_named_exceptions_from_the_library() -> None:

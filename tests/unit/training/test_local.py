@@ -1,16 +1,14 @@
-"""`scones train --local`: the command around `train_and_package` (upload, URIs, errors).
+"""`scones train --local`: the command around `train_and_package` (upload, URIs, errors, recipes).
 
-Training itself is the model package's job and has its own tests; here a stand-in writes the
-tarball so these tests run in a second.
+Training itself has its own tests (tests/unit/model); here, but for one test that trains the
+fast recipe for real, a stand-in for `train_and_package` writes the tarball so they run in a second.
 """
 
 from __future__ import annotations
 
-import importlib
+import io
 import json
-import sys
 import tarfile
-import types
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -22,22 +20,12 @@ from moto import mock_aws
 
 from scones.cli import main
 from scones.data.errors import PreparedDataError
+from scones.model.recipes import DEFAULT, FAST, RECIPES
+from scones.training import local
 from scones.training.local import artifact_uri, check_prepared
+from tests.support.model_fixtures import make_prepared
 
 BUCKET = "scones-local-test"
-
-
-def _module(monkeypatch: pytest.MonkeyPatch, name: str) -> types.ModuleType:
-    try:
-        return importlib.import_module(name)
-    except ModuleNotFoundError:
-        module = types.ModuleType(name)
-        monkeypatch.setitem(sys.modules, name, module)
-        parent, _, child = name.rpartition(".")
-        if parent not in sys.modules:
-            monkeypatch.setitem(sys.modules, parent, types.ModuleType(parent))
-        setattr(sys.modules[parent], child, module)
-        return module
 
 
 @pytest.fixture
@@ -52,14 +40,7 @@ def calls(monkeypatch: pytest.MonkeyPatch) -> list[dict[str, Any]]:
             tar.add(model, arcname="model.pt")
         return {"val_accuracy": 0.95, "epochs": kwargs.get("epochs")}
 
-    train_local = _module(monkeypatch, "scones.model.train_local")
-    # raising only for the real module: there a missing function is the bug this should catch
-    real = train_local.__spec__ is not None
-    monkeypatch.setattr(train_local, "train_and_package", train_and_package, raising=real)
-    inference = _module(monkeypatch, "scones.model.inference")
-    if inference.__spec__ is None:  # the model package is not there yet
-        monkeypatch.setattr(inference, "FRAMEWORK_VERSION", "2.6", raising=False)
-        monkeypatch.setattr(inference, "PY_VERSION", "py312", raising=False)
+    monkeypatch.setattr(local, "train_and_package", train_and_package)
     return seen
 
 
@@ -83,13 +64,22 @@ def test_trains_uploads_and_prints_both_uris(
     calls: list[dict[str, Any]], s3: boto3.client, data_dir: Path, tmp_path: Path
 ) -> None:
     result_file = tmp_path / "result.json"
-    args = ["train", "--local", "--fast", "--seed", "3", "--bucket", BUCKET, "--data-dir", str(data_dir)]
+    args = ["train", "--local", "--recipe", "fast", "--seed", "3", "--bucket", BUCKET, "--data-dir", str(data_dir)]
     result = CliRunner().invoke(main, [*args, "--result-json", str(result_file)])
     assert result.exit_code == 0, result.output
 
     assert calls == [
-        {"data_dir": data_dir, "seed": 3, "epochs": 2, "val_fraction": 0.1, "progress": True, "time_budget_s": None}
+        {
+            "data_dir": data_dir,
+            "recipe": FAST,
+            "seed": 3,
+            "epochs": None,
+            "val_fraction": 0.1,
+            "progress": True,
+            "time_budget_s": None,
+        }
     ]
+    assert "(recipe fast, seed 3, epochs 2)" in result.output
     written = json.loads(result_file.read_text())
     assert written["model_data_url"].startswith(f"s3://{BUCKET}/models/local-")
     assert written["model_data_url"].endswith("/model.tar.gz")
@@ -108,7 +98,7 @@ def test_exact_output_uri(calls: list[dict[str, Any]], s3: boto3.client, data_di
         main, ["train", "--local", "--epochs", "4", "--output-path", target, "--data-dir", str(data_dir)]
     )
     assert result.exit_code == 0, result.output
-    assert calls[0]["epochs"] == 4
+    assert calls[0]["epochs"] == 4 and calls[0]["recipe"] == DEFAULT  # the default recipe, its epochs changed
     s3.head_object(Bucket=BUCKET, Key="deploy/model.tar.gz")
 
 
@@ -143,3 +133,27 @@ def test_time_budget_reaches_local_training_and_is_refused_elsewhere(
     result = CliRunner().invoke(main, ["train", "--bucket", BUCKET, "--role-arn", "arn:x", "--time-budget", "170"])
     assert result.exit_code == 2 and "--time-budget applies to --local" in result.output
     assert len(calls) == 1
+
+
+def test_the_named_recipe_is_what_trains(s3: boto3.client, tmp_path: Path) -> None:
+    """No stand-in: `--recipe fast` reaches the trainer, and the artifact says what trained it."""
+    prepared = make_prepared(tmp_path / "prepared", per_class=5, splits=("train",))
+    target = f"s3://{BUCKET}/fast/model.tar.gz"
+    args = ["train", "--local", "--recipe", "fast", "--output-path", target, "--data-dir", str(prepared)]
+    result = CliRunner().invoke(main, args)
+    assert result.exit_code == 0, result.output
+    body = s3.get_object(Bucket=BUCKET, Key="fast/model.tar.gz")["Body"].read()
+    with tarfile.open(fileobj=io.BytesIO(body)) as tar:
+        metadata = json.loads(tar.extractfile("metadata.json").read())  # type: ignore[union-attr]
+    assert metadata["recipe"] == json.loads(json.dumps(FAST.as_dict()))
+    assert metadata["metrics"]["epochs_run"] == [FAST.epochs] * FAST.ensemble
+    assert metadata["metrics"]["peak_rss_mb"] > 0
+
+
+def test_an_unknown_recipe_is_a_clear_error_and_fast_is_gone(calls: list[dict[str, Any]], data_dir: Path) -> None:
+    result = CliRunner().invoke(main, ["train", "--local", "--bucket", BUCKET, "--recipe", "quick"])
+    assert result.exit_code == 2 and "Invalid value for '--recipe': 'quick' is not one of" in result.output
+    assert all(f"'{name}'" in result.output for name in RECIPES)
+    result = CliRunner().invoke(main, ["train", "--local", "--bucket", BUCKET, "--fast"])
+    assert result.exit_code == 2 and "No such option '--fast'" in result.output
+    assert calls == []

@@ -1,4 +1,4 @@
-"""SageMaker script-mode entry point: `python train.py --epochs 30 --seed 0 ...`.
+"""SageMaker script-mode entry point: `python sagemaker_entry.py --recipe default --seed 0 ...`.
 
 Channels (environment set by SageMaker; all can be overridden on the command line):
 - SM_CHANNEL_TRAIN: the prepared train images (`<class_name>/<file>.png`), or a prepared root
@@ -20,13 +20,18 @@ from pathlib import Path
 if __package__:
     from . import dataset
     from .artifact import write_model_dir
+    from .recipes import DEFAULT, Recipe, get_recipe
     from .script_options import add_hyperparameters
-    from .trainer import DEFAULT_RECIPE, EpochReport, train
+    from .trainer import EpochReport, train
 else:  # run as a script from the SageMaker source_dir, siblings on sys.path
     import dataset  # type: ignore[no-redef]
     from artifact import write_model_dir  # type: ignore[no-redef]
+    from recipes import DEFAULT, Recipe, get_recipe  # type: ignore[no-redef]
     from script_options import add_hyperparameters  # type: ignore[no-redef]
-    from trainer import DEFAULT_RECIPE, EpochReport, train  # type: ignore[no-redef]
+    from trainer import EpochReport, train  # type: ignore[no-redef]
+
+# Each changes the chosen recipe's field of the same name; unset, the recipe's own value stands.
+RECIPE_OVERRIDES = ("epochs", "learning_rate", "batch_size", "ensemble")
 
 
 def _env_path(name: str) -> Path | None:
@@ -37,12 +42,10 @@ def _env_path(name: str) -> Path | None:
 def parse_args(argv: list[str]) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     defaults = {
-        "epochs": DEFAULT_RECIPE.epochs,
+        "recipe": DEFAULT.name,
         "seed": 0,
-        "learning_rate": DEFAULT_RECIPE.learning_rate,
-        "batch_size": DEFAULT_RECIPE.batch_size,
-        "ensemble": DEFAULT_RECIPE.ensemble,
         "val_fraction": dataset.DEFAULT_VAL_FRACTION,
+        **dict.fromkeys(RECIPE_OVERRIDES),
     }
     add_hyperparameters(parser, defaults)
     parser.add_argument("--model-dir", type=Path, default=_env_path("SM_MODEL_DIR"))
@@ -92,6 +95,11 @@ def resolve_splits(args: argparse.Namespace) -> tuple[Path, list[dataset.Entry],
     return image_dir, train_entries, val_entries
 
 
+def chosen_recipe(args: argparse.Namespace) -> Recipe:
+    overrides = {name: getattr(args, name) for name in RECIPE_OVERRIDES if getattr(args, name) is not None}
+    return replace(get_recipe(args.recipe), **overrides)
+
+
 def _print_metrics(report: EpochReport) -> None:
     print(
         f"member={report.member + 1} epoch={report.epoch} train_loss={report.train_loss:.5f} "
@@ -106,13 +114,7 @@ def main(argv: list[str] | None = None) -> int:
     train_images, train_labels = dataset.load_images(image_dir, train_entries)
     val_images, val_labels = dataset.load_images(image_dir, val_entries)
     print(f"train {len(train_entries)} images, validation {len(val_entries)} images from {image_dir}", flush=True)
-    recipe = replace(
-        DEFAULT_RECIPE,
-        epochs=args.epochs,
-        learning_rate=args.learning_rate,
-        batch_size=args.batch_size,
-        ensemble=args.ensemble,
-    )
+    recipe = chosen_recipe(args)
     result = train(train_images, train_labels, val_images, val_labels, recipe, seed=args.seed, on_epoch=_print_metrics)
     metrics = {
         **result.metrics(),

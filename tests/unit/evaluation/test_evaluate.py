@@ -13,7 +13,10 @@ from click.testing import CliRunner
 from moto import mock_aws
 from PIL import Image
 
-from scones.model.metrics import classification_report, expected_calibration_error, lowest_threshold_meeting
+from scones.cli import main
+from scones.evaluation.metrics import classification_report, expected_calibration_error, lowest_threshold_meeting
+from scones.training.local import train_and_package
+from tests.support.model_fixtures import TINY_RECIPE, make_prepared
 
 # Five predictions whose metrics are easy to work out by hand:
 #   top prob  0.86  0.66  0.76  0.96  0.98
@@ -56,13 +59,6 @@ def test_unreachable_target_and_perfect_calibration() -> None:
 def test_mismatched_inputs_are_refused() -> None:
     with pytest.raises(ValueError, match="probabilities"):
         classification_report(PROBABILITIES, LABELS[:3], ("a", "b"), threshold=0.9, target=0.9)
-
-
-torch = pytest.importorskip("torch")
-
-from scones.cli import main  # noqa: E402
-from scones.model.train_local import train_and_package  # noqa: E402
-from tests.support.model_fixtures import TINY_RECIPE, make_prepared  # noqa: E402
 
 
 @pytest.fixture(scope="module")
