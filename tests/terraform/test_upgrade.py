@@ -1,0 +1,51 @@
+"""Existing deployments upgrade in place: against the golden records of the code before issue 14's refactor
+(tests/terraform/golden, from commit fe74125), every resource an old state holds is still planned, at its
+address or at the `to` of a moved block, and planned with the same values."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+
+from tests.terraform.conftest import ENV_EXTRA, REPO
+from tests.terraform.golden import ENVS, load_addresses, load_values, moved_blocks, new_address, planned_values
+
+pytestmark = pytest.mark.terraform
+
+
+def _plan(plan_json: Callable[..., Any], env: str) -> dict[str, dict[str, Any]]:
+    return planned_values(plan_json(env, **ENV_EXTRA.get(env, {})))
+
+
+@pytest.mark.parametrize("env", ENVS)
+def test_every_old_address_is_planned_or_moved(plan_json: Callable[..., Any], env: str) -> None:
+    moves = moved_blocks(REPO / "terraform")
+    planned = _plan(plan_json, env)
+    lost = [address for address in load_addresses(env) if new_address(address, moves) not in planned]
+    assert lost == [], f"{env}: resources of an existing state neither planned nor moved (terraform would destroy them)"
+    # Nothing new either: the refactor changes where things are written, not what is built.
+    old = {new_address(address, moves) for address in load_addresses(env)}
+    assert sorted(set(planned) - old) == []
+
+
+@pytest.mark.parametrize("env", ENVS)
+def test_every_resource_is_planned_with_the_values_it_had(plan_json: Callable[..., Any], env: str) -> None:
+    moves = moved_blocks(REPO / "terraform")
+    planned = _plan(plan_json, env)
+    for address, values in load_values(env).items():
+        now = planned[new_address(address, moves)]
+        differing = {name: (value, now.get(name)) for name, value in values.items() if now.get(name) != value}
+        assert differing == {}, f"{env}: {address} (old value, new value)"
+        assert set(now) == set(values), f"{env}: {address} gained or lost attributes"
+
+
+def test_moved_addresses_follow_modules_and_instance_keys() -> None:
+    moves = {
+        "module.stack.module.a.aws_x.y": "module.stack.module.b.aws_x.y",
+        "module.stack.module.c": "module.stack.module.d",
+    }
+    assert new_address('module.stack.module.a.aws_x.y["k"]', moves) == 'module.stack.module.b.aws_x.y["k"]'
+    assert new_address("module.stack.module.c.aws_z.this[0]", moves) == "module.stack.module.d.aws_z.this[0]"
+    assert new_address("module.stack.module.cc.aws_z.this", moves) == "module.stack.module.cc.aws_z.this"
