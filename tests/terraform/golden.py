@@ -5,8 +5,9 @@ The records were generated from commit fe74125 (the Terraform of main before the
     git archive fe74125 terraform asl | tar -x -C /tmp/old
     PYTHONPATH=python .venv/bin/python -m tests.terraform.golden /tmp/old/terraform
 
-Each environment gets `<env>.addresses` (every resource address, one a line: what an existing state holds)
-and `<env>.values.json` (planned values per address, normalized). Regenerate only from that commit: the
+Each environment gets `<env>.addresses` (every resource address, one a line: what an existing state holds),
+`<env>.values.json` (planned values per address, normalized) and `<env>.variables` (the variables the root
+declared: what a terraform.tfvars written for it may set). Regenerate only from that commit: the
 point of the files is that they do not follow the code.
 """
 
@@ -56,6 +57,11 @@ def planned_values(plan: dict[str, Any]) -> dict[str, dict[str, Any]]:
 
 def load_addresses(env: str) -> list[str]:
     return (GOLDEN / f"{env}.addresses").read_text().split()
+
+
+def load_variables(env: str) -> set[str]:
+    """Variables the root declared (what a terraform.tfvars written for it may set)."""
+    return set((GOLDEN / f"{env}.variables").read_text().split())
 
 
 def load_values(env: str) -> dict[str, dict[str, Any]]:
@@ -113,6 +119,7 @@ def _plan(root: Path, tf_vars: dict[str, Any], env: dict[str, str], terraform: s
 def generate(old_terraform: Path) -> None:
     """Plan every root of an old checkout's terraform/ (with the tests' variables) and write the records."""
     from scones.local.server import LocalAWS
+    from scones.toolchain import tfvars_check
     from tests.terraform import conftest
 
     # The provider validates the state machine definition at plan time: the emulator answers.
@@ -131,6 +138,8 @@ def generate(old_terraform: Path) -> None:
             values = planned_values(plan)
             (GOLDEN / f"{env}.addresses").write_text("".join(f"{address}\n" for address in sorted(values)))
             (GOLDEN / f"{env}.values.json").write_text(json.dumps(values, indent=1, sort_keys=True) + "\n")
+            variables = sorted(tfvars_check.declared_variables(old_terraform / "envs" / env))
+            (GOLDEN / f"{env}.variables").write_text("".join(f"{name}\n" for name in variables))
 
 
 def golden_vars(env: str) -> dict[str, Any]:

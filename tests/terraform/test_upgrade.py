@@ -4,13 +4,25 @@ address or at the `to` of a moved block, and planned with the same values."""
 
 from __future__ import annotations
 
+import re
+import shutil
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import pytest
 
+from scones.toolchain.tfvars_check import declared_variables, undeclared
 from tests.terraform.conftest import ENV_EXTRA, REPO
-from tests.terraform.golden import ENVS, load_addresses, load_values, moved_blocks, new_address, planned_values
+from tests.terraform.golden import (
+    ENVS,
+    load_addresses,
+    load_values,
+    load_variables,
+    moved_blocks,
+    new_address,
+    planned_values,
+)
 
 pytestmark = pytest.mark.terraform
 
@@ -49,3 +61,25 @@ def test_moved_addresses_follow_modules_and_instance_keys() -> None:
     assert new_address('module.stack.module.a.aws_x.y["k"]', moves) == 'module.stack.module.b.aws_x.y["k"]'
     assert new_address("module.stack.module.c.aws_z.this[0]", moves) == "module.stack.module.d.aws_z.this[0]"
     assert new_address("module.stack.module.cc.aws_z.this", moves) == "module.stack.module.cc.aws_z.this"
+
+
+def _documented_removals() -> dict[str, set[str]]:
+    """Root -> variables the upgrade notes list as removed from it."""
+    section = (REPO / "docs" / "upgrading.md").read_text().split("### Removed root variables", 1)[1]
+    removed: dict[str, set[str]] = {env: set() for env in ENVS}
+    for row in re.findall(r"^\| `([a-z_]+)` \| ([a-z, ]+) \|", section, flags=re.MULTILINE):
+        for env in row[1].split(","):
+            removed[env.strip()].add(row[0])
+    return removed
+
+
+@pytest.mark.parametrize("env", ENVS)
+def test_every_removed_root_variable_is_documented_and_refused(env: str, tmp_path: Path) -> None:
+    root = REPO / "terraform" / "envs" / env
+    removed = load_variables(env) - declared_variables(root)
+    assert removed == _documented_removals()[env], "docs/upgrading.md must list every variable a root dropped"
+    # A terraform.tfvars written for the previous version: the preflight names every dropped variable.
+    copy = tmp_path / env
+    shutil.copytree(root, copy, ignore=shutil.ignore_patterns(".terraform", "*.tfstate*", "*.tfvars*"))
+    (copy / "terraform.tfvars").write_text("".join(f"{name} = null\n" for name in sorted(load_variables(env))))
+    assert {problem.name for problem in undeclared(copy)} == removed
