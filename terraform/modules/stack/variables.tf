@@ -119,12 +119,9 @@ variable "alarm_thresholds" {
 }
 
 variable "notification_subscriptions" {
-  description = "Subscribers of the notification topic: list of {protocol (email, sms, https, sqs), endpoint}."
-  type = list(object({
-    protocol = string
-    endpoint = string
-  }))
-  default = []
+  description = "Subscribers of the notification topic, passed to the notifications module (its README lists the fields)."
+  type        = any
+  default     = []
 }
 
 variable "kms_key_arn" {
