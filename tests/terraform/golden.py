@@ -68,8 +68,8 @@ def load_values(env: str) -> dict[str, dict[str, Any]]:
     return json.loads((GOLDEN / f"{env}.values.json").read_text())
 
 
-def moved_blocks(terraform_dir: Path) -> dict[str, str]:
-    """`from` -> `to` of every moved block of a root, with module paths prefixed as the state addresses them.
+def moved_blocks(terraform_dir: Path, env: str) -> dict[str, str]:
+    """`from` -> `to` of every moved block of one root and the modules, prefixed as the root's state addresses them.
 
     Moved blocks of the stack module address resources relative to module.stack; those of the stack's
     own modules relative to module.stack.module.<name>.
@@ -81,8 +81,10 @@ def moved_blocks(terraform_dir: Path) -> dict[str, str]:
             prefix = "module.stack."
         elif relative[0] == "modules":
             prefix = f"module.stack.module.{relative[1]}."
-        else:
+        elif relative[:2] == ("envs", env):
             prefix = ""
+        else:
+            continue
         for source, target in _MOVED.findall(path.read_text()):
             found[prefix + source] = prefix + target
     return found

@@ -33,7 +33,7 @@ def _plan(plan_json: Callable[..., Any], env: str) -> dict[str, dict[str, Any]]:
 
 @pytest.mark.parametrize("env", ENVS)
 def test_every_old_address_is_planned_or_moved(plan_json: Callable[..., Any], env: str) -> None:
-    moves = moved_blocks(REPO / "terraform")
+    moves = moved_blocks(REPO / "terraform", env)
     planned = _plan(plan_json, env)
     lost = [address for address in load_addresses(env) if new_address(address, moves) not in planned]
     assert lost == [], f"{env}: resources of an existing state neither planned nor moved (terraform would destroy them)"
@@ -44,7 +44,7 @@ def test_every_old_address_is_planned_or_moved(plan_json: Callable[..., Any], en
 
 @pytest.mark.parametrize("env", ENVS)
 def test_every_resource_is_planned_with_the_values_it_had(plan_json: Callable[..., Any], env: str) -> None:
-    moves = moved_blocks(REPO / "terraform")
+    moves = moved_blocks(REPO / "terraform", env)
     planned = _plan(plan_json, env)
     for address, values in load_values(env).items():
         now = planned[new_address(address, moves)]
@@ -83,3 +83,20 @@ def test_every_removed_root_variable_is_documented_and_refused(env: str, tmp_pat
     shutil.copytree(root, copy, ignore=shutil.ignore_patterns(".terraform", "*.tfstate*", "*.tfvars*"))
     (copy / "terraform.tfvars").write_text("".join(f"{name} = null\n" for name in sorted(load_variables(env))))
     assert {problem.name for problem in undeclared(copy)} == removed
+
+
+def test_moved_blocks_are_read_with_the_address_of_their_module(tmp_path: Path) -> None:
+    (tmp_path / "modules" / "lambdas").mkdir(parents=True)
+    (tmp_path / "modules" / "lambdas" / "moved.tf").write_text(
+        'moved {\n  from = aws_lambda_function.old\n  to   = aws_lambda_function.this["x"]\n}\n'
+    )
+    (tmp_path / "envs" / "dev").mkdir(parents=True)
+    (tmp_path / "envs" / "dev" / "main.tf").write_text("moved {\n  from = module.old\n  to   = module.stack\n}\n")
+    lambdas = "module.stack.module.lambdas."
+    assert moved_blocks(tmp_path, "dev") == {
+        f"{lambdas}aws_lambda_function.old": f'{lambdas}aws_lambda_function.this["x"]',
+        "module.old": "module.stack",
+    }
+    assert moved_blocks(tmp_path, "prod") == {
+        f"{lambdas}aws_lambda_function.old": f'{lambdas}aws_lambda_function.this["x"]'
+    }
