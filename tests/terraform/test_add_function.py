@@ -23,7 +23,6 @@ PREFIX = "scones-local"
 # The one map entry, as a developer would write it into terraform/modules/stack/main.tf.
 ENTRY = """    tag_image = {
       timeout     = 5
-      memory_size = 128
       environment = { TAG = "bicycle" }
       policy_statements = [
         { sid = "ReadImageTags", actions = ["s3:GetObjectTagging"], resources = ["${local.data_bucket_arn}/data/*"] },
@@ -82,7 +81,7 @@ def test_a_fourth_function_gets_its_function_role_logs_alarms_and_workflow_state
 
     function = plan.creates[f'module.stack.module.lambdas.aws_lambda_function.this["{KEY}"]']
     assert function["function_name"] == name
-    assert (function["timeout"], function["memory_size"]) == (5, 128)
+    assert (function["timeout"], function["memory_size"]) == (5, 128)  # memory_size left out: the default
     assert function["environment"][0]["variables"] == {"TAG": "bicycle", "LOG_LEVEL": "INFO"}
     assert function["filename"] == str(fourth_function["packages"] / f"{KEY}.zip")
 

@@ -27,12 +27,12 @@ locals {
   # The Lambda functions, by key: the key is the function's folder under lambdas/ (and its zip in
   # lambda_package_dir), names the function <name_prefix>-<key with hyphens>, and its ARN fills the
   # ASL placeholder $${<key>_arn}. Adding a function is its folder, an entry here and its state in the ASL.
-  # policy_statements: what the function's role may do beyond writing its own logs and traces.
+  # policy_statements: what the function's role may do beyond writing its own logs and traces. A field left
+  # out takes the lambdas (timeout, memory_size, environment) or iam (policy_statements) module's default.
   functions = {
     serialize_image = {
       timeout     = 15
       memory_size = 256
-      environment = {}
       policy_statements = concat(
         [{ sid = "ReadImages", actions = ["s3:GetObject"], resources = ["${local.data_bucket_arn}/${var.data_prefix}/*"] }],
         length(local.kms_key_arns) == 0 ? [] : [{ sid = "DecryptImages", actions = ["kms:Decrypt"], resources = local.kms_key_arns }],
@@ -45,10 +45,9 @@ locals {
       policy_statements = [{ sid = "InvokeEndpoint", actions = ["sagemaker:InvokeEndpoint"], resources = [local.endpoint_arn] }]
     }
     filter_low_confidence = {
-      timeout           = 10
-      memory_size       = 128
-      environment       = { THRESHOLD = tostring(var.threshold) }
-      policy_statements = []
+      timeout     = 10
+      memory_size = 128
+      environment = { THRESHOLD = tostring(var.threshold) }
     }
   }
   # The function whose LowConfidence/Predictions metrics the drift alarm watches.
@@ -90,7 +89,7 @@ module "iam" {
     state_machine = "${local.p}-state-machine"
   }
   functions = {
-    for key, fn in local.functions : key => { name = local.function_names[key], policy_statements = fn.policy_statements }
+    for key, fn in local.functions : key => { name = local.function_names[key], policy_statements = try(fn.policy_statements, null) }
   }
   endpoint_name         = local.names.endpoint
   topic_arn             = local.topic_arn
@@ -111,9 +110,9 @@ module "lambdas" {
       name        = local.function_names[key]
       role_arn    = module.iam.lambda_role_arns[key]
       package     = "${var.lambda_package_dir}/${key}.zip"
-      timeout     = fn.timeout
-      memory_size = fn.memory_size
-      environment = fn.environment
+      timeout     = try(fn.timeout, null)
+      memory_size = try(fn.memory_size, null)
+      environment = try(fn.environment, null)
       log_level   = lookup(var.log_levels, key, null)
     }
   }
