@@ -49,12 +49,18 @@ tf-init: tf-toolchain ## terraform init for ENV (local|dev|prod; default local)
 		echo "$(TF_ROOT)/backend.hcl is missing: copy backend.hcl.example and fill in your state bucket" >&2; exit 2; fi
 	$(TERRAFORM) -chdir=$(TF_ROOT) init -input=false $(TF_BACKEND_CONFIG)
 
+# Terraform only warns about a value for a variable the root does not declare (e.g. one an upgrade moved
+# into the root's module call): refuse such variable files before planning. See docs/upgrading.md.
+.PHONY: tf-preflight
+tf-preflight: $(STAMP) ## Refuse ENV's variable files if they set a variable its root does not declare
+	$(BIN)/python -m scones.toolchain.tfvars_check $(TF_ROOT)
+
 .PHONY: plan
-plan: tf-init lambdas ## terraform plan for ENV (writes build/terraform/<env>.tfplan)
+plan: tf-preflight tf-init lambdas ## terraform plan for ENV (writes build/terraform/<env>.tfplan)
 	$(TERRAFORM) -chdir=$(TF_ROOT) plan -input=false -parallelism=$(TF_PARALLELISM) -out=$(abspath $(TF_BUILD))/$(ENV).tfplan
 
 .PHONY: apply
-apply: tf-init lambdas ## terraform apply for ENV (local needs `scones local up`)
+apply: tf-preflight tf-init lambdas ## terraform apply for ENV (local needs `scones local up`)
 	$(TERRAFORM) -chdir=$(TF_ROOT) apply -input=false -parallelism=$(TF_PARALLELISM) $(if $(filter local,$(ENV)),-auto-approve)
 
 .PHONY: destroy

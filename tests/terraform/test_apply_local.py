@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import shutil
 import subprocess
 from pathlib import Path
 from typing import Any
@@ -12,7 +11,7 @@ import pytest
 import tftest
 
 from scones.local.server import LocalAWS
-from tests.terraform.conftest import PARALLELISM, base_vars, terraform_binary
+from tests.terraform.conftest import PARALLELISM, base_vars, copy_terraform, terraform_binary
 
 pytestmark = pytest.mark.terraform
 
@@ -51,8 +50,7 @@ def test_apply_then_plan_shows_no_changes_then_destroy_leaves_nothing(
     tf_tree: Path, tf_env: dict[str, str], emulator: LocalAWS, tmp_path: Path
 ) -> None:
     # Its own copy of the root, so the plan tests (which keep no state) never see this state.
-    root = tmp_path / "terraform"
-    shutil.copytree(tf_tree, root, ignore=shutil.ignore_patterns(".terraform", "*.tfstate*", "zz_*"))
+    root = copy_terraform(tf_tree, tmp_path)
     aws = emulator
     tf = tftest.TerraformTest(str(root / "envs" / "local"), binary=terraform_binary(), env=tf_env)
     tf.setup(cleanup_on_exit=False)

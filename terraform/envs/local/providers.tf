@@ -29,6 +29,6 @@ provider "aws" {
   }
 
   default_tags {
-    tags = { Project = "scones-unlimited", Environment = var.name_prefix }
+    tags = { Project = "scones-unlimited", Environment = local.name_prefix }
   }
 }

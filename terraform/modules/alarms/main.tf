@@ -3,9 +3,9 @@ locals {
   actions = [var.topic_arn]
 
   lambda_alarms = merge([
-    for key, name in var.function_names : {
-      "${key}-errors"    = { function = name, metric = "Errors", threshold = local.t.lambda_errors }
-      "${key}-throttles" = { function = name, metric = "Throttles", threshold = local.t.lambda_throttles }
+    for key, fn in var.functions : {
+      "${key}-errors"    = { function = fn.name, metric = "Errors", threshold = local.t.lambda_errors }
+      "${key}-throttles" = { function = fn.name, metric = "Throttles", threshold = local.t.lambda_throttles }
     }
   ]...)
 }
@@ -47,7 +47,7 @@ resource "aws_cloudwatch_metric_alarm" "execution_failures" {
       metric_name = "LowConfidence"
       period      = local.t.period_seconds
       stat        = "Sum"
-      dimensions  = { FunctionName = var.function_names.filter_low_confidence }
+      dimensions  = { FunctionName = var.confidence_metrics_function_name }
     }
   }
 }
@@ -114,7 +114,7 @@ resource "aws_cloudwatch_metric_alarm" "low_confidence_share" {
       metric_name = "LowConfidence"
       period      = local.t.low_confidence_period_seconds
       stat        = "Average"
-      dimensions  = { FunctionName = var.function_names.filter_low_confidence }
+      dimensions  = { FunctionName = var.confidence_metrics_function_name }
     }
   }
 
@@ -125,7 +125,7 @@ resource "aws_cloudwatch_metric_alarm" "low_confidence_share" {
       metric_name = "Predictions"
       period      = local.t.low_confidence_period_seconds
       stat        = "Sum"
-      dimensions  = { FunctionName = var.function_names.filter_low_confidence }
+      dimensions  = { FunctionName = var.confidence_metrics_function_name }
     }
   }
 }

@@ -28,17 +28,25 @@ variable "state_machine_arn" {
   }
 }
 
-variable "function_names" {
-  description = "The three Lambda functions whose errors and throttles are watched; filter_low_confidence also emits the low-confidence metrics."
-  type = object({
-    serialize_image       = string
-    classify_image        = string
-    filter_low_confidence = string
-  })
+variable "functions" {
+  description = "The Lambda functions whose errors and throttles are watched, by key (the key names the alarms)."
+  type = map(object({
+    name = string
+  }))
 
   validation {
-    condition     = alltrue([for name in values(var.function_names) : can(regex("^[A-Za-z0-9_-]{1,64}$", name))])
+    condition     = alltrue([for fn in values(var.functions) : can(regex("^[A-Za-z0-9_-]{1,64}$", fn.name))])
     error_message = "Function names must be 1-64 letters, digits, hyphens or underscores."
+  }
+}
+
+variable "confidence_metrics_function_name" {
+  description = "The function that emits the LowConfidence and Predictions metrics (the confidence filter): the low-confidence share alarm watches it, and the workflow failure alarm subtracts its rejections."
+  type        = string
+
+  validation {
+    condition     = can(regex("^[A-Za-z0-9_-]{1,64}$", var.confidence_metrics_function_name))
+    error_message = "confidence_metrics_function_name must be 1-64 letters, digits, hyphens or underscores."
   }
 }
 
@@ -59,7 +67,7 @@ variable "endpoint" {
 }
 
 variable "metrics_namespace" {
-  description = "Namespace of the embedded-metric-format metrics filter_low_confidence emits (LowConfidence, Predictions)."
+  description = "Namespace of the embedded-metric-format metrics the confidence filter emits (LowConfidence, Predictions)."
   type        = string
   default     = "SconesUnlimited"
 

@@ -3,17 +3,10 @@ locals {
 
   data_bucket_arn    = "${local.arn_prefix}:s3:::${var.data_bucket_name}"
   capture_bucket_arn = "${local.arn_prefix}:s3:::${var.capture_bucket_name}"
-  endpoint_arn       = "${local.arn_prefix}:sagemaker:${var.region}:${var.account_id}:endpoint/${lower(var.endpoint_name)}"
-  function_arns = {
-    for key, name in var.function_names : key => "${local.arn_prefix}:lambda:${var.region}:${var.account_id}:function:${name}"
-  }
+  function_arns = [
+    for fn in values(var.functions) : "${local.arn_prefix}:lambda:${var.region}:${var.account_id}:function:${fn.name}"
+  ]
   log_group_arn_prefix = "${local.arn_prefix}:logs:${var.region}:${var.account_id}:log-group:"
-
-  lambda_roles = {
-    serialize_image       = var.role_names.serialize_image
-    classify_image        = var.role_names.classify_image
-    filter_low_confidence = var.role_names.filter_low_confidence
-  }
 }
 
 data "aws_iam_policy_document" "assume" {
@@ -41,15 +34,15 @@ data "aws_iam_policy_document" "assume" {
   }
 }
 
-# --- Lambda roles: each writes only its own log group; serialize reads images, classify invokes the endpoint.
+# --- Lambda roles: each writes only its own log group and traces; what else it may do comes in as data.
 
 data "aws_iam_policy_document" "lambda" {
-  for_each = local.lambda_roles
+  for_each = var.functions
 
   statement {
     sid       = "WriteOwnLogs"
     actions   = ["logs:CreateLogStream", "logs:PutLogEvents"]
-    resources = ["${local.log_group_arn_prefix}/aws/lambda/${var.function_names[each.key]}:*"]
+    resources = ["${local.log_group_arn_prefix}/aws/lambda/${each.value.name}:*"]
   }
 
   statement {
@@ -60,44 +53,27 @@ data "aws_iam_policy_document" "lambda" {
   }
 
   dynamic "statement" {
-    for_each = each.key == "serialize_image" ? [1] : []
+    for_each = each.value.policy_statements
     content {
-      sid       = "ReadImages"
-      actions   = ["s3:GetObject"]
-      resources = ["${local.data_bucket_arn}/${var.data_prefix}/*"]
-    }
-  }
-
-  dynamic "statement" {
-    for_each = each.key == "serialize_image" && length(var.kms_key_arns) > 0 ? [1] : []
-    content {
-      sid       = "DecryptImages"
-      actions   = ["kms:Decrypt"]
-      resources = var.kms_key_arns
-    }
-  }
-
-  dynamic "statement" {
-    for_each = each.key == "classify_image" ? [1] : []
-    content {
-      sid       = "InvokeEndpoint"
-      actions   = ["sagemaker:InvokeEndpoint"]
-      resources = [local.endpoint_arn]
+      sid       = statement.value.sid
+      actions   = statement.value.actions
+      resources = statement.value.resources
     }
   }
 }
 
 resource "aws_iam_role" "lambda" {
-  for_each = local.lambda_roles
+  for_each = var.functions
 
-  name               = each.value
-  description        = "Runs the ${var.function_names[each.key]} Lambda function."
+  # Each Lambda's role is named after its function.
+  name               = each.value.name
+  description        = "Runs the ${each.value.name} Lambda function."
   assume_role_policy = data.aws_iam_policy_document.assume["lambda"].json
   tags               = var.tags
 }
 
 resource "aws_iam_role_policy" "lambda" {
-  for_each = local.lambda_roles
+  for_each = var.functions
 
   name   = "least-privilege"
   role   = aws_iam_role.lambda[each.key].id
@@ -111,7 +87,7 @@ data "aws_iam_policy_document" "state_machine" {
     sid     = "InvokeWorkflowFunctions"
     actions = ["lambda:InvokeFunction"]
     # The ":*" forms allow invoking a published version or alias of the same functions.
-    resources = flatten([for arn in values(local.function_arns) : [arn, "${arn}:*"]])
+    resources = flatten([for arn in local.function_arns : [arn, "${arn}:*"]])
   }
 
   statement {

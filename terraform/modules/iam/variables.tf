@@ -30,13 +30,10 @@ variable "account_id" {
 }
 
 variable "role_names" {
-  description = "Name of each role this module creates, one per consumer."
+  description = "Names of the SageMaker and state machine roles (each Lambda's role is named after its function)."
   type = object({
-    sagemaker             = string
-    serialize_image       = string
-    classify_image        = string
-    filter_low_confidence = string
-    state_machine         = string
+    sagemaker     = string
+    state_machine = string
   })
 
   validation {
@@ -45,22 +42,33 @@ variable "role_names" {
   }
 }
 
-variable "function_names" {
-  description = "Names of the three Lambda functions (their ARNs are derived, so roles exist before the functions)."
-  type = object({
-    serialize_image       = string
-    classify_image        = string
-    filter_low_confidence = string
-  })
+variable "functions" {
+  description = "The Lambda functions, by key: name (their ARNs are derived, so roles exist before the functions) and what each may do beyond writing its own logs and traces."
+  type = map(object({
+    name = string
+    policy_statements = optional(list(object({
+      sid       = string
+      actions   = list(string)
+      resources = list(string)
+    })), [])
+  }))
 
   validation {
-    condition     = alltrue([for name in values(var.function_names) : can(regex("^[A-Za-z0-9_-]{1,64}$", name))])
-    error_message = "Function names must be 1-64 letters, digits, hyphens or underscores."
+    condition     = alltrue([for fn in values(var.functions) : can(regex("^[A-Za-z0-9_-]{1,64}$", fn.name))])
+    error_message = "Function names must be 1-64 letters, digits, hyphens or underscores (they name the roles too)."
+  }
+
+  validation {
+    condition = alltrue(flatten([for fn in values(var.functions) : [
+      for statement in fn.policy_statements : can(regex("^[A-Za-z0-9]+$", statement.sid)) && length(statement.actions) > 0 && length(statement.resources) > 0
+      && alltrue([for action in statement.actions : can(regex("^[a-z0-9-]+:[A-Za-z0-9]+$", action))])
+    ]]))
+    error_message = "Each policy statement needs an alphanumeric sid, at least one resource and at least one action written service:Action (no wildcards)."
   }
 }
 
 variable "endpoint_name" {
-  description = "Name of the SageMaker endpoint classify_image may invoke (it may not exist yet)."
+  description = "Name of the SageMaker endpoint whose log group the SageMaker role writes (it may not exist yet)."
   type        = string
 
   validation {

@@ -1,27 +1,9 @@
-locals {
-  environment = {
-    serialize_image       = { LOG_LEVEL = var.log_level }
-    classify_image        = { LOG_LEVEL = var.log_level, ENDPOINT_NAME = var.endpoint_name }
-    filter_low_confidence = { LOG_LEVEL = var.log_level, THRESHOLD = tostring(var.threshold) }
-  }
-  functions = {
-    for key, name in var.function_names : key => {
-      name        = name
-      role_arn    = var.role_arns[key]
-      zip         = "${var.package_dir}/${key}.zip"
-      timeout     = var.settings[key].timeout
-      memory_size = var.settings[key].memory_size
-      environment = local.environment[key]
-    }
-  }
-}
-
 # Created before the functions so retention applies from the first invocation
 # (Lambda would otherwise create the group itself, with infinite retention).
 resource "aws_cloudwatch_log_group" "this" {
   # checkov:skip=CKV_AWS_338: logs hold request ids and S3 keys for debugging; retention is a variable (default 30 days) rather than a mandatory year.
   # checkov:skip=CKV_AWS_158: CloudWatch Logs encrypts log data at rest by default; a customer-managed key is supported through var.logs_kms_key_arn.
-  for_each = local.functions
+  for_each = var.functions
 
   name              = "/aws/lambda/${each.value.name}"
   retention_in_days = var.log_retention_days
@@ -33,24 +15,24 @@ resource "aws_lambda_function" "this" {
   # checkov:skip=CKV_AWS_116: the functions are invoked synchronously by Step Functions, which retries and catches failures; a DLQ only applies to asynchronous invocations.
   # checkov:skip=CKV_AWS_117: the functions reach only S3 and SageMaker public endpoints; a VPC would add NAT or endpoint cost without reducing exposure.
   # checkov:skip=CKV_AWS_115: reserved concurrency below the account limit fails on new accounts (minimum 10 unreserved); Step Functions throttling is the effective limit.
-  # checkov:skip=CKV_AWS_173: the environment holds only an endpoint name, a threshold and a log level, no secrets; Lambda encrypts it at rest with an AWS-managed key.
+  # checkov:skip=CKV_AWS_173: the environment holds only names, thresholds and a log level, no secrets; Lambda encrypts it at rest with an AWS-managed key.
   # checkov:skip=CKV_AWS_272: code signing needs a Signer profile; zips are built reproducibly from this repository and deployed by its pipeline with a source_code_hash.
-  for_each = local.functions
+  for_each = var.functions
 
   function_name    = each.value.name
   description      = "Scones Unlimited ${each.key}"
   role             = each.value.role_arn
   runtime          = "python3.12"
   handler          = "app.handler"
-  filename         = each.value.zip
-  source_code_hash = filebase64sha256(each.value.zip)
+  filename         = each.value.package
+  source_code_hash = filebase64sha256(each.value.package)
   timeout          = each.value.timeout
   memory_size      = each.value.memory_size
   architectures    = ["x86_64"]
   tags             = var.tags
 
   environment {
-    variables = each.value.environment
+    variables = merge(each.value.environment, { LOG_LEVEL = each.value.log_level })
   }
 
   tracing_config {

@@ -1,5 +1,5 @@
 output "function_arns" {
-  description = "ARN per function key (serialize_image, classify_image, filter_low_confidence)."
+  description = "ARN per function key, read back from the functions (for consumers outside the stack; the stack's own policies and definition derive ARNs from names)."
   value       = { for key, fn in aws_lambda_function.this : key => fn.arn }
 }
 

@@ -1,85 +1,38 @@
-variable "function_names" {
-  description = "Name of each of the three functions."
-  type = object({
-    serialize_image       = string
-    classify_image        = string
-    filter_low_confidence = string
-  })
+variable "functions" {
+  description = "The functions, by key (the key is the function's folder under lambdas/ and names its zip): name, execution role, zip, limits, environment (LOG_LEVEL is added from log_level)."
+  type = map(object({
+    name        = string
+    role_arn    = string
+    package     = string
+    timeout     = optional(number, 30)
+    memory_size = optional(number, 128)
+    environment = optional(map(string), {})
+    log_level   = optional(string, "INFO")
+  }))
 
   validation {
-    condition     = alltrue([for name in values(var.function_names) : can(regex("^[A-Za-z0-9_-]{1,64}$", name))])
-    error_message = "Function names must be 1-64 letters, digits, hyphens or underscores."
+    condition     = alltrue([for key, fn in var.functions : can(regex("^[a-z][a-z0-9_]*$", key)) && can(regex("^[A-Za-z0-9_-]{1,64}$", fn.name))])
+    error_message = "Function keys must be lowercase snake_case and function names 1-64 letters, digits, hyphens or underscores."
   }
-}
-
-variable "role_arns" {
-  description = "Execution role ARN of each function (from the iam module)."
-  type = object({
-    serialize_image       = string
-    classify_image        = string
-    filter_low_confidence = string
-  })
 
   validation {
-    condition     = alltrue([for arn in values(var.role_arns) : can(regex("^arn:aws[a-z-]*:iam::[0-9]{12}:role/[A-Za-z0-9+=,.@_/-]+$", arn))])
-    error_message = "role_arns must be IAM role ARNs (arn:aws:iam::<account>:role/<name>)."
+    condition     = alltrue([for fn in values(var.functions) : can(regex("^arn:aws[a-z-]*:iam::[0-9]{12}:role/[A-Za-z0-9+=,.@_/-]+$", fn.role_arn))])
+    error_message = "Each role_arn must be an IAM role ARN (arn:aws:iam::<account>:role/<name>)."
   }
-}
-
-variable "package_dir" {
-  description = "Directory holding serialize_image.zip, classify_image.zip and filter_low_confidence.zip (built by `make lambdas`)."
-  type        = string
 
   validation {
-    condition     = alltrue([for key in ["serialize_image", "classify_image", "filter_low_confidence"] : fileexists("${var.package_dir}/${key}.zip")])
-    error_message = "package_dir must hold serialize_image.zip, classify_image.zip and filter_low_confidence.zip (run `make lambdas`)."
+    condition     = alltrue([for fn in values(var.functions) : endswith(fn.package, ".zip") && fileexists(fn.package)])
+    error_message = "Each package must be an existing zip (build them with `make lambdas`)."
   }
-}
-
-variable "endpoint_name" {
-  description = "SageMaker endpoint classify_image invokes (ENDPOINT_NAME)."
-  type        = string
 
   validation {
-    condition     = can(regex("^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}$", var.endpoint_name))
-    error_message = "endpoint_name must be 1-63 letters, digits and hyphens, starting and ending with a letter or digit."
-  }
-}
-
-variable "threshold" {
-  description = "Lowest top-class probability filter_low_confidence accepts (THRESHOLD), in (0, 1]."
-  type        = number
-  default     = 0.93
-
-  validation {
-    condition     = var.threshold > 0 && var.threshold <= 1
-    error_message = "threshold must be in (0, 1]."
-  }
-}
-
-variable "settings" {
-  description = "Per-function runtime settings; omitted fields keep their defaults."
-  type = object({
-    serialize_image       = optional(object({ timeout = optional(number, 15), memory_size = optional(number, 256) }), {})
-    classify_image        = optional(object({ timeout = optional(number, 30), memory_size = optional(number, 256) }), {})
-    filter_low_confidence = optional(object({ timeout = optional(number, 10), memory_size = optional(number, 128) }), {})
-  })
-  default = {}
-
-  validation {
-    condition     = alltrue([for s in values(var.settings) : s.timeout >= 1 && s.timeout <= 900 && s.memory_size >= 128 && s.memory_size <= 10240])
+    condition     = alltrue([for fn in values(var.functions) : fn.timeout >= 1 && fn.timeout <= 900 && fn.memory_size >= 128 && fn.memory_size <= 10240])
     error_message = "Each timeout must be 1-900 seconds and each memory_size 128-10240 MB."
   }
-}
-
-variable "log_level" {
-  description = "LOG_LEVEL of every function."
-  type        = string
-  default     = "INFO"
 
   validation {
-    condition     = contains(["DEBUG", "INFO", "WARNING", "ERROR"], var.log_level)
-    error_message = "log_level must be DEBUG, INFO, WARNING or ERROR."
+    condition     = alltrue([for fn in values(var.functions) : contains(["DEBUG", "INFO", "WARNING", "ERROR"], fn.log_level) && !contains(keys(fn.environment), "LOG_LEVEL")])
+    error_message = "Each log_level must be DEBUG, INFO, WARNING or ERROR, set through log_level (not environment.LOG_LEVEL)."
   }
 }
 

@@ -7,11 +7,6 @@ locals {
     topic          = "${local.p}-notifications"
     state_machine  = "${local.p}-classify-image"
     endpoint       = "${local.p}-classifier"
-    functions = {
-      serialize_image       = "${local.p}-serialize-image"
-      classify_image        = "${local.p}-classify-image"
-      filter_low_confidence = "${local.p}-filter-low-confidence"
-    }
   }
 
   # The inference image's own repository, when it is a private ECR image (AWS-owned images need no grant, but one is harmless).
@@ -26,6 +21,40 @@ locals {
   # fully known at plan time (reviewable, assertable); the depends_on below keep creation order right.
   topic_arn         = "arn:${var.partition}:sns:${var.region}:${var.account_id}:${local.names.topic}"
   state_machine_arn = "arn:${var.partition}:states:${var.region}:${var.account_id}:stateMachine:${local.names.state_machine}"
+  data_bucket_arn   = "arn:${var.partition}:s3:::${local.names.data_bucket}"
+  endpoint_arn      = "arn:${var.partition}:sagemaker:${var.region}:${var.account_id}:endpoint/${lower(local.names.endpoint)}"
+
+  # The Lambda functions, by key: the key is the function's folder under lambdas/ (and its zip in
+  # lambda_package_dir), names the function <name_prefix>-<key with hyphens>, and its ARN fills the
+  # ASL placeholder $${<key>_arn}. Adding a function is its folder, an entry here and its state in the ASL.
+  # policy_statements: what the function's role may do beyond writing its own logs and traces. A field left
+  # out takes the lambdas (timeout, memory_size, environment) or iam (policy_statements) module's default.
+  functions = {
+    serialize_image = {
+      timeout     = 15
+      memory_size = 256
+      policy_statements = concat(
+        [{ sid = "ReadImages", actions = ["s3:GetObject"], resources = ["${local.data_bucket_arn}/${var.data_prefix}/*"] }],
+        length(local.kms_key_arns) == 0 ? [] : [{ sid = "DecryptImages", actions = ["kms:Decrypt"], resources = local.kms_key_arns }],
+      )
+    }
+    classify_image = {
+      timeout           = 30
+      memory_size       = 256
+      environment       = { ENDPOINT_NAME = local.names.endpoint }
+      policy_statements = [{ sid = "InvokeEndpoint", actions = ["sagemaker:InvokeEndpoint"], resources = [local.endpoint_arn] }]
+    }
+    filter_low_confidence = {
+      timeout     = 10
+      memory_size = 128
+      environment = { THRESHOLD = tostring(var.threshold) }
+    }
+  }
+  # The function whose LowConfidence/Predictions metrics the drift alarm watches.
+  confidence_filter = "filter_low_confidence"
+
+  function_names = { for key, _ in local.functions : key => "${local.p}-${replace(key, "_", "-")}" }
+  function_arns  = { for key, name in local.function_names : key => "arn:${var.partition}:lambda:${var.region}:${var.account_id}:function:${name}" }
 }
 
 module "storage" {
@@ -55,12 +84,13 @@ module "iam" {
   partition  = var.partition
   region     = var.region
   account_id = var.account_id
-  # Each Lambda's role is named after its function.
-  role_names = merge(local.names.functions, {
+  role_names = {
     sagemaker     = "${local.p}-sagemaker"
     state_machine = "${local.p}-state-machine"
-  })
-  function_names        = local.names.functions
+  }
+  functions = {
+    for key, fn in local.functions : key => { name = local.function_names[key], policy_statements = try(fn.policy_statements, null) }
+  }
   endpoint_name         = local.names.endpoint
   topic_arn             = local.topic_arn
   data_bucket_name      = local.names.data_bucket
@@ -75,11 +105,17 @@ module "iam" {
 module "lambdas" {
   source = "../lambdas"
 
-  function_names     = local.names.functions
-  role_arns          = module.iam.lambda_role_arns
-  package_dir        = var.lambda_package_dir
-  endpoint_name      = local.names.endpoint
-  threshold          = var.threshold
+  functions = {
+    for key, fn in local.functions : key => {
+      name        = local.function_names[key]
+      role_arn    = module.iam.lambda_role_arns[key]
+      package     = "${var.lambda_package_dir}/${key}.zip"
+      timeout     = try(fn.timeout, null)
+      memory_size = try(fn.memory_size, null)
+      environment = try(fn.environment, null)
+      log_level   = lookup(var.log_levels, key, null)
+    }
+  }
   log_retention_days = var.log_retention_days
   tags               = var.tags
 }
@@ -87,15 +123,17 @@ module "lambdas" {
 module "workflow" {
   source = "../workflow"
 
-  name                = local.names.state_machine
-  type                = var.state_machine_type
-  definition_template = var.state_machine_definition
-  function_arns       = module.iam.function_arns
-  topic_arn           = local.topic_arn
-  role_arn            = module.iam.state_machine_role_arn
-  log_group_name      = "/aws/vendedlogs/states/${local.names.state_machine}"
-  log_retention_days  = var.log_retention_days
-  tags                = var.tags
+  name            = local.names.state_machine
+  type            = var.state_machine_type
+  definition_file = var.state_machine_definition
+  definition_variables = merge(
+    { for key, arn in local.function_arns : "${key}_arn" => arn },
+    { sns_topic_arn = local.topic_arn },
+  )
+  role_arn           = module.iam.state_machine_role_arn
+  log_group_name     = "/aws/vendedlogs/states/${local.names.state_machine}"
+  log_retention_days = var.log_retention_days
+  tags               = var.tags
 
   depends_on = [module.lambdas, module.notifications]
 }
@@ -128,11 +166,12 @@ module "alarms" {
   topic_arn   = local.topic_arn
   # Derived (like topic_arn), so the alarms' StateMachineArn dimension is reviewable in the plan; an alarm
   # may name a state machine that does not exist yet. tests/terraform checks it equals the applied ARN.
-  state_machine_arn = local.state_machine_arn
-  function_names    = local.names.functions
-  endpoint          = module.endpoint.enabled ? { name = local.names.endpoint, variant_name = module.endpoint.variant_name } : null
-  thresholds        = var.alarm_thresholds
-  tags              = var.tags
+  state_machine_arn                = local.state_machine_arn
+  functions                        = { for key, name in local.function_names : key => { name = name } }
+  confidence_metrics_function_name = local.function_names[local.confidence_filter]
+  endpoint                         = module.endpoint.enabled ? { name = local.names.endpoint, variant_name = module.endpoint.variant_name } : null
+  thresholds                       = var.alarm_thresholds
+  tags                             = var.tags
 
   depends_on = [module.notifications]
 }

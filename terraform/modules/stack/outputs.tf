@@ -46,6 +46,11 @@ output "endpoint_deployed" {
 output "lambda_function_arns" {
   description = "Lambda ARN per function key."
   value       = module.lambdas.function_arns
+
+  precondition {
+    condition     = length(setsubtract(keys(var.log_levels), keys(local.functions))) == 0
+    error_message = "log_levels names a function the stack does not have: ${join(", ", setsubtract(keys(var.log_levels), keys(local.functions)))}."
+  }
 }
 
 output "sagemaker_role_arn" {
@@ -56,4 +61,9 @@ output "sagemaker_role_arn" {
 output "alarm_names" {
   description = "CloudWatch alarms notifying the topic."
   value       = module.alarms.alarm_names
+}
+
+output "region" {
+  description = "Region of the stack."
+  value       = var.region
 }

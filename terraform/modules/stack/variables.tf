@@ -25,7 +25,7 @@ variable "account_id" {
 }
 
 variable "lambda_package_dir" {
-  description = "Directory with the three Lambda zips (build/lambdas)."
+  description = "Directory with one zip per function key, <key>.zip (build/lambdas)."
   type        = string
 }
 
@@ -41,9 +41,21 @@ variable "state_machine_type" {
 }
 
 variable "threshold" {
-  description = "Confidence threshold of filter_low_confidence, in (0, 1]."
+  description = "Lowest top-class probability filter_low_confidence accepts (its THRESHOLD), in (0, 1]."
   type        = number
   default     = 0.93
+  nullable    = false
+
+  validation {
+    condition     = var.threshold > 0 && var.threshold <= 1
+    error_message = "threshold must be in (0, 1]."
+  }
+}
+
+variable "log_levels" {
+  description = "LOG_LEVEL per function key (DEBUG, INFO, WARNING or ERROR); a function not named here logs at INFO."
+  type        = map(string)
+  default     = {}
 }
 
 variable "data_prefix" {
@@ -95,42 +107,21 @@ variable "capture_expiration_days" {
 }
 
 variable "autoscaling" {
-  description = "Endpoint autoscaling (min_capacity, max_capacity, target_invocations_per_instance, cooldowns)."
-  type = object({
-    min_capacity                    = optional(number, 1)
-    max_capacity                    = optional(number, 2)
-    target_invocations_per_instance = optional(number, 100)
-    scale_in_cooldown               = optional(number, 300)
-    scale_out_cooldown              = optional(number, 60)
-  })
-  default = {}
+  description = "Endpoint autoscaling, passed to the endpoint module (its README lists the fields and defaults)."
+  type        = any
+  default     = {}
 }
 
 variable "alarm_thresholds" {
-  description = "Alarm thresholds; see the alarms module."
-  type = object({
-    period_seconds                 = optional(number, 300)
-    evaluation_periods             = optional(number, 1)
-    execution_failures             = optional(number, 0)
-    execution_timeouts             = optional(number, 0)
-    lambda_errors                  = optional(number, 0)
-    lambda_throttles               = optional(number, 0)
-    endpoint_5xx_errors            = optional(number, 0)
-    model_latency_p95_ms           = optional(number, 500)
-    low_confidence_share           = optional(number, 0.3)
-    low_confidence_min_predictions = optional(number, 20)
-    low_confidence_period_seconds  = optional(number, 3600)
-  })
-  default = {}
+  description = "Alarm thresholds, passed to the alarms module (its README lists the fields and defaults)."
+  type        = any
+  default     = {}
 }
 
 variable "notification_subscriptions" {
-  description = "Subscribers of the notification topic: list of {protocol (email, sms, https, sqs), endpoint}."
-  type = list(object({
-    protocol = string
-    endpoint = string
-  }))
-  default = []
+  description = "Subscribers of the notification topic, passed to the notifications module (its README lists the fields)."
+  type        = any
+  default     = []
 }
 
 variable "kms_key_arn" {

@@ -11,12 +11,8 @@ resource "aws_sfn_state_machine" "this" {
   name     = var.name
   type     = var.type
   role_arn = var.role_arn
-  definition = templatefile(var.definition_template, {
-    serialize_image_arn       = var.function_arns.serialize_image
-    classify_image_arn        = var.function_arns.classify_image
-    filter_low_confidence_arn = var.function_arns.filter_low_confidence
-    sns_topic_arn             = var.topic_arn
-  })
+  # The caller passes ARNs derived from names, so the definition is known (and reviewable) at plan time.
+  definition = templatefile(var.definition_file, var.definition_variables)
 
   logging_configuration {
     log_destination        = "${aws_cloudwatch_log_group.this.arn}:*"

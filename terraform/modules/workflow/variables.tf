@@ -19,37 +19,23 @@ variable "type" {
   }
 }
 
-variable "definition_template" {
-  description = "Path of the ASL template with $${serialize_image_arn}, $${classify_image_arn}, $${filter_low_confidence_arn} and $${sns_topic_arn} placeholders."
+variable "definition_file" {
+  description = "Path of the ASL template (asl/classify_image.asl.json); Terraform's templatefile fills its $${name} placeholders from definition_variables."
   type        = string
 
   validation {
-    condition     = fileexists(var.definition_template)
-    error_message = "definition_template must be the path of an existing file (asl/classify_image.asl.json)."
+    condition     = fileexists(var.definition_file)
+    error_message = "definition_file must be the path of an existing file (asl/classify_image.asl.json)."
   }
 }
 
-variable "function_arns" {
-  description = "ARNs of the three functions the workflow calls."
-  type = object({
-    serialize_image       = string
-    classify_image        = string
-    filter_low_confidence = string
-  })
+variable "definition_variables" {
+  description = "Values of the definition's placeholders, by name (e.g. serialize_image_arn, sns_topic_arn): the ARNs of the functions and topic the workflow calls."
+  type        = map(string)
 
   validation {
-    condition     = alltrue([for arn in values(var.function_arns) : can(regex("^arn:aws[a-z-]*:lambda:[a-z0-9-]+:[0-9]{12}:function:[A-Za-z0-9_-]{1,64}(:[A-Za-z0-9_$-]+)?$", arn))])
-    error_message = "function_arns must be Lambda function ARNs (arn:aws:lambda:<region>:<account>:function:<name>)."
-  }
-}
-
-variable "topic_arn" {
-  description = "SNS topic the workflow publishes rejections and failures to."
-  type        = string
-
-  validation {
-    condition     = can(regex("^arn:aws[a-z-]*:sns:[a-z0-9-]+:[0-9]{12}:[A-Za-z0-9_-]{1,256}(\\.fifo)?$", var.topic_arn))
-    error_message = "topic_arn must be an SNS topic ARN (arn:aws:sns:<region>:<account>:<name>)."
+    condition     = alltrue([for name, value in var.definition_variables : can(regex("^[a-z][a-z0-9_]*$", name)) && can(regex("^arn:aws[a-z-]*:[a-z0-9-]+:", value))])
+    error_message = "definition_variables must map snake_case placeholder names to ARNs (arn:aws...)."
   }
 }
 

@@ -1,0 +1,160 @@
+"""Golden records of what each root planned before issue 14's refactor, and the normalization both sides share.
+
+The records were generated from commit fe74125 (the Terraform of main before the refactor):
+
+    git archive fe74125 terraform asl | tar -x -C /tmp/old
+    PYTHONPATH=python .venv/bin/python -m tests.terraform.golden /tmp/old/terraform
+
+Each environment gets `<env>.addresses` (every resource address, one a line: what an existing state holds),
+`<env>.values.json` (planned values per address, normalized) and `<env>.variables` (the variables the root
+declared: what a terraform.tfvars written for it may set). Regenerate only from that commit: the
+point of the files is that they do not follow the code.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+from typing import Any
+
+GOLDEN = Path(__file__).resolve().parent / "golden"
+ENVS = ("local", "dev", "prod")
+# Attributes whose value says where or when the plan ran, not what it builds: the zip path (its name stays),
+# the zip's hash (the Lambda code changes independently of the infrastructure).
+_PATH_ATTRIBUTES = frozenset({"filename"})
+_VOLATILE_ATTRIBUTES = frozenset({"source_code_hash"})
+_JSON_ATTRIBUTES = frozenset({"policy", "assume_role_policy", "definition"})
+_MOVED = re.compile(r"moved\s*\{\s*from\s*=\s*(\S+)\s*to\s*=\s*(\S+)\s*\}", re.MULTILINE)
+
+
+def _normalize_value(name: str, value: Any) -> Any:
+    if name in _PATH_ATTRIBUTES and isinstance(value, str):
+        return Path(value).name
+    if name in _JSON_ATTRIBUTES and isinstance(value, str):
+        return json.loads(value)
+    return value
+
+
+def planned_values(plan: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """Known planned values of every managed resource, by address, normalized."""
+    found = {}
+    for change in plan.get("resource_changes", []):
+        if change["mode"] != "managed":
+            continue
+        after = change["change"].get("after") or {}
+        unknown = change["change"].get("after_unknown") or {}
+        found[change["address"]] = {
+            name: _normalize_value(name, value)
+            for name, value in sorted(after.items())
+            if name not in _VOLATILE_ATTRIBUTES and unknown.get(name) is not True
+        }
+    return found
+
+
+def load_addresses(env: str) -> list[str]:
+    return (GOLDEN / f"{env}.addresses").read_text().split()
+
+
+def load_variables(env: str) -> set[str]:
+    """Variables the root declared (what a terraform.tfvars written for it may set)."""
+    return set((GOLDEN / f"{env}.variables").read_text().split())
+
+
+def load_values(env: str) -> dict[str, dict[str, Any]]:
+    return json.loads((GOLDEN / f"{env}.values.json").read_text())
+
+
+def moved_blocks(terraform_dir: Path, env: str) -> dict[str, str]:
+    """`from` -> `to` of every moved block of one root and the modules, prefixed as the root's state addresses them.
+
+    Moved blocks of the stack module address resources relative to module.stack; those of the stack's
+    own modules relative to module.stack.module.<name>.
+    """
+    found: dict[str, str] = {}
+    for path in sorted(terraform_dir.rglob("*.tf")):
+        relative = path.relative_to(terraform_dir).parts
+        if relative[0] == "modules" and relative[1] == "stack":
+            prefix = "module.stack."
+        elif relative[0] == "modules":
+            prefix = f"module.stack.module.{relative[1]}."
+        elif relative[:2] == ("envs", env):
+            prefix = ""
+        else:
+            continue
+        for source, target in _MOVED.findall(path.read_text()):
+            found[prefix + source] = prefix + target
+    return found
+
+
+def new_address(old: str, moves: dict[str, str]) -> str:
+    """Where a resource of an old state lives now: a moved block of it, or of a module or resource above it."""
+    for source, target in sorted(moves.items(), key=lambda item: -len(item[0])):
+        if old == source or old.startswith(source + ".") or old.startswith(source + "["):
+            return target + old[len(source) :]
+    return old
+
+
+def _plan(root: Path, tf_vars: dict[str, Any], env: dict[str, str], terraform: str) -> dict[str, Any]:
+    subprocess.run([terraform, "init", "-input=false", "-no-color"], cwd=root, env=env, check=True, capture_output=True)
+    var_file = root / "golden.auto.tfvars.json"
+    var_file.write_text(json.dumps(tf_vars))
+    planned = subprocess.run(
+        [terraform, "plan", "-input=false", "-no-color", "-out=golden.tfplan"],
+        cwd=root,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if planned.returncode != 0:
+        raise RuntimeError(f"plan of {root} failed:\n{planned.stdout}{planned.stderr}")
+    shown = subprocess.run(
+        [terraform, "show", "-json", "golden.tfplan"], cwd=root, env=env, check=True, capture_output=True, text=True
+    )
+    return json.loads(shown.stdout)
+
+
+def generate(old_terraform: Path) -> None:
+    """Plan every root of an old checkout's terraform/ (with the tests' variables) and write the records."""
+    from scones.local.server import LocalAWS
+    from scones.toolchain import tfvars_check
+    from tests.terraform import conftest
+
+    # The provider validates the state machine definition at plan time: the emulator answers.
+    with tempfile.TemporaryDirectory() as scratch, LocalAWS() as aws:
+        tree = conftest.copy_terraform(old_terraform, Path(scratch))
+        url = aws.url
+        for env in ENVS:
+            root = tree / "envs" / env
+            settings = conftest.ENV_SETTINGS[env]
+            if env != "local":
+                (root / "zz_offline_override.tf").write_text(conftest.offline_override(url))
+            tf_vars = golden_vars(env) | {"region": settings["region"], "account_id": settings["account"]}
+            if env == "local":
+                tf_vars["emulator_url"] = url
+            plan = _plan(root, tf_vars, conftest.tf_environment(), conftest.terraform_binary())
+            values = planned_values(plan)
+            (GOLDEN / f"{env}.addresses").write_text("".join(f"{address}\n" for address in sorted(values)))
+            (GOLDEN / f"{env}.values.json").write_text(json.dumps(values, indent=1, sort_keys=True) + "\n")
+            variables = sorted(tfvars_check.declared_variables(old_terraform / "envs" / env))
+            (GOLDEN / f"{env}.variables").write_text("".join(f"{name}\n" for name in variables))
+
+
+def golden_vars(env: str) -> dict[str, Any]:
+    """The per-environment inputs of the golden plans: a model, and for dev the KMS key and subscriptions."""
+    from tests.terraform.conftest import ENV_EXTRA, ENV_SETTINGS, MODEL_IMAGE, MODEL_URL
+
+    settings = ENV_SETTINGS[env]
+    return {
+        "model_data_url": MODEL_URL.format(env=env, **settings),
+        "model_image_uri": MODEL_IMAGE.format(region=settings["region"]),
+        **ENV_EXTRA.get(env, {}),
+    }
+
+
+if __name__ == "__main__":
+    generate(Path(sys.argv[1]).resolve())

@@ -1,0 +1,114 @@
+"""Adding a Lambda function is a folder under lambdas/, one entry in the stack's functions map and its
+state in the ASL: nothing in any module names a function."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from scones.build_lambdas import build_all
+from scones.paths import LAMBDA_NAMES
+from tests.terraform.conftest import ASL, REPO
+from tests.terraform.plan_summary import policy_statements, summarize
+
+pytestmark = pytest.mark.terraform
+
+KEY = "tag_image"
+PREFIX = "scones-local"
+# The one map entry, as a developer would write it into terraform/modules/stack/main.tf.
+ENTRY = """    tag_image = {
+      timeout     = 5
+      environment = { TAG = "bicycle" }
+      policy_statements = [
+        { sid = "ReadImageTags", actions = ["s3:GetObjectTagging"], resources = ["${local.data_bucket_arn}/data/*"] },
+      ]
+    }
+"""
+MARKER = "  functions = {\n"
+
+
+@pytest.fixture(scope="module")
+def fourth_function(tf_tree: Path, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    """A copy of lambdas/ with one more folder, its zips, a copy of the modules with one more map entry,
+    and a copy of the ASL with one more state."""
+    work = tmp_path_factory.mktemp("fourth")
+    lambdas = work / "lambdas"
+    shutil.copytree(REPO / "lambdas", lambdas, ignore=shutil.ignore_patterns("__pycache__"))
+    (lambdas / KEY).mkdir()
+    (lambdas / KEY / "app.py").write_text('def handler(event, context):\n    return {**event, "tagged": True}\n')
+    packages = work / "build"
+    build_all(lambdas, packages, (*LAMBDA_NAMES, KEY))
+
+    modules = work / "modules"
+    shutil.copytree(tf_tree / "modules", modules)
+    stack = modules / "stack" / "main.tf"
+    text = stack.read_text()
+    # The map is the first `functions = {` of the file, in its locals (the module calls come after).
+    assert -1 < text.find(MARKER) < text.index('module "'), "the stack's functions map moved: update MARKER"
+    stack.write_text(text.replace(MARKER, MARKER + ENTRY, 1))
+
+    definition = json.loads(ASL.read_text())
+    serialize = definition["States"]["SerializeImage"]
+    definition["States"]["TagImage"] = {
+        "Type": "Task",
+        "Resource": "arn:aws:states:::lambda:invoke",
+        "Parameters": {"FunctionName": f"${{{KEY}_arn}}", "Payload.$": "$"},
+        "OutputPath": "$.Payload",
+        "Next": serialize["Next"],
+    }
+    serialize["Next"] = "TagImage"
+    asl = work / "classify_image.asl.json"
+    asl.write_text(json.dumps(definition, indent=2))
+    return {"modules": modules, "packages": packages, "asl": asl}
+
+
+def test_a_fourth_function_gets_its_function_role_logs_alarms_and_workflow_state(
+    stack_plan: Callable[..., Any], fourth_function: dict[str, Path]
+) -> None:
+    raw = stack_plan(
+        fourth_function["modules"],
+        lambda_package_dir=str(fourth_function["packages"]),
+        state_machine_definition=str(fourth_function["asl"]),
+    )
+    plan = summarize(raw)
+    name = f"{PREFIX}-tag-image"
+    arn = f"arn:aws:lambda:us-east-1:123456789012:function:{name}"
+
+    function = plan.creates[f'module.stack.module.lambdas.aws_lambda_function.this["{KEY}"]']
+    assert function["function_name"] == name
+    assert (function["timeout"], function["memory_size"]) == (5, 128)  # memory_size left out: the default
+    assert function["environment"][0]["variables"] == {"TAG": "bicycle", "LOG_LEVEL": "INFO"}
+    assert function["filename"] == str(fourth_function["packages"] / f"{KEY}.zip")
+
+    assert plan.creates[f'module.stack.module.iam.aws_iam_role.lambda["{KEY}"]']["name"] == name
+    grants = {
+        statement["Sid"]: statement
+        for address, statement in policy_statements(plan)
+        if address.endswith(f'aws_iam_role_policy.lambda["{KEY}"]')
+    }
+    assert set(grants) == {"WriteOwnLogs", "XRayTraces", "ReadImageTags"}
+    assert grants["ReadImageTags"]["Action"] == "s3:GetObjectTagging"
+    assert grants["WriteOwnLogs"]["Resource"].endswith(f":log-group:/aws/lambda/{name}:*")
+    machine_grants = [s for a, s in policy_statements(plan) if a.endswith("aws_iam_role_policy.state_machine")]
+    invoke = next(s for s in machine_grants if s["Sid"] == "InvokeWorkflowFunctions")
+    assert {arn, f"{arn}:*"} <= set(invoke["Resource"])
+
+    group = plan.creates[f'module.stack.module.lambdas.aws_cloudwatch_log_group.this["{KEY}"]']
+    assert (group["name"], group["retention_in_days"]) == (f"/aws/lambda/{name}", 7)
+
+    alarms = {a["alarm_name"]: a for a in plan.of_type("aws_cloudwatch_metric_alarm").values()}
+    for metric in ("errors", "throttles"):
+        alarm = alarms[f"{PREFIX}-tag-image-{metric}"]
+        assert alarm["dimensions"] == {"FunctionName": name}
+    # The drift alarm still watches the confidence filter, whatever functions there are.
+    share = {q["id"]: q for q in alarms[f"{PREFIX}-low-confidence-share"]["metric_query"]}
+    assert share["low_confidence"]["metric"][0]["dimensions"] == {"FunctionName": f"{PREFIX}-filter-low-confidence"}
+
+    states = json.loads(plan.one("aws_sfn_state_machine")["definition"])["States"]
+    assert states["TagImage"]["Parameters"]["FunctionName"] == arn
+    assert plan.counts["aws_lambda_function"] == 4
