@@ -15,8 +15,8 @@ from typing import Any
 import pytest
 import tftest
 
+from scones.build_lambdas import discover
 from scones.local.server import LocalAWS
-from scones.paths import LAMBDA_NAMES
 from scones.toolchain.binary import find_terraform
 from scones.toolchain.cli_config import write_config
 
@@ -70,7 +70,7 @@ def tf_environment() -> dict[str, str]:
 
 @pytest.fixture(scope="package")
 def tf_env() -> dict[str, str]:
-    missing = [name for name in LAMBDA_NAMES if not (LAMBDA_DIR / f"{name}.zip").is_file()]
+    missing = [name for name in discover(REPO / "lambdas") if not (LAMBDA_DIR / f"{name}.zip").is_file()]
     if missing:
         pytest.fail(f"Lambda zips missing under {LAMBDA_DIR}: {missing}; run `make lambdas`")
     return tf_environment()
