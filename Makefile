@@ -61,9 +61,9 @@ include $(wildcard mk/*.mk)
 DEMO_ARGS ?=
 .PHONY: demo
 demo: setup lambdas tf-toolchain ## The whole workflow end to end on the local emulator (DEMO_ARGS="--count 40 --epochs N")
-	TERRAFORM=$(TERRAFORM) $(BIN)/python -m scones.demo $(DEMO_ARGS)
+	TERRAFORM=$(TERRAFORM) $(BIN)/scones demo $(DEMO_ARGS)
 
 BENCH_ARGS ?=
 .PHONY: bench
 bench: setup lambdas tf-toolchain ## Model quality, workflow latency and throughput on the local emulator -> build/bench/results.json (BENCH_ARGS="--batch 200")
-	TERRAFORM=$(TERRAFORM) $(BIN)/python -m scones.bench $(BENCH_ARGS)
+	TERRAFORM=$(TERRAFORM) $(BIN)/scones bench $(BENCH_ARGS)

@@ -1,12 +1,13 @@
 """`scones bench` (`make bench`): the numbers the project promises, measured on this machine.
 
-Deploys the whole stack on the local emulator exactly as `make demo` does (default training
-recipe included), then measures model quality on the test split, single-execution workflow
+Deploys the whole stack on the local emulator exactly as `scones demo` does (scones.deploy, default
+training recipe included), then measures model quality on the test split, single-execution workflow
 latency on the warm emulator and throughput with many executions in flight. Writes
 build/bench/results.json and prints a table beside the seeds' figures and our goals.
 
 Latency and throughput come from Step Functions' own execution timestamps (startDate/stopDate),
-so client polling does not blur them.
+so client polling does not blur them; the executions are run by scones.workflow, as every
+other caller runs them.
 """
 
 from __future__ import annotations
@@ -14,24 +15,20 @@ from __future__ import annotations
 import json
 import os
 import platform
-import resource
 import shutil
 import sys
-import time
-import uuid
-from collections.abc import Sequence
-from datetime import datetime
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
 import click
 
 from scones import DEFAULT_THRESHOLD
-from scones.aws import make_session
-from scones.demo import DemoConfig, Deployment, deploy, emulator
-from scones.invoke import LOW_CONFIDENCE_ERROR, list_test_keys
+from scones.data.sampling import list_image_keys
+from scones.deploy import Deployment, StackConfig, deploy, emulator
 from scones.local import control
 from scones.paths import repo_root
+from scones.workflow import ExecutionResult, Outcome, run_executions
 
 # What the five seed write-ups reported (../shared/seeds), and nothing more. Only one gives
 # figures: its MXNet image-classification model "produced a validation accuracy slightly over
@@ -69,95 +66,68 @@ def percentile(values: Sequence[float], q: float) -> float:
     return ordered[low] + (ordered[high] - ordered[low]) * (position - low)
 
 
-def _duration_ms(execution: dict[str, Any]) -> float:
-    start: datetime = execution["startDate"]
-    stop: datetime = execution["stopDate"]
-    return (stop - start).total_seconds() * 1000
-
-
-def _check_outcome(execution: dict[str, Any]) -> None:
+def check_outcomes(results: Sequence[ExecutionResult]) -> None:
     """Succeeded, or failed on purpose because confidence was low; anything else is a broken run."""
-    if execution["status"] == "SUCCEEDED":
-        return
-    if execution["status"] == "FAILED" and execution.get("error") == LOW_CONFIDENCE_ERROR:
-        return
-    raise BenchError(
-        f"execution {execution['executionArn']} ended {execution['status']}: "
-        f"{execution.get('error')}: {execution.get('cause')}"
-    )
+    for result in results:
+        if result.outcome not in (Outcome.SUCCEEDED, Outcome.LOW_CONFIDENCE):
+            raise BenchError(
+                f"execution {result.execution_arn or result.key} ended {result.status}: {result.error}: {result.cause}"
+            )
 
 
-def _start(sfn: Any, state_machine_arn: str, bucket: str, key: str, run_id: str, index: int) -> str:
-    started = sfn.start_execution(
-        stateMachineArn=state_machine_arn,
-        name=f"scones-bench-{run_id}-{index:05d}",
-        input=json.dumps({"image_data": "", "s3_bucket": bucket, "s3_key": key}),
-    )
-    return str(started["executionArn"])
+def _progress(label: str, total: int) -> Callable[[ExecutionResult], None]:
+    done = 0
+
+    def count(_: ExecutionResult) -> None:
+        nonlocal done
+        done += 1
+        click.echo(f"\r  {label}: {done}/{total}", nl=False, err=True)
+
+    return count
 
 
-def _wait(sfn: Any, arns: Sequence[str], *, poll_s: float, timeout_s: float) -> list[dict[str, Any]]:
-    pending = list(arns)
-    done: dict[str, dict[str, Any]] = {}
-    deadline = time.monotonic() + timeout_s
-    while pending:
-        still: list[str] = []
-        for arn in pending:
-            execution = sfn.describe_execution(executionArn=arn)
-            if execution["status"] == "RUNNING":
-                still.append(arn)
-            else:
-                _check_outcome(execution)
-                done[arn] = execution
-        pending = still
-        if pending:
-            if time.monotonic() > deadline:
-                raise BenchError(f"{len(pending)} executions still running after {timeout_s:.0f} s")
-            time.sleep(poll_s)
-    return [done[arn] for arn in arns]
+def _cycle(keys: Sequence[str], count: int) -> list[str]:
+    return [keys[index % len(keys)] for index in range(count)]
 
 
 def measure_latency(
     sfn: Any, state_machine_arn: str, bucket: str, keys: Sequence[str], *, runs: int, warmup: int
 ) -> list[float]:
     """Durations (ms) of `runs` executions started one at a time, after `warmup` unmeasured ones."""
-    run_id = uuid.uuid4().hex[:8]
-    durations: list[float] = []
-    for index in range(warmup + runs):
-        arn = _start(sfn, state_machine_arn, bucket, keys[index % len(keys)], run_id, index)
-        (execution,) = _wait(sfn, [arn], poll_s=0.05, timeout_s=60)
-        if index >= warmup:
-            durations.append(_duration_ms(execution))
-        click.echo(f"\r  latency: {index + 1}/{warmup + runs}", nl=False, err=True)
+    total = warmup + runs
+    results = run_executions(
+        sfn,
+        state_machine_arn,
+        bucket,
+        _cycle(keys, total),
+        concurrency=1,
+        poll_interval=0.05,
+        max_poll_interval=0.25,
+        timeout_seconds=60.0 * total,
+        name_prefix="scones-bench",
+        on_done=_progress("latency", total),
+    )
     click.echo("", err=True)
-    return durations
+    check_outcomes(results)
+    return [result.duration_ms for result in results[warmup:] if result.duration_ms is not None]
 
 
-def _run_burst(sfn: Any, state_machine_arn: str, bucket: str, keys: Sequence[str], count: int) -> list[dict[str, Any]]:
-    run_id = uuid.uuid4().hex[:8]
-    arns = [_start(sfn, state_machine_arn, bucket, keys[i % len(keys)], run_id, i) for i in range(count)]
-    click.echo(f"  throughput: started {count} executions", err=True)
-    # One listing per poll, not one describe per execution: polling must not load the emulator
-    # it is measuring.
-    ours = set(arns)
-    deadline = time.monotonic() + 600
-    while True:
-        running = {
-            execution["executionArn"]
-            for page in sfn.get_paginator("list_executions").paginate(
-                stateMachineArn=state_machine_arn, statusFilter="RUNNING"
-            )
-            for execution in page["executions"]
-        }
-        left = len(ours & running)
-        click.echo(f"\r  throughput: {count - left}/{count} done", nl=False, err=True)
-        if not left:
-            break
-        if time.monotonic() > deadline:
-            raise BenchError(f"{left} executions still running after 600 s")
-        time.sleep(0.5)
+def _run_burst(sfn: Any, state_machine_arn: str, bucket: str, keys: Sequence[str], count: int) -> list[ExecutionResult]:
+    results = run_executions(
+        sfn,
+        state_machine_arn,
+        bucket,
+        _cycle(keys, count),
+        concurrency=count,
+        poll_interval=0.25,
+        max_poll_interval=1.0,
+        timeout_seconds=600.0,
+        name_prefix="scones-bench",
+        on_done=_progress("throughput", count),
+    )
     click.echo("", err=True)
-    return _wait(sfn, arns, poll_s=0.25, timeout_s=60)
+    check_outcomes(results)
+    return results
 
 
 def measure_throughput(
@@ -170,9 +140,9 @@ def measure_throughput(
     """
     if warmup:
         _run_burst(sfn, state_machine_arn, bucket, keys, warmup)
-    executions = _run_burst(sfn, state_machine_arn, bucket, keys, count)
-    first = min(e["startDate"] for e in executions)
-    last = max(e["stopDate"] for e in executions)
+    results = _run_burst(sfn, state_machine_arn, bucket, keys, count)
+    first = min(result.started_at for result in results if result.started_at is not None)
+    last = max(result.stopped_at for result in results if result.stopped_at is not None)
     return count / max((last - first).total_seconds(), 1e-6)
 
 
@@ -210,27 +180,25 @@ def format_table(results: dict[str, Any]) -> str:
     return "\n".join("  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)) for row in rows)
 
 
-def run_bench(config: DemoConfig, *, latency_runs: int, warmup: int, batch: int) -> dict[str, Any]:
+def run_bench(config: StackConfig, *, latency_runs: int, warmup: int, batch: int) -> dict[str, Any]:
     # The emulator starts empty: state and tfvars of an earlier run would point at nothing.
     shutil.rmtree(config.out, ignore_errors=True)
     config.out.mkdir(parents=True)
-    with emulator(config) as url:
-        deployment = deploy(config, url)
-        return measure(config, deployment, url, latency_runs=latency_runs, warmup=warmup, batch=batch)
+    with emulator(config.emulator_dir, config.port):
+        return measure(deploy(config), latency_runs=latency_runs, warmup=warmup, batch=batch)
 
 
-def measure(
-    config: DemoConfig, deployment: Deployment, url: str, *, latency_runs: int, warmup: int, batch: int
-) -> dict[str, Any]:
+def measure(deployment: Deployment, *, latency_runs: int, warmup: int, batch: int) -> dict[str, Any]:
     """Model quality, latency and throughput of a deployed stack: what `run_bench` reports."""
     from scones.evaluation.evaluate import evaluate_artifact  # torch: import only when benchmarking
 
-    outputs, metrics = deployment.outputs, deployment.trained.get("metrics", {})
-    session = make_session(endpoint_url=url)
-    click.echo("==> scones evaluate on the test split", err=True)
-    report = evaluate_artifact(deployment.trained["model_data_url"], config.data_dir, split="test", session=session)
+    outputs, metrics, session = deployment.outputs, deployment.train_metrics, deployment.session()
+    click.echo("==> evaluation of the deployed artifact on the test split", err=True)
+    report = evaluate_artifact(
+        deployment.trained["model_data_url"], deployment.config.data_dir, split="test", session=session
+    )
     bucket = outputs["data_bucket_name"]
-    keys = list_test_keys(session.client("s3"), bucket, "data/test/")
+    keys = list_image_keys(session.client("s3"), bucket, "data/test/")
     sfn = session.client("stepfunctions")
     click.echo(f"==> workflow latency: {latency_runs} single executions after {warmup} warm-up", err=True)
     durations = measure_latency(sfn, outputs["state_machine_arn"], bucket, keys, runs=latency_runs, warmup=warmup)
@@ -246,8 +214,8 @@ def measure(
         # bf16 where the trainer's probe measured it faster on this CPU, else fp32 (RECIPE.md).
         "train_precision": metrics.get("precision"),
         "train_precision_probe_ms": metrics.get("precision_probe_ms"),
-        # Training ran in a child process (`scones train --local`); Linux reports KiB.
-        "train_peak_rss_mb": resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024,
+        # What training measured of itself (TrainResult.metrics), whichever process it ran in.
+        "train_peak_rss_mb": metrics.get("peak_rss_mb"),
         "workflow_p50_ms": percentile(durations, 50),
         "workflow_p95_ms": percentile(durations, 95),
         "workflow_runs": len(durations),
@@ -298,7 +266,7 @@ def bench_cmd(out: Path | None, port: int, seed: int, latency_runs: int, warmup:
     """Deploy on the local emulator, then measure model quality, latency and throughput."""
     out = out or repo_root() / "build" / "bench"
     run_dir = out / "run"
-    config = DemoConfig(out=run_dir, port=port, seed=seed, epochs=None, data_dir=run_dir / "prepared")
+    config = StackConfig(out=run_dir, port=port, seed=seed, epochs=None, data_dir=run_dir / "prepared")
     results = run_bench(config, latency_runs=latency_runs, warmup=warmup, batch=batch)
     results["threshold_default"] = DEFAULT_THRESHOLD
     (out / "results.json").write_text(json.dumps(results, indent=2) + "\n")

@@ -21,6 +21,7 @@ COMMANDS: dict[str, str] = {
     "monitor": "scones.monitor.cli:monitor_cmd",
     "build-lambdas": "scones.build_lambdas:build_lambdas_cmd",
     "bench": "scones.bench:bench_cmd",
+    "demo": "scones.demo:demo_cmd",
 }
 
 SHORT_HELP: dict[str, str] = {
@@ -33,6 +34,7 @@ SHORT_HELP: dict[str, str] = {
     "monitor": "Report on what the endpoint captured (HTML report + summary.json).",
     "build-lambdas": "Build the Lambda zips deterministically into build/lambdas/.",
     "bench": "Run the benchmarks and print a table.",
+    "demo": "Deploy, train, run, evaluate and monitor, end to end on a private local emulator.",
 }
 
 

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
-
 import numpy as np
 import pytest
 
-from scones.bench import GOALS, SEEDS, BenchError, _check_outcome, _duration_ms, format_table, percentile
+from scones.bench import GOALS, SEEDS, BenchError, check_outcomes, format_table, percentile
+from scones.workflow import ExecutionResult, Outcome, classify
 
 
 @pytest.mark.parametrize("q", [0, 25, 50, 95, 100])
@@ -21,18 +20,20 @@ def test_percentile_of_nothing_is_an_error() -> None:
         percentile([], 50)
 
 
-def test_duration_is_stop_minus_start_in_milliseconds() -> None:
-    start = datetime(2026, 11, 23, 12, 0, 0, tzinfo=UTC)
-    assert _duration_ms({"startDate": start, "stopDate": start + timedelta(milliseconds=137)}) == pytest.approx(137)
-
-
 def test_low_confidence_rejections_count_as_normal_runs_other_failures_do_not() -> None:
-    _check_outcome({"status": "SUCCEEDED", "executionArn": "a"})
-    _check_outcome({"status": "FAILED", "error": "ThresholdConfidenceNotMetError", "executionArn": "b"})
+    def ended(status: str, error: str | None = None) -> ExecutionResult:
+        described = {"status": status, "executionArn": f"arn:{status}:{error}", "error": error, "cause": "why"}
+        return classify("data/test/bicycle/x.png", {k: v for k, v in described.items() if v is not None})
+
+    succeeded, rejected = ended("SUCCEEDED"), ended("FAILED", "ThresholdConfidenceNotMetError")
+    assert (succeeded.outcome, rejected.outcome) == (Outcome.SUCCEEDED, Outcome.LOW_CONFIDENCE)
+    check_outcomes([succeeded, rejected])
     with pytest.raises(BenchError, match="ImageNotFoundError"):
-        _check_outcome({"status": "FAILED", "error": "ImageNotFoundError", "cause": "no key", "executionArn": "c"})
+        check_outcomes([succeeded, ended("FAILED", "ImageNotFoundError")])
     with pytest.raises(BenchError, match="TIMED_OUT"):
-        _check_outcome({"status": "TIMED_OUT", "executionArn": "d"})
+        check_outcomes([ended("TIMED_OUT")])
+    with pytest.raises(BenchError, match="RUNNING"):  # still running when the wait ended
+        check_outcomes([ended("RUNNING")])
 
 
 def _results(**overrides: float | None) -> dict:

@@ -1,0 +1,71 @@
+"""End to end on the local emulator, for what changes a stack: redeploying another model. The test
+brings up its own stack (the real Terraform and Lambdas with the tiny red/blue model, no
+training), so the shared stack of test_workflow.py never changes and no order matters. Stopping
+the emulator is checked when each stack ends (tests/support/e2e_stacks.py)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from scones.cli import main as scones_main
+from scones.local import control
+from scones.workflow import Outcome
+from tests.support.e2e_stacks import MODEL_IMAGE_URI, Stack, tiny_stack, upload_artifact
+from tests.support.local_fixtures import model_artifact, png
+
+pytestmark = pytest.mark.e2e
+pytest.importorskip("torch")
+RED_BICYCLE = "data/test/bicycle/red.png"
+
+
+@pytest.fixture
+def stack(tmp_path: Path) -> Iterator[Stack]:
+    with tiny_stack(tmp_path / "stack", model_artifact()) as deployed:
+        deployed.client("s3").put_object(Bucket=deployed.bucket, Key=RED_BICYCLE, Body=png((250, 10, 10)))
+        yield deployed
+
+
+def _endpoint_answer(stack: Stack, body: bytes) -> list[float]:
+    answer = stack.client("sagemaker-runtime").invoke_endpoint(
+        EndpointName=stack.deployment.outputs["endpoint_name"], ContentType="image/png", Body=body
+    )
+    return [float(p) for p in json.loads(answer["Body"].read())]
+
+
+def test_redeploying_another_artifact_serves_it_without_retraining(stack: Stack) -> None:
+    """`scones tfvars` with another artifact's URI, then apply: the new model behind the same endpoint."""
+    red = png((250, 10, 10))
+    before = _endpoint_answer(stack, red)
+    assert before[0] > 0.99  # the tiny model: red means bicycle
+    ((result, _),) = stack.run(RED_BICYCLE)
+    assert result.outcome is Outcome.SUCCEEDED and result.predicted_class == "bicycle"
+
+    old_url = stack.deployment.trained["model_data_url"]
+    new_url = upload_artifact(stack.deployment.session(), "swapped/model.tar.gz", model_artifact(swapped=True))
+    config = stack.deployment.config
+    args = [
+        "tfvars", "--env", "local", "--tfvars-dir", str(config.tfvars_dir),
+        "--model-data-url", new_url, "--model-image-uri", MODEL_IMAGE_URI,
+    ]  # fmt: skip
+    tfvars = CliRunner().invoke(scones_main, args)
+    assert tfvars.exit_code == 0, tfvars.output
+    assert f'model_data_url: "{old_url}" -> "{new_url}"' in tfvars.output
+    stack.deployment.terraform.apply("terraform apply (redeploy)")
+
+    sagemaker = stack.client("sagemaker")
+    endpoint = stack.deployment.outputs["endpoint_name"]
+    config_name = sagemaker.describe_endpoint(EndpointName=endpoint)["EndpointConfigName"]
+    variant = sagemaker.describe_endpoint_config(EndpointConfigName=config_name)["ProductionVariants"][0]
+    assert sagemaker.describe_model(ModelName=variant["ModelName"])["PrimaryContainer"]["ModelDataUrl"] == new_url
+    # The swapped model's answer, not the old one's: red now means motorcycle.
+    assert _endpoint_answer(stack, red) == pytest.approx(before[::-1], abs=1e-6)
+    ((result, _),) = stack.run(RED_BICYCLE)
+    assert result.outcome is Outcome.SUCCEEDED and result.predicted_class == "motorcycle"
+    assert result.probabilities == pytest.approx(before[::-1], abs=1e-6)
+    # The Lambda sandboxes and both models' servers run now; the stack's end stops them all.
+    assert [pid for pid in control.processes_in_group(stack.daemon_pid) if pid != stack.daemon_pid]

@@ -1,0 +1,124 @@
+"""Whole stacks on a private local emulator for the end-to-end tests, brought up by scones.deploy.
+
+`trained_stack`: what `scones demo` deploys (real data, a two-epoch model), with the filter's
+threshold moved between the test images' confidences so both outcomes happen. `tiny_stack`: the
+same Terraform with the tiny red/blue model of tests/support/local_fixtures.py and no training,
+for a test that changes its stack.
+
+Both stop their emulator when the block ends and, when nothing failed before, check what
+`control.down` promises: the daemon, its Lambda sandboxes and model servers all gone, no state
+left. Every stack is checked this way, after whatever its tests ran, in any test order.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from scones.aws import make_session
+from scones.deploy import Deployment, StackConfig, apply_stack, deploy, set_model
+from scones.evaluation.served_model import load_served_model
+from scones.local import control
+from scones.workflow import ExecutionResult, run_executions
+from tests.support.local_fixtures import free_port
+
+# What `scones train --local` names for us-east-1; the emulator serves any image.
+MODEL_IMAGE_URI = "763104351884.dkr.ecr.us-east-1.amazonaws.com/pytorch-inference:2.6-cpu-py312"
+
+
+@dataclass
+class Stack:
+    deployment: Deployment
+    daemon_pid: int
+    confidences: dict[str, tuple[float, list[float]]]  # test key -> (top probability, probabilities)
+    threshold: float  # the filter's
+
+    def client(self, service: str) -> Any:
+        return self.deployment.session().client(service)
+
+    @property
+    def bucket(self) -> str:
+        return str(self.deployment.outputs["data_bucket_name"])
+
+    def run(self, *keys: str) -> list[tuple[ExecutionResult, dict[str, Any]]]:
+        """One workflow execution per key, all at once: how each ended, and describe_execution's answer."""
+        sfn = self.client("stepfunctions")
+        results = run_executions(
+            sfn,
+            self.deployment.outputs["state_machine_arn"],
+            self.bucket,
+            keys,
+            concurrency=len(keys),
+            timeout_seconds=120,
+            name_prefix="e2e",
+        )
+        return [(result, sfn.describe_execution(executionArn=result.execution_arn)) for result in results]
+
+
+def _choose_threshold(confidences: list[float]) -> float:
+    """A threshold with test images on both sides of it, so both outcomes can be exercised
+    whatever a two-epoch model happens to learn."""
+    ordered = sorted(confidences)
+    low, high = ordered[len(ordered) // 4], ordered[(3 * len(ordered)) // 4]
+    assert high > low, f"the model gives every image the same confidence {low}"
+    return round((low + high) / 2, 6)
+
+
+@contextmanager
+def trained_stack(out: Path) -> Iterator[Stack]:
+    config = StackConfig(out=out, port=free_port(), epochs=2, data_dir=out / "prepared")
+    state, already_running = control.up(config.emulator_dir, port=config.port)
+    assert not already_running
+    try:
+        deployment = deploy(config)
+        served = load_served_model(deployment.trained["model_data_url"], out / "model", session=deployment.session())
+        confidences = {}
+        for png in sorted((config.data_dir / "test").rglob("*.png")):
+            probabilities = served.probabilities(png.read_bytes(), "image/png")
+            confidences[f"data/test/{png.parent.name}/{png.name}"] = (max(probabilities), probabilities)
+        threshold = _choose_threshold([c for c, _ in confidences.values()])
+        # Changing a variable and applying again updates the filter Lambda's THRESHOLD in place.
+        config.extra_vars = {"threshold": str(threshold)}
+        deployment.terraform.apply("terraform apply (threshold)")
+        yield Stack(deployment, state.pid, confidences, threshold)
+    finally:
+        control.down(config.emulator_dir)
+    assert_nothing_left(config, state.pid)
+
+
+def assert_nothing_left(config: StackConfig, daemon_pid: int) -> None:
+    """After `control.down`: no process of the emulator's group (workers included), no state file."""
+    assert not control.pid_alive(daemon_pid)
+    assert control.processes_in_group(daemon_pid) == []
+    assert not (config.emulator_dir / "state.json").exists()
+
+
+MODELS_BUCKET = "scones-e2e-models"  # not the stack's: an artifact can be there before the stack is
+
+
+def upload_artifact(session: Any, key: str, artifact: bytes) -> str:
+    s3 = session.client("s3")
+    if MODELS_BUCKET not in {bucket["Name"] for bucket in s3.list_buckets().get("Buckets", [])}:
+        s3.create_bucket(Bucket=MODELS_BUCKET)
+    s3.put_object(Bucket=MODELS_BUCKET, Key=key, Body=artifact)
+    return f"s3://{MODELS_BUCKET}/{key}"
+
+
+@contextmanager
+def tiny_stack(out: Path, artifact: bytes) -> Iterator[Stack]:
+    """The stack serving `artifact` (a tests.support.local_fixtures.model_artifact), in one apply."""
+    config = StackConfig(out=out, port=free_port())
+    state, already_running = control.up(config.emulator_dir, port=config.port)
+    assert not already_running
+    try:
+        model_data_url = upload_artifact(make_session(endpoint_url=config.url), "tiny/model.tar.gz", artifact)
+        set_model(config, ["--model-data-url", model_data_url, "--model-image-uri", MODEL_IMAGE_URI])
+        terraform = apply_stack(config)
+        trained = {"model_data_url": model_data_url, "model_image_uri": MODEL_IMAGE_URI}
+        yield Stack(Deployment(config, terraform, terraform.outputs(), trained), state.pid, {}, 0.93)
+    finally:
+        control.down(config.emulator_dir)
+    assert_nothing_left(config, state.pid)
