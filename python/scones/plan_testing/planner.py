@@ -207,14 +207,15 @@ class Planner:
         tf = tftest.TerraformTest(str(root), binary=self.terraform(), env=env)
         run_dir = self.work_dir / "plans" / key
         run_dir.mkdir(parents=True, exist_ok=True)
-        plan_files = [str(f) for f in var_files]
-        if variables:
-            (run_dir / "variables.tfvars.json").write_text(json.dumps(variables, indent=1))
-            plan_files.append(str(run_dir / "variables.tfvars.json"))
-        state_path = None
+        # -var after -var-file: later options win, and Terraform refuses an undeclared -var name (a
+        # misspelled variable in a var file is only a warning).
+        args = ["-input=false", "-no-color", "-refresh=false", f"-parallelism={self._parallelism}"]
+        args += [f"-var-file={f}" for f in var_files]
+        args += [f"-var={name}={_hcl_value(value)}" for name, value in variables.items()]
         if state_json is not None:
-            state_path = run_dir / "terraform.tfstate"
-            state_path.write_text(state_json)
+            (run_dir / "terraform.tfstate").write_text(state_json)
+            args.append(f"-state={run_dir / 'terraform.tfstate'}")
+        args.append(f"-out={run_dir / 'plan.tfplan'}")
         override = offline.render_override(root, config, self.emulator.url, data_dir / "terraform.tfstate", sources)
         with _exclusive(root_key), self._files_in_root(root, config, override, data_dir):
             if root_key not in self._initialised:
@@ -229,17 +230,12 @@ class Planner:
                 self._initialised.add(root_key)
             started = time.perf_counter()
             try:
-                output = tf.plan(
-                    output=True,
-                    refresh=False,
-                    tf_var_file=plan_files or None,
-                    state=str(state_path) if state_path else None,
-                    parallelism=str(self._parallelism),
-                )
+                tf.execute_command("plan", *args)
+                shown = tf.execute_command("show", "-no-color", "-json", str(run_dir / "plan.tfplan"))
             except tftest.TerraformTestError as exc:
                 raise PlanRejected(str(root), _terraform_message(exc)) from exc
             self.stats.plans.append(time.perf_counter() - started)
-        raw = {k: v for k, v in dict(output._raw).items() if k != "timestamp"}
+        raw = {k: v for k, v in json.loads(shown.out).items() if k != "timestamp"}
         return Plan(root=str(root), raw=raw)
 
     @contextlib.contextmanager
@@ -271,7 +267,13 @@ class Planner:
                 path.unlink(missing_ok=True)
 
 
+def _hcl_value(value: Any) -> str:
+    """A -var value: strings as they are, everything else as JSON (which Terraform parses as HCL)."""
+    return value if isinstance(value, str) else json.dumps(value)
+
+
 def _first_error(message: str) -> str:
-    """The first `Error:` paragraph of Terraform's output: what a one-line failure shows."""
-    match = re.search(r"Error: .*?(?:\n\n|$)", message, flags=re.DOTALL)
-    return " ".join((match.group(0) if match else message).split())[:500]
+    """Terraform's first error, title and explanation, on one line: what a one-line failure shows."""
+    start = message.find("Error: ")
+    paragraphs = message[max(start, 0) :].split("\n\n")
+    return " ".join(" ".join(paragraphs[:2]).split())[:600]

@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 from scones.plan_testing.emulator import PlanEmulator
-from scones.plan_testing.errors import PlanTestingError
+from scones.plan_testing.errors import PlanRejected, PlanTestingError
 from scones.plan_testing.planner import Planner
 
 _planners: list[Planner] = []
@@ -47,12 +47,12 @@ def plan(scones_planner: Planner) -> Callable[..., Any]:
     def run(root: Any, **kwargs: Any) -> Any:
         try:
             return scones_planner.plan(root, **kwargs)
+        except PlanRejected:
+            raise
         except PlanTestingError as exc:
-            from scones.plan_testing.errors import PlanRejected
-
-            if isinstance(exc, PlanRejected):
-                raise
-            pytest.fail(f"{exc.__class__.__name__}: {exc}", pytrace=False)
+            error = exc
+        # Outside the except block, so pytest shows the one line and not the exception it replaces.
+        pytest.fail(f"{error.__class__.__name__}: {error}", pytrace=False)
 
     return run
 

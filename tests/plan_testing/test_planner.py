@@ -1,0 +1,60 @@
+"""The planner's setup paths on real terraform: a module source swapped for a checkout, a root that does not
+init, and an emulator run in process beside the plugin's own."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+import boto3
+import pytest
+
+from scones.local.server import LocalAWS
+from scones.plan_testing import InitFailed, Plan, Planner
+from scones.plan_testing.emulator import PlanEmulator
+
+pytestmark = pytest.mark.terraform
+
+COMPLIANT = Path(__file__).resolve().parent / "roots" / "compliant"
+
+
+def test_a_git_pinned_module_is_planned_from_a_local_checkout(plan: Callable[..., Plan], tmp_path: Path) -> None:
+    root = tmp_path / "team"
+    root.mkdir()
+    (root / "main.tf").write_text(
+        'provider "aws" {\n  region = "eu-west-1"\n}\n\n'
+        'module "alerts" {\n  source = "git::https://github.com/acme/infra.git//modules/alerts?ref=v2.1.0"\n'
+        '  name   = "team-alerts"\n}\n'
+    )
+    checkout = tmp_path / "infra" / "modules" / "alerts"
+    checkout.mkdir(parents=True)
+    (checkout / "main.tf").write_text(
+        'variable "name" {\n  type = string\n}\n\nresource "aws_sns_topic" "this" {\n  name = var.name\n}\n'
+    )
+    planned = plan(root, module_sources={"alerts": checkout})
+    assert planned.one("aws_sns_topic")["name"] == "team-alerts"
+    assert list(planned.resources) == ["module.alerts.aws_sns_topic.this"]
+    assert sorted(p.name for p in root.iterdir()) == ["main.tf"]
+
+
+def test_a_root_that_does_not_init_names_terraforms_reason(scones_emulator: PlanEmulator, tmp_path: Path) -> None:
+    root = tmp_path / "root"
+    root.mkdir()
+    (root / "main.tf").write_text(
+        'terraform {\n  required_providers {\n    aws = { source = "hashicorp/aws" }\n'
+        '    nothing = { source = "scones-test/nothing" }\n  }\n}\n'
+    )
+    with pytest.raises(InitFailed, match=r"terraform init failed in .*/root: Error: .*scones-test/nothing") as failed:
+        Planner(scones_emulator, tmp_path / "planner").plan(root)
+    assert "\n" not in str(failed.value)
+
+
+def test_plans_while_an_emulator_runs_in_this_process(scones_emulator: PlanEmulator, tmp_path: Path) -> None:
+    with LocalAWS() as aws:
+        planned = Planner(scones_emulator, tmp_path).plan(COMPLIANT)
+        assert scones_emulator.url != aws.url
+        s3 = boto3.client(
+            "s3", endpoint_url=aws.url, region_name="us-east-1", aws_access_key_id="t", aws_secret_access_key="t"
+        )
+        assert s3.list_buckets()["Buckets"] == []
+    assert planned.one("aws_s3_bucket")["bucket"] == "compliant-images"
