@@ -59,3 +59,26 @@ def test_no_terraform_is_named(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) 
     planner = Planner(PlanEmulator(), tmp_path)
     with pytest.raises(ToolMissing, match=r"no terraform: put terraform >= 1\.10 on PATH or set TERRAFORM"):
         planner.terraform()
+
+
+def test_no_provider_mirror_and_no_registry_is_named(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import scones.toolchain.cli_config as cli_config
+
+    monkeypatch.delenv("TF_CLI_CONFIG_FILE", raising=False)
+    monkeypatch.setattr(cli_config, "find_mirror", lambda extra=(): None)
+    monkeypatch.setattr(cli_config, "registry_reachable", lambda timeout=5.0: False)
+    with pytest.raises(ToolMissing, match=r"no filesystem mirror holding terraform-provider-aws.*is not reachable"):
+        Planner(PlanEmulator(), tmp_path).environment()
+
+
+def test_the_shell_cannot_change_a_plan(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    config = tmp_path / "terraform.tfrc"
+    config.write_text("")
+    monkeypatch.setenv("TF_CLI_CONFIG_FILE", str(config))
+    for name in ("TF_VAR_capacity", "TF_CLI_ARGS_plan", "TF_WORKSPACE", "AWS_PROFILE", "AWS_ENDPOINT_URL"):
+        monkeypatch.setenv(name, "ambient")
+    env = Planner(PlanEmulator(), tmp_path).environment()
+    assert not {"TF_VAR_capacity", "TF_CLI_ARGS_plan", "TF_WORKSPACE", "AWS_PROFILE", "AWS_ENDPOINT_URL"} & set(env)
+    # A team's own CLI configuration (mirror, plugin cache) is kept.
+    assert env["TF_CLI_CONFIG_FILE"] == str(config)
+    assert env["AWS_ACCESS_KEY_ID"] == "testing"
