@@ -38,6 +38,7 @@ class RootConfig:
     aws_aliases: set[str] = field(default_factory=set)  # "" is the default configuration
     providers: set[str] = field(default_factory=set)  # provider names of resources and data sources
     modules: dict[str, str] = field(default_factory=dict)  # module call -> source
+    versioned: set[str] = field(default_factory=set)  # module calls with a `version` (registry modules)
     child_provider_blocks: list[str] = field(default_factory=list)  # "<module dir>: provider <name>"
     remote_sources: list[str] = field(default_factory=list)  # "<module path>: <source>" below the root
 
@@ -91,6 +92,9 @@ def inspect_root(root: Path, module_sources: Mapping[str, str] | None = None) ->
             config.providers.add(name)
         for name, body in _blocks(parsed, "module"):
             config.modules[name] = _unquote(body.get("source", ""))
+            if "version" in body:
+                config.versioned.add(name)
+    config.versioned &= set(module_sources)
     seen: set[Path] = set()
     pending = [(f"module.{name}", module_sources.get(name) or source, root) for name, source in config.modules.items()]
     config.providers |= _resource_providers(_parse_dir(root))
@@ -130,6 +134,12 @@ def check_plannable(root: Path, config: RootConfig) -> None:
         f"remote module source {entry} (pass module_sources={{name: local path}})" for entry in config.remote_sources
     ]
     reasons += [f"{entry} cannot be redirected to the emulator from the root" for entry in config.child_provider_blocks]
+    # Terraform refuses `version` beside a local source, and an override can replace an argument, not remove it.
+    reasons += [
+        f"module.{name} is a registry module with a `version`, which a local module_sources path cannot take "
+        "(pin it as a git source, or plan a root that calls the local path)"
+        for name in sorted(config.versioned)
+    ]
     foreign = sorted(config.providers - OFFLINE_PROVIDERS)
     if foreign:
         reasons.append(

@@ -39,7 +39,7 @@ class PlanStats:
     """How long planning took in this session: what `pytest`'s summary and `make bench` print."""
 
     inits: list[float] = field(default_factory=list)
-    plans: list[float] = field(default_factory=list)
+    plans: list[float] = field(default_factory=list)  # every terraform plan run, those Terraform rejected too
     cache_hits: int = 0
 
     def summary(self) -> str:
@@ -234,9 +234,9 @@ class Planner:
                 shown = tf.execute_command("show", "-no-color", "-json", str(run_dir / "plan.tfplan"))
             except tftest.TerraformTestError as exc:
                 raise PlanRejected(str(root), _terraform_message(exc)) from exc
-            self.stats.plans.append(time.perf_counter() - started)
-        raw = {k: v for k, v in json.loads(shown.out).items() if k != "timestamp"}
-        return Plan(root=str(root), raw=raw)
+            finally:
+                self.stats.plans.append(time.perf_counter() - started)
+        return Plan(root=str(root), raw=_deterministic(json.loads(shown.out)))
 
     @contextlib.contextmanager
     def _files_in_root(
@@ -265,6 +265,31 @@ class Planner:
                 lock.write_bytes(original)
             for path in written:
                 path.unlink(missing_ok=True)
+
+
+def _deterministic(raw: dict[str, Any]) -> dict[str, Any]:
+    """Terraform's JSON without what varies between runs of the same plan: the timestamp, and the order of
+    child modules and relevant attributes (Terraform walks modules concurrently)."""
+
+    def by_address(module: dict[str, Any]) -> dict[str, Any]:
+        module = dict(module)
+        if "resources" in module:
+            module["resources"] = sorted(module["resources"], key=lambda r: r["address"])
+        if "child_modules" in module:
+            module["child_modules"] = sorted(
+                (by_address(m) for m in module["child_modules"]), key=lambda m: m["address"]
+            )
+        return module
+
+    raw = {k: v for k, v in raw.items() if k != "timestamp"}
+    for section in ("planned_values", "prior_state"):
+        values = raw.get(section, {}).get("values") if section == "prior_state" else raw.get(section)
+        if values and "root_module" in values:
+            values["root_module"] = by_address(values["root_module"])
+    if "relevant_attributes" in raw:
+        raw["relevant_attributes"] = sorted(raw["relevant_attributes"], key=lambda a: json.dumps(a, sort_keys=True))
+    raw["resource_changes"] = sorted(raw.get("resource_changes", []), key=lambda c: c["address"])
+    return raw
 
 
 def _hcl_value(value: Any) -> str:

@@ -41,6 +41,14 @@ def test_a_remote_module_source_is_refused_unless_mapped_to_a_checkout(tmp_path:
     assert override["module"] == {"stack": {"source": "../checkout/stack"}}
 
 
+def test_a_registry_module_with_a_version_cannot_take_a_local_checkout(tmp_path: Path) -> None:
+    root = write(tmp_path / "root", AWS + 'module "stack" {\n  source  = "acme/stack/aws"\n  version = "0.1.0"\n}\n')
+    checkout = write(tmp_path / "stack", 'resource "aws_sns_topic" "t" {}\n')
+    refused = refusal(root, module_sources={"stack": str(checkout)})
+    assert "module.stack is a registry module with a `version`" in refused
+    assert "remote module source module.stack: acme/stack/aws" in refusal(root)
+
+
 def test_a_registry_module_inside_a_local_module_is_refused(tmp_path: Path) -> None:
     write(tmp_path / "modules" / "app", 'module "vpc" {\n  source = "terraform-aws-modules/vpc/aws"\n}\n')
     root = write(tmp_path / "root", AWS + 'module "app" {\n  source = "../modules/app"\n}\n')
