@@ -69,7 +69,8 @@ def test_endpoint_never_scales_below_two_instances(prod: Plan) -> None:
     target = only(resources_of(prod, "aws_appautoscaling_target"))
     assert target["min_capacity"] >= 2
     config = only(resources_of(prod, "aws_sagemaker_endpoint_configuration"))
-    assert [variant["initial_instance_count"] for variant in config["production_variants"]] == [2]
+    counts = [variant["initial_instance_count"] for variant in config["production_variants"]]
+    assert counts and min(counts) >= 2, f"initial instance counts {counts}"
 
 
 def test_endpoint_runs_on_the_budgeted_instance_type(prod: Plan) -> None:
