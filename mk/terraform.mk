@@ -69,13 +69,14 @@ destroy: tf-init lambdas ## terraform destroy for ENV
 
 .PHONY: fmt
 fmt: tf-toolchain ## terraform fmt every module and root
-	$(TERRAFORM) fmt -recursive terraform
+	$(TERRAFORM) fmt -recursive terraform examples
 
 .PHONY: fmt-check
 fmt-check: tf-toolchain ## terraform fmt -check every module and root
-	$(TERRAFORM) fmt -check -recursive terraform
+	$(TERRAFORM) fmt -check -recursive terraform examples
 
 .PHONY: validate
+# examples/ is not validated here: the example roots' plan tests (`make test`) plan them, which validates.
 validate: fmt-check lambdas ## terraform fmt -check and validate for every module and root (offline, no backend)
 	@# In a scratch copy: init writes lock files and .terraform/ into every directory it validates.
 	@rm -rf $(TF_BUILD)/validate && mkdir -p $(TF_BUILD)/validate && cp -r terraform $(TF_BUILD)/validate/

@@ -69,7 +69,7 @@ def _root_variables(env: str) -> str:
 
 def test_terraform_is_formatted(tf_env: dict[str, str]) -> None:
     result = subprocess.run(
-        [terraform_binary(), "fmt", "-check", "-recursive", "-list=true", "terraform"],
+        [terraform_binary(), "fmt", "-check", "-recursive", "-list=true", "terraform", "examples"],
         cwd=REPO,
         env=tf_env,
         capture_output=True,

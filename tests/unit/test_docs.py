@@ -1,7 +1,10 @@
-"""The README says what the code does: make targets, the state machine diagram, examples, deploy steps."""
+"""The README says what the code does: make targets, the state machine diagram, examples, deploy steps; and
+docs/plan-testing.md documents what scones.plan_testing exports."""
 
 from __future__ import annotations
 
+import ast
+import inspect
 import itertools
 import json
 import os
@@ -10,24 +13,28 @@ import shutil
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import boto3
 import pytest
 from moto import mock_aws
 
+import scones.plan_testing
 from scones.bench import SEEDS
+from scones.plan_testing import Plan
+from scones.plan_testing import plugin as plan_testing_plugin
 
 REPO = Path(__file__).resolve().parents[2]
 README = (REPO / "README.md").read_text()
 ASL = json.loads((REPO / "asl" / "classify_image.asl.json").read_text())
 
 
-def section(heading: str) -> str:
-    """The README text under `heading` up to the next heading of the same or a higher level."""
+def section(heading: str, text: str = README) -> str:
+    """The text (the README's by default) under `heading` up to the next heading of the same or a higher level."""
     level = heading.split()[0]
-    start = README.index(heading + "\n") + len(heading) + 1
-    ends = [m.start() for m in re.finditer(rf"^#{{1,{len(level)}}} ", README[start:], re.MULTILINE)]
-    return README[start : start + ends[0]] if ends else README[start:]
+    start = text.index(heading + "\n") + len(heading) + 1
+    ends = [m.start() for m in re.finditer(rf"^#{{1,{len(level)}}} ", text[start:], re.MULTILINE)]
+    return text[start : start + ends[0]] if ends else text[start:]
 
 
 def code_blocks(text: str, language: str) -> list[str]:
@@ -235,3 +242,76 @@ def test_state_bucket_bootstrap_makes_it_versioned_encrypted_private_and_tls_onl
         assert statement["Effect"] == "Deny" and statement["Action"] == "s3:*"
         assert statement["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}
         assert sorted(statement["Resource"]) == [f"arn:aws:s3:::{bucket}", f"arn:aws:s3:::{bucket}/*"]
+
+
+# ------------------------------------------------------------------ plan-testing reference
+
+PLAN_TESTING = (REPO / "docs" / "plan-testing.md").read_text()
+_REFERENCE_HEADING = re.compile(r"^### `(?P<name>[\w.]+)(?P<signature>\(.*\))?`$", re.MULTILINE)
+
+
+def reference_headings() -> dict[str, str | None]:
+    """Name -> signature (None where the heading gives none) of every `### ` heading of the Reference."""
+    reference = section("## Reference", PLAN_TESTING)
+    return {m["name"]: m["signature"] for m in _REFERENCE_HEADING.finditer(reference)}
+
+
+def bare_signature(obj: Any) -> str:
+    """`(plan, allow=())`: the signature as the reference writes it, without annotations or self."""
+    signature = inspect.signature(obj)
+    parameters = [p.replace(annotation=inspect.Parameter.empty) for p in signature.parameters.values()]
+    if parameters and parameters[0].name == "self":
+        parameters = parameters[1:]
+    return str(signature.replace(parameters=parameters, return_annotation=inspect.Signature.empty))
+
+
+def test_plan_testing_reference_documents_exactly_the_public_names() -> None:
+    documented = {name for name in reference_headings() if "." not in name}
+    assert documented == set(scones.plan_testing.__all__)
+
+
+def test_plan_testing_reference_signatures_are_the_code_s() -> None:
+    for name, signature in reference_headings().items():
+        if signature is None:
+            continue
+        obj: Any = scones.plan_testing
+        for part in name.split("."):
+            obj = getattr(obj, part)
+        assert signature == bare_signature(obj), name
+
+
+def table_names(text: str) -> set[str]:
+    """The name in backticks that starts each row of the tables in `text` (`| `with_action(*actions)` |`)."""
+    return set(re.findall(r"^\| `(\w+)", text, re.MULTILINE))
+
+
+def test_plan_testing_reference_lists_every_member_of_plan() -> None:
+    documented = table_names(section("### `Plan(root, raw)`", PLAN_TESTING))
+    assert documented == {name for name in dir(Plan) if not name.startswith("_")}
+
+
+def test_plan_testing_fixtures_table_lists_the_plugin_s_fixtures() -> None:
+    documented = table_names(section("## Fixtures", PLAN_TESTING))
+    defined = {
+        name
+        for name, obj in vars(plan_testing_plugin).items()
+        if getattr(obj, "__module__", None) == plan_testing_plugin.__name__ and not name.startswith(("_", "pytest_"))
+    }
+    assert documented == defined
+
+
+@pytest.mark.parametrize(
+    "text", [PLAN_TESTING, section("## Testing your deployment's plan")], ids=["plan-testing.md", "README"]
+)
+def test_plan_testing_examples_are_python_importing_public_names(text: str) -> None:
+    blocks = code_blocks(text, "python")
+    assert blocks
+    for block in blocks:
+        tree = ast.parse(block)
+        imported = {
+            alias.name
+            for node in ast.walk(tree)
+            if isinstance(node, ast.ImportFrom) and node.module == "scones.plan_testing"
+            for alias in node.names
+        }
+        assert imported <= set(scones.plan_testing.__all__)
