@@ -58,3 +58,31 @@ def test_plans_while_an_emulator_runs_in_this_process(scones_emulator: PlanEmula
         )
         assert s3.list_buckets()["Buckets"] == []
     assert planned.one("aws_s3_bucket")["bucket"] == "compliant-images"
+
+
+def test_variables_of_every_type_reach_the_root_as_given(plan: Callable[..., Plan], tmp_path: Path) -> None:
+    given = {
+        "text": "null",
+        "number": 2.5,
+        "flag": False,
+        "subscriptions": [{"protocol": "email", "endpoint": "ops@example.com"}],
+        "labels": {"team": "vision"},
+        "nothing": None,
+    }
+    types = {
+        "text": "string",
+        "number": "number",
+        "flag": "bool",
+        "subscriptions": "list(object({ protocol = string, endpoint = string }))",
+        "labels": "map(string)",
+        "nothing": "string",
+    }
+    (tmp_path / "main.tf").write_text(
+        "".join(
+            f'variable "{name}" {{\n  type    = {kind}\n  default = {"null" if name != "nothing" else '"unset"'}\n}}\n\n'
+            f'output "{name}" {{\n  value = var.{name}\n}}\n\n'
+            for name, kind in types.items()
+        )
+    )
+    # The text "null" stays text; None is null, over a default (a -var cannot say null).
+    assert plan(tmp_path, variables=given).outputs == given

@@ -211,7 +211,12 @@ class Planner:
         # misspelled variable in a var file is only a warning).
         args = ["-input=false", "-no-color", "-refresh=false", f"-parallelism={self._parallelism}"]
         args += [f"-var-file={f}" for f in var_files]
-        args += [f"-var={name}={_hcl_value(value)}" for name, value in variables.items()]
+        # `-var x=null` sets a string variable to the text "null"; only a variable file can say null.
+        nulls = {name: None for name, value in variables.items() if value is None}
+        if nulls:
+            (run_dir / "nulls.tfvars.json").write_text(json.dumps(nulls))
+            args.append(f"-var-file={run_dir / 'nulls.tfvars.json'}")
+        args += [f"-var={name}={_hcl_value(value)}" for name, value in variables.items() if value is not None]
         if state_json is not None:
             (run_dir / "terraform.tfstate").write_text(state_json)
             args.append(f"-state={run_dir / 'terraform.tfstate'}")
@@ -293,7 +298,8 @@ def _deterministic(raw: dict[str, Any]) -> dict[str, Any]:
 
 
 def _hcl_value(value: Any) -> str:
-    """A -var value: strings as they are, everything else as JSON (which Terraform parses as HCL)."""
+    """A -var value: strings as they are (Terraform takes a primitive -var literally), everything else as
+    JSON, which Terraform parses as an HCL expression."""
     return value if isinstance(value, str) else json.dumps(value)
 
 
