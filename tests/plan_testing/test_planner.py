@@ -77,9 +77,10 @@ def test_variables_of_every_type_reach_the_root_as_given(plan: Callable[..., Pla
         "labels": "map(string)",
         "nothing": "string",
     }
+    defaults = {"nothing": '"unset"'}
     (tmp_path / "main.tf").write_text(
         "".join(
-            f'variable "{name}" {{\n  type    = {kind}\n  default = {"null" if name != "nothing" else '"unset"'}\n}}\n\n'
+            f'variable "{name}" {{\n  type    = {kind}\n  default = {defaults.get(name, "null")}\n}}\n\n'
             f'output "{name}" {{\n  value = var.{name}\n}}\n\n'
             for name, kind in types.items()
         )
