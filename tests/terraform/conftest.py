@@ -1,24 +1,28 @@
-"""Shared Terraform fixtures: one emulator, one copy of terraform/, one init per root, for this package.
+"""Shared Terraform fixtures: a copy of terraform/, planned through the scones plan-testing plugin.
 
-Package scope, not session: LocalAWS allows one instance per process, and other test packages start their own.
+Every plan goes through the plugin's `plan` fixture (scones.plan_testing): offline, against the plugin's
+emulator process, cached per (root, variables) for the session, so tests that read the same root share
+one plan. The tests plan a copy of terraform/, never the checkout: a developer's roots may hold
+*.auto.tfvars and a .terraform of their own. Package scope: LocalAWS, the in-process emulator that
+test_apply_local applies to, allows one instance per process, and other test packages start their own.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-import tftest
 
 from scones.build_lambdas import discover
 from scones.local.server import LocalAWS
+from scones.plan_testing import Plan, Planner
 from scones.toolchain.binary import find_terraform
-from scones.toolchain.cli_config import write_config
 
 REPO = Path(__file__).resolve().parents[2]
 LAMBDA_DIR = REPO / "build" / "lambdas"
@@ -30,7 +34,6 @@ ENV_SETTINGS = {
     "dev": {"account": "111111111111", "region": "eu-west-1"},
     "prod": {"account": "222222222222", "region": "us-west-2"},
 }
-SERVICES = ("appautoscaling", "cloudwatch", "iam", "lambda", "logs", "s3", "sagemaker", "sfn", "sns", "sqs", "sts")
 PARALLELISM = "10"
 
 # dev's one plan also exercises the options prod and local leave off: a customer-managed KMS key and
@@ -52,68 +55,31 @@ def terraform_binary() -> str:
     return found
 
 
-def tf_environment() -> dict[str, str]:
-    """Environment for every terraform call: generated CLI config, fake credentials, no checkpoint calls."""
-    config = write_config(REPO / "build" / "terraform" / "terraform.tfrc")
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "TF_"))}
-    env.update(
-        TF_CLI_CONFIG_FILE=str(config),
-        CHECKPOINT_DISABLE="1",
-        TF_IN_AUTOMATION="1",
-        AWS_ACCESS_KEY_ID="testing",
-        AWS_SECRET_ACCESS_KEY="testing",
-        AWS_CONFIG_FILE="/nonexistent/aws-config",
-        AWS_SHARED_CREDENTIALS_FILE="/nonexistent/aws-credentials",
-    )
-    return env
+def terraform_message(text: str) -> str:
+    """A pattern for `pytest.raises(PlanRejected, match=…)`: `text` wherever Terraform wraps its lines."""
+    return r"\s+".join(re.escape(word) for word in text.split())
 
 
 @pytest.fixture(scope="package")
-def tf_env() -> dict[str, str]:
-    missing = [name for name in discover(REPO / "lambdas") if not (LAMBDA_DIR / f"{name}.zip").is_file()]
-    if missing:
-        pytest.fail(f"Lambda zips missing under {LAMBDA_DIR}: {missing}; run `make lambdas`")
-    return tf_environment()
+def tf_env(scones_planner: Planner) -> dict[str, str]:
+    """Environment of the terraform commands that are not plans (fmt, validate, apply): the plugin's."""
+    return dict(scones_planner.environment())
 
 
 @pytest.fixture(scope="package")
 def emulator() -> Iterator[LocalAWS]:
+    """The in-process emulator test_apply_local applies to (plans use the plugin's own emulator process)."""
     with LocalAWS() as aws:
         yield aws
 
 
-def offline_override(emulator_url: str) -> str:
-    """Override for dev/prod: local state instead of S3, provider pointed at the emulator."""
-    endpoints = "\n".join(f'    {service} = "{emulator_url}"' for service in SERVICES)
-    return f"""terraform {{
-  backend "local" {{}}
-}}
-
-provider "aws" {{
-  # The emulator reports no account to check against; the real roots pin var.account_id.
-  allowed_account_ids         = null
-  access_key                  = "testing"
-  secret_key                  = "testing"
-  skip_credentials_validation = true
-  skip_requesting_account_id  = true
-  skip_metadata_api_check     = true
-  skip_region_validation      = true
-  s3_use_path_style           = true
-  max_retries                 = 3
-  endpoints {{
-{endpoints}
-  }}
-}}
-"""
-
-
 @pytest.fixture(scope="package")
-def tf_tree(tmp_path_factory: pytest.TempPathFactory, emulator: LocalAWS) -> Path:
-    """A copy of terraform/ (the checkout stays untouched); dev/prod get the offline override."""
-    root = copy_terraform(REPO / "terraform", tmp_path_factory.mktemp("tf"))
-    for env in ("dev", "prod"):
-        (root / "envs" / env / "zz_offline_override.tf").write_text(offline_override(emulator.url))
-    return root
+def tf_tree(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A copy of terraform/ (the checkout stays untouched)."""
+    missing = [name for name in discover(REPO / "lambdas") if not (LAMBDA_DIR / f"{name}.zip").is_file()]
+    if missing:
+        pytest.fail(f"Lambda zips missing under {LAMBDA_DIR}: {missing}; run `make lambdas`")
+    return copy_terraform(REPO / "terraform", tmp_path_factory.mktemp("tf"))
 
 
 def copy_terraform(source: Path, into: Path) -> Path:
@@ -133,13 +99,15 @@ def copy_terraform(source: Path, into: Path) -> Path:
     return root
 
 
-def base_vars(env: str, emulator_url: str, *, with_model: bool) -> dict[str, Any]:
+def base_vars(env: str, emulator_url: str | None = None, *, with_model: bool) -> dict[str, Any]:
+    """A root's variables as the tests set them. Plans leave local's emulator_url at its default (the
+    plugin's override points the provider at its own emulator); an apply passes the emulator it applies to."""
     settings = ENV_SETTINGS[env]
     tf_vars: dict[str, Any] = {
         "region": settings["region"],
         "account_id": settings["account"],
     }
-    if env == "local":
+    if emulator_url is not None:
         tf_vars["emulator_url"] = emulator_url
     if with_model:
         tf_vars["model_data_url"] = MODEL_URL.format(env=env, **settings)
@@ -148,40 +116,30 @@ def base_vars(env: str, emulator_url: str, *, with_model: bool) -> dict[str, Any
 
 
 @pytest.fixture(scope="package")
-def tf_root(tf_tree: Path, tf_env: dict[str, str]) -> Callable[[str], tftest.TerraformTest]:
-    """tftest handle of an env root in the copy, initialised once."""
-    cache: dict[str, tftest.TerraformTest] = {}
+def root_plan(plan: Callable[..., Plan], tf_tree: Path) -> Callable[..., Plan]:
+    """`root_plan(env, with_model=True, **extra)`: the plan of an environment root of the copy."""
 
-    def get(env: str) -> tftest.TerraformTest:
-        if env not in cache:
-            tf = tftest.TerraformTest(str(tf_tree / "envs" / env), binary=terraform_binary(), env=tf_env)
-            tf.setup(cleanup_on_exit=False, upgrade=False)
-            cache[env] = tf
-        return cache[env]
+    def get(env: str, *, with_model: bool = True, **extra: Any) -> Plan:
+        return plan(tf_tree / "envs" / env, variables=base_vars(env, with_model=with_model) | extra)
 
     return get
 
 
 @pytest.fixture(scope="package")
-def plan_json(tf_root: Callable[[str], tftest.TerraformTest], emulator: LocalAWS) -> Callable[..., dict[str, Any]]:
-    """Plan (as `terraform show -json`) of a root, cached per (env, with_model, extra vars)."""
-    cache: dict[str, dict[str, Any]] = {}
+def env_plan(root_plan: Callable[..., Plan]) -> Callable[[str], Plan]:
+    """`env_plan(env)`: the one default plan of a root (with a model), shared by every per-environment test."""
 
-    def get(env: str, *, with_model: bool = True, **extra: Any) -> dict[str, Any]:
-        key = repr((env, with_model, sorted(extra.items())))
-        if key not in cache:
-            tf_vars = base_vars(env, emulator.url, with_model=with_model) | extra
-            plan = tf_root(env).plan(output=True, tf_vars=tf_vars, parallelism=PARALLELISM)
-            cache[key] = dict(plan._raw)
-        return cache[key]
+    def get(env: str) -> Plan:
+        return root_plan(env, **ENV_EXTRA.get(env, {}))
 
     return get
 
 
-def stack_root_config(root: Path, modules: Path, emulator_url: str, inputs: dict[str, Any]) -> dict[str, Any]:
+def stack_root_config(root: Path, modules: Path, inputs: dict[str, Any]) -> dict[str, Any]:
     """A root (as .tf.json) calling the stack module with local's choices overridden by inputs.
 
-    Choices are literals in an environment root, so a test that turns a knob writes its own root.
+    Choices are literals in an environment root, so a test that turns a knob writes its own root. Its
+    provider names only the region: the plugin's override points it at the emulator.
     """
     settings = ENV_SETTINGS["local"]
     stack = {
@@ -201,53 +159,30 @@ def stack_root_config(root: Path, modules: Path, emulator_url: str, inputs: dict
     } | inputs
     return {
         "terraform": {"required_providers": {"aws": {"source": "hashicorp/aws", "version": ">= 5.0.0, < 7.0.0"}}},
-        "provider": {
-            "aws": {
-                "region": settings["region"],
-                "access_key": "testing",
-                "secret_key": "testing",
-                "skip_credentials_validation": True,
-                "skip_requesting_account_id": True,
-                "skip_metadata_api_check": True,
-                "skip_region_validation": True,
-                "s3_use_path_style": True,
-                "max_retries": 3,
-                "endpoints": [dict.fromkeys(SERVICES, emulator_url)],
-            }
-        },
+        "provider": {"aws": {"region": settings["region"]}},
         "module": {"stack": stack},
     }
 
 
 @pytest.fixture(scope="package")
-def stack_root(
-    tf_tree: Path, tf_env: dict[str, str], emulator: LocalAWS, tmp_path_factory: pytest.TempPathFactory
-) -> Callable[..., tftest.TerraformTest]:
-    """tftest handle of a root calling the stack with local's choices overridden by inputs, initialised.
+def stack_plan(
+    plan: Callable[..., Plan], tf_tree: Path, tmp_path_factory: pytest.TempPathFactory
+) -> Callable[..., Plan]:
+    """`stack_plan(modules=None, **inputs)`: the plan of a root calling the stack with local's choices
+    overridden by inputs (PlanRejected when a validation rule refuses them).
 
     modules: another copy of terraform/modules (e.g. one with a function added); default the tests' copy.
+    Equal arguments reuse one root, so the plugin serves their plan from its cache.
     """
+    roots: dict[str, Path] = {}
 
-    def get(modules: Path | None = None, **inputs: Any) -> tftest.TerraformTest:
-        root = tmp_path_factory.mktemp("stack-root")
-        config = stack_root_config(root, modules or tf_tree / "modules", emulator.url, inputs)
-        (root / "main.tf.json").write_text(json.dumps(config, indent=1))
-        tf = tftest.TerraformTest(str(root), binary=terraform_binary(), env=tf_env)
-        tf.setup(cleanup_on_exit=False, upgrade=False)
-        return tf
-
-    return get
-
-
-@pytest.fixture(scope="package")
-def stack_plan(stack_root: Callable[..., tftest.TerraformTest]) -> Callable[..., dict[str, Any]]:
-    """Plan (as `terraform show -json`) of stack_root(modules, **inputs), cached per arguments."""
-    cache: dict[str, dict[str, Any]] = {}
-
-    def get(modules: Path | None = None, **inputs: Any) -> dict[str, Any]:
-        key = repr((modules, sorted(inputs.items())))
-        if key not in cache:
-            cache[key] = dict(stack_root(modules, **inputs).plan(output=True, parallelism=PARALLELISM)._raw)
-        return cache[key]
+    def get(modules: Path | None = None, **inputs: Any) -> Plan:
+        modules = modules or tf_tree / "modules"
+        key = json.dumps([str(modules), inputs], sort_keys=True)
+        if key not in roots:
+            root = tmp_path_factory.mktemp("stack-root")
+            (root / "main.tf.json").write_text(json.dumps(stack_root_config(root, modules, inputs), indent=1))
+            roots[key] = root
+        return plan(roots[key])
 
     return get

@@ -15,9 +15,9 @@ from __future__ import annotations
 
 import json
 import re
-import subprocess
 import sys
 import tempfile
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -39,8 +39,8 @@ def _normalize_value(name: str, value: Any) -> Any:
     return value
 
 
-def planned_values(plan: dict[str, Any]) -> dict[str, dict[str, Any]]:
-    """Known planned values of every managed resource, by address, normalized."""
+def planned_values(plan: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
+    """Known planned values of every managed resource, by address, normalized (`plan`: a Plan's `raw`)."""
     found = {}
     for change in plan.get("resource_changes", []):
         if change["mode"] != "managed":
@@ -98,50 +98,30 @@ def new_address(old: str, moves: dict[str, str]) -> str:
     return old
 
 
-def _plan(root: Path, tf_vars: dict[str, Any], env: dict[str, str], terraform: str) -> dict[str, Any]:
-    subprocess.run([terraform, "init", "-input=false", "-no-color"], cwd=root, env=env, check=True, capture_output=True)
-    var_file = root / "golden.auto.tfvars.json"
-    var_file.write_text(json.dumps(tf_vars))
-    planned = subprocess.run(
-        [terraform, "plan", "-input=false", "-no-color", "-out=golden.tfplan"],
-        cwd=root,
-        env=env,
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    if planned.returncode != 0:
-        raise RuntimeError(f"plan of {root} failed:\n{planned.stdout}{planned.stderr}")
-    shown = subprocess.run(
-        [terraform, "show", "-json", "golden.tfplan"], cwd=root, env=env, check=True, capture_output=True, text=True
-    )
-    return json.loads(shown.stdout)
-
-
 def generate(old_terraform: Path) -> None:
     """Plan every root of an old checkout's terraform/ (with the tests' variables) and write the records."""
-    from scones.local.server import LocalAWS
+    from scones.plan_testing import PlanEmulator, Planner
     from scones.toolchain import tfvars_check
     from tests.terraform import conftest
 
-    # The provider validates the state machine definition at plan time: the emulator answers.
-    with tempfile.TemporaryDirectory() as scratch, LocalAWS() as aws:
-        tree = conftest.copy_terraform(old_terraform, Path(scratch))
-        url = aws.url
-        for env in ENVS:
-            root = tree / "envs" / env
-            settings = conftest.ENV_SETTINGS[env]
-            if env != "local":
-                (root / "zz_offline_override.tf").write_text(conftest.offline_override(url))
-            tf_vars = golden_vars(env) | {"region": settings["region"], "account_id": settings["account"]}
-            if env == "local":
-                tf_vars["emulator_url"] = url
-            plan = _plan(root, tf_vars, conftest.tf_environment(), conftest.terraform_binary())
-            values = planned_values(plan)
-            (GOLDEN / f"{env}.addresses").write_text("".join(f"{address}\n" for address in sorted(values)))
-            (GOLDEN / f"{env}.values.json").write_text(json.dumps(values, indent=1, sort_keys=True) + "\n")
-            variables = sorted(tfvars_check.declared_variables(old_terraform / "envs" / env))
-            (GOLDEN / f"{env}.variables").write_text("".join(f"{name}\n" for name in variables))
+    # Planned as the tests plan: offline, through the plan-testing plugin's planner and emulator (the provider
+    # validates the state machine definition at plan time: the emulator answers).
+    emulator = PlanEmulator()
+    with tempfile.TemporaryDirectory() as scratch:
+        try:
+            work = Path(scratch) / "planner"
+            work.mkdir()
+            planner = Planner(emulator, work)
+            tree = conftest.copy_terraform(old_terraform, Path(scratch))
+            for env in ENVS:
+                tf_vars = golden_vars(env) | conftest.base_vars(env, with_model=False)
+                values = planned_values(planner.plan(tree / "envs" / env, variables=tf_vars).raw)
+                (GOLDEN / f"{env}.addresses").write_text("".join(f"{address}\n" for address in sorted(values)))
+                (GOLDEN / f"{env}.values.json").write_text(json.dumps(values, indent=1, sort_keys=True) + "\n")
+                variables = sorted(tfvars_check.declared_variables(old_terraform / "envs" / env))
+                (GOLDEN / f"{env}.variables").write_text("".join(f"{name}\n" for name in variables))
+        finally:
+            emulator.stop()
 
 
 def golden_vars(env: str) -> dict[str, Any]:

@@ -7,13 +7,12 @@ import json
 import shutil
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
 import pytest
 
 from scones.build_lambdas import build_all
+from scones.plan_testing import Plan, assert_least_privilege
 from tests.terraform.conftest import ASL, REPO
-from tests.terraform.plan_summary import policy_statements, summarize
 
 pytestmark = pytest.mark.terraform
 
@@ -68,37 +67,39 @@ def fourth_function(tf_tree: Path, tmp_path_factory: pytest.TempPathFactory) -> 
 
 
 def test_a_fourth_function_gets_its_function_role_logs_alarms_and_workflow_state(
-    stack_plan: Callable[..., Any], fourth_function: dict[str, Path]
+    stack_plan: Callable[..., Plan], fourth_function: dict[str, Path]
 ) -> None:
-    raw = stack_plan(
+    plan = stack_plan(
         fourth_function["modules"],
         lambda_package_dir=str(fourth_function["packages"]),
         state_machine_definition=str(fourth_function["asl"]),
     )
-    plan = summarize(raw)
     name = f"{PREFIX}-tag-image"
     arn = f"arn:aws:lambda:us-east-1:123456789012:function:{name}"
 
-    function = plan.creates[f'module.stack.module.lambdas.aws_lambda_function.this["{KEY}"]']
+    function = plan.resources[f'module.stack.module.lambdas.aws_lambda_function.this["{KEY}"]'].values
     assert function["function_name"] == name
     assert (function["timeout"], function["memory_size"]) == (5, 128)  # memory_size left out: the default
     assert function["environment"][0]["variables"] == {"TAG": "bicycle", "LOG_LEVEL": "INFO"}
     assert function["filename"] == str(fourth_function["packages"] / f"{KEY}.zip")
 
-    assert plan.creates[f'module.stack.module.iam.aws_iam_role.lambda["{KEY}"]']["name"] == name
+    assert plan.resources[f'module.stack.module.iam.aws_iam_role.lambda["{KEY}"]'].values["name"] == name
     grants = {
-        statement["Sid"]: statement
-        for address, statement in policy_statements(plan)
-        if address.endswith(f'aws_iam_role_policy.lambda["{KEY}"]')
+        statement.sid: statement
+        for statement in plan.policy_statements()
+        if statement.address.endswith(f'aws_iam_role_policy.lambda["{KEY}"]')
     }
     assert set(grants) == {"WriteOwnLogs", "XRayTraces", "ReadImageTags"}
-    assert grants["ReadImageTags"]["Action"] == "s3:GetObjectTagging"
-    assert grants["WriteOwnLogs"]["Resource"].endswith(f":log-group:/aws/lambda/{name}:*")
-    machine_grants = [s for a, s in policy_statements(plan) if a.endswith("aws_iam_role_policy.state_machine")]
-    invoke = next(s for s in machine_grants if s["Sid"] == "InvokeWorkflowFunctions")
-    assert {arn, f"{arn}:*"} <= set(invoke["Resource"])
+    assert grants["ReadImageTags"].actions == ("s3:GetObjectTagging",)
+    (log_group,) = grants["WriteOwnLogs"].resources
+    assert log_group.endswith(f":log-group:/aws/lambda/{name}:*")
+    machine_grants = [s for s in plan.policy_statements() if s.address.endswith("aws_iam_role_policy.state_machine")]
+    invoke = next(s for s in machine_grants if s.sid == "InvokeWorkflowFunctions")
+    assert {arn, f"{arn}:*"} <= set(invoke.resources)
+    # The developer's own statement is held to the same standard as the stack's.
+    assert_least_privilege(plan)
 
-    group = plan.creates[f'module.stack.module.lambdas.aws_cloudwatch_log_group.this["{KEY}"]']
+    group = plan.resources[f'module.stack.module.lambdas.aws_cloudwatch_log_group.this["{KEY}"]'].values
     assert (group["name"], group["retention_in_days"]) == (f"/aws/lambda/{name}", 7)
 
     alarms = {a["alarm_name"]: a for a in plan.of_type("aws_cloudwatch_metric_alarm").values()}
@@ -111,4 +112,4 @@ def test_a_fourth_function_gets_its_function_role_logs_alarms_and_workflow_state
 
     states = json.loads(plan.one("aws_sfn_state_machine")["definition"])["States"]
     assert states["TagImage"]["Parameters"]["FunctionName"] == arn
-    assert plan.counts["aws_lambda_function"] == 4
+    assert plan.types()["aws_lambda_function"] == 4

@@ -1,4 +1,9 @@
-"""Apply envs/local to the emulator, plan again (no drift), destroy (nothing left)."""
+"""Apply envs/local to the emulator, plan again (no drift), destroy (nothing left).
+
+Applying is not planning: this test drives terraform itself against the in-process emulator (the `emulator`
+fixture, LocalAWS), with its own state. The plan tests' emulator is the plan-testing plugin's own process on
+another port, so both run in one session.
+"""
 
 from __future__ import annotations
 

@@ -7,10 +7,10 @@ import re
 import subprocess
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
 import pytest
 
+from scones.plan_testing import Plan
 from scones.toolchain.module_readme import declared
 from scones.toolchain.module_readme import problems as module_readme_problems
 from scones.toolchain.provider_compat import check_plan, find_assembly, load_schema
@@ -108,12 +108,12 @@ def test_checkov_finds_nothing_and_every_skip_has_a_reason() -> None:
         assert len(reason) > 40, (skipped["check_id"], skipped["resource"], reason)
 
 
-def test_modules_use_only_what_provider_6_has(plan_json: Callable[..., Any]) -> None:
+def test_modules_use_only_what_provider_6_has(env_plan: Callable[[str], Plan]) -> None:
     if not CDKTN_VENV.exists():
         pytest.fail("cdktn venv missing: run `make tf-tool-venvs`")
     schema = load_schema(find_assembly(CDKTN_VENV))
     assert schema.version.startswith("6.")
-    assert check_plan(schema, plan_json("local")) == []
+    assert check_plan(schema, env_plan("local").raw) == []
 
 
 def test_compat_check_reports_removed_types_and_unknown_arguments() -> None:

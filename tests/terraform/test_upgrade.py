@@ -12,8 +12,9 @@ from typing import Any
 
 import pytest
 
+from scones.plan_testing import Plan
 from scones.toolchain.tfvars_check import declared_variables, undeclared
-from tests.terraform.conftest import ENV_EXTRA, REPO
+from tests.terraform.conftest import REPO
 from tests.terraform.golden import (
     ENVS,
     load_addresses,
@@ -27,14 +28,14 @@ from tests.terraform.golden import (
 pytestmark = pytest.mark.terraform
 
 
-def _plan(plan_json: Callable[..., Any], env: str) -> dict[str, dict[str, Any]]:
-    return planned_values(plan_json(env, **ENV_EXTRA.get(env, {})))
+def _plan(env_plan: Callable[[str], Plan], env: str) -> dict[str, dict[str, Any]]:
+    return planned_values(env_plan(env).raw)
 
 
 @pytest.mark.parametrize("env", ENVS)
-def test_every_old_address_is_planned_or_moved(plan_json: Callable[..., Any], env: str) -> None:
+def test_every_old_address_is_planned_or_moved(env_plan: Callable[[str], Plan], env: str) -> None:
     moves = moved_blocks(REPO / "terraform", env)
-    planned = _plan(plan_json, env)
+    planned = _plan(env_plan, env)
     lost = [address for address in load_addresses(env) if new_address(address, moves) not in planned]
     assert lost == [], f"{env}: resources of an existing state neither planned nor moved (terraform would destroy them)"
     # Nothing new either: the refactor changes where things are written, not what is built.
@@ -43,9 +44,9 @@ def test_every_old_address_is_planned_or_moved(plan_json: Callable[..., Any], en
 
 
 @pytest.mark.parametrize("env", ENVS)
-def test_every_resource_is_planned_with_the_values_it_had(plan_json: Callable[..., Any], env: str) -> None:
+def test_every_resource_is_planned_with_the_values_it_had(env_plan: Callable[[str], Plan], env: str) -> None:
     moves = moved_blocks(REPO / "terraform", env)
-    planned = _plan(plan_json, env)
+    planned = _plan(env_plan, env)
     for address, values in load_values(env).items():
         now = planned[new_address(address, moves)]
         differing = {name: (value, now.get(name)) for name, value in values.items() if now.get(name) != value}

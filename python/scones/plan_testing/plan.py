@@ -231,3 +231,17 @@ class Plan:
     def policy_statements(self, kind: str | None = "identity") -> list[PolicyStatement]:
         """Statements of every policy of a kind (identity, trust, resource; None for all)."""
         return [s for p in self.policies if kind is None or p.kind == kind for s in p.statements]
+
+    def module_configuration(self, *path: str) -> dict[str, Mapping[str, Any]]:
+        """The configuration of one module's resources (`expressions` with their `references`, `depends_on`,
+        `count`/`for_each`), by address within that module: what planned values cannot show, such as which
+        resource a value is wired to or what must exist first. `module_configuration("stack", "workflow")` is
+        module.stack.module.workflow; no path, the root module. From the plan's `configuration`."""
+        module = self.raw["configuration"]["root_module"]
+        for depth, name in enumerate(path):
+            calls = module.get("module_calls", {})
+            if name not in calls:
+                where = ".".join(f"module.{step}" for step in path[:depth]) or "the root module"
+                raise KeyError(f"{where} of {self.root} calls no module {name!r} (it calls {sorted(calls)})")
+            module = calls[name]["module"]
+        return {resource["address"]: resource for resource in module.get("resources", [])}
