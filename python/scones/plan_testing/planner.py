@@ -70,8 +70,11 @@ def _digest(*parts: Any) -> str:
 
 @contextlib.contextmanager
 def _exclusive(name: str) -> Iterator[None]:
-    path = Path(tempfile.gettempdir()) / f"scones-plan-testing-{name}.lock"
-    with path.open("a") as handle:
+    # One small file per root, kept in one directory: removing a lock file other processes may hold open
+    # would let two of them lock different files of the same name.
+    locks = Path(tempfile.gettempdir()) / "scones-plan-testing-locks"
+    locks.mkdir(exist_ok=True)
+    with (locks / f"{name}.lock").open("a") as handle:
         fcntl.flock(handle, fcntl.LOCK_EX)
         try:
             yield
