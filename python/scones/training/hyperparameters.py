@@ -46,6 +46,10 @@ IMAGE_CLASSIFICATION_NAMES = frozenset(
     }
 )
 
+# Hyperparameters the algorithm documents as `True`/`False` (capitalized): an override in another case is
+# rewritten to that spelling, anything else refused before a paid instance starts.
+IMAGE_CLASSIFICATION_BOOLEANS = frozenset({"early_stopping"})
+
 # Fine-tuning an ImageNet ResNet-18 on 900 32x32 images: few epochs, small learning rate,
 # augmentation against overfitting, early stopping on validation accuracy.
 IMAGE_CLASSIFICATION_DEFAULTS: dict[str, str] = {
@@ -58,7 +62,8 @@ IMAGE_CLASSIFICATION_DEFAULTS: dict[str, str] = {
     "mini_batch_size": "32",
     "optimizer": "sgd",
     "augmentation_type": "crop_color_transform",
-    "early_stopping": "true",
+    # The algorithm's boolean spelling ("Valid values: True or False"); "true" is not it.
+    "early_stopping": "True",
     "early_stopping_min_epochs": "5",
     "early_stopping_patience": "5",
     "early_stopping_tolerance": "0.0",
@@ -111,6 +116,11 @@ def image_classification_hyperparameters(
         "learning_rate": learning_rate,
         "mini_batch_size": mini_batch_size,
     }
+    for name in IMAGE_CLASSIFICATION_BOOLEANS & set(overrides):
+        spelled = overrides[name].strip().capitalize()
+        if spelled not in ("True", "False"):
+            raise InvalidHyperparameterError(f"--hyperparameter {name}={overrides[name]}: must be True or False")
+        overrides[name] = spelled
     if "num_training_samples" in overrides:
         # The count comes from the carved train split; a different number breaks the LR schedule.
         raise InvalidHyperparameterError("num_training_samples is computed from the train split")

@@ -107,7 +107,8 @@ def test_image_classification_job_definition(prepared: boto3.client) -> None:
     assert hp["epochs"] == "7"
     assert hp["learning_rate"] == "0.005"
     assert hp["use_pretrained_model"] == "1"
-    assert hp["early_stopping"] == "true"
+    # Image Classification Hyperparameters: early_stopping "Valid values: True or False".
+    assert hp["early_stopping"] == "True"
     assert "augmentation_type" in hp and "mini_batch_size" in hp
 
 
@@ -205,6 +206,16 @@ def test_hyperparameter_errors(prepared: boto3.client) -> None:
     assert "has no hyperparameter lerning_rate" in _train("-H", "lerning_rate=0.1")[1]
     assert "expected key=value" in _train("-H", "epochs")[1]
     assert "set both by an option and by --hyperparameter" in _train("--epochs", "3", "-H", "epochs=4")[1]
+
+
+def test_early_stopping_is_spelled_as_the_algorithm_documents_it() -> None:
+    from scones.training.hyperparameters import image_classification_hyperparameters
+
+    for given, sent in (("true", "True"), ("FALSE", "False"), ("True", "True")):
+        hp = image_classification_hyperparameters(num_training_samples=900, overrides={"early_stopping": given})
+        assert hp["early_stopping"] == sent
+    with pytest.raises(InvalidHyperparameterError, match="early_stopping=1: must be True or False"):
+        image_classification_hyperparameters(num_training_samples=900, overrides={"early_stopping": "1"})
 
 
 def test_pytorch_recipe_reaches_the_job_and_only_pytorch_takes_one(prepared: boto3.client) -> None:
