@@ -17,8 +17,10 @@ from lambda_common.errors import (
 from lambda_common.events import ImageRecord, validate_inferences
 from lambda_common.runtime import client, make_handler
 
-# SageMaker's InferenceId is at most 64 printable characters; the key's tail keeps the
-# class folder and file name, which is what monitoring needs to recover the ground truth.
+# InvokeEndpoint's InferenceId: 1 to 64 characters matching \A\S[\p{Print}]*\z, where \p{Print} is the
+# Java regex class of printable ASCII (https://docs.aws.amazon.com/sagemaker/latest/APIReference/
+# API_runtime_InvokeEndpoint.html). The key's tail keeps the class folder and file name, which is what
+# monitoring needs to recover the ground truth; anything else (spaces, non-ASCII letters) becomes "_".
 _INFERENCE_ID_MAX = 64
 
 
@@ -30,7 +32,7 @@ def _endpoint_name() -> str:
 
 
 def inference_id(s3_key: str) -> str:
-    printable = "".join(ch if ch.isprintable() and not ch.isspace() else "_" for ch in s3_key)
+    printable = "".join(ch if "!" <= ch <= "~" else "_" for ch in s3_key)
     return printable[-_INFERENCE_ID_MAX:] or "unnamed"
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import io
 import json
+import re
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -264,6 +265,14 @@ def test_classify_inference_id_keeps_the_key_tail(endpoint: dict[str, Any]) -> N
     long_key = "a/" * 60 + "motorcycle/bike s_000035.png"
     assert app.inference_id(long_key) == ("a/" * 60 + "motorcycle/bike_s_000035.png")[-64:]
     assert len(app.inference_id(long_key)) == 64
+
+
+def test_classify_inference_id_is_printable_ascii_as_the_api_requires() -> None:
+    app = load_app("classify_image")
+    # \p{Print} in the API's pattern is Java's printable ASCII: "é" and a no-break space are not in it.
+    for key in ("bicycle/vélo 1.png", "motorcycle/\u00a0moto\tbike.png", " leading.png", "ünïcödé"):
+        assert re.fullmatch(r"[!-~][ -~]{0,63}", app.inference_id(key)), key
+    assert app.inference_id("bicycle/vélo 1.png") == "bicycle/v_lo_1.png"
 
 
 def test_classify_endpoint_error(classify: Callable[..., Any], endpoint: dict[str, Any]) -> None:
