@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import functools
 import json
 import os
+from typing import Any
 
+from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
 from lambda_common import images
@@ -22,6 +25,28 @@ from lambda_common.runtime import client, make_handler
 # API_runtime_InvokeEndpoint.html). The key's tail keeps the class folder and file name, which is what
 # monitoring needs to recover the ground truth; anything else (spaces, non-ASCII letters) becomes "_".
 _INFERENCE_ID_MAX = 64
+
+
+# The endpoint call ends, answered or failed, inside the function's timeout (30 s, the stack's `functions`
+# map; tests/terraform/test_plans.py checks the two agree), so a slow or silent model is an
+# EndpointInvocationError the state machine retries and reports, not a Lambda timeout without a cause.
+# boto3's defaults (60 s connect, 60 s read, legacy retries) would outlast it several times over. Worst case:
+# ENDPOINT_ATTEMPTS x (connect + read), plus the standard mode's backoff before the one retry (under 1 s).
+# https://boto3.amazonaws.com/v1/documentation/api/latest/guide/retries.html
+ENDPOINT_CONNECT_TIMEOUT = 2.0
+ENDPOINT_READ_TIMEOUT = 11.0
+ENDPOINT_ATTEMPTS = 2
+ENDPOINT_WORST_CASE_SECONDS = ENDPOINT_ATTEMPTS * (ENDPOINT_CONNECT_TIMEOUT + ENDPOINT_READ_TIMEOUT) + 1.0
+
+
+@functools.cache
+def endpoint_client() -> Any:
+    config = Config(
+        connect_timeout=ENDPOINT_CONNECT_TIMEOUT,
+        read_timeout=ENDPOINT_READ_TIMEOUT,
+        retries={"mode": "standard", "total_max_attempts": ENDPOINT_ATTEMPTS},
+    )
+    return client("sagemaker-runtime", config)
 
 
 def _endpoint_name() -> str:
@@ -42,7 +67,7 @@ def classify(record: ImageRecord) -> ImageRecord:
     content_type = images.content_type_of(data, where=where)
     endpoint = _endpoint_name()
     try:
-        response = client("sagemaker-runtime").invoke_endpoint(
+        response = endpoint_client().invoke_endpoint(
             EndpointName=endpoint,
             ContentType=content_type,
             Accept="application/json",

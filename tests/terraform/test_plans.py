@@ -17,6 +17,7 @@ from scones.plan_testing import (
     assert_tagged,
 )
 from scones.training.sagemaker_job import STAGING_PREFIX
+from tests.support.lambda_loader import load_app
 from tests.terraform.conftest import (
     DEV_KMS_KEY,
     DEV_SUBSCRIPTIONS,
@@ -420,6 +421,18 @@ def test_lambdas_carry_endpoint_name_threshold_log_level_and_tracing(stack_plan:
         assert function["handler"] == "app.handler"
         assert function["tracing_config"][0]["mode"] == "Active"
         assert function["source_code_hash"]
+
+
+@pytest.mark.parametrize("env", ["local", "dev", "prod"])
+def test_classify_gives_up_on_the_endpoint_before_its_function_times_out(
+    env_plan: Callable[[str], Plan], env: str
+) -> None:
+    """A slow model must end as ClassifyImage's EndpointInvocationError (retried and reported by the state
+    machine), never as a Lambda timeout: the client's worst case fits the planned timeout, with room to log."""
+    app = load_app("classify_image")
+    functions = env_plan(env).of_type("aws_lambda_function").values()
+    (timeout,) = [f["timeout"] for f in functions if f["function_name"].endswith("-classify-image")]
+    assert timeout >= app.ENDPOINT_WORST_CASE_SECONDS + 2
 
 
 def test_default_threshold_is_the_contracts_0_93(env_plan: Callable[[str], Plan]) -> None:

@@ -15,11 +15,11 @@ Step = Callable[[ImageRecord], ImageRecord]
 
 
 @functools.cache
-def client(service: str) -> Any:
-    """One boto3 client per service per container (warm invocations reuse it)."""
+def client(service: str, config: Any = None) -> Any:
+    """One boto3 client per service (and botocore Config) per container: warm invocations reuse it."""
     import boto3  # deferred: the filter never needs it, and it costs a cold start ~0.2 s
 
-    return boto3.client(service)
+    return boto3.client(service, config=config)
 
 
 def make_handler(function: str, step: Step) -> Callable[[Any, Any], dict[str, Any]]:

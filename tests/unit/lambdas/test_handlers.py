@@ -6,6 +6,9 @@ import base64
 import io
 import json
 import re
+import socket
+import threading
+import time
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -283,20 +286,66 @@ def test_classify_endpoint_error(classify: Callable[..., Any], endpoint: dict[st
     assert "'scones-endpoint'" in str(info.value) and "not found" in str(info.value) and KEY in str(info.value)
 
 
-def test_classify_unreachable_endpoint(
-    classify: Callable[..., Any], endpoint: dict[str, Any], monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_classify_unreachable_endpoint(endpoint: dict[str, Any], monkeypatch: pytest.MonkeyPatch) -> None:
     from botocore.exceptions import EndpointConnectionError
 
     def refuse(**_: Any) -> None:
         raise EndpointConnectionError(endpoint_url="https://runtime.sagemaker.us-east-1.amazonaws.com")
 
-    monkeypatch.setattr(lambda_common.runtime.client("sagemaker-runtime"), "invoke_endpoint", refuse)
+    app = load_app("classify_image")
+    monkeypatch.setattr(app.endpoint_client(), "invoke_endpoint", refuse)
     with pytest.raises(WorkflowError) as info:
-        classify(record(image_data=PNG_B64), None)
+        app.handler(record(image_data=PNG_B64), None)
     assert type(info.value).__name__ == "EndpointInvocationError"
     assert "unreachable" in str(info.value) and KEY in str(info.value)
     assert endpoint["requests"] == []
+
+
+@pytest.fixture
+def silent_endpoint(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[float]]:
+    """An endpoint that accepts connections and never answers (a hung model): the times it was called."""
+    server = socket.socket()
+    server.bind(("127.0.0.1", 0))
+    server.listen()
+    calls: list[float] = []  # when each connection came
+    held: list[socket.socket] = []
+
+    def accept() -> None:
+        while True:
+            try:
+                connection, _ = server.accept()
+            except OSError:
+                return
+            calls.append(time.monotonic())
+            held.append(connection)
+
+    threading.Thread(target=accept, daemon=True).start()
+    monkeypatch.setenv("AWS_ENDPOINT_URL_SAGEMAKER_RUNTIME", f"http://127.0.0.1:{server.getsockname()[1]}")
+    monkeypatch.setenv("ENDPOINT_NAME", "scones-endpoint")
+    for name, value in (
+        ("AWS_ACCESS_KEY_ID", "t"),
+        ("AWS_SECRET_ACCESS_KEY", "t"),
+        ("AWS_DEFAULT_REGION", "us-east-1"),
+    ):
+        monkeypatch.setenv(name, value)
+    yield calls
+    server.close()
+    for connection in held:
+        connection.close()
+
+
+def test_a_hung_model_is_an_endpoint_error_within_the_functions_timeout(
+    silent_endpoint: list[float], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    app = load_app("classify_image")
+    # The production budget is 2 x (2 s + 11 s); scaled down here, the same config path.
+    monkeypatch.setattr(app, "ENDPOINT_READ_TIMEOUT", 0.3)
+    with pytest.raises(WorkflowError) as info:
+        app.handler(record(image_data=PNG_B64), None)
+    assert type(info.value).__name__ == "EndpointInvocationError"
+    assert "Read timeout" in str(info.value) and KEY in str(info.value)
+    # One retry, then the error: what ENDPOINT_ATTEMPTS promises, and no more.
+    assert len(silent_endpoint) == app.ENDPOINT_ATTEMPTS == 2
 
 
 def test_warm_invocations_reuse_one_client(
