@@ -21,7 +21,10 @@ ARNS = {
     "filter_low_confidence_arn": "arn:aws:lambda:us-east-1:123456789012:function:scones-filter-low-confidence",
     "sns_topic_arn": "arn:aws:sns:us-east-1:123456789012:scones-notifications",
 }
+# The Lambda service errors AWS recommends retrying ("Handling transient Lambda service exceptions",
+# https://docs.aws.amazon.com/step-functions/latest/dg/bp-lambda-serviceexception.html), and throttling.
 TRANSIENT = {
+    "Lambda.ClientExecutionTimeoutException",
     "Lambda.ServiceException",
     "Lambda.AWSLambdaException",
     "Lambda.SdkClientException",
