@@ -35,6 +35,20 @@ INTENDED_CHANGES: dict[tuple[str, str], str] = {
     ("module.stack.module.workflow.aws_sfn_state_machine.this", "definition"): (
         "issue 16: the Lambda tasks also retry Lambda.ClientExecutionTimeoutException"
     ),
+    **{
+        ('module.stack.module.alarms.aws_cloudwatch_metric_alarm.lambda["filter_low_confidence-errors"]', name): (
+            "issue 16: the filter's errors alarm subtracts its own low-confidence rejections (metric math)"
+        )
+        for name in (
+            "alarm_description",
+            "namespace",
+            "metric_name",
+            "dimensions",
+            "statistic",
+            "period",
+            "metric_query",
+        )
+    },
 }
 _MOVED = re.compile(r"moved\s*\{\s*from\s*=\s*(\S+)\s*to\s*=\s*(\S+)\s*\}", re.MULTILINE)
 

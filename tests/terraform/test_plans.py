@@ -562,6 +562,33 @@ def test_alarm_defaults_notify_the_topic(env_plan: Callable[[str], Plan]) -> Non
     )
 
 
+@pytest.mark.parametrize("env", ["local", "dev", "prod"])
+def test_the_filters_errors_alarm_does_not_count_its_rejections(env_plan: Callable[[str], Plan], env: str) -> None:
+    """The filter raises for every low-confidence image and Lambda counts that in Errors: its alarm subtracts the
+    filter's own LowConfidence count (as the workflow-failures alarm does), the other functions' alarms do not."""
+    prefix = names(env)["prefix"]
+    alarms = {
+        a["alarm_name"].removeprefix(f"{prefix}-"): a
+        for a in env_plan(env).of_type("aws_cloudwatch_metric_alarm").values()
+    }
+    filter_errors = alarms["filter-low-confidence-errors"]
+    assert filter_errors["metric_name"] is None
+    queries = {q["id"]: q for q in filter_errors["metric_query"]}
+    (returned,) = [q for q in queries.values() if q["return_data"]]
+    assert returned["expression"] == "FILL(errors, 0) - FILL(rejected, 0)"
+    function = {"FunctionName": f"{prefix}-filter-low-confidence"}
+    errors, rejected = queries["errors"]["metric"][0], queries["rejected"]["metric"][0]
+    assert (errors["namespace"], errors["metric_name"], errors["stat"], errors["dimensions"]) == (
+        "AWS/Lambda", "Errors", "Sum", function,
+    )  # fmt: skip
+    assert (rejected["namespace"], rejected["metric_name"], rejected["stat"], rejected["dimensions"]) == (
+        "SconesUnlimited", "LowConfidence", "Sum", function,
+    )  # fmt: skip
+    assert errors["period"] == rejected["period"]
+    for key in ("serialize-image", "classify-image"):
+        assert (alarms[f"{key}-errors"]["metric_name"], alarms[f"{key}-errors"]["metric_query"]) == ("Errors", [])
+
+
 def test_alarm_thresholds_follow_the_variables(stack_plan: Callable[..., Plan]) -> None:
     alarms = _alarms(stack_plan(**CUSTOM))
     assert alarms["low-confidence-share"]["threshold"] == 0.25

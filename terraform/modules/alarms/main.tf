@@ -2,10 +2,20 @@ locals {
   t       = var.thresholds
   actions = [var.topic_arn]
 
+  # The confidence filter raises ThresholdConfidenceNotMetError for every rejection (the original design's
+  # contract), and Lambda counts every exception a function raises in AWS/Lambda Errors ("Function errors
+  # include exceptions that your code throws", https://docs.aws.amazon.com/lambda/latest/dg/monitoring-metrics-types.html).
+  # Its errors alarm subtracts its own LowConfidence count, as the workflow alarm does, so it is about
+  # breakage, not rejections.
   lambda_alarms = merge([
     for key, fn in var.functions : {
-      "${key}-errors"    = { function = fn.name, metric = "Errors", threshold = local.t.lambda_errors }
-      "${key}-throttles" = { function = fn.name, metric = "Throttles", threshold = local.t.lambda_throttles }
+      "${key}-errors" = {
+        function         = fn.name, metric = "Errors", threshold = local.t.lambda_errors
+        minus_rejections = fn.name == var.confidence_metrics_function_name
+      }
+      "${key}-throttles" = {
+        function = fn.name, metric = "Throttles", threshold = local.t.lambda_throttles, minus_rejections = false
+      }
     }
   ]...)
 }
@@ -72,13 +82,14 @@ resource "aws_cloudwatch_metric_alarm" "execution_timeouts" {
 resource "aws_cloudwatch_metric_alarm" "lambda" {
   for_each = local.lambda_alarms
 
-  alarm_name          = "${var.name_prefix}-${replace(each.key, "_", "-")}"
-  alarm_description   = "${each.value.metric} of the ${each.value.function} Lambda function."
-  namespace           = "AWS/Lambda"
-  metric_name         = each.value.metric
-  dimensions          = { FunctionName = each.value.function }
-  statistic           = "Sum"
-  period              = local.t.period_seconds
+  alarm_name        = "${var.name_prefix}-${replace(each.key, "_", "-")}"
+  alarm_description = each.value.minus_rejections ? "Errors of the ${each.value.function} Lambda function other than its low-confidence rejections." : "${each.value.metric} of the ${each.value.function} Lambda function."
+  # A plain metric, or (minus_rejections) metric math over the same metric and the filter's rejections.
+  namespace           = each.value.minus_rejections ? null : "AWS/Lambda"
+  metric_name         = each.value.minus_rejections ? null : each.value.metric
+  dimensions          = each.value.minus_rejections ? null : { FunctionName = each.value.function }
+  statistic           = each.value.minus_rejections ? null : "Sum"
+  period              = each.value.minus_rejections ? null : local.t.period_seconds
   evaluation_periods  = local.t.evaluation_periods
   comparison_operator = "GreaterThanThreshold"
   threshold           = each.value.threshold
@@ -86,6 +97,44 @@ resource "aws_cloudwatch_metric_alarm" "lambda" {
   alarm_actions       = local.actions
   ok_actions          = local.actions
   tags                = var.tags
+
+  dynamic "metric_query" {
+    for_each = each.value.minus_rejections ? [1] : []
+    content {
+      id          = "unexpected"
+      expression  = "FILL(errors, 0) - FILL(rejected, 0)"
+      label       = "Errors other than low-confidence rejections"
+      return_data = true
+    }
+  }
+
+  dynamic "metric_query" {
+    for_each = each.value.minus_rejections ? [1] : []
+    content {
+      id = "errors"
+      metric {
+        namespace   = "AWS/Lambda"
+        metric_name = each.value.metric
+        period      = local.t.period_seconds
+        stat        = "Sum"
+        dimensions  = { FunctionName = each.value.function }
+      }
+    }
+  }
+
+  dynamic "metric_query" {
+    for_each = each.value.minus_rejections ? [1] : []
+    content {
+      id = "rejected"
+      metric {
+        namespace   = var.metrics_namespace
+        metric_name = "LowConfidence"
+        period      = local.t.period_seconds
+        stat        = "Sum"
+        dimensions  = { FunctionName = var.confidence_metrics_function_name }
+      }
+    }
+  }
 }
 
 resource "aws_cloudwatch_metric_alarm" "low_confidence_share" {
