@@ -28,16 +28,24 @@ ENVS = ("local", "dev", "prod")
 _PATH_ATTRIBUTES = frozenset({"filename"})
 _VOLATILE_ATTRIBUTES = frozenset({"source_code_hash"})
 _JSON_ATTRIBUTES = frozenset({"policy", "assume_role_policy", "definition"})
-# Values changed on purpose since the records were taken, each with its reason. The records stay as they
-# were (they are what an existing deployment holds); the value comparison skips exactly these attributes,
-# which an upgrade updates in place.
-INTENDED_CHANGES: dict[tuple[str, str], str] = {
-    ("module.stack.module.workflow.aws_sfn_state_machine.this", "definition"): (
-        "issue 16: the Lambda tasks also retry Lambda.ClientExecutionTimeoutException"
+# Values changed on purpose since the records were taken: (address, attribute) -> (why, the roots where it
+# changes). The records stay as they were (they are what an existing deployment holds); the value comparison
+# skips exactly these attributes, which an upgrade updates in place.
+_FILTER_ERRORS = 'module.stack.module.alarms.aws_cloudwatch_metric_alarm.lambda["filter_low_confidence-errors"]'
+_STATE_MACHINE = "module.stack.module.workflow.aws_sfn_state_machine.this"
+INTENDED_CHANGES: dict[tuple[str, str], tuple[str, tuple[str, ...]]] = {
+    (_STATE_MACHINE, "definition"): (
+        "issue 16: the Lambda tasks also retry Lambda.ClientExecutionTimeoutException",
+        ENVS,
+    ),
+    (_STATE_MACHINE, "logging_configuration"): (
+        "issue 16: dev logs no execution data, prod only failed executions without data (no images in logs)",
+        ("dev", "prod"),
     ),
     **{
-        ('module.stack.module.alarms.aws_cloudwatch_metric_alarm.lambda["filter_low_confidence-errors"]', name): (
-            "issue 16: the filter's errors alarm subtracts its own low-confidence rejections (metric math)"
+        (_FILTER_ERRORS, name): (
+            "issue 16: the filter's errors alarm subtracts its own low-confidence rejections (metric math)",
+            ENVS,
         )
         for name in (
             "alarm_description",

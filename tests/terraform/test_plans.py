@@ -48,8 +48,11 @@ CUSTOM = {
     "state_machine_type": "EXPRESS",
     "log_retention_days": 14,
     "log_levels": {"classify_image": "DEBUG"},
+    "execution_log": {"level": "FATAL", "include_execution_data": True},
 }
 
+# Each root's execution logging (level, include_execution_data).
+ENV_EXECUTION_LOG = {"local": ("ALL", True), "dev": ("ALL", False), "prod": ("ERROR", False)}
 # Each root's log_retention_days and capture_expiration_days.
 ENV_RETENTION_DAYS = {"local": 7, "dev": 30, "prod": 90}
 ENV_CAPTURE_DAYS = {"local": 7, "dev": 30, "prod": 90}
@@ -459,15 +462,16 @@ def test_state_machine_references_exactly_the_three_functions_and_the_topic(
     assert topics == {n["topic_arn"]}
     assert machine["type"] == "STANDARD"
     assert machine["tracing_configuration"][0]["enabled"] is True
-    assert machine["logging_configuration"][0]["level"] == "ALL"
+    # The image is the execution's data: only the throwaway local stack logs it; prod logs failures only.
+    logging = machine["logging_configuration"][0]
+    assert (logging["level"], logging["include_execution_data"]) == ENV_EXECUTION_LOG[env]
 
 
 def test_express_workflow_and_log_retention_follow_the_variables(stack_plan: Callable[..., Plan]) -> None:
     plan = stack_plan(**CUSTOM)
     machine = plan.one("aws_sfn_state_machine")
     assert machine["type"] == "EXPRESS"
-    # EXPRESS keeps no execution history: its logs are the only record, so they stay on in full.
-    assert machine["logging_configuration"][0]["level"] == "ALL"
+    assert machine["logging_configuration"][0]["level"] == "FATAL"
     assert machine["logging_configuration"][0]["include_execution_data"] is True
     assert machine["tracing_configuration"][0]["enabled"] is True
     retention = {g["name"]: g["retention_in_days"] for g in plan.of_type("aws_cloudwatch_log_group").values()}

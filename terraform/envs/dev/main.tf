@@ -19,4 +19,7 @@ module "stack" {
   capture_expiration_days     = 30
   log_retention_days          = 30
   force_destroy               = false
+
+  # Every transition, for debugging, but not the images themselves.
+  execution_log = { level = "ALL", include_execution_data = false }
 }

@@ -18,6 +18,9 @@ module "stack" {
   capture_expiration_days  = 7
   log_retention_days       = 7
   force_destroy            = true
+
+  # The demo's images are public CIFAR-100 and the emulator is throwaway: every transition, with its data.
+  execution_log = { level = "ALL", include_execution_data = true }
 }
 
 # A queue subscribed to the topic, so the demo and the tests can count the notifications published.

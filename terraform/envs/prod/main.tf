@@ -20,4 +20,8 @@ module "stack" {
   log_retention_days          = 90
   autoscaling                 = { max_capacity = 4 }
   force_destroy               = false
+
+  # Failed executions only, without the images: customers' photos stay out of the logs (an execution's
+  # input stays in its execution history for 90 days).
+  execution_log = { level = "ERROR", include_execution_data = false }
 }

@@ -130,10 +130,12 @@ module "workflow" {
     { for key, arn in local.function_arns : "${key}_arn" => arn },
     { sns_topic_arn = local.topic_arn },
   )
-  role_arn           = module.iam.state_machine_role_arn
-  log_group_name     = "/aws/vendedlogs/states/${local.names.state_machine}"
-  log_retention_days = var.log_retention_days
-  tags               = var.tags
+  role_arn               = module.iam.state_machine_role_arn
+  log_group_name         = "/aws/vendedlogs/states/${local.names.state_machine}"
+  log_level              = var.execution_log.level
+  include_execution_data = var.execution_log.include_execution_data
+  log_retention_days     = var.log_retention_days
+  tags                   = var.tags
 
   depends_on = [module.lambdas, module.notifications]
 }

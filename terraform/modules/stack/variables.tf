@@ -40,6 +40,16 @@ variable "state_machine_type" {
   default     = "STANDARD"
 }
 
+variable "execution_log" {
+  description = "The state machine's execution logging, passed to the workflow module (its README has the defaults, ERROR without execution data, and why): level ALL, ERROR or FATAL, and include_execution_data, which logs the base64 image at every transition."
+  type = object({
+    level                  = optional(string)
+    include_execution_data = optional(bool)
+  })
+  default  = {}
+  nullable = false
+}
+
 variable "threshold" {
   description = "Lowest top-class probability filter_low_confidence accepts (its THRESHOLD), in (0, 1]."
   type        = number

@@ -8,6 +8,7 @@ resource "aws_cloudwatch_log_group" "this" {
 }
 
 resource "aws_sfn_state_machine" "this" {
+  # checkov:skip=CKV_AWS_285: execution data here is the base64 image at every transition, so logging it is the root's choice (var.include_execution_data, on for the throwaway local stack); execution logging itself is always on, and STANDARD executions keep their input in the execution history.
   name     = var.name
   type     = var.type
   role_arn = var.role_arn
@@ -16,7 +17,7 @@ resource "aws_sfn_state_machine" "this" {
 
   logging_configuration {
     log_destination        = "${aws_cloudwatch_log_group.this.arn}:*"
-    include_execution_data = true
+    include_execution_data = var.include_execution_data
     level                  = var.log_level
   }
 

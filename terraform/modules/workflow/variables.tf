@@ -60,14 +60,22 @@ variable "log_group_name" {
 }
 
 variable "log_level" {
-  description = "Execution logging level."
+  description = "Execution logging level: ALL logs every state transition, ERROR only the events of failed executions (rejections included), FATAL only executions that failed as a whole."
   type        = string
-  default     = "ALL"
+  default     = "ERROR"
+  nullable    = false
 
   validation {
     condition     = contains(["ALL", "ERROR", "FATAL"], var.log_level)
     error_message = "log_level must be ALL, ERROR or FATAL (OFF would hide failures)."
   }
+}
+
+variable "include_execution_data" {
+  description = "Log each state's input and output with its event. This workflow's data is the base64 image (up to 256 KB an event, at every transition), so it is off unless images may be kept in logs; STANDARD executions keep their inputs in the execution history regardless."
+  type        = bool
+  default     = false
+  nullable    = false
 }
 
 variable "log_retention_days" {
