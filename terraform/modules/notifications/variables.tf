@@ -23,7 +23,7 @@ variable "kms_master_key_id" {
 }
 
 variable "subscriptions" {
-  description = "Who hears about rejections, failures and alarms: a list of {protocol, endpoint}. Email and SMS subscriptions must be confirmed by their owner."
+  description = "Who hears about rejections, failures and alarms: a list of {protocol, endpoint}. Email subscriptions must be confirmed by their owner; a new account's SMS is in the SMS sandbox (only verified numbers receive messages until production access is granted)."
   type = list(object({
     protocol = string
     endpoint = string
