@@ -62,7 +62,7 @@ def inference_id(s3_key: str) -> str:
 
 
 def classify(record: ImageRecord) -> ImageRecord:
-    where = f"s3://{record.s3_bucket}/{record.s3_key}"
+    where = record.location
     data = images.decode(record.image_data, where=where)
     content_type = images.content_type_of(data, where=where)
     endpoint = _endpoint_name()
@@ -72,7 +72,7 @@ def classify(record: ImageRecord) -> ImageRecord:
             ContentType=content_type,
             Accept="application/json",
             Body=data,
-            InferenceId=inference_id(record.s3_key),
+            InferenceId=inference_id(record.s3_key or ""),
         )
         payload = response["Body"].read()
     except ClientError as exc:

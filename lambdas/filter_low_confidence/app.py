@@ -39,7 +39,7 @@ def emit_metrics(*, low_confidence: bool, confidence: float, s3_key: str | None)
 
 
 def filter_low_confidence(record: ImageRecord) -> ImageRecord:
-    where = f"s3://{record.s3_bucket}/{record.s3_key}"
+    where = record.location
     if not record.inferences:
         raise InvalidInferencesError(f"no inferences for {where}: run ClassifyImage first")
     limit = threshold()
@@ -58,4 +58,5 @@ def filter_low_confidence(record: ImageRecord) -> ImageRecord:
     return record
 
 
-handler = make_handler("filter_low_confidence", filter_low_confidence)
+# Any event that carries inferences: the S3 location is only logged and reported.
+handler = make_handler("filter_low_confidence", filter_low_confidence, location_required=False)

@@ -17,7 +17,7 @@ _DENIED = {"AccessDenied", "403", "Forbidden"}
 
 def serialize(record: ImageRecord) -> ImageRecord:
     bucket, key = record.s3_bucket, record.s3_key
-    where = f"s3://{bucket}/{key}"
+    where = record.location
     try:
         obj = client("s3").get_object(Bucket=bucket, Key=key)
         # Read one byte past the limit so an oversized object is rejected without buffering all of it.

@@ -16,12 +16,25 @@ from lambda_common.errors import InvalidEventError, InvalidInferencesError
 _MAX_UNWRAP = 4  # Payload -> body -> ... nesting deeper than this is not a workflow event.
 
 
+# The fields of a workflow record: a dict holding any of them is the record, anything else a wrapper.
+_RECORD_FIELDS = ("s3_bucket", "s3_key", "image_data", "inferences")
+
+
 @dataclass
 class ImageRecord:
-    s3_bucket: str
-    s3_key: str
+    # None only where the function does not need them: the filter judges inferences and merely logs where
+    # the image came from.
+    s3_bucket: str | None
+    s3_key: str | None
     image_data: str = ""
     inferences: list[float] = field(default_factory=list)
+
+    @property
+    def location(self) -> str:
+        """Where the image came from, for messages: its S3 URI, or what of it the event carried."""
+        if self.s3_bucket and self.s3_key:
+            return f"s3://{self.s3_bucket}/{self.s3_key}"
+        return f"key {self.s3_key!r}" if self.s3_key else "an image with no S3 location"
 
     def response(self) -> dict[str, Any]:
         return {
@@ -46,7 +59,7 @@ def _unwrap(event: Any) -> dict[str, Any]:
             continue
         if not isinstance(current, dict):
             raise InvalidEventError(f"event must be a JSON object, got {type(current).__name__}")
-        if "s3_key" in current or "s3_bucket" in current:
+        if any(name in current for name in _RECORD_FIELDS):
             return current
         if "Payload" in current:
             current = current["Payload"]
@@ -55,7 +68,7 @@ def _unwrap(event: Any) -> dict[str, Any]:
         else:
             break
     keys = sorted(current) if isinstance(current, dict) else type(current).__name__
-    raise InvalidEventError(f"event has no s3_bucket/s3_key (top-level keys: {keys})")
+    raise InvalidEventError(f"event has no {'/'.join(_RECORD_FIELDS)} (top-level keys: {keys})")
 
 
 def _require_str(body: dict[str, Any], key: str, *, allow_empty: bool = False) -> str:
@@ -91,17 +104,22 @@ def validate_inferences(value: Any, *, where: str) -> list[float]:
     return probabilities
 
 
-def parse_record(event: Any) -> ImageRecord:
+def _optional_str(body: dict[str, Any], key: str) -> str | None:
+    return None if body.get(key) is None else _require_str(body, key)
+
+
+def parse_record(event: Any, *, location_required: bool = True) -> ImageRecord:
+    """The record of a workflow event; without location_required, s3_bucket and s3_key may be absent."""
     body = _unwrap(event)
-    bucket = _require_str(body, "s3_bucket")
-    key = _require_str(body, "s3_key")
+    read = _require_str if location_required else _optional_str
+    record = ImageRecord(s3_bucket=read(body, "s3_bucket"), s3_key=read(body, "s3_key"))
     image_data = body.get("image_data") or ""
     if not isinstance(image_data, str):
         raise InvalidEventError(
-            f"'image_data' for s3://{bucket}/{key} must be a base64 string, got {type(image_data).__name__}"
+            f"'image_data' for {record.location} must be a base64 string, got {type(image_data).__name__}"
         )
+    record.image_data = image_data
     raw_inferences = body.get("inferences")
-    inferences = (
-        [] if raw_inferences in (None, []) else validate_inferences(raw_inferences, where=f"s3://{bucket}/{key}")
-    )
-    return ImageRecord(s3_bucket=bucket, s3_key=key, image_data=image_data, inferences=inferences)
+    if raw_inferences not in (None, []):
+        record.inferences = validate_inferences(raw_inferences, where=record.location)
+    return record

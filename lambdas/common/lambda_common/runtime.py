@@ -22,7 +22,9 @@ def client(service: str, config: Any = None) -> Any:
     return boto3.client(service, config=config)
 
 
-def make_handler(function: str, step: Step) -> Callable[[Any, Any], dict[str, Any]]:
+def make_handler(function: str, step: Step, *, location_required: bool = True) -> Callable[[Any, Any], dict[str, Any]]:
+    """The Lambda handler of `step`; location_required=False accepts records without s3_bucket/s3_key."""
+
     def handler(event: Any, context: Any) -> dict[str, Any]:
         started = time.perf_counter()
         s3_key: str | None = None
@@ -30,7 +32,7 @@ def make_handler(function: str, step: Step) -> Callable[[Any, Any], dict[str, An
             configured_level()
             # The event's shape, never its content (image_data is up to 256 KB of base64).
             log("DEBUG", function=function, event_type=type(event).__name__, event_keys=_keys(event))
-            record = parse_record(event)
+            record = parse_record(event, location_required=location_required)
             s3_key = record.s3_key
             result = step(record)
         except Exception as exc:

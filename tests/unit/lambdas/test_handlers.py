@@ -464,6 +464,36 @@ def test_filter_threshold_from_environment(filter_handler: Callable[..., Any], m
     assert type(info.value).__name__ == "ConfigurationError"
 
 
+@pytest.mark.parametrize(
+    ("event", "where"),
+    [
+        ({"inferences": [0.2, 0.8]}, "an image with no S3 location"),
+        ({"Payload": {"statusCode": 200, "body": {"inferences": [0.2, 0.8]}}}, "an image with no S3 location"),
+        ({"body": json.dumps({"s3_key": KEY, "inferences": [0.2, 0.8]})}, f"key {KEY!r}"),
+        ({"s3_bucket": None, "s3_key": None, "inferences": [0.2, 0.8]}, "an image with no S3 location"),
+    ],
+    ids=["bare", "lambda-invoke-result", "key-only", "nulls"],
+)
+def test_filter_judges_any_event_that_carries_inferences(
+    filter_handler: Callable[..., Any], event: dict[str, Any], where: str
+) -> None:
+    with pytest.raises(WorkflowError) as info:
+        filter_handler(event, None)
+    details = json.loads(str(info.value))
+    assert details["message"] == f"top probability 0.8000 < threshold 0.93 for {where}"
+    assert (details["confidence"], details["inferences"]) == (0.8, [0.2, 0.8])
+    assert filter_handler({"inferences": [0.01, 0.99]}, None)["body"]["inferences"] == [0.01, 0.99]
+
+
+def test_only_the_filter_does_without_the_s3_location(filter_handler: Callable[..., Any], endpoint: Any) -> None:
+    with pytest.raises(WorkflowError, match="'s3_key' must be a string, got int"):
+        filter_handler({"s3_key": 7, "inferences": [0.2, 0.8]}, None)
+    for function in ("serialize_image", "classify_image"):
+        with pytest.raises(WorkflowError, match="event is missing 's3_bucket'") as info:
+            load_app(function).handler({"inferences": [0.2, 0.8], "image_data": PNG_B64}, None)
+        assert type(info.value).__name__ == "InvalidEventError"
+
+
 def test_filter_without_inferences(filter_handler: Callable[..., Any]) -> None:
     with pytest.raises(WorkflowError) as info:
         filter_handler(record(), None)
