@@ -60,8 +60,12 @@ plan: tf-preflight tf-init lambdas ## terraform plan for ENV (writes build/terra
 	$(TERRAFORM) -chdir=$(TF_ROOT) plan -input=false -parallelism=$(TF_PARALLELISM) -out=$(abspath $(TF_BUILD))/$(ENV).tfplan
 
 .PHONY: apply
+# Its output also goes to build/terraform/<env>.apply.log; when the apply fails, scones.quotas says which
+# SageMaker quota to raise if a ResourceLimitExceeded refusal is the reason (new accounts have 0).
 apply: tf-preflight tf-init lambdas ## terraform apply for ENV (local needs `scones local up`)
-	$(TERRAFORM) -chdir=$(TF_ROOT) apply -input=false -parallelism=$(TF_PARALLELISM) $(if $(filter local,$(ENV)),-auto-approve)
+	@mkdir -p $(TF_BUILD)
+	set -o pipefail; $(TERRAFORM) -chdir=$(TF_ROOT) apply -input=false -parallelism=$(TF_PARALLELISM) $(if $(filter local,$(ENV)),-auto-approve) 2>&1 | tee $(abspath $(TF_BUILD))/$(ENV).apply.log \
+	  || { $(BIN)/python -m scones.quotas explain $(abspath $(TF_BUILD))/$(ENV).apply.log; exit 1; }
 
 .PHONY: destroy
 destroy: tf-init lambdas ## terraform destroy for ENV

@@ -25,3 +25,7 @@ class TrainingJobFailedError(TrainingError):
 
 class TrainingTimeoutError(TrainingError):
     """The job did not finish within --timeout; it keeps running in SageMaker."""
+
+
+class QuotaExceededError(TrainingError):
+    """SageMaker refused the job for lack of instance quota (ResourceLimitExceeded); the message names it."""

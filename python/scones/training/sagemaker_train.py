@@ -12,8 +12,9 @@ from pathlib import Path
 from scones.aws import EndpointSession
 from scones.model.artifact import shipped_modules
 from scones.model.dataset import DEFAULT_VAL_FRACTION
+from scones.quotas import advice, refusal
 from scones.training import images
-from scones.training.errors import InvalidInstanceTypeError, MissingRoleError
+from scones.training.errors import InvalidInstanceTypeError, MissingRoleError, QuotaExceededError
 from scones.training.hyperparameters import image_classification_hyperparameters, pytorch_hyperparameters
 from scones.training.s3_data import load_prepared, stage_split
 from scones.training.sagemaker_job import ChannelSpec, JobSpec, MetricSpec, submit_training_job
@@ -192,7 +193,14 @@ def _submit(session: EndpointSession, spec: JobSpec, echo: Callable[[str], None]
     echo(f"image: {spec.training_image}")
     echo(f"instance: {spec.instance_type}; output: {spec.output_path}")
     echo("hyperparameters: " + ", ".join(f"{k}={v}" for k, v in sorted(spec.hyperparameters.items())))
-    job_name = submit_training_job(session, spec)
+    try:
+        job_name = submit_training_job(session, spec)
+    except Exception as exc:
+        refused = refusal(exc)
+        if refused is None:
+            raise
+        message = refused.response.get("Error", {}).get("Message", "")
+        raise QuotaExceededError(advice(message, instance_type=spec.instance_type, usage="training job")) from None
     echo(f"submitted training job {job_name}")
     return Submitted(job_name=job_name, model_image_uri=spec.tags[MODEL_IMAGE_TAG])
 

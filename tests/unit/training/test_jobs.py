@@ -208,6 +208,31 @@ def test_hyperparameter_errors(prepared: boto3.client) -> None:
     assert "set both by an option and by --hyperparameter" in _train("--epochs", "3", "-H", "epochs=4")[1]
 
 
+QUOTA_REFUSAL = (
+    "The account-level service limit 'ml.g4dn.xlarge for training job usage' is 0 Instances, with current "
+    "utilization of 0 Instances and a request delta of 1 Instances. Please use AWS Service Quotas to request "
+    "an increase for this quota."
+)
+
+
+@pytest.mark.parametrize("algorithm", ["image-classification", "pytorch"])
+def test_a_refusal_for_lack_of_quota_names_the_quota_to_raise(
+    prepared: boto3.client, monkeypatch: pytest.MonkeyPatch, algorithm: str
+) -> None:
+    from moto.sagemaker.responses import SageMakerResponse
+
+    def refuse(self: SageMakerResponse) -> tuple[int, dict[str, str], str]:
+        body = json.dumps({"__type": "ResourceLimitExceeded", "Message": QUOTA_REFUSAL})
+        return 400, {"Content-Type": "application/x-amz-json-1.1", "status": "400"}, body
+
+    monkeypatch.setattr(SageMakerResponse, "create_training_job", refuse)
+    code, output, exc = _train("--algorithm", algorithm, "--instance-type", "ml.g4dn.xlarge", "--no-wait")
+    assert code == 1 and type(exc).__name__ == "SystemExit", (output, exc)
+    assert "raise 'ml.g4dn.xlarge for training job usage' in Service Quotas" in output
+    assert "servicequotas" in output and "SageMaker said: The account-level service limit" in output
+    assert "Traceback" not in output
+
+
 def test_early_stopping_is_spelled_as_the_algorithm_documents_it() -> None:
     from scones.training.hyperparameters import image_classification_hyperparameters
 
