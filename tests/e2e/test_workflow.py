@@ -11,6 +11,8 @@ count only what they add themselves. Any test order gives the same results.
 from __future__ import annotations
 
 import json
+import time
+import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -133,6 +135,51 @@ def test_missing_image_fails_with_image_not_found(observed: Observed) -> None:
     assert [n["error"] for n in failures] == ["ImageNotFoundError"]
     assert failures[0]["input"]["s3_key"] == MISSING_KEY
     assert len(observed.notifications) == 2
+
+
+# Inputs no caller should send, each once: on AWS, before the state machine wrapped its input, a list,
+# a string, a number or null failed the execution with States.Runtime (a Catch cannot see it), so nobody
+# was notified. Each must end in a named error and one failure notification.
+ODD_INPUTS: dict[str, Any] = {
+    "empty-object": {},
+    "list": [1, 2],
+    "string": "hello",
+    "number": 42,
+    "null": None,
+    "key-not-a-string": {"s3_bucket": "b", "s3_key": 5},
+    "body-not-json": {"body": "{not json"},
+}
+
+
+def test_any_input_ends_in_a_named_error_and_a_notification(stack: Stack, observed: Observed) -> None:
+    sfn, sqs = stack.client("stepfunctions"), stack.client("sqs")
+    queue = stack.deployment.outputs["notification_queue_url"]
+    drain_notifications(sqs, queue)  # what the tests before this one left
+    started = {
+        name: sfn.start_execution(
+            stateMachineArn=stack.deployment.outputs["state_machine_arn"],
+            name=f"odd-{name}-{uuid.uuid4().hex[:8]}",
+            input=json.dumps(value),
+        )["executionArn"]
+        for name, value in ODD_INPUTS.items()
+    }
+    ended: dict[str, dict[str, Any]] = {}
+    deadline = time.monotonic() + 120
+    while len(ended) < len(started) and time.monotonic() < deadline:
+        for name, arn in started.items():
+            execution = sfn.describe_execution(executionArn=arn)
+            if execution["status"] != "RUNNING":
+                ended[name] = execution
+        time.sleep(0.5)
+    assert set(ended) == set(started), "executions still running after 120 s"
+    errors = {name: (e["status"], e.get("error")) for name, e in ended.items()}
+    assert errors == dict.fromkeys(ODD_INPUTS, ("FAILED", "InvalidEventError"))
+    failures = [n for n in drain_notifications(sqs, queue) if n.get("event") == "failure"]
+    assert sorted(n["execution"] for n in failures) == sorted(started.values())
+    assert {n["error"] for n in failures} == {"InvalidEventError"}
+    # The notification quotes the input as it was sent.
+    by_execution = {n["execution"]: n for n in failures}
+    assert [by_execution[started[name]]["input"] for name in ODD_INPUTS] == list(ODD_INPUTS.values())
 
 
 def test_captured_records_match_endpoint_invocations(stack: Stack, observed: Observed) -> None:

@@ -35,7 +35,8 @@ _FILTER_ERRORS = 'module.stack.module.alarms.aws_cloudwatch_metric_alarm.lambda[
 _STATE_MACHINE = "module.stack.module.workflow.aws_sfn_state_machine.this"
 INTENDED_CHANGES: dict[tuple[str, str], tuple[str, tuple[str, ...]]] = {
     (_STATE_MACHINE, "definition"): (
-        "issue 16: the Lambda tasks also retry Lambda.ClientExecutionTimeoutException",
+        "issue 16: the input is wrapped first (any JSON value ends in a named error), the low-confidence subject "
+        "reads the record, and the Lambda tasks also retry Lambda.ClientExecutionTimeoutException",
         ENVS,
     ),
     (_STATE_MACHINE, "logging_configuration"): (

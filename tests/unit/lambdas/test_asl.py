@@ -69,12 +69,26 @@ def test_asl_validator_catches_a_dangling_catch_target(tmp_path: Path, definitio
 
 def test_happy_path_chains_the_three_functions(definition: dict[str, Any]) -> None:
     states = definition["States"]
-    order, name = [], definition["StartAt"]
+    # First the input is wrapped as {"body": <input>}: any JSON value becomes an object every path resolves on.
+    start = states[definition["StartAt"]]
+    assert (start["Type"], start["Parameters"]) == ("Pass", {"body.$": "$"})
+    order, name = [], start["Next"]
     while states[name]["Type"] == "Task":
         order.append(states[name]["Parameters"]["FunctionName"])
         name = states[name]["Next"]
     assert order == [ARNS["serialize_image_arn"], ARNS["classify_image_arn"], ARNS["filter_low_confidence_arn"]]
     assert states[name]["Type"] == "Succeed"
+
+
+def test_no_path_depends_on_the_shape_of_the_execution_input(definition: dict[str, Any]) -> None:
+    """On AWS a path that does not resolve fails the execution with States.Runtime, which no Catch sees (no
+    notification). Only the wrapping Pass state reads the raw input; the notifications quote it whole."""
+    for name, state in definition["States"].items():
+        text = json.dumps(state)
+        assert "$$.Execution.Input." not in text, f"{name} reads a field of the raw execution input"
+    # After SerializeImage, paths read the record the functions return (body.s3_key is always a string there).
+    low = definition["States"]["NotifyLowConfidence"]["Parameters"]["Subject.$"]
+    assert "$.body.s3_key" in low
 
 
 def test_every_task_has_a_timeout_and_lambda_tasks_retry_transient_errors(definition: dict[str, Any]) -> None:
