@@ -21,7 +21,7 @@ variable "notification_subscriptions" {
 }
 
 variable "kms_key_arn" {
-  description = "Customer-managed KMS key for buckets, topic, data capture and endpoint volumes; null uses AWS-managed encryption. Its key policy must allow cloudwatch.amazonaws.com, states.amazonaws.com and sagemaker.amazonaws.com."
+  description = "Customer-managed KMS key for buckets, topic, data capture and endpoint volumes; null uses AWS-managed encryption. Its key policy must let the account's IAM policies grant it (the default key policy's statement for the account root), since the Lambdas, the state machine and SageMaker use it with their roles' credentials and their roles' policies; and it must allow the service principal cloudwatch.amazonaws.com kms:Decrypt and kms:GenerateDataKey*, since CloudWatch alarms publish to the encrypted topic as the service (docs/kms.md)."
   type        = string
   default     = null
 }
