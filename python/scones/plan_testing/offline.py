@@ -85,7 +85,9 @@ def inspect_root(root: Path, module_sources: Mapping[str, str] | None = None) ->
     """Providers, module sources and child-module provider blocks of a root and its local modules."""
     config = RootConfig()
     module_sources = module_sources or {}
-    for parsed in _parse_dir(root):
+    root_files = _parse_dir(root)
+    config.providers |= _resource_providers(root_files)
+    for parsed in root_files:
         for name, body in _blocks(parsed, "provider"):
             if name == "aws":
                 config.aws_aliases.add(_unquote(body.get("alias", "")))
@@ -97,7 +99,6 @@ def inspect_root(root: Path, module_sources: Mapping[str, str] | None = None) ->
     config.versioned &= set(module_sources)
     seen: set[Path] = set()
     pending = [(f"module.{name}", module_sources.get(name) or source, root) for name, source in config.modules.items()]
-    config.providers |= _resource_providers(_parse_dir(root))
     while pending:
         path, source, parent = pending.pop()
         if not (_is_local(source) or os.path.isabs(source)):
