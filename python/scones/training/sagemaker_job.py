@@ -14,6 +14,9 @@ from pathlib import Path
 from scones.aws import EndpointSession
 
 # Where ModelTrainer stages source code and its drivers: s3://<bucket>/<STAGING_PREFIX>/<base>/<job>/input/
+# when iam:SimulatePrincipalPolicy is unavailable to the caller (as in the emulator); on AWS, where it
+# finds the role may not s3:PutObject to <bucket>/*, under the output path instead (<output>/<STAGING_PREFIX>/...).
+# The SageMaker role may read both (terraform/modules/iam, ReadTrainingCode and ReadTrainingDataAndArtifacts).
 STAGING_PREFIX = "training"
 
 

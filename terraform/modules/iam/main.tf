@@ -169,7 +169,11 @@ data "aws_iam_policy_document" "sagemaker" {
 
   statement {
     # Script-mode training (scones train --algorithm pytorch) stages its source code and SageMaker's
-    # drivers under this prefix (STAGING_PREFIX in python/scones/training/sagemaker_job.py); the job reads them.
+    # drivers in one of two places (SageMaker SDK v3 ModelTrainer._resolve_staging_bucket): under this
+    # prefix (STAGING_PREFIX in python/scones/training/sagemaker_job.py) when the caller may not run
+    # iam:SimulatePrincipalPolicy (and in the emulator, which lacks it); under the job's output path
+    # (models/..., read through ReadTrainingDataAndArtifacts) when the simulation says this role may not
+    # s3:PutObject anywhere in the bucket, which is what it says on AWS for these grants.
     sid       = "ReadTrainingCode"
     actions   = ["s3:GetObject"]
     resources = ["${local.data_bucket_arn}/${var.training_code_prefix}/*"]
