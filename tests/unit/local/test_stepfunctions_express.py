@@ -80,3 +80,12 @@ def test_the_scones_session_reaches_start_sync_execution_on_the_emulator(aws: Lo
     sfn = make_session(endpoint_url=aws.url).client("stepfunctions")
     answer = sfn.start_sync_execution(stateMachineArn=machine, input=json.dumps({"value": "x"}))
     assert answer["status"] == "SUCCEEDED"
+
+
+def test_the_inventory_lists_an_express_machine_without_listing_its_executions(aws: LocalAWS) -> None:
+    from scones.local.inventory import list_deployed
+
+    _machine(aws.url, "inventoried-express", ECHO, "EXPRESS")
+    _machine(aws.url, "inventoried-standard", ECHO, "STANDARD")
+    machines = list_deployed(aws.url).state_machines
+    assert machines["inventoried-express"] is None and machines["inventoried-standard"] == 0
