@@ -1,11 +1,12 @@
 """Step Functions runtime errors, as AWS reports them.
 
-AWS: "A States.Runtime error isn't retriable, and will always cause the execution to fail. A retry
-or catch on States.ALL won't catch States.Runtime errors." ("Handling errors in Step Functions
-workflows", https://docs.aws.amazon.com/step-functions/latest/dg/concepts-error-handling.html).
-moto's interpreter raises States.Runtime where AWS does (a JSONPath in Parameters, InputPath,
-ResultSelector or an intrinsic function's arguments that does not resolve) but then lets a
-Retry or Catch handle it like any other error. Here:
+AWS: "The States.ALL error type must appear alone in a Catcher and can't catch the
+States.DataLimitExceeded terminal error or Runtime error types"; a States.Runtime error is not
+retried either and fails the execution ("Handling errors in Step Functions workflows",
+https://docs.aws.amazon.com/step-functions/latest/dg/concepts-error-handling.html, States.ALL and
+States.Runtime). moto's interpreter raises States.Runtime where AWS does (a JSONPath in
+Parameters, InputPath, ResultSelector or an intrinsic function's arguments that does not resolve)
+but then lets a Retry or Catch handle it like any other error. Here:
 
 - a States.Runtime failure of a state is never retried nor caught: the execution fails with it;
 - a Parallel branch or Map iteration that fails with a `States.` error hands that error to its
