@@ -13,7 +13,10 @@ moto runs every execution as a STANDARD one (its state machines all report `sm_t
   `GetExecutionHistory` refuse an express execution ARN with `InvalidArn` ("Resource type not
   valid in this context: express"), and `ListExecutions` refuses an EXPRESS machine with
   `StateMachineTypeNotSupported` ("DescribeExecution", "GetExecutionHistory", "ListExecutions" in
-  the Step Functions API reference: "not supported by EXPRESS state machines").
+  the Step Functions API reference: "not supported by EXPRESS state machines"). The API
+  reference names the error codes but not their messages; the messages are those of the
+  LocalStack provider moto's interpreter was ported from (moto/stepfunctions/parser/provider.py,
+  `_raise_state_machine_type_not_supported`, `_raise_resource_type_not_in_context`).
 
 Against 127.0.0.1 the SDK must not prefix the host with `sync-` (botocore's hostPrefix for
 `StartSyncExecution`): `scones.aws.EndpointSession` turns host-prefix injection off.
