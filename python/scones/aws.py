@@ -12,12 +12,15 @@ from typing import Any, TypeVar
 
 import boto3
 import click
+from botocore.config import Config
 
 # What `scones local up` expects (docs/contracts.md); only used when talking to an endpoint override
 # and nothing else provides credentials, so a real profile is never shadowed.
 EMULATOR_ACCESS_KEY = "testing"
 EMULATOR_SECRET_KEY = "testing"
 EMULATOR_REGION = "us-east-1"
+
+NO_HOST_PREFIX = Config(inject_host_prefix=False)
 
 _BUCKET_RE = re.compile(r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
 
@@ -40,6 +43,9 @@ class EndpointSession(boto3.Session):
     def client(self, service_name: str, *args: Any, **kwargs: Any) -> Any:  # type: ignore[override]
         if self.endpoint_url and len(args) < 5:
             kwargs.setdefault("endpoint_url", self.endpoint_url)
+            # botocore sends some operations to a prefixed host (StartSyncExecution to
+            # sync-<endpoint>); against one fixed endpoint such as 127.0.0.1 that host does not exist.
+            kwargs["config"] = NO_HOST_PREFIX.merge(kwargs["config"]) if kwargs.get("config") else NO_HOST_PREFIX
         return super().client(service_name, *args, **kwargs)
 
     def resource(self, service_name: str, *args: Any, **kwargs: Any) -> Any:  # type: ignore[override]

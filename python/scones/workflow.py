@@ -1,6 +1,6 @@
 """The workflow's client: start executions of the state machine, wait for them, say how each ended.
 
-One start/poll loop for every caller (`scones invoke`, `scones bench`, `scones demo`, the
+One client for every caller (`scones invoke`, `scones bench`, `scones demo`, the
 end-to-end tests, and whatever starts executions next: S3 events, a batch, an API). Each
 execution gets the seeds' input `{"image_data": "", "s3_bucket", "s3_key"}` and ends as one of
 four outcomes:
@@ -12,6 +12,13 @@ four outcomes:
 - failed: any other error, by name; its message is prose, so there are no details;
 - timed out: still running (or never started) when the caller stopped waiting.
 
+Each state machine type is run through the API that works for it (the machine is described
+once): a STANDARD execution is started with StartExecution and polled with ListExecutions and
+DescribeExecution; an EXPRESS one runs with StartSyncExecution, which answers when it ends, since
+Step Functions does not describe, list or keep the history of Express executions ("Choosing
+workflow type in Step Functions", https://docs.aws.amazon.com/step-functions/latest/dg/choosing-workflow-type.html).
+Both answers carry the same fields, so both end in the same `ExecutionResult`.
+
 The state machine's Fail states keep the failing task's Error and Cause (asl/classify_image.asl.json:
 `ErrorPath`/`CausePath` `$.error`), so the cause is what the Lambda reported, unchanged.
 """
@@ -22,16 +29,21 @@ import json
 import time
 import uuid
 from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 from typing import Any
+
+from botocore.exceptions import ReadTimeoutError
 
 from scones import CLASS_NAMES
 from scones.data.layout import class_from_key
 
 LOW_CONFIDENCE_ERROR = "ThresholdConfidenceNotMetError"
 NOT_STARTED = "NOT_STARTED"  # our status for an execution the deadline came before
+NO_ANSWER = "NO_ANSWER"  # our status for a synchronous execution the client stopped waiting for
+EXPRESS = "EXPRESS"
 
 
 class Outcome(StrEnum):
@@ -145,7 +157,7 @@ def error_details(cause: str | None) -> ErrorDetails | None:
 
 
 def classify(key: str, execution: dict[str, Any]) -> ExecutionResult:
-    """How one execution ended, from describe_execution's answer."""
+    """How one execution ended, from describe_execution's or start_sync_execution's answer."""
     status = execution["status"]
     common = {
         "key": key,
@@ -183,6 +195,11 @@ def _running_arns(sfn: Any, state_machine_arn: str) -> set[str]:
     return {execution["executionArn"] for page in pages for execution in page["executions"]}
 
 
+def state_machine_type(sfn: Any, state_machine_arn: str) -> str:
+    """STANDARD or EXPRESS."""
+    return str(sfn.describe_state_machine(stateMachineArn=state_machine_arn)["type"])
+
+
 def run_executions(
     sfn: Any,
     state_machine_arn: str,
@@ -200,14 +217,101 @@ def run_executions(
 ) -> list[ExecutionResult]:
     """One execution per key, at most `concurrency` at once, results in the keys' order.
 
-    Polls every `poll_interval` seconds while executions end, backing off to `max_poll_interval`
-    while none does. A poll is one listing of the machine's running executions plus one describe
-    per execution that ended, so many executions in flight do not load the service (or the
-    emulator a benchmark measures); the listing includes other callers' running executions, a
-    page per thousand. After `timeout_seconds` the running ones are reported as they stand
-    (timed out) and the rest as not started. `on_done` hears of each execution as it ends.
+    After `timeout_seconds` the running ones are reported as they stand (timed out) and the rest
+    as not started. `on_done` hears of each execution as it ends. The polling parameters only
+    apply to a STANDARD machine (see `_run_standard`); an EXPRESS one answers each start when the
+    execution ends.
     """
+    names = _execution_names(name_prefix)
+    if state_machine_type(sfn, state_machine_arn) == EXPRESS:
+        return _run_express(sfn, state_machine_arn, bucket, keys, names, concurrency, timeout_seconds, on_done, clock)
+    return _run_standard(
+        sfn,
+        state_machine_arn,
+        bucket,
+        keys,
+        names,
+        concurrency=concurrency,
+        poll_interval=poll_interval,
+        max_poll_interval=max_poll_interval,
+        timeout_seconds=timeout_seconds,
+        on_done=on_done,
+        sleep=sleep,
+        clock=clock,
+    )
+
+
+def _execution_names(name_prefix: str) -> Callable[[int], str]:
+    # Explicit names: unique per run, and moto's generated names collide on a second call.
     run_id = uuid.uuid4().hex[:8]
+    return lambda index: f"{name_prefix}-{run_id}-{index:05d}"
+
+
+def _not_started(key: str) -> ExecutionResult:
+    return ExecutionResult(key, "", NOT_STARTED, Outcome.TIMED_OUT, error="not started before the timeout")
+
+
+def _run_express(
+    sfn: Any,
+    state_machine_arn: str,
+    bucket: str,
+    keys: Sequence[str],
+    names: Callable[[int], str],
+    concurrency: int,
+    timeout_seconds: float,
+    on_done: Callable[[ExecutionResult], None],
+    clock: Callable[[], float],
+) -> list[ExecutionResult]:
+    """StartSyncExecution per key from `concurrency` threads; each call returns when its execution
+    has ended. A key whose turn comes after the deadline is not started; a call the client stops
+    waiting for (its read timeout) is reported timed out, with no ARN: none was answered."""
+    deadline = clock() + timeout_seconds
+
+    def run(index: int, key: str) -> ExecutionResult:
+        if clock() >= deadline:
+            return _not_started(key)
+        try:
+            answer = sfn.start_sync_execution(
+                stateMachineArn=state_machine_arn, name=names(index), input=execution_input(bucket, key)
+            )
+        except ReadTimeoutError as exc:
+            return ExecutionResult(key, "", NO_ANSWER, Outcome.TIMED_OUT, error=f"no answer: {exc}")
+        return classify(key, answer)
+
+    results: dict[int, ExecutionResult] = {}
+    with ThreadPoolExecutor(max_workers=max(1, concurrency)) as pool:
+        futures = {pool.submit(run, index, key): index for index, key in enumerate(keys)}
+        for future in as_completed(futures):
+            results[futures[future]] = future.result()
+            on_done(results[futures[future]])
+    return [results[index] for index in sorted(results)]
+
+
+def _running_arns(sfn: Any, state_machine_arn: str) -> set[str]:
+    pages = sfn.get_paginator("list_executions").paginate(stateMachineArn=state_machine_arn, statusFilter="RUNNING")
+    return {execution["executionArn"] for page in pages for execution in page["executions"]}
+
+
+def _run_standard(
+    sfn: Any,
+    state_machine_arn: str,
+    bucket: str,
+    keys: Sequence[str],
+    names: Callable[[int], str],
+    *,
+    concurrency: int,
+    poll_interval: float,
+    max_poll_interval: float,
+    timeout_seconds: float,
+    on_done: Callable[[ExecutionResult], None],
+    sleep: Callable[[float], None],
+    clock: Callable[[], float],
+) -> list[ExecutionResult]:
+    """StartExecution per key, then polls every `poll_interval` seconds while executions end,
+    backing off to `max_poll_interval` while none does. A poll is one listing of the machine's
+    running executions plus one describe per execution that ended, so many executions in flight
+    do not load the service (or the emulator a benchmark measures); the listing includes other
+    callers' running executions, a page per thousand."""
     pending = list(enumerate(keys))
     running: dict[str, tuple[int, str]] = {}
     results: dict[int, ExecutionResult] = {}
@@ -221,11 +325,8 @@ def run_executions(
     while pending or running:
         while pending and len(running) < concurrency:
             index, key = pending.pop(0)
-            # Explicit names: unique per run, and moto's generated names collide on a second call.
             started = sfn.start_execution(
-                stateMachineArn=state_machine_arn,
-                name=f"{name_prefix}-{run_id}-{index:05d}",
-                input=execution_input(bucket, key),
+                stateMachineArn=state_machine_arn, name=names(index), input=execution_input(bucket, key)
             )
             running[started["executionArn"]] = (index, key)
         still_running = _running_arns(sfn, state_machine_arn)
@@ -243,10 +344,7 @@ def run_executions(
             for arn, (index, key) in running.items():
                 finish(index, classify(key, sfn.describe_execution(executionArn=arn)))
             for index, key in pending:  # report them rather than drop them
-                finish(
-                    index,
-                    ExecutionResult(key, "", NOT_STARTED, Outcome.TIMED_OUT, error="not started before the timeout"),
-                )
+                finish(index, _not_started(key))
             break
         delay = poll_interval if progressed else min(delay * 1.5, max_poll_interval)
         sleep(delay)

@@ -108,9 +108,10 @@ def upload_artifact(session: Any, key: str, artifact: bytes) -> str:
 
 
 @contextmanager
-def tiny_stack(out: Path, artifact: bytes) -> Iterator[Stack]:
-    """The stack serving `artifact` (a tests.support.local_fixtures.model_artifact), in one apply."""
-    config = StackConfig(out=out, port=free_port())
+def tiny_stack(out: Path, artifact: bytes, variables: dict[str, str] | None = None) -> Iterator[Stack]:
+    """The stack serving `artifact` (a tests.support.local_fixtures.model_artifact), in one apply,
+    with the local root's `variables` set (e.g. state_machine_type)."""
+    config = StackConfig(out=out, port=free_port(), extra_vars=dict(variables or {}))
     state, already_running = control.up(config.emulator_dir, port=config.port)
     assert not already_running
     try:

@@ -16,6 +16,8 @@ from typing import Any
 
 import boto3
 
+from scones.aws import NO_HOST_PREFIX
+
 REPO = Path(__file__).resolve().parents[2]
 BUILT_LAMBDAS = REPO / "build" / "lambdas"
 ACCOUNT_ID = "123456789012"
@@ -28,6 +30,7 @@ def client(service: str, url: str) -> Any:
         region_name="us-east-1",
         aws_access_key_id="testing",
         aws_secret_access_key="testing",
+        config=NO_HOST_PREFIX,  # StartSyncExecution would go to sync-127.0.0.1
     )
 
 

@@ -627,7 +627,13 @@ def test_bad_values_are_rejected_before_anything_is_planned(
         stack_plan(**override)
 
 
-@pytest.mark.parametrize(("override", "message"), [({"threshold": 1.5}, "threshold must be in (0, 1]")])
+@pytest.mark.parametrize(
+    ("override", "message"),
+    [
+        ({"threshold": 1.5}, "threshold must be in (0, 1]"),
+        ({"state_machine_type": "FAST"}, "state_machine_type must be STANDARD or EXPRESS."),
+    ],
+)
 def test_local_root_variables_are_validated(
     root_plan: Callable[..., Plan], override: dict[str, Any], message: str
 ) -> None:

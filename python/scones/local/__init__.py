@@ -10,7 +10,10 @@ The parts:
 - What the emulator changes in moto: `services/`, one module per AWS service (`lambda_.py`,
   `stepfunctions.py`, `sagemaker.py`, `sagemaker_runtime.py`, `application_autoscaling.py`,
   `s3.py`), and `speedups.py` (shortcuts that change how fast moto answers, never what; each
-  with the measurement that justified it).
+  with the measurement that justified it). Step Functions has two more, installed by
+  `stepfunctions.py`: `stepfunctions_express.py` (EXPRESS machines: `StartSyncExecution`, and
+  no `DescribeExecution` of their executions) and `stepfunctions_errors.py` (`States.Runtime`
+  is never caught nor retried; no Python exception as a cause). User reference: docs/emulator.md.
 - What runs the deployed code: `runtime/`. `lambda_runtime.py` keeps warm Lambda sandboxes
   (`lambda_worker.py` in a subprocess), `model_server.py` serves SageMaker endpoints from model
   workers (`model_worker.py`) and writes data capture (`data_capture.py`); both log to moto's

@@ -85,7 +85,10 @@ def status_cmd(state_dir: Path) -> None:
         raise click.ClickException(f"the emulator does not answer: {type(exc).__name__}: {exc}") from exc
     click.echo(f"  buckets:        {', '.join(inv.buckets) or '-'}")
     click.echo(f"  functions:      {', '.join(inv.functions) or '-'}")
-    machines = [f"{name} ({count} executions)" for name, count in inv.state_machines.items()]
+    machines = [
+        f"{name} ({'express' if count is None else f'{count} executions'})"
+        for name, count in inv.state_machines.items()
+    ]
     click.echo(f"  state machines: {', '.join(machines) or '-'}")
     endpoints = [f"{name} ({status})" for name, status in inv.endpoints.items()]
     click.echo(f"  endpoints:      {', '.join(endpoints) or '-'}")

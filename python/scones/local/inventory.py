@@ -15,7 +15,8 @@ from scones.local.control import FAKE_CREDENTIALS
 class Inventory:
     buckets: list[str] = field(default_factory=list)
     functions: list[str] = field(default_factory=list)
-    state_machines: dict[str, int] = field(default_factory=dict)  # name -> executions so far
+    # name -> executions so far; None for an EXPRESS machine (Step Functions does not list them)
+    state_machines: dict[str, int | None] = field(default_factory=dict)
     endpoints: dict[str, str] = field(default_factory=dict)  # name -> status
     topics: list[str] = field(default_factory=list)
 
@@ -39,6 +40,9 @@ def list_deployed(url: str) -> Inventory:
         found.functions.extend(f["FunctionName"] for f in page["Functions"])
     sfn = _client("stepfunctions", url)
     for machine in sfn.list_state_machines().get("stateMachines", []):
+        if machine.get("type") == "EXPRESS":
+            found.state_machines[machine["name"]] = None
+            continue
         executions = sfn.list_executions(stateMachineArn=machine["stateMachineArn"]).get("executions", [])
         found.state_machines[machine["name"]] = len(executions)
     for endpoint in _client("sagemaker", url).list_endpoints().get("Endpoints", []):

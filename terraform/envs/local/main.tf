@@ -12,6 +12,7 @@ module "stack" {
   account_id               = var.account_id
   lambda_package_dir       = "${local.repo_root}/build/lambdas"
   state_machine_definition = "${local.repo_root}/asl/classify_image.asl.json"
+  state_machine_type       = var.state_machine_type
   threshold                = var.threshold
   model_data_url           = var.model_data_url
   model_image_uri          = var.model_image_uri

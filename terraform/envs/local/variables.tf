@@ -40,3 +40,14 @@ variable "model_image_uri" {
   type        = string
   default     = null
 }
+
+variable "state_machine_type" {
+  description = "Workflow type of the state machine: STANDARD (the default; executions are described and polled) or EXPRESS (run with StartSyncExecution; the end-to-end test of that type sets it)."
+  type        = string
+  default     = "STANDARD"
+
+  validation {
+    condition     = contains(["STANDARD", "EXPRESS"], var.state_machine_type)
+    error_message = "state_machine_type must be STANDARD or EXPRESS."
+  }
+}

@@ -9,6 +9,7 @@ import pytest
 
 from scones.bench import BenchError, measure_latency, measure_throughput
 from scones.local.server import LocalAWS
+from scones.workflow import Outcome, run_executions
 from tests.support.local_fixtures import (
     BUILT_LAMBDAS,
     REPO,
@@ -127,3 +128,54 @@ def test_bench_refuses_runs_that_fail_for_any_other_reason(workflow: tuple[Local
     sfn = client("stepfunctions", aws.url)
     with pytest.raises(BenchError, match="ImageNotFoundError"):
         measure_latency(sfn, machine, "workflow-bucket", ["data/test/bicycle/missing.png"], runs=1, warmup=0)
+
+
+@pytest.fixture(scope="module")
+def express_machine(workflow: tuple[LocalAWS, str, str]) -> str:
+    """The same definition as an EXPRESS state machine."""
+    aws, machine, _ = workflow
+    sfn = client("stepfunctions", aws.url)
+    definition = sfn.describe_state_machine(stateMachineArn=machine)["definition"]
+    return str(
+        sfn.create_state_machine(
+            name="classify-image-express",
+            definition=definition,
+            roleArn="arn:aws:iam::123456789012:role/sfn",
+            type="EXPRESS",
+        )["stateMachineArn"]
+    )
+
+
+def test_both_machine_types_end_each_image_the_same_way(
+    workflow: tuple[LocalAWS, str, str], express_machine: str
+) -> None:
+    aws, machine, queue_url = workflow
+    s3, sfn = client("s3", aws.url), client("stepfunctions", aws.url)
+    keys = ["data/test/bicycle/types-red.png", "data/test/motorcycle/types-grey.png", "data/test/bicycle/gone.png"]
+    s3.put_object(Bucket="workflow-bucket", Key=keys[0], Body=png((250, 10, 10)))
+    s3.put_object(Bucket="workflow-bucket", Key=keys[1], Body=png((128, 0, 128)))
+    _notifications(aws.url, queue_url)  # drain
+    ended = {
+        arn: run_executions(sfn, arn, "workflow-bucket", keys, concurrency=3, poll_interval=0.05)
+        for arn in (machine, express_machine)
+    }
+    for results in ended.values():
+        assert [r.outcome for r in results] == [Outcome.SUCCEEDED, Outcome.LOW_CONFIDENCE, Outcome.FAILED]
+        assert results[0].predicted_class == "bicycle" and results[0].duration_ms is not None
+        assert results[1].details is not None and results[1].details.s3_key == keys[1]
+        assert results[2].error == "ImageNotFoundError"
+    express = ended[express_machine]
+    assert all(":express:classify-image-express:" in r.execution_arn for r in express)
+    assert len(_notifications(aws.url, queue_url)) == 4  # a rejection and a failure per type
+    # What broke `scones invoke` on an EXPRESS machine: AWS does not describe Express executions.
+    with pytest.raises(sfn.exceptions.InvalidArn):
+        sfn.describe_execution(executionArn=express[0].execution_arn)
+
+
+def test_bench_measures_an_express_machine(workflow: tuple[LocalAWS, str, str], express_machine: str) -> None:
+    aws, _, _ = workflow
+    sfn = client("stepfunctions", aws.url)
+    key = "data/test/bicycle/express-bench.png"
+    client("s3", aws.url).put_object(Bucket="workflow-bucket", Key=key, Body=png((250, 10, 10)))
+    durations = measure_latency(sfn, express_machine, "workflow-bucket", [key], runs=2, warmup=1)
+    assert len(durations) == 2 and all(0 < d < 60_000 for d in durations)

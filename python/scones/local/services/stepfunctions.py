@@ -5,6 +5,10 @@
   definition is known; it is answered with moto's own ASL parser and static analysers.
   Without these two the provider retries for minutes and then fails.
 - moto names an unnamed execution "None", so the second unnamed `StartExecution` returns the first.
+- EXPRESS machines run as on AWS (`StartSyncExecution`; no `DescribeExecution` of their
+  executions): `stepfunctions_express.py`.
+- Runtime errors are AWS's (States.Runtime is never caught, no Python exception as a cause):
+  `stepfunctions_errors.py`.
 """
 
 from __future__ import annotations
@@ -16,6 +20,8 @@ from typing import Any
 from moto.core.responses import ActionResult
 from moto.stepfunctions.parser.models import StepFunctionsParserBackend
 from moto.stepfunctions.responses import StepFunctionResponse
+
+from scones.local.services import stepfunctions_errors, stepfunctions_express
 
 
 def validate_definition(definition: str, machine_type: str = "STANDARD") -> tuple[str, list[dict[str, str]]]:
@@ -91,3 +97,5 @@ def install() -> None:
     StepFunctionResponse.validate_state_machine_definition = _validate_state_machine_definition  # type: ignore[attr-defined]
     StepFunctionResponse.list_state_machine_versions = _list_state_machine_versions  # type: ignore[attr-defined]
     StepFunctionsParserBackend.start_execution = _start_execution  # type: ignore[method-assign]
+    stepfunctions_express.install()
+    stepfunctions_errors.install()
