@@ -150,10 +150,12 @@ def fault_for_target(kind: str, target: str, **options: Any) -> Fault:
         fields: dict[str, Any] = {"bucket": bucket, "key_prefix": prefix}
     else:
         fields = {dataclasses.fields(cls)[0].name: target}
-    try:
-        return cls(**fields, **{k: v for k, v in options.items() if v is not None})
-    except TypeError as exc:
-        raise FaultSpecError(f"{kind}: {exc}") from exc
+    given = {k: v for k, v in options.items() if v is not None}
+    takes = sorted({f.name for f in dataclasses.fields(cls)} - set(fields))
+    unknown = sorted(set(given) - set(takes))
+    if unknown:
+        raise FaultSpecError(f"{kind} has no option {', '.join(unknown)} (its options: {', '.join(takes) or 'none'})")
+    return cls(**fields, **given)
 
 
 def fault_to_dict(fault: Fault) -> dict[str, Any]:

@@ -234,6 +234,7 @@ def test_fault_specs_are_checked_when_made() -> None:
         ("lambda-error", "", {}),
         ("endpoint-error", "e", {"status": 302}),
         ("endpoint-latency", "e", {"seconds": -1.0}),
+        ("lambda-throttle", "f", {"seconds": 2.0}),
     ):
         with pytest.raises(FaultSpecError):
             fault_for_target(kind, target, **options)
