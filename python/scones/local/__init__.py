@@ -20,6 +20,18 @@ The parts:
   CloudWatch Logs (`cloudwatch_logs.py`) and talk to their workers through `worker_process.py`,
   `worker_channel.py` and `framing.py`. `active.py` holds the running server's runtimes, which
   the service modules hand invocations to.
+- CloudWatch metrics: what runs publishes what AWS publishes, all through one function,
+  `runtime/cloudwatch_metrics.py` (`publish(account, region, namespace, [Datum])`, the way
+  PutMetricData stores a datapoint in moto's backend): `AWS/Lambda` from `lambda_runtime.py`
+  (Invocations, Errors, Duration) and `services/lambda_.py` (Throttles), `AWS/States` from
+  `services/stepfunctions_metrics.py` (hooks on moto's execution start and end), `AWS/SageMaker`
+  from `model_server.py`, and embedded-metric-format log lines from `cloudwatch_logs.py`
+  (parsed by `runtime/emf.py`). docs/emulator.md lists them with their AWS sources.
+- Fault injection: `faults.py` (typed faults and the `FaultRegistry` each `LocalAWS` has as
+  `.faults`), `fault_api.py` (the registry over HTTP at `/_scones/faults`, and `FaultClient`),
+  `scones local fault add|list|clear` in `cli.py`. Each fault acts where the real failure
+  happens: `LambdaError` in `lambda_runtime.py`, `LambdaThrottle` in `services/lambda_.py`,
+  `EndpointError`/`EndpointLatency` in `model_server.py`, `S3ReadDenied` in `services/s3.py`.
 
 To add an emulated behaviour: put it in the module of its AWS service under `services/` (a new
 service gets a new module with one idempotent `install()`, added to `MOTO_EXTENSIONS` in

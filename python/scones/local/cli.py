@@ -1,4 +1,4 @@
-"""`scones local up|down|status|env`: the local AWS emulator as a background process."""
+"""`scones local up|down|status|env|fault`: the local AWS emulator as a background process."""
 
 from __future__ import annotations
 
@@ -8,6 +8,8 @@ import click
 from botocore.exceptions import BotoCoreError, ClientError
 
 from scones.local import control
+from scones.local.fault_api import FaultApiError, FaultClient
+from scones.local.faults import FAULT_TYPES, ActiveFault, FaultSpecError, fault_for_target
 from scones.local.inventory import list_deployed
 from scones.local.state import LOG_FILE, StateFileError
 
@@ -107,3 +109,95 @@ def env_cmd(state_dir: Path) -> None:
         raise click.ClickException("the local AWS emulator is not running; start it with `scones local up`")
     for line in control.env_exports(state.url):
         click.echo(line)
+
+
+# -- faults ----------------------------------------------------------------------------------
+
+url_option = click.option(
+    "--url",
+    default=None,
+    help="The emulator to talk to (default: the one `scones local up` started, from --state-dir).",
+)
+
+
+def _fault_client(url: str | None, state_dir: Path) -> FaultClient:
+    if url:
+        return FaultClient(url)
+    try:
+        state = control.running_state(state_dir)
+    except StateFileError as exc:
+        raise click.ClickException(str(exc)) from exc
+    if state is None:
+        raise click.ClickException("the local AWS emulator is not running; start it with `scones local up`")
+    return FaultClient(state.url)
+
+
+def _describe(active: ActiveFault) -> str:
+    left = "until cleared" if active.remaining is None else f"{active.remaining} left"
+    options = {k: v for k, v in vars(active.fault).items() if k not in ("function", "endpoint", "bucket", "key_prefix")}
+    extra = "".join(f" {k}={v}" for k, v in options.items())
+    return f"{active.id}  {active.fault.kind} {active.fault.target}{extra}  ({left}, triggered {active.triggered})"
+
+
+@local_group.group("fault")
+def fault_group() -> None:
+    """Make chosen calls fail as AWS would fail them, for a local game day (docs/emulator.md)."""
+
+
+@fault_group.command("add")
+@click.argument("kind", type=click.Choice(sorted(FAULT_TYPES)))
+@click.argument("target")
+@click.option("--count", type=click.IntRange(min=1), default=None, help="Only the next N matching calls.")
+@click.option("--error-type", default=None, help="lambda-error: the error type the function raises.")
+@click.option("--message", default=None, help="lambda-error: the error message.")
+@click.option("--status", type=int, default=None, help="endpoint-error: the model's HTTP status (default 500).")
+@click.option("--seconds", type=float, default=None, help="endpoint-latency: seconds added (default 1).")
+@url_option
+@state_dir_option
+def fault_add_cmd(
+    kind: str,
+    target: str,
+    count: int | None,
+    error_type: str | None,
+    message: str | None,
+    status: int | None,
+    seconds: float | None,
+    url: str | None,
+    state_dir: Path,
+) -> None:
+    """Inject a fault. TARGET: a function name (lambda-*), an endpoint name (endpoint-*), or
+    BUCKET[/KEY-PREFIX] (s3-read-denied)."""
+    try:
+        fault = fault_for_target(kind, target, error_type=error_type, message=message, status=status, seconds=seconds)
+        active = _fault_client(url, state_dir).add(fault, count)
+    except (FaultSpecError, FaultApiError) as exc:
+        raise click.ClickException(str(exc)) from exc
+    click.echo(f"added {_describe(active)}")
+
+
+@fault_group.command("list")
+@url_option
+@state_dir_option
+def fault_list_cmd(url: str | None, state_dir: Path) -> None:
+    """List the injected faults."""
+    try:
+        faults = _fault_client(url, state_dir).list()
+    except FaultApiError as exc:
+        raise click.ClickException(str(exc)) from exc
+    if not faults:
+        click.echo("No faults injected.")
+    for active in faults:
+        click.echo(_describe(active))
+
+
+@fault_group.command("clear")
+@click.argument("fault_id", required=False)
+@url_option
+@state_dir_option
+def fault_clear_cmd(fault_id: str | None, url: str | None, state_dir: Path) -> None:
+    """Remove one fault (by its id, from `list`) or all of them."""
+    try:
+        cleared = _fault_client(url, state_dir).clear(fault_id)
+    except FaultApiError as exc:
+        raise click.ClickException(str(exc)) from exc
+    click.echo(f"cleared {cleared} fault{'s' if cleared != 1 else ''}")

@@ -5,8 +5,10 @@ through the extensions `MOTO_EXTENSIONS` installs (`services/`, `speedups.py`) L
 invocations run the deployed zip in warm subprocess sandboxes, sagemaker-runtime InvokeEndpoint
 runs the deployed model artifact with data capture (both in `runtime/`), and the APIs the
 Terraform provider needs that moto lacks are answered. `retry_replay` answers an SDK's retry of
-a call already carried out with the first answer. One `LocalAWS` at a time per process: moto's
-state and its Step Functions callback port (MOTO_PORT) are process-wide.
+a call already carried out with the first answer. What runs publishes the CloudWatch metrics
+AWS publishes, and `faults` (a `FaultRegistry`, also served over HTTP by `fault_api`) makes
+chosen calls fail as AWS would. One `LocalAWS` at a time per process: moto's state and its Step
+Functions callback port (MOTO_PORT) are process-wide.
 """
 
 from __future__ import annotations
@@ -27,18 +29,29 @@ from moto.moto_server.werkzeug_app import DomainDispatcherApplication, MotoReque
 from werkzeug.serving import BaseWSGIServer, make_server
 
 from scones.local import speedups
+from scones.local.fault_api import FaultApi
+from scones.local.faults import FaultRegistry
 from scones.local.retry_replay import RetryReplay
 from scones.local.runtime import active
 from scones.local.runtime.cloudwatch_logs import CloudWatchLogs
 from scones.local.runtime.lambda_runtime import DEFAULT_MAX_SANDBOXES_PER_FUNCTION, LambdaRuntime
 from scones.local.runtime.model_server import ModelServer
-from scones.local.services import application_autoscaling, lambda_, s3, sagemaker, sagemaker_runtime, stepfunctions
+from scones.local.services import (
+    application_autoscaling,
+    lambda_,
+    s3,
+    sagemaker,
+    sagemaker_runtime,
+    stepfunctions,
+    stepfunctions_metrics,
+)
 
 # Every change the emulator makes to moto, one install() per module (services/ and speedups.py);
 # start() runs them all, and each is idempotent.
 MOTO_EXTENSIONS: tuple[Callable[[], None], ...] = (
     lambda_.install,
     stepfunctions.install,
+    stepfunctions_metrics.install,
     sagemaker.install,
     sagemaker_runtime.install,
     application_autoscaling.install,
@@ -83,6 +96,8 @@ class LocalAWS:
         self._saved_moto_port: str | None = None
         self.work_dir: Path | None = None
         self.url = ""
+        # Faults outlive start/stop so a test or a game day can set them up before starting.
+        self.faults = FaultRegistry()
 
     @property
     def port(self) -> int:
@@ -103,7 +118,7 @@ class LocalAWS:
         server = make_server(
             self._host,
             self._port,
-            RetryReplay(DomainDispatcherApplication(create_backend_app)),
+            FaultApi(RetryReplay(DomainDispatcherApplication(create_backend_app)), self.faults),
             threaded=True,
             request_handler=_LoggingRequestHandler if self._log_requests else _RequestHandler,
         )
@@ -113,8 +128,9 @@ class LocalAWS:
         logs = CloudWatchLogs()
         concurrency = int(os.environ.get(LAMBDA_CONCURRENCY_ENV, DEFAULT_MAX_SANDBOXES_PER_FUNCTION))
         self._runtimes = active.Runtimes(
-            lambdas=LambdaRuntime(self.url, self.work_dir, logs, max_sandboxes_per_function=concurrency),
-            models=ModelServer(self.work_dir, logs),
+            lambdas=LambdaRuntime(self.url, self.work_dir, logs, self.faults, max_sandboxes_per_function=concurrency),
+            models=ModelServer(self.work_dir, logs, self.faults),
+            faults=self.faults,
         )
         try:
             active.activate(self._runtimes)

@@ -15,8 +15,10 @@ import io
 import json
 import sys
 import threading
+import uuid
 from typing import Any
 
+from botocore.exceptions import ClientError
 from moto.awslambda.models import lambda_backends
 from moto.core.exceptions import JsonRESTError
 from moto.core.models import botocore_stubber
@@ -60,7 +62,14 @@ def invoke_lambda_in_process(parameters: dict[str, Any], region: str, state_cred
     except JsonRESTError:
         return _original_invoke_lambda_function(parameters, region, state_credentials)
     headers: dict[str, Any] = {}
-    body = lambda_.invoke(function, parameters.get("Payload") or b"{}", {}, headers)
+    try:
+        body = lambda_.invoke(function, parameters.get("Payload") or b"{}", {}, headers)
+    except JsonRESTError as exc:
+        # What boto3 raises for the same answer over HTTP (e.g. an injected throttle), so the
+        # interpreter names the error `Lambda.<code>` as it does on AWS.
+        error = {"Code": exc.error_type, "Message": exc.message}
+        metadata = {"HTTPStatusCode": exc.code, "RequestId": str(uuid.uuid4())}
+        raise ClientError({"Error": error, "ResponseMetadata": metadata}, "Invoke") from exc  # type: ignore[arg-type]
     body = body.encode() if isinstance(body, str) else body
     if len(body) > MAX_RESPONSE_PAYLOAD_BYTES:
         headers["x-amz-function-error"] = "Unhandled"

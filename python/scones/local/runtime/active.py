@@ -9,6 +9,7 @@ from __future__ import annotations
 import threading
 from dataclasses import dataclass
 
+from scones.local.faults import FaultRegistry
 from scones.local.runtime.lambda_runtime import LambdaRuntime
 from scones.local.runtime.model_server import ModelServer
 
@@ -17,6 +18,7 @@ from scones.local.runtime.model_server import ModelServer
 class Runtimes:
     lambdas: LambdaRuntime
     models: ModelServer
+    faults: FaultRegistry
 
 
 _lock = threading.Lock()

@@ -1,4 +1,7 @@
-"""Write log lines into the emulator's CloudWatch Logs (moto's in-process backend)."""
+"""Write log lines into the emulator's CloudWatch Logs (moto's in-process backend).
+
+Like CloudWatch Logs, a line in embedded metric format also becomes metric datapoints (`emf.py`).
+"""
 
 from __future__ import annotations
 
@@ -7,6 +10,8 @@ import time
 from dataclasses import dataclass
 
 from moto.logs.models import logs_backends
+
+from scones.local.runtime import cloudwatch_metrics, emf
 
 
 def now_ms() -> int:
@@ -40,3 +45,13 @@ class CloudWatchLogs:
                 ref.stream,
                 [{"timestamp": ts, "message": message} for ts, message in sorted(events, key=lambda e: e[0])],
             )
+        self._publish_embedded_metrics(ref, events)
+
+    @staticmethod
+    def _publish_embedded_metrics(ref: LogStreamRef, events: list[tuple[int, str]]) -> None:
+        by_namespace: dict[str, list[cloudwatch_metrics.Datum]] = {}
+        for _, message in events:
+            for namespace, datum in emf.extract(message):
+                by_namespace.setdefault(namespace, []).append(datum)
+        for namespace, data in by_namespace.items():
+            cloudwatch_metrics.publish(ref.account_id, ref.region, namespace, data)

@@ -3,7 +3,9 @@
 A sandbox is one worker process per function version + code + configuration: it imports the
 handler once and serves invocations one at a time, so warm invocations do not pay the Python
 and boto3 imports again. New code or configuration retires the old sandboxes. A timeout kills
-the sandbox, like Lambda does.
+the sandbox, like Lambda does. Every invocation publishes Lambda's invocation metrics
+(`AWS/Lambda` Invocations, Errors, Duration by FunctionName), and a `LambdaError` fault injected
+in the emulator's `FaultRegistry` makes the invocation end in a function error.
 """
 
 from __future__ import annotations
@@ -20,8 +22,11 @@ import time
 import uuid
 import zipfile
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 
+from scones.local.faults import FaultRegistry, LambdaError
+from scones.local.runtime import cloudwatch_metrics
 from scones.local.runtime.cloudwatch_logs import CloudWatchLogs, LogStreamRef, now_ms
 from scones.local.runtime.worker_process import WorkerExitedError, WorkerProcess, WorkerTimeoutError
 
@@ -31,6 +36,7 @@ INIT_TIMEOUT_SECONDS = 60.0
 DEFAULT_MAX_SANDBOXES_PER_FUNCTION = 4
 _LOG_TAIL_BYTES = 4096
 _PASSED_THROUGH_ENV = ("PATH", "LANG", "LC_ALL", "TMPDIR", "SYSTEMROOT")
+LAMBDA_NAMESPACE = "AWS/Lambda"
 
 
 class LambdaCodeError(Exception):
@@ -71,6 +77,7 @@ class InvocationResult:
     log_tail: str
     executed_version: str
     sandbox_pid: int | None
+    duration_ms: float | None = None  # None when the handler never started (init failed)
 
     @property
     def log_result_header(self) -> str:
@@ -167,11 +174,13 @@ class LambdaRuntime:
         endpoint_url: str,
         work_dir: Path,
         logs: CloudWatchLogs,
+        faults: FaultRegistry,
         max_sandboxes_per_function: int = DEFAULT_MAX_SANDBOXES_PER_FUNCTION,
     ) -> None:
         self.endpoint_url = endpoint_url
         self._code_root = work_dir / "lambda"
         self._logs = logs
+        self._faults = faults
         self._max_sandboxes = max_sandboxes_per_function
         self._lock = threading.Lock()
         self._by_key: dict[str, _FunctionSandboxes] = {}
@@ -267,6 +276,14 @@ class LambdaRuntime:
 
     def invoke(self, spec: FunctionSpec, payload: bytes) -> InvocationResult:
         """Run the handler on `payload` (JSON) in a warm sandbox; errors come back as Lambda reports them."""
+        # "The timestamp on an error metric reflects when the function was invoked" (Types of
+        # metrics for Lambda functions, https://docs.aws.amazon.com/lambda/latest/dg/monitoring-metrics-types.html).
+        invoked_at = datetime.now(tz=UTC)
+        result = self._invoke(spec, payload, self._faults.take(LambdaError, spec.function_name))
+        _publish_invocation_metrics(spec, result, invoked_at)
+        return result
+
+    def _invoke(self, spec: FunctionSpec, payload: bytes, fault: LambdaError | None) -> InvocationResult:
         while True:
             try:
                 group = self._sandboxes_for(spec)
@@ -285,7 +302,7 @@ class LambdaRuntime:
                 if init_error is not None:
                     return init_error
             assert sandbox is not None
-            result, keep = self._invoke_in(sandbox, spec, payload)
+            result, keep = self._invoke_in(sandbox, spec, payload, fault)
             return result
         finally:
             self._release(group, sandbox, keep)
@@ -314,7 +331,9 @@ class LambdaRuntime:
         tail = sandbox.flush_logs()
         return None, InvocationResult(body, "Unhandled", tail, spec.version, None)
 
-    def _invoke_in(self, sandbox: _Sandbox, spec: FunctionSpec, payload: bytes) -> tuple[InvocationResult, bool]:
+    def _invoke_in(
+        self, sandbox: _Sandbox, spec: FunctionSpec, payload: bytes, fault: LambdaError | None
+    ) -> tuple[InvocationResult, bool]:
         request_id = str(uuid.uuid4())
         started = time.monotonic()
         sandbox.log(f"START RequestId: {request_id} Version: {spec.version}")
@@ -326,8 +345,13 @@ class LambdaRuntime:
         }
         keep = True
         try:
-            response_header, body = sandbox.worker.call(header, payload, timeout=spec.timeout_seconds)
-            error = None if response_header.get("ok") else "Unhandled"
+            if fault is not None:
+                # The handler is not run: the injected error stands for whatever it would have raised.
+                sandbox.log(f"[ERROR] {fault.error_type}: {fault.message} (fault injected by the emulator)")
+                body, error = _error_payload(fault.error_type, fault.message), "Unhandled"
+            else:
+                response_header, body = sandbox.worker.call(header, payload, timeout=spec.timeout_seconds)
+                error = None if response_header.get("ok") else "Unhandled"
         except WorkerTimeoutError:
             keep = False
             message = f"Task timed out after {spec.timeout_seconds:.2f} seconds"
@@ -345,7 +369,7 @@ class LambdaRuntime:
             f"Billed Duration: {int(duration_ms) + 1} ms\tMemory Size: {spec.memory_size} MB"
         )
         tail = sandbox.flush_logs()
-        return InvocationResult(body, error, tail, spec.version, sandbox.worker.pid), keep
+        return InvocationResult(body, error, tail, spec.version, sandbox.worker.pid, duration_ms), keep
 
     def invoke_async(self, spec: FunctionSpec, payload: bytes) -> None:
         """InvocationType=Event: run in the background, results only in the logs."""
@@ -363,3 +387,15 @@ class LambdaRuntime:
         for group in groups:
             self._retire(group, kill_busy=True)
         shutil.rmtree(self._code_root, ignore_errors=True)
+
+
+def _publish_invocation_metrics(spec: FunctionSpec, result: InvocationResult, invoked_at: datetime) -> None:
+    """Invocations and Errors (Count, one datapoint of 0 or 1 per invocation) and Duration (Milliseconds)."""
+    dimensions = {"FunctionName": spec.function_name}
+    data = [
+        cloudwatch_metrics.Datum("Invocations", 1, "Count", dimensions, invoked_at),
+        cloudwatch_metrics.Datum("Errors", 1 if result.function_error else 0, "Count", dimensions, invoked_at),
+    ]
+    if result.duration_ms is not None:
+        data.append(cloudwatch_metrics.Datum("Duration", result.duration_ms, "Milliseconds", dimensions, invoked_at))
+    cloudwatch_metrics.publish(spec.account_id, spec.region, LAMBDA_NAMESPACE, data)

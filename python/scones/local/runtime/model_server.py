@@ -3,7 +3,9 @@
 endpoint -> endpoint config -> production variant -> model -> ModelDataUrl (a model.tar.gz in
 emulated S3). Each artifact is unpacked and loaded once, in a model worker subprocess that
 stays warm (torch stays out of the emulator process, and a crashing model cannot take it down).
-Every invocation is captured as the endpoint config's DataCaptureConfig says.
+Every invocation is captured as the endpoint config's DataCaptureConfig says, and publishes
+SageMaker's endpoint invocation metrics (`AWS/SageMaker` by EndpointName and VariantName). The
+`EndpointError` and `EndpointLatency` faults of the emulator's `FaultRegistry` act here.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ import shutil
 import sys
 import tarfile
 import threading
+import time
 from collections import OrderedDict
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -27,6 +30,8 @@ from moto.s3.exceptions import MissingBucket, MissingKey
 from moto.s3.models import s3_backends
 from moto.sagemaker.models import sagemaker_backends
 
+from scones.local.faults import EndpointError, EndpointLatency, FaultRegistry
+from scones.local.runtime import cloudwatch_metrics
 from scones.local.runtime.cloudwatch_logs import CloudWatchLogs, LogStreamRef, now_ms
 from scones.local.runtime.data_capture import (
     CapturedInvocation,
@@ -43,6 +48,7 @@ MODEL_LOAD_TIMEOUT_SECONDS = 300.0
 INVOCATION_TIMEOUT_SECONDS = 60.0
 MAX_LOADED_MODELS = 3
 _PASSED_THROUGH_ENV = ("PATH", "LANG", "LC_ALL", "TMPDIR", "HOME", "OMP_NUM_THREADS")
+SAGEMAKER_NAMESPACE = "AWS/SageMaker"
 
 
 class EndpointNotFoundError(Exception):
@@ -148,10 +154,27 @@ def _extract_artifact(data: bytes, into: Path) -> None:
         raise EndpointConfigurationError(f"the model artifact is not a readable tar.gz: {exc}") from exc
 
 
+@dataclass(frozen=True)
+class _ModelAnswer:
+    reply: dict[str, Any]
+    body: bytes
+    seconds: float
+
+    @property
+    def status(self) -> int:
+        """The model's HTTP status as SageMaker sees it."""
+        if self.reply.get("ok"):
+            return 200
+        return int(self.reply.get("status") or (408 if self.reply.get("error") == "timeout" else 500))
+
+
 class ModelServer:
-    def __init__(self, work_dir: Path, logs: CloudWatchLogs, rng: random.Random | None = None) -> None:
+    def __init__(
+        self, work_dir: Path, logs: CloudWatchLogs, faults: FaultRegistry, rng: random.Random | None = None
+    ) -> None:
         self._models_dir = work_dir / "models"
         self._logs = logs
+        self._faults = faults
         self._rng = rng or random.Random()
         self._lock = threading.Lock()
         self._loaded: OrderedDict[str, _LoadedModel] = OrderedDict()
@@ -265,24 +288,46 @@ class ModelServer:
             f"/aws/sagemaker/Endpoints/{request.endpoint_name}",
             f"{target.variant}/scones-local",
         )
+        # On SageMaker the model is loaded when the endpoint is created, so the clock starts after.
         loaded = self._model_for(request, target, log_ref)
+        received_at = datetime.now(tz=UTC)
+        started = time.monotonic()
+        answer = self._call_model(request, loaded, log_ref)
+        overhead_seconds = max(time.monotonic() - started - answer.seconds, 0.0)
+        _publish_invocation_metrics(request, target.variant, received_at, answer, overhead_seconds)
+        if not answer.reply.get("ok"):
+            raise self._model_error(request, log_ref, str(answer.reply.get("error")), answer.status)
+        content_type = str(answer.reply.get("content_type"))
+        response = EndpointResponse(answer.body, content_type, target.variant, loaded.worker.pid)
+        self._capture(request, target, response, log_ref)
+        return response
+
+    def _call_model(self, request: EndpointRequest, loaded: _LoadedModel, log_ref: LogStreamRef) -> _ModelAnswer:
+        """The model's answer, with the faults injected for this endpoint, and how long it took."""
+        started = time.monotonic()
+        latency = self._faults.take(EndpointLatency, request.endpoint_name)
+        delay = min(latency.seconds, INVOCATION_TIMEOUT_SECONDS) if latency else 0.0
+        time.sleep(delay)
+        error = self._faults.take(EndpointError, request.endpoint_name)
+        if error is not None:
+            reply: dict[str, Any] = {"ok": False, "error": "fault injected by the emulator", "status": error.status}
+            return _ModelAnswer(reply, b"", time.monotonic() - started)
+        if delay >= INVOCATION_TIMEOUT_SECONDS:
+            return _ModelAnswer({"ok": False, "error": "timeout"}, b"", time.monotonic() - started)
         header_out = {"type": "invoke", "content_type": request.content_type, "accept": request.accept}
         with loaded.lock:
             try:
-                reply, body = loaded.worker.call(header_out, request.body, timeout=INVOCATION_TIMEOUT_SECONDS)
+                reply, body = loaded.worker.call(header_out, request.body, timeout=INVOCATION_TIMEOUT_SECONDS - delay)
             except WorkerTimeoutError:
                 reply, body = {"ok": False, "error": "timeout"}, b""
             except WorkerExitedError as exc:
                 reply, body = {"ok": False, "error": f"the model server exited ({exc.detail})"}, b""
-            log_text = loaded.flush_logs(log_ref)
-        if not reply.get("ok"):
-            raise self._model_error(request, target, log_ref, str(reply.get("error")), log_text)
-        response = EndpointResponse(body, str(reply.get("content_type")), target.variant, loaded.worker.pid)
-        self._capture(request, target, response, log_ref)
-        return response
+            seconds = time.monotonic() - started
+            loaded.flush_logs(log_ref)
+        return _ModelAnswer(reply, body, seconds)
 
     def _model_error(
-        self, request: EndpointRequest, target: _Target, log_ref: LogStreamRef, error: str, log_text: str
+        self, request: EndpointRequest, log_ref: LogStreamRef, error: str, status: int
     ) -> ModelInvocationError:
         stream_arn = (
             f"arn:aws:logs:{request.region}:{request.account_id}:log-group:{log_ref.group}:log-stream:{log_ref.stream}"
@@ -296,11 +341,12 @@ class ModelServer:
                 error,
                 stream_arn,
             )
+        side = "client" if status < 500 else "server"
         message = (
-            f'Received server error (500) from primary with message "{error}". See '
+            f'Received {side} error ({status}) from primary with message "{error}". See '
             f"{log_ref.group} in account {request.account_id} for more information."
         )
-        return ModelInvocationError(message, 500, error, stream_arn)
+        return ModelInvocationError(message, status, error, stream_arn)
 
     def _capture(
         self, request: EndpointRequest, target: _Target, response: EndpointResponse, log_ref: LogStreamRef
@@ -337,3 +383,25 @@ class ModelServer:
         for model in loaded:
             model.stop()
         shutil.rmtree(self._models_dir, ignore_errors=True)
+
+
+def _publish_invocation_metrics(
+    request: EndpointRequest, variant: str, received_at: datetime, answer: _ModelAnswer, overhead_seconds: float
+) -> None:
+    """SageMaker's endpoint invocation metrics: the counts are unit None, one datapoint of 0 or 1
+    per request for the error counts, latencies in microseconds ("Monitor Amazon SageMaker AI with
+    Amazon CloudWatch", https://docs.aws.amazon.com/sagemaker/latest/dg/monitoring-cloudwatch.html)."""
+    dimensions = {"EndpointName": request.endpoint_name, "VariantName": variant}
+    status = answer.status
+
+    def datum(name: str, value: float, unit: str = "None") -> cloudwatch_metrics.Datum:
+        return cloudwatch_metrics.Datum(name, value, unit, dimensions, received_at)
+
+    data = [
+        datum("Invocations", 1),
+        datum("Invocation4XXErrors", 1 if 400 <= status < 500 else 0),
+        datum("Invocation5XXErrors", 1 if status >= 500 else 0),
+        datum("ModelLatency", answer.seconds * 1_000_000, "Microseconds"),
+        datum("OverheadLatency", overhead_seconds * 1_000_000, "Microseconds"),
+    ]
+    cloudwatch_metrics.publish(request.account_id, request.region, SAGEMAKER_NAMESPACE, data)

@@ -2,7 +2,9 @@
 
 While a `LocalAWS` is active, `LambdaFunction.invoke` hands the call to its `LambdaRuntime` and
 answers the way Lambda does: the function error and log tail in headers, Event invocations in
-the background, DryRun with nothing.
+the background, DryRun with nothing. A `LambdaThrottle` fault in the emulator's `FaultRegistry`
+refuses the call as Lambda refuses a throttled one (TooManyRequestsException, HTTP 429; the code
+does not run) and counts it in `AWS/Lambda` Throttles.
 """
 
 from __future__ import annotations
@@ -13,8 +15,9 @@ from typing import Any
 from moto.awslambda.models import LambdaFunction
 from moto.core.exceptions import JsonRESTError
 
-from scones.local.runtime import active
-from scones.local.runtime.lambda_runtime import FunctionSpec
+from scones.local.faults import LambdaThrottle
+from scones.local.runtime import active, cloudwatch_metrics
+from scones.local.runtime.lambda_runtime import LAMBDA_NAMESPACE, FunctionSpec
 
 
 class InvalidRequestContentError(JsonRESTError):
@@ -22,6 +25,24 @@ class InvalidRequestContentError(JsonRESTError):
 
     def __init__(self, message: str) -> None:
         super().__init__("InvalidRequestContentException", message)
+
+
+class TooManyRequestsError(JsonRESTError):
+    """Lambda's answer to a throttled Invoke (the Invoke API reference: TooManyRequestsException,
+    HTTP 429; https://docs.aws.amazon.com/lambda/latest/api/API_Invoke.html)."""
+
+    code = 429
+
+    def __init__(self) -> None:
+        super().__init__("TooManyRequestsException", "Rate Exceeded.")
+        self.description = json.dumps(
+            {
+                "__type": "TooManyRequestsException",
+                "message": "Rate Exceeded.",
+                "Reason": "ReservedFunctionConcurrentInvocationLimitExceeded",
+                "Type": "User",
+            }
+        )
 
 
 def _function_spec(function: LambdaFunction) -> FunctionSpec:
@@ -62,6 +83,10 @@ def invoke(
     spec = _function_spec(function)
     if invocation_type == "DryRun":
         return b""
+    if runtimes.faults.take(LambdaThrottle, function.function_name) is not None:
+        throttles = cloudwatch_metrics.Datum("Throttles", 1, "Count", {"FunctionName": function.function_name})
+        cloudwatch_metrics.publish(function.account_id, function.region, LAMBDA_NAMESPACE, [throttles])
+        raise TooManyRequestsError()
     if invocation_type == "Event":
         runtimes.lambdas.invoke_async(spec, payload)
         return b""

@@ -4,6 +4,8 @@ moto ignores the request context when it checks a bucket policy, so a condition 
 counts as met: the standard TLS-only statement (Deny unless aws:SecureTransport) then denies
 every request. The emulator stands in for AWS's HTTPS endpoints, so its requests are evaluated
 as secure, and a statement whose condition does not hold for them does not apply.
+
+GetObject also answers AccessDenied while an `S3ReadDenied` fault of the emulator matches.
 """
 
 from __future__ import annotations
@@ -11,8 +13,14 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from moto.core.responses import TYPE_RESPONSE
 from moto.iam.access_control import IAMPolicy, PermissionResult
+from moto.s3.exceptions import S3AccessDeniedError
 from moto.s3.models import FakeBucket
+from moto.s3.responses import S3Response
+
+from scones.local.faults import S3ReadDenied
+from scones.local.runtime import active
 
 # What S3 would see for a request made through the emulator.
 REQUEST_CONTEXT = {"aws:securetransport": "true", "s3:tlsversion": "1.3"}
@@ -68,5 +76,17 @@ def _get_permission(self: FakeBucket, action: str, resource: str) -> Any:
     return IAMPolicy(json.dumps({**policy, "Statement": applicable})).is_action_permitted(action, resource)
 
 
+_original_get_object = S3Response.get_object
+
+
+def _get_object(self: S3Response) -> TYPE_RESPONSE:
+    """GetObject, refused with S3's AccessDenied (HTTP 403) while an `S3ReadDenied` fault matches."""
+    runtimes = active.current()
+    if runtimes is not None and runtimes.faults.take(S3ReadDenied, f"{self.bucket_name}/{self.parse_key_name()}"):
+        raise S3AccessDeniedError()
+    return _original_get_object(self)
+
+
 def install() -> None:
     FakeBucket.get_permission = _get_permission  # type: ignore[method-assign]
+    S3Response.get_object = _get_object  # type: ignore[method-assign]
