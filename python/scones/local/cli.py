@@ -1,13 +1,16 @@
-"""`scones local up|down|status|env`: the local AWS emulator as a background process."""
+"""`scones local up|down|status|env|alarms`: the local AWS emulator as a background process."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from pathlib import Path
 
 import click
 from botocore.exceptions import BotoCoreError, ClientError
 
 from scones.local import control
+from scones.local.alarms import ALARM, in_alarm
+from scones.local.emulator_api import EmulatorApiError, evaluate_remote
 from scones.local.inventory import list_deployed
 from scones.local.state import LOG_FILE, StateFileError
 
@@ -104,3 +107,49 @@ def env_cmd(state_dir: Path) -> None:
         raise click.ClickException("the local AWS emulator is not running; start it with `scones local up`")
     for line in control.env_exports(state.url):
         click.echo(line)
+
+
+def _utc_time(_ctx: click.Context, _param: click.Parameter, value: str | None) -> datetime | None:
+    if value is None:
+        return None
+    try:
+        moment = datetime.fromisoformat(value)
+    except ValueError as exc:
+        raise click.BadParameter(f"{value!r} is not an ISO-8601 time (e.g. 2026-01-01T12:00:00Z)") from exc
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment
+
+
+@local_group.command("alarms")
+@click.option(
+    "--at",
+    callback=_utc_time,
+    metavar="TIME",
+    help="Evaluate as if it were this ISO-8601 time (UTC unless it says otherwise); default: now.",
+)
+@click.option("--fail-on-alarm", is_flag=True, help="Exit with status 4 when any alarm is in ALARM.")
+@state_dir_option
+def alarms_cmd(at: datetime | None, fail_on_alarm: bool, state_dir: Path) -> None:
+    """Evaluate every CloudWatch alarm on the running emulator, as CloudWatch would, and print
+    each one's state and reason (state changes notify the alarms' SNS topics)."""
+    try:
+        state = control.running_state(state_dir)
+    except StateFileError as exc:
+        raise click.ClickException(str(exc)) from exc
+    if state is None:
+        raise click.ClickException("the local AWS emulator is not running; start it with `scones local up`")
+    try:
+        evaluations = evaluate_remote(state.url, at)
+    except EmulatorApiError as exc:
+        raise click.ClickException(str(exc)) from exc
+    if not evaluations:
+        click.echo("No alarms are deployed on the emulator.")
+    for evaluation in evaluations:
+        change = f"{evaluation.old_state} -> " if evaluation.changed else ""
+        click.echo(f"{evaluation.name}: {change}{evaluation.new_state}")
+        click.echo(f"  {evaluation.error or evaluation.reason}")
+        if evaluation.notified:
+            click.echo(f"  notified: {', '.join(evaluation.notified)}")
+    alarming = in_alarm(evaluations)
+    if fail_on_alarm and alarming:
+        click.echo(f"{len(alarming)} alarm(s) in {ALARM}: {', '.join(alarming)}", err=True)
+        raise SystemExit(4)

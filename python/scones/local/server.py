@@ -5,7 +5,8 @@ through the extensions `MOTO_EXTENSIONS` installs (`services/`, `speedups.py`) L
 invocations run the deployed zip in warm subprocess sandboxes, sagemaker-runtime InvokeEndpoint
 runs the deployed model artifact with data capture (both in `runtime/`), and the APIs the
 Terraform provider needs that moto lacks are answered. `retry_replay` answers an SDK's retry of
-a call already carried out with the first answer. One `LocalAWS` at a time per process: moto's
+a call already carried out with the first answer; `emulator_api` answers the emulator's own
+routes (alarm evaluation). One `LocalAWS` at a time per process: moto's
 state and its Step Functions callback port (MOTO_PORT) are process-wide.
 """
 
@@ -27,12 +28,21 @@ from moto.moto_server.werkzeug_app import DomainDispatcherApplication, MotoReque
 from werkzeug.serving import BaseWSGIServer, make_server
 
 from scones.local import speedups
+from scones.local.emulator_api import EmulatorApi
 from scones.local.retry_replay import RetryReplay
 from scones.local.runtime import active
 from scones.local.runtime.cloudwatch_logs import CloudWatchLogs
 from scones.local.runtime.lambda_runtime import DEFAULT_MAX_SANDBOXES_PER_FUNCTION, LambdaRuntime
 from scones.local.runtime.model_server import ModelServer
-from scones.local.services import application_autoscaling, lambda_, s3, sagemaker, sagemaker_runtime, stepfunctions
+from scones.local.services import (
+    application_autoscaling,
+    cloudwatch_alarms,
+    lambda_,
+    s3,
+    sagemaker,
+    sagemaker_runtime,
+    stepfunctions,
+)
 
 # Every change the emulator makes to moto, one install() per module (services/ and speedups.py);
 # start() runs them all, and each is idempotent.
@@ -43,6 +53,7 @@ MOTO_EXTENSIONS: tuple[Callable[[], None], ...] = (
     sagemaker_runtime.install,
     application_autoscaling.install,
     s3.install,
+    cloudwatch_alarms.install,
     speedups.install,
 )
 
@@ -103,7 +114,7 @@ class LocalAWS:
         server = make_server(
             self._host,
             self._port,
-            RetryReplay(DomainDispatcherApplication(create_backend_app)),
+            EmulatorApi(RetryReplay(DomainDispatcherApplication(create_backend_app))),
             threaded=True,
             request_handler=_LoggingRequestHandler if self._log_requests else _RequestHandler,
         )
