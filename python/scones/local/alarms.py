@@ -43,7 +43,15 @@ from functools import cache
 from typing import Any
 
 import botocore.session
-from moto.cloudwatch.models import Alarm, CloudWatchBackend, MetricAggregatedDatum, MetricDatum, cloudwatch_backends
+from moto.cloudwatch.models import (
+    Alarm,
+    CloudWatchBackend,
+    Metric,
+    MetricAggregatedDatum,
+    MetricDatum,
+    MetricDatumBase,
+    cloudwatch_backends,
+)
 from moto.sns.models import sns_backends
 
 from scones.local import metric_math
@@ -125,18 +133,19 @@ def evaluate_alarms(now: datetime | None = None) -> list[AlarmEvaluation]:
     at = _as_utc(now or datetime.now(UTC))
     results: list[AlarmEvaluation] = []
     for backend in _cloudwatch_backends():
+        data = backend.get_all_metrics()  # once: moto computes its S3 metrics on every call
         for alarm in list(backend.alarms.values()):
             if alarm.rule is None:  # composite alarms are not evaluated
-                results.append(evaluate_alarm(backend, alarm, at))
+                results.append(_evaluate_alarm(alarm, at, data))
     return sorted(results, key=lambda r: r.name)
 
 
-def evaluate_alarm(backend: CloudWatchBackend, alarm: Alarm, now: datetime) -> AlarmEvaluation:
+def _evaluate_alarm(alarm: Alarm, now: datetime, data: Sequence[MetricDatumBase]) -> AlarmEvaluation:
     """Evaluate one alarm at `now`, set its state and send its notifications."""
     old = alarm.state_value
     kept = AlarmEvaluation(alarm.name, alarm.alarm_arn, old, old, alarm.state_reason, alarm.state_reason_data, now)
     try:
-        decision = _decide(alarm, _datapoints(backend, alarm, now), old)
+        decision = _decide(alarm, _datapoints(data, alarm, now), old)
     except (AlarmConfigError, metric_math.ExpressionError) as exc:
         return replace(kept, error=str(exc))
     if decision.state is None or decision.state == old:
@@ -169,32 +178,42 @@ class Datapoints:
     values: tuple[float | None, ...]
 
 
-def _range_starts(now: datetime, period: int, count: int) -> tuple[datetime, ...]:
-    newest = math.floor(now.timestamp() / period) * period
-    return tuple(datetime.fromtimestamp(newest - i * period, UTC) for i in reversed(range(count)))
+@dataclass(frozen=True)
+class Window:
+    """The periods an evaluation at `now` looks at: their starts, oldest first."""
+
+    starts: tuple[datetime, ...]
+    period: int
+    now: datetime
+
+    @classmethod
+    def ending_at(cls, now: datetime, period: int, count: int) -> Window:
+        newest = math.floor(now.timestamp() / period) * period
+        starts = tuple(datetime.fromtimestamp(newest - i * period, UTC) for i in reversed(range(count)))
+        return cls(starts, period, now)
+
+    def datapoints(self, series: metric_math.Series) -> Datapoints:
+        return Datapoints(self.period, self.starts, tuple(series.get(s) for s in self.starts))
 
 
-def _datapoints(backend: CloudWatchBackend, alarm: Alarm, now: datetime) -> Datapoints:
+def _datapoints(data: Sequence[MetricDatumBase], alarm: Alarm, now: datetime) -> Datapoints:
     count = int(alarm.evaluation_periods) + EXTRA_PERIODS
     if alarm.metric_data_queries:
-        return _math_datapoints(backend, alarm, now, count)
+        return _math_datapoints(data, alarm, now, count)
     statistic = alarm.extended_statistic or alarm.statistic
     if not statistic:
         raise AlarmConfigError("the alarm has neither a Statistic, an ExtendedStatistic nor Metrics")
-    period = int(alarm.period)
-    starts = _range_starts(now, period, count)
-    dimensions = {(d.name, d.value) for d in alarm.dimensions}
-    series = _series(backend, alarm.namespace, alarm.metric_name, dimensions, alarm.unit, statistic, starts, now)
-    return Datapoints(period, starts, tuple(series.get(s) for s in starts))
+    window = Window.ending_at(now, int(alarm.period), count)
+    metric = Metric(alarm.metric_name, alarm.namespace, alarm.dimensions)
+    return window.datapoints(_series(data, metric, alarm.unit, statistic, window))
 
 
-def _math_datapoints(backend: CloudWatchBackend, alarm: Alarm, now: datetime, count: int) -> Datapoints:
+def _math_datapoints(data: Sequence[MetricDatumBase], alarm: Alarm, now: datetime, count: int) -> Datapoints:
     queries = {q.id: q for q in alarm.metric_data_queries}
     periods = {int(q.metric_stat.period) for q in queries.values() if q.metric_stat is not None}
     if len(periods) != 1:
         raise AlarmConfigError("the alarm's metric queries must all use one Period")
-    period = periods.pop()
-    starts = _range_starts(now, period, count)
+    window = Window.ending_at(now, periods.pop(), count)
     chosen = [q for q in queries.values() if _returns_data(q.return_data)]
     if len(chosen) != 1:
         raise AlarmConfigError("exactly one of the alarm's Metrics must have ReturnData true")
@@ -208,22 +227,18 @@ def _math_datapoints(backend: CloudWatchBackend, alarm: Alarm, now: datetime, co
         query = queries[query_id]
         if query.metric_stat is not None:
             stat = query.metric_stat
-            dims = {(d.name, d.value) for d in stat.metric.dimensions}
-            series = _series(
-                backend, stat.metric.namespace, stat.metric.metric_name, dims, stat.unit, stat.stat, starts, now
-            )
+            series = _series(data, stat.metric, stat.unit, stat.stat, window)
         else:
             tree = metric_math.parse(query.expression or "")
-            context = metric_math.Context(
-                {ref: resolve(ref, (*seen, query_id)) for ref in metric_math.references(tree)}, starts
-            )
-            value = metric_math.evaluate(tree, context)
-            series = value if isinstance(value, dict) else {s: float(value) for s in starts if math.isfinite(value)}
+            inputs = {ref: resolve(ref, (*seen, query_id)) for ref in metric_math.references(tree)}
+            value = metric_math.evaluate(tree, metric_math.Context(inputs, window.starts))
+            if not isinstance(value, dict):  # a constant expression: that value in every period
+                value = {s: float(value) for s in window.starts if math.isfinite(value)}
+            series = value
         resolved[query_id] = series
         return series
 
-    result = resolve(chosen[0].id, ())
-    return Datapoints(period, starts, tuple(result.get(s) for s in starts))
+    return window.datapoints(resolve(chosen[0].id, ()))
 
 
 def _returns_data(flag: Any) -> bool:
@@ -231,33 +246,26 @@ def _returns_data(flag: Any) -> bool:
 
 
 def _series(
-    backend: CloudWatchBackend,
-    namespace: str,
-    metric_name: str,
-    dimensions: set[tuple[str | None, str | None]],
-    unit: str | None,
-    statistic: str,
-    starts: Sequence[datetime],
-    now: datetime,
+    data: Sequence[MetricDatumBase], metric: Metric, unit: str | None, statistic: str, window: Window
 ) -> metric_math.Series:
-    """The statistic per period start, for the periods that have data (a metric is its
-    namespace, name and exact set of dimensions)."""
-    period = starts[1] - starts[0] if len(starts) > 1 else timedelta(seconds=60)
-    first, end = starts[0], min(starts[-1] + period, now + timedelta(microseconds=1))
+    """The statistic per period start, for the periods that have data. A metric is its
+    namespace, name and exact set of dimensions; data stamped after `now` is not seen."""
+    dimensions = {(d.name, d.value) for d in metric.dimensions}
+    period = timedelta(seconds=window.period)
+    first, end = window.starts[0], min(window.starts[-1] + period, window.now + timedelta(microseconds=1))
     buckets: dict[datetime, list[MetricDatum | MetricAggregatedDatum]] = {}
-    for datum in backend.get_all_metrics():
-        if datum.namespace != namespace or datum.name != metric_name:
+    for datum in data:
+        if datum.namespace != metric.namespace or datum.name != metric.metric_name:
             continue
         if {(d.name, d.value) for d in datum.dimensions} != dimensions or (unit and datum.unit != unit):
             continue
         stamp = _as_utc(datum.timestamp)
         if not first <= stamp < end or not isinstance(datum, MetricDatum | MetricAggregatedDatum):
             continue
-        index = int((stamp - first) / period)
-        buckets.setdefault(starts[index], []).append(datum)
+        buckets.setdefault(window.starts[int((stamp - first) / period)], []).append(datum)
     series: metric_math.Series = {}
-    for start, data in buckets.items():
-        value = statistic_of(data, statistic)
+    for start, bucket in buckets.items():
+        value = statistic_of(bucket, statistic)
         if value is not None:
             series[start] = value
     return series
