@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import itertools
 import json
+import urllib.error
+import urllib.request
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -20,6 +22,7 @@ from click.testing import CliRunner
 from scones.local import control, metric_math
 from scones.local.alarms import AlarmEvaluation, evaluate_alarms, in_alarm
 from scones.local.cli import local_group
+from scones.local.emulator_api import EmulatorApiError, evaluate_remote
 from scones.local.server import LocalAWS
 from tests.support.local_fixtures import client, free_port
 
@@ -126,13 +129,16 @@ def recent_value(cw: Any, name: str) -> list[float]:
     return list(json.loads(described(cw, name)["StateReasonData"])["recentDatapoints"])
 
 
-def received(aws: LocalAWS, queue_url: str) -> list[dict[str, Any]]:
-    """The alarm notifications delivered to the queue since the last call (SNS envelope)."""
+def received(aws: LocalAWS, queue_url: str, name: str) -> list[dict[str, Any]]:
+    """The notifications about alarm `name` delivered to the queue (SNS envelopes); every
+    alarm of the module is evaluated each time, so others' are dropped."""
     sqs = client("sqs", aws.url)
-    messages = sqs.receive_message(QueueUrl=queue_url, MaxNumberOfMessages=10, WaitTimeSeconds=0).get("Messages", [])
-    for message in messages:
-        sqs.delete_message(QueueUrl=queue_url, ReceiptHandle=message["ReceiptHandle"])
-    return [json.loads(m["Body"]) for m in messages]
+    envelopes: list[dict[str, Any]] = []
+    while messages := sqs.receive_message(QueueUrl=queue_url, MaxNumberOfMessages=10).get("Messages", []):
+        for message in messages:
+            sqs.delete_message(QueueUrl=queue_url, ReceiptHandle=message["ReceiptHandle"])
+            envelopes.append(json.loads(message["Body"]))
+    return [e for e in envelopes if json.loads(e["Message"])["AlarmName"] == name]
 
 
 # -- lifecycle and notifications ---------------------------------------------------------------
@@ -151,7 +157,6 @@ def test_a_new_alarm_has_insufficient_data_and_an_update_keeps_its_state(cw: Any
 
 def test_transitions_set_the_state_and_notify_the_topic_once(aws: LocalAWS, cw: Any, topic: tuple[str, str]) -> None:
     topic_arn, queue_url = topic
-    received(aws, queue_url)
     name, metric = unique("workflow-timeouts"), unique("ExecutionsTimedOut")
     statistic_alarm(
         cw, name, metric, AlarmDescription="Executions timed out.", AlarmActions=[topic_arn], OKActions=[topic_arn]
@@ -160,7 +165,7 @@ def test_transitions_set_the_state_and_notify_the_topic_once(aws: LocalAWS, cw: 
     quiet = evaluate(name, T0 + timedelta(seconds=30))
     assert (quiet.old_state, quiet.new_state) == ("INSUFFICIENT_DATA", "OK")
     assert "treated as [NonBreaching]" in quiet.reason
-    assert [json.loads(n["Message"])["NewStateValue"] for n in received(aws, queue_url)] == ["OK"]
+    assert [json.loads(n["Message"])["NewStateValue"] for n in received(aws, queue_url, name)] == ["OK"]
 
     put(cw, metric, [2], T0 + MINUTE + timedelta(seconds=5), {"FunctionName": "fn"})
     fired = evaluate(name, T0 + MINUTE + timedelta(seconds=30))
@@ -171,7 +176,7 @@ def test_transitions_set_the_state_and_notify_the_topic_once(aws: LocalAWS, cw: 
     assert alarm["StateUpdatedTimestamp"] == T0 + MINUTE + timedelta(seconds=30)
     assert json.loads(alarm["StateReasonData"])["recentDatapoints"] == [2.0]
 
-    [envelope] = received(aws, queue_url)
+    [envelope] = received(aws, queue_url, name)
     assert envelope["Subject"] == f'ALARM: "{name}" in US East (N. Virginia)'
     message = json.loads(envelope["Message"])
     assert message["AlarmName"] == name and message["AlarmDescription"] == "Executions timed out."
@@ -185,13 +190,13 @@ def test_transitions_set_the_state_and_notify_the_topic_once(aws: LocalAWS, cw: 
     # Still breaching a little later: no transition, no second mail.
     again = evaluate(name, T0 + MINUTE + timedelta(seconds=50))
     assert not again.changed and again.notified == ()
-    assert received(aws, queue_url) == []
+    assert received(aws, queue_url, name) == []
 
     # The breaching datapoint is re-evaluated until it leaves the evaluation range (1 + 2 periods).
     assert evaluate(name, T0 + 3 * MINUTE + timedelta(seconds=30)).new_state == "ALARM"
     back = evaluate(name, T0 + 4 * MINUTE + timedelta(seconds=30))
     assert (back.old_state, back.new_state) == ("ALARM", "OK")
-    assert [json.loads(n["Message"])["NewStateValue"] for n in received(aws, queue_url)] == ["OK"]
+    assert [json.loads(n["Message"])["NewStateValue"] for n in received(aws, queue_url, name)] == ["OK"]
 
     history = cw.describe_alarm_history(AlarmName=name, HistoryItemType="StateUpdate")["AlarmHistoryItems"]
     assert [h["HistorySummary"] for h in history] == [
@@ -205,13 +210,12 @@ def test_transitions_set_the_state_and_notify_the_topic_once(aws: LocalAWS, cw: 
 
 def test_disabled_actions_change_the_state_but_send_nothing(aws: LocalAWS, cw: Any, topic: tuple[str, str]) -> None:
     topic_arn, queue_url = topic
-    received(aws, queue_url)
     name, metric = unique("quiet"), unique("Errors")
     statistic_alarm(cw, name, metric, AlarmActions=[topic_arn], ActionsEnabled=False)
     put(cw, metric, [1], T0, {"FunctionName": "fn"})
     result = evaluate(name, T0 + timedelta(seconds=30))
     assert result.new_state == "ALARM" and result.notified == ()
-    assert received(aws, queue_url) == []
+    assert received(aws, queue_url, name) == []
 
 
 def test_set_alarm_state_lasts_until_the_next_evaluation(cw: Any) -> None:
@@ -450,6 +454,29 @@ def test_if_like_the_low_confidence_share_alarm(cw: Any) -> None:
     assert recent_value(cw, name) == [0.5]
 
 
+def test_a_math_alarm_notification_names_its_queries(aws: LocalAWS, cw: Any, topic: tuple[str, str]) -> None:
+    topic_arn, queue_url = topic
+    name, errors, rejected = unique("math-mail"), unique("Errors"), unique("LowConfidence")
+    math_alarm(
+        cw,
+        name,
+        "FILL(errors, 0) - FILL(rejected, 0)",
+        {"errors": (errors, "Sum"), "rejected": (rejected, "Sum")},
+        AlarmActions=[topic_arn],
+    )
+    put(cw, errors, [2], T0, {"FunctionName": "fn"})
+    assert evaluate(name, T0 + timedelta(seconds=30)).notified == (topic_arn,)
+    [envelope] = received(aws, queue_url, name)
+    trigger = json.loads(envelope["Message"])["Trigger"]
+    assert [q["Id"] for q in trigger["Metrics"]] == ["result", "errors", "rejected"]
+    assert trigger["Metrics"][0] == {
+        "Id": "result",
+        "Expression": "FILL(errors, 0) - FILL(rejected, 0)",
+        "ReturnData": True,
+    }
+    assert trigger["Metrics"][1]["MetricStat"]["Metric"]["MetricName"] == errors
+
+
 @pytest.mark.parametrize(
     ("expression", "expected"),
     [
@@ -515,6 +542,27 @@ def test_an_alarm_the_emulator_cannot_evaluate_keeps_its_state_and_says_why(cw: 
     result = evaluate(name, T0 + timedelta(seconds=30))
     assert result.new_state == "INSUFFICIENT_DATA" and not result.changed
     assert result.error is not None and "ANOMALY_DETECTION_BAND" in result.error
+
+
+def test_the_emulator_route_evaluates_and_refuses_bad_requests(aws: LocalAWS, cw: Any) -> None:
+    name, metric = unique("over-http"), unique("Errors")
+    statistic_alarm(cw, name, metric)
+    put(cw, metric, [1], T0, {"FunctionName": "fn"})
+    [result] = [e for e in evaluate_remote(aws.url, T0 + timedelta(seconds=30)) if e.name == name]
+    assert (result.old_state, result.new_state) == ("INSUFFICIENT_DATA", "ALARM")
+    assert result.evaluated_at == T0 + timedelta(seconds=30)
+    with pytest.raises(EmulatorApiError, match="400"):
+        _post(aws.url + "/_scones/alarms/evaluate", b'{"at": "not a time"}')
+    with pytest.raises(EmulatorApiError, match="404"):
+        _post(aws.url + "/_scones/nothing", b"{}")
+
+
+def _post(url: str, body: bytes) -> None:
+    request = urllib.request.Request(url, data=body, method="POST")
+    try:
+        urllib.request.urlopen(request, timeout=30).close()
+    except urllib.error.HTTPError as exc:
+        raise EmulatorApiError(f"{exc.code}") from exc
 
 
 # -- the command ----------------------------------------------------------------------------------
