@@ -373,6 +373,15 @@ def _decide(alarm: Alarm, points: Datapoints, current: str) -> Decision:
         if fills
         else ""
     )
+    if fills and not values:
+        # CloudWatch's wording when nothing was received (TreatMissingData decided).
+        kind = "Breaching" if treat == "breaching" else "NonBreaching"
+        return decision(
+            ALARM if breaching >= m else OK,
+            f"Threshold Crossed: no datapoints were received for {fills} period{'s' if fills != 1 else ''} and "
+            f"{fills} missing datapoint{'s were' if fills != 1 else ' was'} treated as [{kind}].",
+            evaluated,
+        )
     if breaching >= m:
         return decision(
             ALARM,

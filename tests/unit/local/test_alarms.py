@@ -164,7 +164,10 @@ def test_transitions_set_the_state_and_notify_the_topic_once(aws: LocalAWS, cw: 
 
     quiet = evaluate(name, T0 + timedelta(seconds=30))
     assert (quiet.old_state, quiet.new_state) == ("INSUFFICIENT_DATA", "OK")
-    assert "treated as [NonBreaching]" in quiet.reason
+    assert quiet.reason == (
+        "Threshold Crossed: no datapoints were received for 1 period and 1 missing datapoint was treated as "
+        "[NonBreaching]."
+    )
     assert [json.loads(n["Message"])["NewStateValue"] for n in received(aws, queue_url, name)] == ["OK"]
 
     put(cw, metric, [2], T0 + MINUTE + timedelta(seconds=5), {"FunctionName": "fn"})
