@@ -36,8 +36,9 @@ from __future__ import annotations
 
 import json
 import math
+import threading
 from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from functools import cache
 from typing import Any
@@ -70,6 +71,7 @@ _COMPARISONS = {
     "LessThanThreshold": (lambda v, t: v < t, "less than"),
     "LessThanOrEqualToThreshold": (lambda v, t: v <= t, "less than or equal to"),
 }
+_EVALUATING = threading.Lock()
 _BASIC_STATISTICS = frozenset({"SampleCount", "Average", "Sum", "Minimum", "Maximum"})
 
 
@@ -86,8 +88,8 @@ class AlarmEvaluation:
     old_state: str
     new_state: str
     reason: str
-    reason_data: str = "{}"
-    evaluated_at: datetime = field(default_factory=lambda: datetime.now(UTC))
+    reason_data: str  # StateReasonData (JSON)
+    evaluated_at: datetime
     notified: tuple[str, ...] = ()  # SNS topics the transition was published to
     error: str | None = None  # set when the alarm could not be evaluated (its state is kept)
 
@@ -132,11 +134,14 @@ def evaluate_alarms(now: datetime | None = None) -> list[AlarmEvaluation]:
     """Evaluate every metric alarm the emulator holds at `now` (default: the current time)."""
     at = _as_utc(now or datetime.now(UTC))
     results: list[AlarmEvaluation] = []
-    for backend in _cloudwatch_backends():
-        data = backend.get_all_metrics()  # once: moto computes its S3 metrics on every call
-        for alarm in list(backend.alarms.values()):
-            if alarm.rule is None:  # composite alarms are not evaluated
-                results.append(_evaluate_alarm(alarm, at, data))
+    # One evaluation at a time (the CLI's route and an in-process caller), or a transition
+    # could be seen, and notified, twice.
+    with _EVALUATING:
+        for backend in _cloudwatch_backends():
+            data = backend.get_all_metrics()  # once: moto computes its S3 metrics on every call
+            for alarm in list(backend.alarms.values()):
+                if alarm.rule is None:  # composite alarms are not evaluated
+                    results.append(_evaluate_alarm(alarm, at, data))
     return sorted(results, key=lambda r: r.name)
 
 
