@@ -150,6 +150,8 @@ def _evaluate_alarm(alarm: Alarm, now: datetime, data: Sequence[MetricDatumBase]
     old = alarm.state_value
     kept = AlarmEvaluation(alarm.name, alarm.alarm_arn, old, old, alarm.state_reason, alarm.state_reason_data, now)
     try:
+        if _too_few_samples(data, alarm, now):
+            return kept
         decision = _decide(alarm, _datapoints(data, alarm, now), old)
     except (AlarmConfigError, metric_math.ExpressionError) as exc:
         return replace(kept, error=str(exc))
@@ -211,6 +213,21 @@ def _datapoints(data: Sequence[MetricDatumBase], alarm: Alarm, now: datetime) ->
     window = Window.ending_at(now, int(alarm.period), count)
     metric = Metric(alarm.metric_name, alarm.namespace, alarm.dimensions)
     return window.datapoints(_series(data, metric, alarm.unit, statistic, window))
+
+
+def _too_few_samples(data: Sequence[MetricDatumBase], alarm: Alarm, now: datetime) -> bool:
+    """EvaluateLowSampleCountPercentile `ignore`: a percentile alarm keeps its state while its
+    evaluation periods hold fewer than 10/(1-p) samples (p >= 0.5), or 10/p (p < 0.5), as
+    "Percentile-based alarms and low data samples" says (AlarmThatSendsEmail.html, above)."""
+    if alarm.evaluate_low_sample_count_percentile != "ignore" or not alarm.extended_statistic:
+        return False
+    _percentile([], alarm.extended_statistic)  # refuses what is not a percentile
+    p = float(alarm.extended_statistic[1:]) / 100
+    needed = 10 / (1 - p) if 0.5 <= p < 1 else 10 / p if 0 < p < 0.5 else math.inf
+    needed = round(needed, 9)  # 10 / (1 - 0.9) is 100.00000000000001 in floating point
+    window = Window.ending_at(now, int(alarm.period), int(alarm.evaluation_periods))
+    metric = Metric(alarm.metric_name, alarm.namespace, alarm.dimensions)
+    return sum(_series(data, metric, alarm.unit, "SampleCount", window).values()) < needed
 
 
 def _math_datapoints(data: Sequence[MetricDatumBase], alarm: Alarm, now: datetime, count: int) -> Datapoints:

@@ -275,6 +275,19 @@ def test_percentile_alarm_like_the_endpoint_latency_alarm(cw: Any) -> None:
     assert recent_value(cw, fast) == [50.0]
 
 
+@pytest.mark.parametrize(
+    ("low_samples", "samples", "expected"),
+    [("ignore", 99, "INSUFFICIENT_DATA"), ("ignore", 100, "ALARM"), ("evaluate", 10, "ALARM"), (None, 10, "ALARM")],
+)
+def test_low_sample_count_percentiles(cw: Any, low_samples: str | None, samples: int, expected: str) -> None:
+    # p90 needs 10 / (1 - 0.9) = 100 samples before `ignore` lets it change state.
+    name, metric = unique("p90-low-samples"), unique("ModelLatency")
+    extra = {"EvaluateLowSampleCountPercentile": low_samples} if low_samples else {}
+    statistic_alarm(cw, name, metric, ExtendedStatistic="p90", Threshold=5.0, **extra)
+    put(cw, metric, [10.0] * samples, T0 + timedelta(seconds=10), {"FunctionName": "fn"})
+    assert evaluate(name, T0 + timedelta(seconds=30)).new_state == expected
+
+
 def test_a_percentile_of_statistic_sets_only_has_no_value(cw: Any) -> None:
     name, metric = unique("p99-sets"), unique("ModelLatency")
     statistic_alarm(cw, name, metric, ExtendedStatistic="p99", TreatMissingData="missing")
