@@ -2,18 +2,23 @@
 
 The parts:
 
-- The background process, `scones local up|down|status|env`: `cli.py` (the commands),
+- The background process, `scones local up|down|status|env|alarms`: `cli.py` (the commands),
   `control.py` (start, stop and find the daemon and its process group), `daemon.py` (the process
   itself), `state.py` (its `state.json`), `inventory.py` (what is deployed, for `status`).
 - The server: `server.py` (`LocalAWS`: moto's WSGI app on 127.0.0.1, in a thread) and
   `retry_replay.py` (middleware that answers an SDK's retry with the first attempt's answer).
 - What the emulator changes in moto: `services/`, one module per AWS service (`lambda_.py`,
   `stepfunctions.py`, `sagemaker.py`, `sagemaker_runtime.py`, `application_autoscaling.py`,
-  `s3.py`), and `speedups.py` (shortcuts that change how fast moto answers, never what; each
-  with the measurement that justified it). Step Functions has two more, installed by
-  `stepfunctions.py`: `stepfunctions_express.py` (EXPRESS machines: `StartSyncExecution`, and
-  no `DescribeExecution` of their executions) and `stepfunctions_errors.py` (`States.Runtime`
-  is never caught nor retried; no Python exception as a cause). User reference: docs/emulator.md.
+  `s3.py`, `cloudwatch_alarms.py`), and `speedups.py` (shortcuts that change how fast moto
+  answers, never what; each with the measurement that justified it). Step Functions has two
+  more, installed by `stepfunctions.py`: `stepfunctions_express.py` (EXPRESS machines:
+  `StartSyncExecution`, and no `DescribeExecution` of their executions) and
+  `stepfunctions_errors.py` (`States.Runtime` is never caught nor retried; no Python exception
+  as a cause). User reference: docs/emulator.md.
+- CloudWatch alarms: `alarms.py` evaluates every alarm at a given time (injectable clock), sets
+  its state and notifies its SNS actions, with `metric_math.py` (the expression parser);
+  `services/cloudwatch_alarms.py` gives alarms AWS's initial state and DescribeAlarmHistory;
+  `emulator_api.py` is the emulator's own route that `scones local alarms` calls.
 - What runs the deployed code: `runtime/`. `lambda_runtime.py` keeps warm Lambda sandboxes
   (`lambda_worker.py` in a subprocess), `model_server.py` serves SageMaker endpoints from model
   workers (`model_worker.py`) and writes data capture (`data_capture.py`); both log to moto's

@@ -1,13 +1,16 @@
-"""`scones local up|down|status|env|fault`: the local AWS emulator as a background process."""
+"""`scones local up|down|status|env|fault|alarms`: the local AWS emulator as a background process."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from pathlib import Path
 
 import click
 from botocore.exceptions import BotoCoreError, ClientError
 
 from scones.local import control
+from scones.local.alarms import ALARM, in_alarm
+from scones.local.emulator_api import EmulatorApiError, evaluate_remote
 from scones.local.fault_api import FaultApiError, FaultClient
 from scones.local.faults import FAULT_TYPES, ActiveFault, FaultSpecError, fault_for_target
 from scones.local.inventory import list_deployed
@@ -101,14 +104,21 @@ def status_cmd(state_dir: Path) -> None:
 @state_dir_option
 def env_cmd(state_dir: Path) -> None:
     """Print the shell exports for the running emulator: eval "$(scones local env)"."""
+    for line in control.env_exports(_emulator_url(None, state_dir)):
+        click.echo(line)
+
+
+def _emulator_url(url: str | None, state_dir: Path) -> str:
+    """`url` if given, else the URL of the emulator `scones local up` started (a clear error if none)."""
+    if url:
+        return url
     try:
         state = control.running_state(state_dir)
     except StateFileError as exc:
         raise click.ClickException(str(exc)) from exc
     if state is None:
         raise click.ClickException("the local AWS emulator is not running; start it with `scones local up`")
-    for line in control.env_exports(state.url):
-        click.echo(line)
+    return state.url
 
 
 # -- faults ----------------------------------------------------------------------------------
@@ -121,15 +131,7 @@ url_option = click.option(
 
 
 def _fault_client(url: str | None, state_dir: Path) -> FaultClient:
-    if url:
-        return FaultClient(url)
-    try:
-        state = control.running_state(state_dir)
-    except StateFileError as exc:
-        raise click.ClickException(str(exc)) from exc
-    if state is None:
-        raise click.ClickException("the local AWS emulator is not running; start it with `scones local up`")
-    return FaultClient(state.url)
+    return FaultClient(_emulator_url(url, state_dir))
 
 
 def _describe(active: ActiveFault) -> str:
@@ -201,3 +203,47 @@ def fault_clear_cmd(fault_id: str | None, url: str | None, state_dir: Path) -> N
     except FaultApiError as exc:
         raise click.ClickException(str(exc)) from exc
     click.echo(f"cleared {cleared} fault{'s' if cleared != 1 else ''}")
+
+
+# -- alarms ----------------------------------------------------------------------------------
+
+
+def _utc_time(_ctx: click.Context, _param: click.Parameter, value: str | None) -> datetime | None:
+    if value is None:
+        return None
+    try:
+        moment = datetime.fromisoformat(value)
+    except ValueError as exc:
+        raise click.BadParameter(f"{value!r} is not an ISO-8601 time (e.g. 2026-01-01T12:00:00Z)") from exc
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment
+
+
+@local_group.command("alarms")
+@click.option(
+    "--at",
+    callback=_utc_time,
+    metavar="TIME",
+    help="Evaluate as if it were this ISO-8601 time (UTC unless it says otherwise); default: now.",
+)
+@click.option("--fail-on-alarm", is_flag=True, help="Exit with status 4 when any alarm is in ALARM.")
+@url_option
+@state_dir_option
+def alarms_cmd(at: datetime | None, fail_on_alarm: bool, url: str | None, state_dir: Path) -> None:
+    """Evaluate every CloudWatch alarm on the running emulator, as CloudWatch would, and print
+    each one's state and reason (state changes notify the alarms' SNS topics)."""
+    try:
+        evaluations = evaluate_remote(_emulator_url(url, state_dir), at)
+    except EmulatorApiError as exc:
+        raise click.ClickException(str(exc)) from exc
+    if not evaluations:
+        click.echo("No alarms are deployed on the emulator.")
+    for evaluation in evaluations:
+        change = f"{evaluation.old_state} -> " if evaluation.changed else ""
+        click.echo(f"{evaluation.name}: {change}{evaluation.new_state}")
+        click.echo(f"  {evaluation.error or evaluation.reason}")
+        if evaluation.notified:
+            click.echo(f"  notified: {', '.join(evaluation.notified)}")
+    alarming = in_alarm(evaluations)
+    if fail_on_alarm and alarming:
+        click.echo(f"{len(alarming)} alarm(s) in {ALARM}: {', '.join(alarming)}", err=True)
+        raise SystemExit(4)

@@ -7,8 +7,9 @@ runs the deployed model artifact with data capture (both in `runtime/`), and the
 Terraform provider needs that moto lacks are answered. `retry_replay` answers an SDK's retry of
 a call already carried out with the first answer. What runs publishes the CloudWatch metrics
 AWS publishes, and `faults` (a `FaultRegistry`, also served over HTTP by `fault_api`) makes
-chosen calls fail as AWS would. One `LocalAWS` at a time per process: moto's state and its Step
-Functions callback port (MOTO_PORT) are process-wide.
+chosen calls fail as AWS would; `emulator_api` answers the emulator's other own routes (alarm
+evaluation). One `LocalAWS` at a time per process: moto's state and its Step Functions callback
+port (MOTO_PORT) are process-wide.
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ from moto.moto_server.werkzeug_app import DomainDispatcherApplication, MotoReque
 from werkzeug.serving import BaseWSGIServer, make_server
 
 from scones.local import speedups
+from scones.local.emulator_api import EmulatorApi
 from scones.local.fault_api import FaultApi
 from scones.local.faults import FaultRegistry
 from scones.local.retry_replay import RetryReplay
@@ -38,6 +40,7 @@ from scones.local.runtime.lambda_runtime import DEFAULT_MAX_SANDBOXES_PER_FUNCTI
 from scones.local.runtime.model_server import ModelServer
 from scones.local.services import (
     application_autoscaling,
+    cloudwatch_alarms,
     lambda_,
     s3,
     sagemaker,
@@ -56,6 +59,7 @@ MOTO_EXTENSIONS: tuple[Callable[[], None], ...] = (
     sagemaker_runtime.install,
     application_autoscaling.install,
     s3.install,
+    cloudwatch_alarms.install,
     speedups.install,
 )
 
@@ -118,7 +122,7 @@ class LocalAWS:
         server = make_server(
             self._host,
             self._port,
-            FaultApi(RetryReplay(DomainDispatcherApplication(create_backend_app)), self.faults),
+            FaultApi(EmulatorApi(RetryReplay(DomainDispatcherApplication(create_backend_app))), self.faults),
             threaded=True,
             request_handler=_LoggingRequestHandler if self._log_requests else _RequestHandler,
         )
