@@ -28,7 +28,7 @@ SHORT_HELP: dict[str, str] = {
     "prepare": "Extract CIFAR-100 bicycles and motorcycles, write PNGs and .lst files, upload to S3.",
     "train": "Train a model: a SageMaker job (image-classification or pytorch) or --local on this machine.",
     "tfvars": "Write a trained model's URIs into terraform/envs/<env>/model.auto.tfvars.json.",
-    "local": "Run the local AWS emulator (up/down/status/env/fault).",
+    "local": "Run the local AWS emulator (up/down/status/env/fault/alarms).",
     "invoke": "Start workflow executions on random test images and print the outcomes.",
     "evaluate": "Evaluate a model artifact on a prepared split: accuracy, calibration, threshold sweep.",
     "monitor": "Report on what the endpoint captured (HTML report + summary.json).",

@@ -1,9 +1,9 @@
 """`scones demo` (`make demo`): the whole workflow, end to end, on the local emulator.
 
 Brings the stack up on a private emulator (scones.deploy), then exercises it: workflow executions
-on random test images (scones.workflow), the artifact's evaluation on the test split and the
-report of what the endpoint captured. The emulator is always stopped, whatever fails. The same
-seed gives the same images, executions and counts.
+on random test images (scones.workflow), the artifact's evaluation on the test split, the report
+of what the endpoint captured and the deployed alarms' states (scones.local.alarms). The emulator
+is always stopped, whatever fails. The same seed gives the same images, executions and counts.
 """
 
 from __future__ import annotations
@@ -20,6 +20,8 @@ from scones import DEFAULT_THRESHOLD
 from scones.data.sampling import list_image_keys, pick_keys
 from scones.deploy import Deployment, StackConfig, StageError, deploy, emulator, stage
 from scones.local import control
+from scones.local.alarms import in_alarm
+from scones.local.emulator_api import evaluate_remote
 from scones.paths import repo_root
 from scones.workflow import drain_notifications, run_executions, summarize, summary_line
 
@@ -78,6 +80,10 @@ def exercise(deployment: Deployment, *, count: int, seed: int, started: float | 
     click.echo(f"    {monitored.summary['headline']}")
     notifications = drain_notifications(session.client("sqs"), outputs["notification_queue_url"])
 
+    stage("alarms: every deployed alarm, evaluated as CloudWatch would")
+    alarming = in_alarm(evaluate_remote(deployment.config.url))
+    click.echo(f"    in ALARM: {', '.join(alarming)}" if alarming else "    every alarm OK")
+
     summary = {
         "executions": invoked["executions"],
         "succeeded": invoked["succeeded"],
@@ -85,6 +91,7 @@ def exercise(deployment: Deployment, *, count: int, seed: int, started: float | 
         "failed": invoked["failed"],
         "notifications": len(notifications),
         "captured_records": monitored.summary["records"],
+        "alarms_in_alarm": alarming,
         "test_accuracy": evaluation["accuracy"],
         "coverage_at_threshold": evaluation["at_threshold"]["coverage"],
         "accepted_accuracy": evaluation["at_threshold"]["accepted_accuracy"],
@@ -116,6 +123,7 @@ def demo_cmd(out: Path | None, port: int, count: int, seed: int, epochs: int | N
     for key in ("executions", "succeeded", "low_confidence", "failed", "notifications", "captured_records"):
         click.echo(f"    {key:<18}{summary[key]}")
     click.echo(f"    {'test_accuracy':<18}{summary['test_accuracy']:.3f}")
+    click.echo(f"    {'alarms_in_alarm':<18}{', '.join(summary['alarms_in_alarm']) or 'none'}")
     click.echo(f"    report            {summary['report']}")
     click.echo(f"    summary           {config.out / 'summary.json'}  ({summary['seconds']} s)")
 

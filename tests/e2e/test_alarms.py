@@ -1,0 +1,109 @@
+"""End to end on the local emulator: the deployed alarms, evaluated as CloudWatch evaluates them
+(scones.local.alarms, over the metrics the emulator publishes as AWS does), stay OK under normal
+traffic, rejections included, and each injected fault (scones.local.faults) flips exactly the
+alarms meant for it, each transition arriving as a notification on the stack's topic.
+
+One stack, one apply (the tiny red/blue model, no training). The faults run one after another in
+the same alarm periods, so each step asserts on the alarms that *changed* state: an alarm already
+in ALARM from an earlier fault stays there without a new notification, as on CloudWatch.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from scones.local.alarms import ALARM, OK, AlarmEvaluation, in_alarm
+from scones.local.emulator_api import evaluate_remote
+from scones.local.fault_api import FaultClient
+from scones.local.faults import EndpointError, EndpointLatency, Fault, LambdaError, LambdaThrottle, S3ReadDenied
+from scones.workflow import Outcome, drain_notifications, run_executions
+from tests.support.e2e_stacks import Stack, tiny_stack
+from tests.support.local_fixtures import model_artifact, png
+
+pytestmark = pytest.mark.e2e
+pytest.importorskip("torch")
+PREFIX = "scones-local-"  # the local root's name_prefix
+RED, BLUE, PURPLE = (250, 10, 10), (10, 10, 250), (128, 0, 128)  # bicycle, motorcycle, 50/50 (rejected)
+
+
+@pytest.fixture(scope="module")
+def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
+    with tiny_stack(tmp_path_factory.mktemp("alarms"), model_artifact()) as deployed:
+        s3 = deployed.client("s3")
+        for name, color in (("red", RED), ("blue", BLUE), ("purple", PURPLE)):
+            s3.put_object(Bucket=deployed.bucket, Key=f"data/test/{name}.png", Body=png(color))
+        yield deployed
+
+
+def _run(stack: Stack, *names: str) -> list[Outcome]:
+    keys = [f"data/test/{name}.png" for name in names]
+    sfn = stack.client("stepfunctions")
+    results = run_executions(
+        sfn, stack.deployment.outputs["state_machine_arn"], stack.bucket, keys, timeout_seconds=120
+    )
+    return [result.outcome for result in results]
+
+
+def _evaluate(stack: Stack, at: datetime | None = None) -> dict[str, AlarmEvaluation]:
+    return {e.name.removeprefix(PREFIX): e for e in evaluate_remote(stack.deployment.config.url, at)}
+
+
+def _alarm_notifications(stack: Stack) -> list[tuple[str, str]]:
+    queue = stack.deployment.outputs["notification_queue_url"]
+    messages = drain_notifications(stack.client("sqs"), queue)
+    return sorted((m["AlarmName"].removeprefix(PREFIX), m["NewStateValue"]) for m in messages if "AlarmName" in m)
+
+
+def _function(stack: Stack, key: str) -> str:
+    return str(stack.deployment.outputs["lambda_function_arns"][key]).rsplit(":", 1)[-1]
+
+
+def _changed(evaluations: dict[str, AlarmEvaluation]) -> dict[str, str]:
+    return {name: e.new_state for name, e in evaluations.items() if e.changed}
+
+
+def test_normal_traffic_leaves_every_alarm_ok_and_each_fault_flips_its_own(stack: Stack) -> None:
+    url = stack.deployment.config.url
+    faults = FaultClient(url)
+    endpoint = str(stack.deployment.outputs["endpoint_name"])
+    classify, filter_ = (_function(stack, key) for key in ("classify_image", "filter_low_confidence"))
+    _alarm_notifications(stack)  # nothing yet, but start from an empty queue
+
+    # Normal traffic: confident images and rejections. The filter raises for every rejection and
+    # Lambda counts that in Errors; its alarm subtracts the rejections (issue 16, defect 1).
+    outcomes = _run(stack, "red", "blue", "purple", "red", "purple", "blue")
+    assert outcomes.count(Outcome.LOW_CONFIDENCE) == 2 and outcomes.count(Outcome.SUCCEEDED) == 4
+    evaluations = _evaluate(stack)
+    assert len(evaluations) == 11, sorted(evaluations)
+    assert {name: e.new_state for name, e in evaluations.items() if e.new_state != OK} == {}
+    assert all(e.error is None for e in evaluations.values())
+    # INSUFFICIENT_DATA -> OK is a transition, and the alarms' ok_actions are the topic.
+    assert _alarm_notifications(stack) == sorted((name, OK) for name in evaluations)
+
+    steps: list[tuple[Fault, tuple[str, ...], set[str]]] = [
+        (EndpointLatency(endpoint, seconds=1.0), ("red", "blue"), {"endpoint-latency-p95"}),
+        (S3ReadDenied(stack.bucket, "data/test/"), ("red",), {"serialize-image-errors", "workflow-failures"}),
+        (EndpointError(endpoint, status=500), ("red",), {"endpoint-5xx", "classify-image-errors"}),
+        (LambdaError(filter_), ("red",), {"filter-low-confidence-errors"}),
+        (LambdaThrottle(classify), ("red",), {"classify-image-throttles"}),
+    ]
+    for fault, images, meant in steps:
+        faults.add(fault)
+        try:
+            _run(stack, *images)
+        finally:
+            faults.clear()
+        changed = _changed(_evaluate(stack))
+        assert changed == dict.fromkeys(meant, ALARM), f"{fault.kind}: {changed}"
+        assert _alarm_notifications(stack) == sorted((name, ALARM) for name in meant), fault.kind
+
+    everything = set().union(*(meant for _, _, meant in steps))
+    assert in_alarm(evaluate_remote(url)) == sorted(PREFIX + name for name in everything)
+
+    # Once the faulty periods are behind it (treat_missing_data = notBreaching), every alarm is OK again.
+    later = _evaluate(stack, datetime.now(UTC) + timedelta(hours=1))
+    assert {name: e.new_state for name, e in later.items() if e.new_state != OK} == {}
+    assert _changed(later) == dict.fromkeys(everything, OK)
