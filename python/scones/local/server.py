@@ -27,6 +27,8 @@ from moto.moto_server.werkzeug_app import DomainDispatcherApplication, MotoReque
 from werkzeug.serving import BaseWSGIServer, make_server
 
 from scones.local import speedups
+from scones.local.iam.authorizer import Authorizer
+from scones.local.iam.middleware import IAMEnforcement
 from scones.local.retry_replay import RetryReplay
 from scones.local.runtime import active
 from scones.local.runtime.cloudwatch_logs import CloudWatchLogs
@@ -67,12 +69,24 @@ class _LoggingRequestHandler(_RequestHandler):
 
 
 class LocalAWS:
-    """moto's server in a thread. `url` is valid after `start()`."""
+    """moto's server in a thread. `url` is valid after `start()`.
+
+    With `enforce_iam`, Lambda functions, Step Functions executions and SageMaker endpoints act
+    as their roles and their calls are checked against the roles' policies (`scones.local.iam`);
+    any other keys keep full access. Off by default here, for tests that build ad hoc resources
+    without roles; `scones local up` turns it on.
+    """
 
     def __init__(
-        self, host: str = "127.0.0.1", port: int = 0, work_dir: Path | None = None, log_requests: bool = False
+        self,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        work_dir: Path | None = None,
+        log_requests: bool = False,
+        enforce_iam: bool = False,
     ) -> None:
         self._host = host
+        self.enforce_iam = enforce_iam
         self._log_requests = log_requests
         self._port = port
         self._work_dir_parent = work_dir
@@ -100,10 +114,14 @@ class LocalAWS:
         logging.getLogger(_ASL_ERROR_LOGGER).setLevel(logging.CRITICAL)
         # A fresh emulator starts empty, whatever ran in this process before.
         BackendDict.reset()
+        authorizer = Authorizer() if self.enforce_iam else None
+        app: Any = RetryReplay(DomainDispatcherApplication(create_backend_app))
+        if authorizer is not None:
+            app = IAMEnforcement(app, authorizer)
         server = make_server(
             self._host,
             self._port,
-            RetryReplay(DomainDispatcherApplication(create_backend_app)),
+            app,
             threaded=True,
             request_handler=_LoggingRequestHandler if self._log_requests else _RequestHandler,
         )
@@ -114,7 +132,8 @@ class LocalAWS:
         concurrency = int(os.environ.get(LAMBDA_CONCURRENCY_ENV, DEFAULT_MAX_SANDBOXES_PER_FUNCTION))
         self._runtimes = active.Runtimes(
             lambdas=LambdaRuntime(self.url, self.work_dir, logs, max_sandboxes_per_function=concurrency),
-            models=ModelServer(self.work_dir, logs),
+            models=ModelServer(self.work_dir, logs, authorizer=authorizer),
+            authorizer=authorizer,
         )
         try:
             active.activate(self._runtimes)

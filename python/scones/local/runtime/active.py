@@ -9,6 +9,7 @@ from __future__ import annotations
 import threading
 from dataclasses import dataclass
 
+from scones.local.iam.authorizer import Authorizer
 from scones.local.runtime.lambda_runtime import LambdaRuntime
 from scones.local.runtime.model_server import ModelServer
 
@@ -17,6 +18,7 @@ from scones.local.runtime.model_server import ModelServer
 class Runtimes:
     lambdas: LambdaRuntime
     models: ModelServer
+    authorizer: Authorizer | None = None  # None: IAM is not enforced
 
 
 _lock = threading.Lock()
@@ -25,6 +27,12 @@ _active: Runtimes | None = None
 
 def current() -> Runtimes | None:
     return _active
+
+
+def authorizer() -> Authorizer | None:
+    """The running emulator's authorizer, when it enforces IAM."""
+    runtimes = _active
+    return None if runtimes is None else runtimes.authorizer
 
 
 def activate(runtimes: Runtimes) -> None:

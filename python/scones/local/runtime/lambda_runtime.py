@@ -22,6 +22,7 @@ import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from scones.local.iam.authorizer import RoleCredentials
 from scones.local.runtime.cloudwatch_logs import CloudWatchLogs, LogStreamRef, now_ms
 from scones.local.runtime.worker_process import WorkerExitedError, WorkerProcess, WorkerTimeoutError
 
@@ -53,12 +54,22 @@ class FunctionSpec:
     environment: dict[str, str]
     code_sha256: str
     code_zip: bytes = field(repr=False)
+    # The execution role's keys when the emulator enforces IAM; else the admin's.
+    credentials: RoleCredentials | None = field(default=None, repr=False)
 
     @property
     def sandbox_key(self) -> str:
         """Sandboxes are reused only while code and configuration are unchanged."""
         config = json.dumps(
-            [self.function_arn, self.version, self.handler, self.runtime, self.memory_size, self.environment],
+            [
+                self.function_arn,
+                self.version,
+                self.handler,
+                self.runtime,
+                self.memory_size,
+                self.environment,
+                self.credentials and self.credentials.access_key_id,
+            ],
             sort_keys=True,
         )
         return hashlib.sha256(f"{config}|{self.code_sha256}".encode()).hexdigest()[:24]
@@ -122,13 +133,12 @@ def _sandbox_env(spec: FunctionSpec, code_dir: Path, endpoint_url: str, log_stre
     env = {name: os.environ[name] for name in _PASSED_THROUGH_ENV if name in os.environ}
     env.update({str(k): str(v) for k, v in spec.environment.items()})
     env.setdefault("AWS_ENDPOINT_URL", endpoint_url)
+    env.update(_credentials_env(spec.credentials))
     env.update(
         {
             # Reserved variables: Lambda sets these whatever the function's configuration says.
             "AWS_REGION": spec.region,
             "AWS_DEFAULT_REGION": spec.region,
-            "AWS_ACCESS_KEY_ID": "testing",
-            "AWS_SECRET_ACCESS_KEY": "testing",
             "AWS_CONFIG_FILE": os.devnull,
             "AWS_SHARED_CREDENTIALS_FILE": os.devnull,
             "AWS_LAMBDA_FUNCTION_NAME": spec.function_name,
@@ -145,6 +155,17 @@ def _sandbox_env(spec: FunctionSpec, code_dir: Path, endpoint_url: str, log_stre
         }
     )
     return env
+
+
+def _credentials_env(credentials: RoleCredentials | None) -> dict[str, str]:
+    """Lambda gives the function its execution role's keys in these reserved variables."""
+    if credentials is None:
+        return {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing"}
+    return {
+        "AWS_ACCESS_KEY_ID": credentials.access_key_id,
+        "AWS_SECRET_ACCESS_KEY": credentials.secret_access_key,
+        "AWS_SESSION_TOKEN": credentials.session_token,
+    }
 
 
 class _FunctionSandboxes:

@@ -24,7 +24,15 @@ class InvalidRequestContentError(JsonRESTError):
         super().__init__("InvalidRequestContentException", message)
 
 
+# Lambda names the session of the execution role after the function:
+# arn:aws:sts::ACCOUNT:assumed-role/ROLE/FUNCTION_NAME.
 def _function_spec(function: LambdaFunction) -> FunctionSpec:
+    authorizer = active.authorizer()
+    credentials = (
+        None
+        if authorizer is None
+        else authorizer.credentials_for(function.role, function.function_name, function.region)
+    )
     return FunctionSpec(
         account_id=function.account_id,
         region=function.region,
@@ -38,6 +46,7 @@ def _function_spec(function: LambdaFunction) -> FunctionSpec:
         environment=dict(function.environment_vars or {}),
         code_sha256=str(function.code_sha_256 or ""),
         code_zip=bytes(function.code_bytes or b""),
+        credentials=credentials,
     )
 
 
