@@ -11,6 +11,10 @@ The parts:
   `stepfunctions.py`, `sagemaker.py`, `sagemaker_runtime.py`, `application_autoscaling.py`,
   `s3.py`), and `speedups.py` (shortcuts that change how fast moto answers, never what; each
   with the measurement that justified it).
+- IAM, enforced under `scones local up` (`LocalAWS(enforce_iam=True)`): `iam/`. Lambdas call with
+  their execution role's STS keys, Task states as the state machine's role, the model server
+  reads artifacts and writes capture as the model's role; any other keys are the admin
+  (docs/emulator.md, IAM).
 - What runs the deployed code: `runtime/`. `lambda_runtime.py` keeps warm Lambda sandboxes
   (`lambda_worker.py` in a subprocess), `model_server.py` serves SageMaker endpoints from model
   workers (`model_worker.py`) and writes data capture (`data_capture.py`); both log to moto's
