@@ -131,7 +131,9 @@ class LocalAWS:
         logs = CloudWatchLogs()
         concurrency = int(os.environ.get(LAMBDA_CONCURRENCY_ENV, DEFAULT_MAX_SANDBOXES_PER_FUNCTION))
         self._runtimes = active.Runtimes(
-            lambdas=LambdaRuntime(self.url, self.work_dir, logs, max_sandboxes_per_function=concurrency),
+            lambdas=LambdaRuntime(
+                self.url, self.work_dir, logs, max_sandboxes_per_function=concurrency, authorizer=authorizer
+            ),
             models=ModelServer(self.work_dir, logs, authorizer=authorizer),
             authorizer=authorizer,
         )

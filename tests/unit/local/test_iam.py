@@ -201,6 +201,27 @@ def test_a_function_calls_with_its_execution_roles_keys(aws: LocalAWS) -> None:
     assert f"assumed-role/{_role_name(role)}/{name} is not authorized to perform: s3:GetObject" in denied["message"]
 
 
+def _log_events(url: str, function_name: str) -> list[str]:
+    logs = client("logs", url)
+    try:
+        return [e["message"] for e in logs.filter_log_events(logGroupName=f"/aws/lambda/{function_name}")["events"]]
+    except logs.exceptions.ResourceNotFoundException:
+        return []
+
+
+def test_a_functions_logs_are_delivered_only_if_its_role_may_write_them(aws: LocalAWS) -> None:
+    log_group = f"arn:aws:logs:us-east-1:{ACCOUNT_ID}:log-group:/aws/lambda/"
+    writes = _statement(["logs:CreateLogStream", "logs:PutLogEvents"], f"{log_group}*")
+    silent = _function(aws.url, _role(aws.url), ECHO).rsplit(":", 1)[-1]
+    logged = _function(aws.url, _role(aws.url, writes), ECHO).rsplit(":", 1)[-1]
+    for name in (silent, logged):
+        response, answer = invoke(aws.url, name, {"n": 1}, LogType="Tail")
+        assert answer == {"echo": {"n": 1}}
+        assert response["LogResult"]  # the tail comes back either way
+    assert _log_events(aws.url, silent) == []
+    assert any(line.startswith("REPORT RequestId") for line in _log_events(aws.url, logged))
+
+
 def test_invoke_endpoint_is_checked_on_the_endpoint_arn(aws: LocalAWS) -> None:
     endpoint_arn = f"arn:aws:sagemaker:us-east-1:{ACCOUNT_ID}:endpoint/scones-endpoint"
     allowed = _as_role(

@@ -5,5 +5,6 @@ or the admin) and the check; `policies.py`: IAM's decision over the role's polic
 statement matching; `calls.py`: the IAM action and resource ARN of each HTTP call checked;
 `denials.py`: AccessDenied as each service sends it; `middleware.py`: the WSGI check in front
 of moto. The in-process paths check through the same `Authorizer`: Step Functions' Lambda
-shortcut (`speedups.py`) and the model server's artifact reads and capture writes.
+shortcut (`speedups.py`), the Lambda runtime's log delivery and the model server's artifact
+reads and capture writes.
 """

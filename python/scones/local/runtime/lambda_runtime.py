@@ -19,10 +19,11 @@ import threading
 import time
 import uuid
 import zipfile
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from scones.local.iam.authorizer import RoleCredentials
+from scones.local.iam.authorizer import AccessDeniedError, Authorizer, Principal, RoleCredentials
 from scones.local.runtime.cloudwatch_logs import CloudWatchLogs, LogStreamRef, now_ms
 from scones.local.runtime.worker_process import WorkerExitedError, WorkerProcess, WorkerTimeoutError
 
@@ -56,6 +57,7 @@ class FunctionSpec:
     code_zip: bytes = field(repr=False)
     # The execution role's keys when the emulator enforces IAM; else the admin's.
     credentials: RoleCredentials | None = field(default=None, repr=False)
+    role_arn: str = ""
 
     @property
     def sandbox_key(self) -> str:
@@ -96,7 +98,15 @@ def _error_payload(error_type: str, message: str) -> bytes:
 class _Sandbox:
     """One warm worker process and its log stream."""
 
-    def __init__(self, spec: FunctionSpec, code_dir: Path, endpoint_url: str, logs: CloudWatchLogs) -> None:
+    def __init__(
+        self,
+        spec: FunctionSpec,
+        code_dir: Path,
+        endpoint_url: str,
+        logs: CloudWatchLogs,
+        may_write_logs: Callable[[LogStreamRef], bool],
+    ) -> None:
+        self._may_write_logs = may_write_logs
         self.log_ref = LogStreamRef(
             spec.account_id,
             spec.region,
@@ -125,7 +135,8 @@ class _Sandbox:
         """Write the collected lines to CloudWatch; returns them as text (for LogType=Tail)."""
         with self._pending_lock:
             events, self._pending = self._pending, []
-        self._logs.put(self.log_ref, events)
+        if self._may_write_logs(self.log_ref):
+            self._logs.put(self.log_ref, events)
         return "\n".join(message for _, message in events) + ("\n" if events else "")
 
 
@@ -189,8 +200,10 @@ class LambdaRuntime:
         work_dir: Path,
         logs: CloudWatchLogs,
         max_sandboxes_per_function: int = DEFAULT_MAX_SANDBOXES_PER_FUNCTION,
+        authorizer: Authorizer | None = None,
     ) -> None:
         self.endpoint_url = endpoint_url
+        self._authorizer = authorizer
         self._code_root = work_dir / "lambda"
         self._logs = logs
         self._max_sandboxes = max_sandboxes_per_function
@@ -284,6 +297,23 @@ class LambdaRuntime:
         if remove_code:
             shutil.rmtree(group.code_dir, ignore_errors=True)
 
+    def _may_write_logs(self, spec: FunctionSpec, ref: LogStreamRef) -> bool:
+        """Lambda sends a function's logs as its execution role; a role that may not write them
+        loses them silently ("Lambda execution role": https://docs.aws.amazon.com/lambda/latest/dg/
+        lambda-intro-execution-role.html). Both actions are checked on the stream's ARN, which the
+        usual `log-group:NAME:*` resource matches."""
+        if self._authorizer is None or not spec.role_arn:
+            return True
+        principal = Principal.of_role(spec.role_arn, spec.function_name)
+        group = f"arn:{principal.partition}:logs:{ref.region}:{ref.account_id}:log-group:{ref.group}"
+        stream = f"{group}:log-stream:{ref.stream}"
+        try:
+            for action in ("logs:CreateLogStream", "logs:PutLogEvents"):
+                self._authorizer.check(principal, action, stream)
+        except AccessDeniedError:
+            return False
+        return True
+
     # -- invocation ----------------------------------------------------------------------
 
     def invoke(self, spec: FunctionSpec, payload: bytes) -> InvocationResult:
@@ -314,7 +344,9 @@ class LambdaRuntime:
     def _start_sandbox(
         self, spec: FunctionSpec, group: _FunctionSandboxes
     ) -> tuple[_Sandbox | None, InvocationResult | None]:
-        sandbox = _Sandbox(spec, group.code_dir, self.endpoint_url, self._logs)
+        sandbox = _Sandbox(
+            spec, group.code_dir, self.endpoint_url, self._logs, lambda ref: self._may_write_logs(spec, ref)
+        )
         with group.changed:
             group.all.add(sandbox)
         sandbox.log(f"INIT_START Runtime Version: {spec.runtime} (scones local emulator, pid {sandbox.worker.pid})")

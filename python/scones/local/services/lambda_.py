@@ -47,6 +47,7 @@ def _function_spec(function: LambdaFunction) -> FunctionSpec:
         code_sha256=str(function.code_sha_256 or ""),
         code_zip=bytes(function.code_bytes or b""),
         credentials=credentials,
+        role_arn=str(function.role or ""),
     )
 
 
