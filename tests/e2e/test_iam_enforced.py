@@ -37,6 +37,7 @@ class Expected:
     cause: str  # a part of the Task's failure cause (or, with no failing Task, of what is observed)
 
 
+FUNCTIONS = ("serialize-image", "classify-image", "filter-low-confidence")
 # (role, statement Sid) -> what one execution does without that statement.
 EXPECTED: dict[tuple[str, str], Expected] = {
     ("serialize-image", "ReadImages"): Expected(
@@ -53,11 +54,12 @@ EXPECTED: dict[tuple[str, str], Expected] = {
     ),
     # SageMaker drops what it cannot deliver: the execution succeeds and the endpoint's log says why.
     ("sagemaker", "WriteCapture"): Expected(CONFIDENT, None, "", "is not authorized to perform: s3:PutObject"),
+    # Lambda loses the logs of a function whose role may not write them; the function runs.
+    **{(function, "WriteOwnLogs"): Expected(CONFIDENT, None, "", "") for function in FUNCTIONS},
 }
 
 # Statements whose call the workflow does not make on the emulator as the role, with why.
 NOT_OBSERVED: dict[str, str] = {
-    "WriteOwnLogs": "the emulator writes a function's log lines itself, not as the function's role",
     "XRayTraces": "no X-Ray on the emulator",
     "DeliverExecutionLogs": "the emulator does not deliver execution logs to CloudWatch Logs",
     "ReadTrainingDataAndArtifacts": (
@@ -80,6 +82,7 @@ NOT_OBSERVED: dict[str, str] = {
 @dataclass
 class Roles:
     names: dict[str, str]  # short name (serialize-image, state-machine, sagemaker) -> role name
+    functions: dict[str, str]  # short name -> function name, for the Lambda roles
     policies: dict[str, dict[str, Any]]  # short name -> its policy as applied
 
 
@@ -95,12 +98,13 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
 @pytest.fixture(scope="module")
 def roles(stack: Stack) -> Roles:
     names: dict[str, str] = {}
+    functions: dict[str, str] = {}
     lambdas = stack.client("lambda")
     for arn in stack.deployment.outputs["lambda_function_arns"].values():
         role_arn = lambdas.get_function_configuration(FunctionName=arn)["Role"]
         function = arn.rsplit(":", 1)[-1]
-        short = next(k for k in ("serialize-image", "classify-image", "filter-low-confidence") if function.endswith(k))
-        names[short] = role_arn.rsplit("/", 1)[-1]
+        short = next(k for k in FUNCTIONS if function.endswith(k))
+        names[short], functions[short] = role_arn.rsplit("/", 1)[-1], function
     machine = stack.client("stepfunctions").describe_state_machine(
         stateMachineArn=stack.deployment.outputs["state_machine_arn"]
     )
@@ -114,7 +118,7 @@ def roles(stack: Stack) -> Roles:
         short: _as_document(iam.get_role_policy(RoleName=name, PolicyName=POLICY)["PolicyDocument"])
         for short, name in names.items()
     }
-    return Roles(names, policies)
+    return Roles(names, functions, policies)
 
 
 def _as_document(document: Any) -> dict[str, Any]:
@@ -147,9 +151,8 @@ def _capture_count(stack: Stack) -> int:
     return int(stack.client("s3").list_objects_v2(Bucket=bucket).get("KeyCount", 0))
 
 
-def _endpoint_log(stack: Stack) -> str:
-    group = f"/aws/sagemaker/Endpoints/{stack.deployment.outputs['endpoint_name']}"
-    events = stack.client("logs").filter_log_events(logGroupName=group)["events"]
+def _log(stack: Stack, group: str) -> str:
+    events = stack.client("logs").filter_log_events(logGroupName=group, limit=10_000)["events"]
     return "\n".join(event["message"] for event in events)
 
 
@@ -181,6 +184,8 @@ def test_removing_a_statement_fails_the_step_that_needs_it(
     without = {**policy, "Statement": [s for s in policy["Statement"] if s.get("Sid") != sid]}
     assert len(without["Statement"]) == len(policy["Statement"]) - 1
     captured_before = _capture_count(stack)
+    function_log = f"/aws/lambda/{roles.functions.get(short, '')}"
+    logged_before = _log(stack, function_log) if short in roles.functions else ""
     iam.put_role_policy(RoleName=roles.names[short], PolicyName=POLICY, PolicyDocument=json.dumps(without))
     try:
         execution, failed = _run(stack, expected.key)
@@ -190,7 +195,12 @@ def test_removing_a_statement_fails_the_step_that_needs_it(
         assert execution["status"] == "SUCCEEDED" and failed == [], (execution, failed)
         if sid == "WriteCapture":
             assert _capture_count(stack) == captured_before
-            assert f"assumed-role/{roles.names[short]}/SageMaker {expected.cause}" in _endpoint_log(stack)
+            endpoint_log = _log(stack, f"/aws/sagemaker/Endpoints/{stack.deployment.outputs['endpoint_name']}")
+            assert f"assumed-role/{roles.names[short]}/SageMaker {expected.cause}" in endpoint_log
+        if sid == "WriteOwnLogs":
+            assert _log(stack, function_log) == logged_before  # nothing of this run arrived
+            _run(stack, expected.key)  # with the statement back, the function's lines arrive again
+            assert _log(stack, function_log) != logged_before
         return
     assert execution["status"] == "FAILED"
     assert execution["error"] == expected.error, execution

@@ -12,6 +12,7 @@ from __future__ import annotations
 import threading
 from dataclasses import dataclass
 
+from moto.core import DEFAULT_ACCOUNT_ID
 from moto.iam.models import get_account_id_from, iam_backends
 from moto.sts.models import sts_backends
 from moto.utilities.utils import get_partition
@@ -44,8 +45,11 @@ class Principal:
 
     @classmethod
     def of_role(cls, role_arn: str, session_name: str) -> Principal:
-        # arn:PARTITION:iam::ACCOUNT:role/PATH/NAME
+        # arn:PARTITION:iam::ACCOUNT:role/PATH/NAME; anything else names no role of any account
+        # here, so its policies are none and every checked call is denied.
         parts = role_arn.split(":", 5)
+        if len(parts) < 6 or not parts[4]:
+            return cls(DEFAULT_ACCOUNT_ID, "aws", f"(not a role ARN: {role_arn})", session_name)
         return cls(parts[4], parts[1], parts[5].rsplit("/", 1)[-1], session_name)
 
 
