@@ -3,7 +3,8 @@
 `trained_stack`: what `scones demo` deploys (real data, a two-epoch model), with the filter's
 threshold moved between the test images' confidences so both outcomes happen. `tiny_stack`: the
 same Terraform with the tiny red/blue model of tests/support/local_fixtures.py and no training,
-for a test that changes its stack.
+for a test that changes its stack (its SageMaker role is also granted the artifact's own bucket:
+the emulator enforces IAM).
 
 Both stop their emulator when the block ends and, when nothing failed before, check what
 `control.down` promises: the daemon, its Lambda sandboxes and model servers all gone, no state
