@@ -242,6 +242,19 @@ def test_invoke_endpoint_is_checked_on_the_endpoint_arn(aws: LocalAWS) -> None:
     assert f"sagemaker:InvokeEndpoint on resource: {endpoint_arn} because" in response["Error"]["Message"]
 
 
+def test_lambda_invoke_is_checked_on_the_function_arn_whatever_names_it(aws: LocalAWS) -> None:
+    function = _function(aws.url, _role(aws.url), ECHO)
+    name = function.rsplit(":", 1)[-1]
+    caller = _as_role(aws.url, _role(aws.url, _statement("lambda:InvokeFunction", function)), "lambda")
+    for named in (name, function):  # (moto itself answers 500 to a partial ARN)
+        assert json.loads(caller.invoke(FunctionName=named, Payload=b"{}")["Payload"].read()) == {"echo": {}}
+    # A qualified call is a resource of its own: function:NAME:QUALIFIER.
+    response = _denied(caller.invoke, FunctionName=name, Qualifier="$LATEST", Payload=b"{}")
+    assert response["ResponseMetadata"]["HTTPStatusCode"] == 403
+    assert response["Error"]["Code"] == "AccessDeniedException"
+    assert f"lambda:InvokeFunction on resource: {function}:$LATEST because" in response["Error"]["Message"]
+
+
 # -- Step Functions: Task states call as the state machine's role ------------------------------
 
 ECHO = """
