@@ -3,7 +3,8 @@
 `trained_stack`: what `scones demo` deploys (real data, a two-epoch model), with the filter's
 threshold moved between the test images' confidences so both outcomes happen. `tiny_stack`: the
 same Terraform with the tiny red/blue model of tests/support/local_fixtures.py and no training,
-for a test that changes its stack.
+for a test that changes its stack (its SageMaker role is also granted the artifact's own bucket:
+the emulator enforces IAM).
 
 Both stop their emulator when the block ends and, when nothing failed before, check what
 `control.down` promises: the daemon, its Lambda sandboxes and model servers all gone, no state
@@ -12,6 +13,7 @@ left. Every stack is checked this way, after whatever its tests ran, in any test
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -97,6 +99,9 @@ def assert_nothing_left(config: StackConfig, daemon_pid: int) -> None:
 
 
 MODELS_BUCKET = "scones-e2e-models"  # not the stack's: an artifact can be there before the stack is
+# The stack's SageMaker role reads artifacts only under its data bucket's models prefix; the emulator
+# enforces IAM, so the role is also allowed MODELS_BUCKET, as an operator would grant a bucket of their own.
+MODELS_BUCKET_GRANT = "read-e2e-models"
 
 
 def upload_artifact(session: Any, key: str, artifact: bytes) -> str:
@@ -105,6 +110,15 @@ def upload_artifact(session: Any, key: str, artifact: bytes) -> str:
         s3.create_bucket(Bucket=MODELS_BUCKET)
     s3.put_object(Bucket=MODELS_BUCKET, Key=key, Body=artifact)
     return f"s3://{MODELS_BUCKET}/{key}"
+
+
+def grant_models_bucket(session: Any, role_arn: str) -> None:
+    statement = {"Effect": "Allow", "Action": "s3:GetObject", "Resource": f"arn:aws:s3:::{MODELS_BUCKET}/*"}
+    session.client("iam").put_role_policy(
+        RoleName=role_arn.rsplit("/", 1)[-1],
+        PolicyName=MODELS_BUCKET_GRANT,
+        PolicyDocument=json.dumps({"Version": "2012-10-17", "Statement": [statement]}),
+    )
 
 
 @contextmanager
@@ -118,8 +132,10 @@ def tiny_stack(out: Path, artifact: bytes, variables: dict[str, str] | None = No
         model_data_url = upload_artifact(make_session(endpoint_url=config.url), "tiny/model.tar.gz", artifact)
         set_model(config, ["--model-data-url", model_data_url, "--model-image-uri", MODEL_IMAGE_URI])
         terraform = apply_stack(config)
+        outputs = terraform.outputs()
+        grant_models_bucket(make_session(endpoint_url=config.url), outputs["stack"]["sagemaker_role_arn"])
         trained = {"model_data_url": model_data_url, "model_image_uri": MODEL_IMAGE_URI}
-        yield Stack(Deployment(config, terraform, terraform.outputs(), trained), state.pid, {}, 0.93)
+        yield Stack(Deployment(config, terraform, outputs, trained), state.pid, {}, 0.93)
     finally:
         control.down(config.emulator_dir)
     assert_nothing_left(config, state.pid)

@@ -19,6 +19,10 @@ The parts:
   its state and notifies its SNS actions, with `metric_math.py` (the expression parser);
   `services/cloudwatch_alarms.py` gives alarms AWS's initial state and DescribeAlarmHistory;
   `emulator_api.py` is the emulator's own route that `scones local alarms` calls.
+- IAM, enforced under `scones local up` (`LocalAWS(enforce_iam=True)`): `iam/`. Lambdas call with
+  their execution role's STS keys, Task states as the state machine's role, the model server
+  reads artifacts and writes capture as the model's role; any other keys are the admin
+  (docs/emulator.md, IAM).
 - What runs the deployed code: `runtime/`. `lambda_runtime.py` keeps warm Lambda sandboxes
   (`lambda_worker.py` in a subprocess), `model_server.py` serves SageMaker endpoints from model
   workers (`model_worker.py`) and writes data capture (`data_capture.py`); both log to moto's

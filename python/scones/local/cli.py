@@ -42,11 +42,19 @@ def local_group() -> None:
     show_default=True,
     help="Seconds to wait for the emulator to answer.",
 )
+@click.option(
+    "--iam/--no-iam",
+    "enforce_iam",
+    default=True,
+    show_default=True,
+    help="Enforce IAM: Lambdas, Step Functions and the endpoint act as their roles, held to their policies; "
+    "the keys printed below keep full access.",
+)
 @state_dir_option
-def up_cmd(port: int, timeout_seconds: float, state_dir: Path) -> None:
+def up_cmd(port: int, timeout_seconds: float, enforce_iam: bool, state_dir: Path) -> None:
     """Start the emulator in the background (does nothing if it already runs)."""
     try:
-        state, already = control.up(state_dir, port, timeout_seconds)
+        state, already = control.up(state_dir, port, timeout_seconds, enforce_iam=enforce_iam)
     except (control.EmulatorError, StateFileError) as exc:
         raise click.ClickException(str(exc)) from exc
     verb = "already running" if already else "running"

@@ -22,6 +22,7 @@ from scones.local.state import LOG_FILE, EmulatorState, clear_state, read_state
 DEFAULT_PORT = 4588
 DEFAULT_STATE_DIR = Path("build/local")
 STATE_DIR_ENV = "SCONES_LOCAL_STATE_DIR"
+# The admin's keys: with IAM enforced, any keys but a role session's have full access (scones.local.iam).
 FAKE_CREDENTIALS = {
     "AWS_ACCESS_KEY_ID": "testing",
     "AWS_SECRET_ACCESS_KEY": "testing",
@@ -130,8 +131,11 @@ def _log_tail(log_path: Path, lines: int = 20) -> str:
         return "(no log)"
 
 
-def up(state_dir: Path, port: int = DEFAULT_PORT, timeout_seconds: float = 60.0) -> tuple[EmulatorState, bool]:
-    """Start the daemon unless one runs; (state, already_running)."""
+def up(
+    state_dir: Path, port: int = DEFAULT_PORT, timeout_seconds: float = 60.0, enforce_iam: bool = True
+) -> tuple[EmulatorState, bool]:
+    """Start the daemon unless one runs; (state, already_running). `enforce_iam`: roles act as
+    themselves and are held to their policies (docs/emulator.md, IAM)."""
     current = running_state(state_dir)
     if current is not None:
         return current, True
@@ -141,7 +145,16 @@ def up(state_dir: Path, port: int = DEFAULT_PORT, timeout_seconds: float = 60.0)
     log_path = state_dir / LOG_FILE
     with log_path.open("ab") as log:
         proc = subprocess.Popen(
-            [sys.executable, "-m", _DAEMON_MODULE, "--port", str(port), "--state-dir", str(state_dir.resolve())],
+            [
+                sys.executable,
+                "-m",
+                _DAEMON_MODULE,
+                "--port",
+                str(port),
+                "--state-dir",
+                str(state_dir.resolve()),
+                "--enforce-iam" if enforce_iam else "--no-enforce-iam",
+            ],
             stdin=subprocess.DEVNULL,
             stdout=log,
             stderr=subprocess.STDOUT,

@@ -1,7 +1,8 @@
 """The background emulator process behind `scones local up`.
 
-`python -m scones.local.daemon --port N --state-dir DIR` runs `LocalAWS` until SIGTERM/SIGINT,
-then stops every worker, removes its temp dirs and its state file.
+`python -m scones.local.daemon --port N --state-dir DIR [--no-enforce-iam]` runs `LocalAWS`
+(IAM enforced unless told otherwise) until SIGTERM/SIGINT, then stops every worker, removes its
+temp dirs and its state file.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m scones.local.daemon")
     parser.add_argument("--port", type=int, required=True)
     parser.add_argument("--state-dir", type=Path, required=True)
+    parser.add_argument("--enforce-iam", action=argparse.BooleanOptionalAction, default=True)
     args = parser.parse_args(argv)
 
     stop_requested = threading.Event()
@@ -32,7 +34,7 @@ def main(argv: list[str] | None = None) -> int:
     signal.signal(signal.SIGTERM, request_stop)
     signal.signal(signal.SIGINT, request_stop)
 
-    aws = LocalAWS(host="127.0.0.1", port=args.port, log_requests=True)
+    aws = LocalAWS(host="127.0.0.1", port=args.port, log_requests=True, enforce_iam=args.enforce_iam)
     try:
         aws.start()
     except OSError as exc:
@@ -41,7 +43,8 @@ def main(argv: list[str] | None = None) -> int:
     state = EmulatorState.for_this_process(aws.port, aws.url, aws.work_dir)
     try:
         write_state(args.state_dir, state)
-        print(f"scones-local: serving {aws.url} (pid {state.pid})", flush=True)
+        iam = "enforced" if args.enforce_iam else "not enforced"
+        print(f"scones-local: serving {aws.url} (pid {state.pid}, IAM {iam})", flush=True)
         while not stop_requested.wait(timeout=1.0):
             pass
     finally:

@@ -33,6 +33,8 @@ from scones.local import speedups
 from scones.local.emulator_api import EmulatorApi
 from scones.local.fault_api import FaultApi
 from scones.local.faults import FaultRegistry
+from scones.local.iam.authorizer import Authorizer
+from scones.local.iam.middleware import IAMEnforcement
 from scones.local.retry_replay import RetryReplay
 from scones.local.runtime import active
 from scones.local.runtime.cloudwatch_logs import CloudWatchLogs
@@ -84,12 +86,24 @@ class _LoggingRequestHandler(_RequestHandler):
 
 
 class LocalAWS:
-    """moto's server in a thread. `url` is valid after `start()`."""
+    """moto's server in a thread. `url` is valid after `start()`.
+
+    With `enforce_iam`, Lambda functions, Step Functions executions and SageMaker endpoints act
+    as their roles and their calls are checked against the roles' policies (`scones.local.iam`);
+    any other keys keep full access. Off by default here, for tests that build ad hoc resources
+    without roles; `scones local up` turns it on.
+    """
 
     def __init__(
-        self, host: str = "127.0.0.1", port: int = 0, work_dir: Path | None = None, log_requests: bool = False
+        self,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        work_dir: Path | None = None,
+        log_requests: bool = False,
+        enforce_iam: bool = False,
     ) -> None:
         self._host = host
+        self.enforce_iam = enforce_iam
         self._log_requests = log_requests
         self._port = port
         self._work_dir_parent = work_dir
@@ -119,10 +133,15 @@ class LocalAWS:
         logging.getLogger(_ASL_ERROR_LOGGER).setLevel(logging.CRITICAL)
         # A fresh emulator starts empty, whatever ran in this process before.
         BackendDict.reset()
+        authorizer = Authorizer() if self.enforce_iam else None
+        app: Any = RetryReplay(DomainDispatcherApplication(create_backend_app))
+        if authorizer is not None:
+            app = IAMEnforcement(app, authorizer)
+        app = FaultApi(EmulatorApi(app), self.faults)
         server = make_server(
             self._host,
             self._port,
-            FaultApi(EmulatorApi(RetryReplay(DomainDispatcherApplication(create_backend_app))), self.faults),
+            app,
             threaded=True,
             request_handler=_LoggingRequestHandler if self._log_requests else _RequestHandler,
         )
@@ -132,9 +151,17 @@ class LocalAWS:
         logs = CloudWatchLogs()
         concurrency = int(os.environ.get(LAMBDA_CONCURRENCY_ENV, DEFAULT_MAX_SANDBOXES_PER_FUNCTION))
         self._runtimes = active.Runtimes(
-            lambdas=LambdaRuntime(self.url, self.work_dir, logs, self.faults, max_sandboxes_per_function=concurrency),
-            models=ModelServer(self.work_dir, logs, self.faults),
+            lambdas=LambdaRuntime(
+                self.url,
+                self.work_dir,
+                logs,
+                self.faults,
+                max_sandboxes_per_function=concurrency,
+                authorizer=authorizer,
+            ),
+            models=ModelServer(self.work_dir, logs, self.faults, authorizer=authorizer),
             faults=self.faults,
+            authorizer=authorizer,
         )
         try:
             active.activate(self._runtimes)

@@ -18,6 +18,7 @@ import threading
 import uuid
 from typing import Any
 
+import boto3
 from botocore.exceptions import ClientError
 from moto.awslambda.models import lambda_backends
 from moto.core.exceptions import JsonRESTError
@@ -30,8 +31,9 @@ from moto.stepfunctions.parser.asl.utils import boto_client as sfn_boto_client
 from moto.stepfunctions.parser.asl.utils import json_path as sfn_json_path
 from moto.stepfunctions.parser.backend.execution_worker import ExecutionWorker
 
+from scones.local.iam.authorizer import AccessDeniedError
 from scones.local.runtime import active
-from scones.local.services import lambda_
+from scones.local.services import lambda_, stepfunctions
 
 # -- Lambda called in process from lambda:invoke Task states ------------------------------------
 # Measured with the JSONPath cache below (commit 9d448cc; they were not measured apart): the
@@ -47,7 +49,9 @@ def invoke_lambda_in_process(parameters: dict[str, Any], region: str, state_cred
     server: the boto3 request and its Flask round trip cost more CPU than the rest of the state.
     Only the plain case is short-circuited: an unqualified function ARN with a payload. Anything
     else, and any function moto does not know, goes the HTTP way, so errors still reach the
-    interpreter exactly as boto3 raises them."""
+    interpreter exactly as boto3 raises them. With IAM enforced, the state machine's role must be
+    allowed lambda:InvokeFunction on the function, as over HTTP; a refusal is raised as boto3
+    raises Lambda's 403."""
     name = str(parameters.get("FunctionName", ""))
     arn = name.split(":")
     if (
@@ -61,6 +65,7 @@ def invoke_lambda_in_process(parameters: dict[str, Any], region: str, state_cred
         function = lambda_backends[arn[4]][arn[3]].get_function(name, None)
     except JsonRESTError:
         return _original_invoke_lambda_function(parameters, region, state_credentials)
+    _check_task_may_invoke(state_credentials, name)
     headers: dict[str, Any] = {}
     try:
         body = lambda_.invoke(function, parameters.get("Payload") or b"{}", {}, headers)
@@ -88,6 +93,18 @@ def invoke_lambda_in_process(parameters: dict[str, Any], region: str, state_cred
     if headers.get("x-amz-function-error"):
         response["FunctionError"] = headers["x-amz-function-error"]
     return response
+
+
+def _check_task_may_invoke(state_credentials: Any, function_arn: str) -> None:
+    authorizer, task = active.authorizer(), stepfunctions.task_principal(state_credentials)
+    if authorizer is None or task is None:
+        return
+    try:
+        authorizer.check(task[1], "lambda:InvokeFunction", function_arn)
+    except AccessDeniedError as exc:
+        error = {"Code": "AccessDeniedException", "Message": str(exc)}
+        metadata = {"HTTPStatusCode": 403, "RequestId": str(uuid.uuid4())}
+        raise ClientError({"Error": error, "ResponseMetadata": metadata}, "Invoke") from None  # type: ignore[typeddict-item]
 
 
 # -- JSONPaths parsed once -----------------------------------------------------------------------
@@ -122,20 +139,36 @@ def _cached_evaluation_entrypoint(self: ExecutionWorker) -> Any:
 # -- One boto3 client per service for Step Functions' Task states --------------------------------
 # moto's interpreter builds a new boto3 client for every Task state: "tens of ms" when this cache
 # was added (commit 6ab0f9e), 6 ms measured again on 2026-12-03, for each SNS (and non-plain
-# Lambda) Task state of the workflow. Clients are thread-safe, so one per region and service will do.
+# Lambda) Task state of the workflow. Clients are thread-safe, so one per region, service and
+# role will do. With IAM enforced the client signs with the role's keys (moto's signs as "ak").
 
 _original_boto_client_for = sfn_boto_client.boto_client_for
-_clients: dict[tuple[str, str, bool, int], Any] = {}
+_clients: dict[tuple[Any, ...], Any] = {}
 _clients_lock = threading.Lock()
 
 
 def _cached_boto_client_for(region: str, service: str, state_credentials: Any = None) -> Any:
-    # The port is part of the key: each LocalAWS in a process (the tests start several) has its own.
-    key = (region, service, botocore_stubber.enabled, int(moto_server_port()))
+    authorizer = active.authorizer()
+    task = None if authorizer is None else stepfunctions.task_principal(state_credentials)
+    # The port and authorizer are part of the key: each LocalAWS in a process (the tests start
+    # several) has its own, and its own STS keys.
+    key = (region, service, botocore_stubber.enabled, int(moto_server_port()), id(authorizer), task)
     with _clients_lock:
         client = _clients.get(key)
         if client is None:
-            client = _clients[key] = _original_boto_client_for(region, service, state_credentials)
+            client = _original_boto_client_for(region, service, state_credentials)
+            if authorizer is not None and task is not None:
+                keys = authorizer.credentials_for(task[0], task[1].session_name, region)
+                client = boto3.client(
+                    service,
+                    region_name=region,
+                    endpoint_url=client.meta.endpoint_url,
+                    aws_access_key_id=keys.access_key_id,
+                    aws_secret_access_key=keys.secret_access_key,
+                    aws_session_token=keys.session_token,
+                    config=client.meta.config,
+                )
+            _clients[key] = client
     return client
 
 

@@ -9,7 +9,9 @@ import socket
 from collections.abc import Iterator
 from pathlib import Path
 
+import boto3
 import pytest
+from botocore.exceptions import ClientError
 from click.testing import CliRunner
 
 from scones.local import control
@@ -125,3 +127,31 @@ def test_env_prints_exports_only_when_running(state_dir: Path) -> None:
         "export AWS_SECRET_ACCESS_KEY=testing",
         "export AWS_DEFAULT_REGION=us-east-1",
     ]
+
+
+@pytest.mark.parametrize("flag", ["--iam", "--no-iam"])
+def test_up_enforces_iam_unless_told_not_to(state_dir: Path, flag: str) -> None:
+    """A role session's read is refused with IAM on (the default) and let through with --no-iam;
+    the keys `scones local env` prints are the admin's either way."""
+    port = free_port()
+    up = CliRunner().invoke(local_group, ["up", "--port", str(port), "--state-dir", str(state_dir), flag])
+    assert up.exit_code == 0, up.output
+    url = f"http://127.0.0.1:{port}"
+    admin_s3 = client("s3", url)
+    admin_s3.create_bucket(Bucket="iam-switch")
+    admin_s3.put_object(Bucket="iam-switch", Key="k", Body=b"x")
+    role = client("iam", url).create_role(RoleName="r", AssumeRolePolicyDocument="{}")["Role"]["Arn"]
+    keys = client("sts", url).assume_role(RoleArn=role, RoleSessionName="me")["Credentials"]
+    role_s3 = boto3.client(
+        "s3",
+        endpoint_url=url,
+        region_name="us-east-1",
+        aws_access_key_id=keys["AccessKeyId"],
+        aws_secret_access_key=keys["SecretAccessKey"],
+        aws_session_token=keys["SessionToken"],
+    )
+    if flag == "--iam":
+        with pytest.raises(ClientError, match="assumed-role/r/me is not authorized to perform: s3:GetObject"):
+            role_s3.get_object(Bucket="iam-switch", Key="k")
+    else:
+        assert role_s3.get_object(Bucket="iam-switch", Key="k")["Body"].read() == b"x"

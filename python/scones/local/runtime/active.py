@@ -10,6 +10,7 @@ import threading
 from dataclasses import dataclass
 
 from scones.local.faults import FaultRegistry
+from scones.local.iam.authorizer import Authorizer
 from scones.local.runtime.lambda_runtime import LambdaRuntime
 from scones.local.runtime.model_server import ModelServer
 
@@ -19,6 +20,7 @@ class Runtimes:
     lambdas: LambdaRuntime
     models: ModelServer
     faults: FaultRegistry
+    authorizer: Authorizer | None = None  # None: IAM is not enforced
 
 
 _lock = threading.Lock()
@@ -27,6 +29,12 @@ _active: Runtimes | None = None
 
 def current() -> Runtimes | None:
     return _active
+
+
+def authorizer() -> Authorizer | None:
+    """The running emulator's authorizer, when it enforces IAM."""
+    runtimes = _active
+    return None if runtimes is None else runtimes.authorizer
 
 
 def activate(runtimes: Runtimes) -> None:

@@ -21,11 +21,13 @@ import threading
 import time
 import uuid
 import zipfile
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
 from scones.local.faults import FaultRegistry, LambdaError
+from scones.local.iam.authorizer import AccessDeniedError, Authorizer, Principal, RoleCredentials
 from scones.local.runtime import cloudwatch_metrics
 from scones.local.runtime.cloudwatch_logs import CloudWatchLogs, LogStreamRef, now_ms
 from scones.local.runtime.worker_process import WorkerExitedError, WorkerProcess, WorkerTimeoutError
@@ -59,12 +61,23 @@ class FunctionSpec:
     environment: dict[str, str]
     code_sha256: str
     code_zip: bytes = field(repr=False)
+    # The execution role's keys when the emulator enforces IAM; else the admin's.
+    credentials: RoleCredentials | None = field(default=None, repr=False)
+    role_arn: str = ""
 
     @property
     def sandbox_key(self) -> str:
         """Sandboxes are reused only while code and configuration are unchanged."""
         config = json.dumps(
-            [self.function_arn, self.version, self.handler, self.runtime, self.memory_size, self.environment],
+            [
+                self.function_arn,
+                self.version,
+                self.handler,
+                self.runtime,
+                self.memory_size,
+                self.environment,
+                self.credentials and self.credentials.access_key_id,
+            ],
             sort_keys=True,
         )
         return hashlib.sha256(f"{config}|{self.code_sha256}".encode()).hexdigest()[:24]
@@ -92,7 +105,15 @@ def _error_payload(error_type: str, message: str) -> bytes:
 class _Sandbox:
     """One warm worker process and its log stream."""
 
-    def __init__(self, spec: FunctionSpec, code_dir: Path, endpoint_url: str, logs: CloudWatchLogs) -> None:
+    def __init__(
+        self,
+        spec: FunctionSpec,
+        code_dir: Path,
+        endpoint_url: str,
+        logs: CloudWatchLogs,
+        may_write_logs: Callable[[LogStreamRef], bool],
+    ) -> None:
+        self._may_write_logs = may_write_logs
         self.log_ref = LogStreamRef(
             spec.account_id,
             spec.region,
@@ -121,7 +142,8 @@ class _Sandbox:
         """Write the collected lines to CloudWatch; returns them as text (for LogType=Tail)."""
         with self._pending_lock:
             events, self._pending = self._pending, []
-        self._logs.put(self.log_ref, events)
+        if self._may_write_logs(self.log_ref):
+            self._logs.put(self.log_ref, events)
         return "\n".join(message for _, message in events) + ("\n" if events else "")
 
 
@@ -129,13 +151,12 @@ def _sandbox_env(spec: FunctionSpec, code_dir: Path, endpoint_url: str, log_stre
     env = {name: os.environ[name] for name in _PASSED_THROUGH_ENV if name in os.environ}
     env.update({str(k): str(v) for k, v in spec.environment.items()})
     env.setdefault("AWS_ENDPOINT_URL", endpoint_url)
+    env.update(_credentials_env(spec.credentials))
     env.update(
         {
             # Reserved variables: Lambda sets these whatever the function's configuration says.
             "AWS_REGION": spec.region,
             "AWS_DEFAULT_REGION": spec.region,
-            "AWS_ACCESS_KEY_ID": "testing",
-            "AWS_SECRET_ACCESS_KEY": "testing",
             "AWS_CONFIG_FILE": os.devnull,
             "AWS_SHARED_CREDENTIALS_FILE": os.devnull,
             "AWS_LAMBDA_FUNCTION_NAME": spec.function_name,
@@ -152,6 +173,17 @@ def _sandbox_env(spec: FunctionSpec, code_dir: Path, endpoint_url: str, log_stre
         }
     )
     return env
+
+
+def _credentials_env(credentials: RoleCredentials | None) -> dict[str, str]:
+    """Lambda gives the function its execution role's keys in these reserved variables."""
+    if credentials is None:
+        return {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing"}
+    return {
+        "AWS_ACCESS_KEY_ID": credentials.access_key_id,
+        "AWS_SECRET_ACCESS_KEY": credentials.secret_access_key,
+        "AWS_SESSION_TOKEN": credentials.session_token,
+    }
 
 
 class _FunctionSandboxes:
@@ -176,8 +208,10 @@ class LambdaRuntime:
         logs: CloudWatchLogs,
         faults: FaultRegistry,
         max_sandboxes_per_function: int = DEFAULT_MAX_SANDBOXES_PER_FUNCTION,
+        authorizer: Authorizer | None = None,
     ) -> None:
         self.endpoint_url = endpoint_url
+        self._authorizer = authorizer
         self._code_root = work_dir / "lambda"
         self._logs = logs
         self._faults = faults
@@ -272,6 +306,23 @@ class LambdaRuntime:
         if remove_code:
             shutil.rmtree(group.code_dir, ignore_errors=True)
 
+    def _may_write_logs(self, spec: FunctionSpec, ref: LogStreamRef) -> bool:
+        """Lambda sends a function's logs as its execution role; a role that may not write them
+        loses them silently ("Lambda execution role": https://docs.aws.amazon.com/lambda/latest/dg/
+        lambda-intro-execution-role.html). Both actions are checked on the stream's ARN, which the
+        usual `log-group:NAME:*` resource matches."""
+        if self._authorizer is None or not spec.role_arn:
+            return True
+        principal = Principal.of_role(spec.role_arn, spec.function_name)
+        group = f"arn:{principal.partition}:logs:{ref.region}:{ref.account_id}:log-group:{ref.group}"
+        stream = f"{group}:log-stream:{ref.stream}"
+        try:
+            for action in ("logs:CreateLogStream", "logs:PutLogEvents"):
+                self._authorizer.check(principal, action, stream)
+        except AccessDeniedError:
+            return False
+        return True
+
     # -- invocation ----------------------------------------------------------------------
 
     def invoke(self, spec: FunctionSpec, payload: bytes) -> InvocationResult:
@@ -310,7 +361,9 @@ class LambdaRuntime:
     def _start_sandbox(
         self, spec: FunctionSpec, group: _FunctionSandboxes
     ) -> tuple[_Sandbox | None, InvocationResult | None]:
-        sandbox = _Sandbox(spec, group.code_dir, self.endpoint_url, self._logs)
+        sandbox = _Sandbox(
+            spec, group.code_dir, self.endpoint_url, self._logs, lambda ref: self._may_write_logs(spec, ref)
+        )
         with group.changed:
             group.all.add(sandbox)
         sandbox.log(f"INIT_START Runtime Version: {spec.runtime} (scones local emulator, pid {sandbox.worker.pid})")

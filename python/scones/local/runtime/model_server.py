@@ -31,6 +31,7 @@ from moto.s3.models import s3_backends
 from moto.sagemaker.models import sagemaker_backends
 
 from scones.local.faults import EndpointError, EndpointLatency, FaultRegistry
+from scones.local.iam.authorizer import AccessDeniedError, Authorizer, Principal
 from scones.local.runtime import cloudwatch_metrics
 from scones.local.runtime.cloudwatch_logs import CloudWatchLogs, LogStreamRef, now_ms
 from scones.local.runtime.data_capture import (
@@ -47,6 +48,8 @@ MODEL_LOAD_TIMEOUT_SECONDS = 300.0
 # SageMaker real-time endpoints give the container 60 s per request.
 INVOCATION_TIMEOUT_SECONDS = 60.0
 MAX_LOADED_MODELS = 3
+# The session name in the execution role's assumed-role ARN that SageMaker's calls carry.
+SAGEMAKER_SESSION_NAME = "SageMaker"
 _PASSED_THROUGH_ENV = ("PATH", "LANG", "LC_ALL", "TMPDIR", "HOME", "OMP_NUM_THREADS")
 SAGEMAKER_NAMESPACE = "AWS/SageMaker"
 
@@ -96,6 +99,7 @@ class _Target:
     model_data_url: str
     environment: dict[str, str]
     capture: CaptureSettings | None
+    role_arn: str  # the model's execution role: SageMaker reads the artifact and writes capture as it
 
 
 class _LoadedModel:
@@ -170,9 +174,15 @@ class _ModelAnswer:
 
 class ModelServer:
     def __init__(
-        self, work_dir: Path, logs: CloudWatchLogs, faults: FaultRegistry, rng: random.Random | None = None
+        self,
+        work_dir: Path,
+        logs: CloudWatchLogs,
+        faults: FaultRegistry,
+        rng: random.Random | None = None,
+        authorizer: Authorizer | None = None,
     ) -> None:
         self._models_dir = work_dir / "models"
+        self._authorizer = authorizer
         self._logs = logs
         self._faults = faults
         self._rng = rng or random.Random()
@@ -223,9 +233,29 @@ class ModelServer:
         except DataCaptureConfigError as exc:
             raise EndpointConfigurationError(str(exc)) from exc
         environment = {str(k): str(v) for k, v in (container.get("Environment") or {}).items()}
-        return _Target(str(variant["VariantName"]), str(url), environment, capture)
+        return _Target(str(variant["VariantName"]), str(url), environment, capture, str(model.execution_role_arn))
 
     # -- loading models ---------------------------------------------------------------------
+
+    def _check_role(self, target: _Target, action: str, bucket: str, key: str) -> None:
+        """Raise AccessDeniedError unless the execution role may do `action` on the object."""
+        if self._authorizer is not None:
+            principal = Principal.of_role(target.role_arn, SAGEMAKER_SESSION_NAME)
+            self._authorizer.check(principal, action, f"arn:{principal.partition}:s3:::{bucket}/{key}")
+
+    def _check_artifact_read(self, request: EndpointRequest, target: _Target, bucket: str, key: str) -> None:
+        # Checked when a model is loaded, not on every request: SageMaker reads the artifact when
+        # it provisions the endpoint's instances, and a running endpoint keeps serving after.
+        try:
+            self._check_role(target, "s3:GetObject", bucket, key)
+        except AccessDeniedError as exc:
+            # SageMaker's words when it cannot read the model data (the endpoint fails to create).
+            raise EndpointConfigurationError(
+                f"Could not access model data at {target.model_data_url}. Please ensure that the role "
+                f'"{target.role_arn}" exists and that its trust relationship policy allows the action '
+                '"sts:AssumeRole" for the service principal "sagemaker.amazonaws.com". Also ensure that the role '
+                f'has "s3:GetObject" permissions and that the object is located in {request.region}. ({exc})'
+            ) from exc
 
     def _model_for(self, request: EndpointRequest, target: _Target, log_ref: LogStreamRef) -> _LoadedModel:
         bucket, key = _split_s3_url(target.model_data_url)
@@ -251,6 +281,7 @@ class ModelServer:
                 loaded = self._loaded.get(cache_key)
                 if loaded is not None and loaded.worker.alive:
                     return loaded
+            self._check_artifact_read(request, target, bucket, key)
             loaded = self._load(cache_key, s3_object.value, target, log_ref)
             with self._lock:
                 stale = self._loaded.pop(cache_key, None)
@@ -361,6 +392,11 @@ class ModelServer:
         )
         record = capture_record(settings, invocation, event_id)
         key = settings.object_key(request.endpoint_name, target.variant, when, event_id)
+        try:
+            self._check_role(target, "s3:PutObject", settings.bucket, key)
+        except AccessDeniedError as exc:
+            self._logs.put(log_ref, [(now_ms(), f"data capture: {exc}; record dropped")])
+            return
         try:
             s3_backends[request.account_id]["aws"].put_object(settings.bucket, key, to_jsonl([record]))
         except MissingBucket:

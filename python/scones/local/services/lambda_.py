@@ -45,7 +45,15 @@ class TooManyRequestsError(JsonRESTError):
         )
 
 
+# Lambda names the session of the execution role after the function:
+# arn:aws:sts::ACCOUNT:assumed-role/ROLE/FUNCTION_NAME.
 def _function_spec(function: LambdaFunction) -> FunctionSpec:
+    authorizer = active.authorizer()
+    credentials = (
+        None
+        if authorizer is None
+        else authorizer.credentials_for(function.role, function.function_name, function.region)
+    )
     return FunctionSpec(
         account_id=function.account_id,
         region=function.region,
@@ -59,6 +67,8 @@ def _function_spec(function: LambdaFunction) -> FunctionSpec:
         environment=dict(function.environment_vars or {}),
         code_sha256=str(function.code_sha_256 or ""),
         code_zip=bytes(function.code_bytes or b""),
+        credentials=credentials,
+        role_arn=str(function.role or ""),
     )
 
 

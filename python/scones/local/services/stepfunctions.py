@@ -9,6 +9,11 @@
   executions): `stepfunctions_express.py`.
 - Runtime errors are AWS's (States.Runtime is never caught, no Python exception as a cause):
   `stepfunctions_errors.py`.
+- A Task state's Lambda call refused with AccessDeniedException fails as `Lambda.AWSLambdaException`,
+  the SDK exception Step Functions reports for a Lambda error that is not one of Lambda's modelled
+  exceptions (moto names it `Lambda.AccessDeniedException`, which no Retry or Catch of this
+  workflow would see as Step Functions reports it).
+- With IAM enforced, Task states call as the state machine's role (`task_principal`).
 """
 
 from __future__ import annotations
@@ -17,11 +22,28 @@ import json
 import uuid
 from typing import Any
 
+from botocore.exceptions import ClientError
 from moto.core.responses import ActionResult
+from moto.stepfunctions.parser.asl.component.state.exec.state_task.service.state_task_service_lambda import (
+    StateTaskServiceLambda,
+)
 from moto.stepfunctions.parser.models import StepFunctionsParserBackend
 from moto.stepfunctions.responses import StepFunctionResponse
 
+from scones.local.iam.authorizer import Principal
 from scones.local.services import stepfunctions_errors, stepfunctions_express
+
+# The session name in the assumed-role ARN of a Task state's calls (on AWS a random string).
+STATES_SESSION_NAME = "StepFunctions"
+
+
+def task_principal(state_credentials: Any) -> tuple[str, Principal] | None:
+    """(role ARN, principal) a Task state calls as: the execution's role, or the state's own
+    Credentials.RoleArn; None when there is no role."""
+    role_arn = str(getattr(state_credentials, "role_arn", "") or "")
+    if not role_arn.startswith("arn:"):
+        return None
+    return role_arn, Principal.of_role(role_arn, STATES_SESSION_NAME)
 
 
 def validate_definition(definition: str, machine_type: str = "STANDARD") -> tuple[str, list[dict[str, str]]]:
@@ -93,7 +115,18 @@ def _start_execution(
     return _original_start_execution(self, state_machine_arn, name or str(uuid.uuid4()), execution_input, trace_header)
 
 
+_original_lambda_error_cause = StateTaskServiceLambda._error_cause_from_client_error
+
+
+def _lambda_error_cause(client_error: ClientError) -> tuple[str, str]:
+    # e.g. https://github.com/aws-samples/lambda-refarch-imagerecognition/issues/19: a role without
+    # lambda:InvokeFunction fails the Task with "Lambda.AWSLambdaException" and the 403 in the cause.
+    error, cause = _original_lambda_error_cause(client_error)
+    return ("Lambda.AWSLambdaException" if error == "Lambda.AccessDeniedException" else error), cause
+
+
 def install() -> None:
+    StateTaskServiceLambda._error_cause_from_client_error = staticmethod(_lambda_error_cause)  # type: ignore[method-assign]
     StepFunctionResponse.validate_state_machine_definition = _validate_state_machine_definition  # type: ignore[attr-defined]
     StepFunctionResponse.list_state_machine_versions = _list_state_machine_versions  # type: ignore[attr-defined]
     StepFunctionsParserBackend.start_execution = _start_execution  # type: ignore[method-assign]

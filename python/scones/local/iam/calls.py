@@ -1,0 +1,134 @@
+"""The IAM action and resource ARN of each HTTP call the emulator checks.
+
+Only the calls the workflow's principals make are named here; any other call by a role is let
+through (docs/emulator.md, "IAM", lists them). Resource ARNs follow the Service Authorization
+Reference:
+- S3 object: `arn:${Partition}:s3:::${BucketName}/${ObjectName}`; GetObject (HEAD included) and
+  PutObject, https://docs.aws.amazon.com/service-authorization/latest/reference/list_amazons3.html
+- Lambda function: `arn:${Partition}:lambda:${Region}:${Account}:function:${FunctionName}`, with
+  `:${Qualifier}` for a version or alias; Invoke is `lambda:InvokeFunction`,
+  https://docs.aws.amazon.com/service-authorization/latest/reference/list_awslambda.html
+- SNS topic: `arn:${Partition}:sns:${Region}:${Account}:${TopicName}`; Publish and PublishBatch
+  are `sns:Publish`, https://docs.aws.amazon.com/service-authorization/latest/reference/list_amazonsns.html
+- SageMaker endpoint: `arn:${Partition}:sagemaker:${Region}:${Account}:endpoint/${EndpointName}`
+  (SageMaker ARNs carry the name in lower case); InvokeEndpoint is `sagemaker:InvokeEndpoint`,
+  https://docs.aws.amazon.com/service-authorization/latest/reference/list_amazonsagemaker.html
+"""
+
+from __future__ import annotations
+
+import io
+import re
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import parse_qs, unquote
+
+# S3 query parameters that keep a GET/HEAD/PUT an object read or write (others name a subresource).
+_OBJECT_QUERY = re.compile(r"^(versionId|partNumber|response-[a-z-]+|x-id|x-amz-[a-z-]+)$", re.IGNORECASE)
+_LAMBDA_INVOKE = re.compile(r"^/2015-03-31/functions/([^/]+)/invocations$")
+_ENDPOINT_INVOKE = re.compile(r"^/endpoints/([^/]+)/invocations$")
+
+
+@dataclass(frozen=True)
+class Call:
+    service: str  # the signing name: s3, lambda, sns, sagemaker
+    action: str
+    resource: str
+
+
+@dataclass(frozen=True)
+class Signature:
+    """What the request's SigV4 Authorization header says: who signs, for which region and service."""
+
+    access_key_id: str
+    region: str
+    service: str
+
+    @classmethod
+    def of(cls, environ: dict[str, Any]) -> Signature | None:
+        header = str(environ.get("HTTP_AUTHORIZATION", ""))
+        match = re.search(r"Credential=([^/]+)/\d{8}/([^/]+)/([^/]+)/aws4_request", header)
+        return cls(match.group(1), match.group(2), match.group(3)) if match else None
+
+
+def _query(environ: dict[str, Any]) -> dict[str, list[str]]:
+    return parse_qs(str(environ.get("QUERY_STRING", "")), keep_blank_values=True)
+
+
+def _s3(environ: dict[str, Any], partition: str) -> Call | None:
+    method = str(environ.get("REQUEST_METHOD", "GET")).upper()
+    bucket, _, key = unquote(str(environ.get("PATH_INFO", ""))).lstrip("/").partition("/")
+    if not bucket or not key or any(not _OBJECT_QUERY.match(name) for name in _query(environ)):
+        return None
+    if method in ("GET", "HEAD"):
+        action = "s3:GetObject"
+    elif method == "PUT" and "HTTP_X_AMZ_COPY_SOURCE" not in environ:
+        action = "s3:PutObject"
+    else:
+        return None
+    return Call("s3", action, f"arn:{partition}:s3:::{bucket}/{key}")
+
+
+def _function_arn(name: str, qualifier: str | None, partition: str, region: str, account: str) -> str:
+    # FunctionName may be a name, a partial ARN (ACCOUNT:function:NAME) or a full ARN, each
+    # possibly with its qualifier.
+    parts = name.split(":")
+    if name.startswith("arn:"):
+        region, account, parts = parts[3], parts[4], parts[6:]
+    elif len(parts) >= 3 and parts[1] == "function":
+        account, parts = parts[0], parts[2:]
+    function, *rest = parts
+    qualifier = qualifier or (rest[0] if rest else None)
+    arn = f"arn:{partition}:lambda:{region}:{account}:function:{function}"
+    return f"{arn}:{qualifier}" if qualifier else arn
+
+
+def _lambda(environ: dict[str, Any], partition: str, region: str, account: str) -> Call | None:
+    match = _LAMBDA_INVOKE.match(str(environ.get("PATH_INFO", "")))
+    if not match or str(environ.get("REQUEST_METHOD", "")).upper() != "POST":
+        return None
+    qualifier = (_query(environ).get("Qualifier") or [None])[0]
+    return Call(
+        "lambda", "lambda:InvokeFunction", _function_arn(unquote(match.group(1)), qualifier, partition, region, account)
+    )
+
+
+def _read_form(environ: dict[str, Any]) -> dict[str, list[str]]:
+    """The form body, left readable for the app behind."""
+    length = int(environ.get("CONTENT_LENGTH") or 0)
+    body = environ["wsgi.input"].read(length) if length else b""
+    environ["wsgi.input"] = io.BytesIO(body)
+    return parse_qs(body.decode("utf-8", errors="replace"), keep_blank_values=True)
+
+
+def _sns(environ: dict[str, Any]) -> Call | None:
+    if str(environ.get("REQUEST_METHOD", "")).upper() != "POST":
+        return None
+    form = _read_form(environ)
+    if (form.get("Action") or [""])[0] not in ("Publish", "PublishBatch"):
+        return None
+    topic = (form.get("TopicArn") or [""])[0]
+    return Call("sns", "sns:Publish", topic) if topic else None
+
+
+def _sagemaker(environ: dict[str, Any], partition: str, region: str, account: str) -> Call | None:
+    match = _ENDPOINT_INVOKE.match(str(environ.get("PATH_INFO", "")))
+    if not match or str(environ.get("REQUEST_METHOD", "")).upper() != "POST":
+        return None
+    name = unquote(match.group(1)).lower()
+    return Call(
+        "sagemaker", "sagemaker:InvokeEndpoint", f"arn:{partition}:sagemaker:{region}:{account}:endpoint/{name}"
+    )
+
+
+def call_of(environ: dict[str, Any], signature: Signature, partition: str, account: str) -> Call | None:
+    """The checked call this request makes, or None for a call the emulator does not check."""
+    if signature.service == "s3":
+        return _s3(environ, partition)
+    if signature.service == "lambda":
+        return _lambda(environ, partition, signature.region, account)
+    if signature.service == "sns":
+        return _sns(environ)
+    if signature.service == "sagemaker":
+        return _sagemaker(environ, partition, signature.region, account)
+    return None

@@ -1,0 +1,389 @@
+"""IAM enforced by the emulator (`LocalAWS(enforce_iam=True)`): roles act as themselves.
+
+Each covered call, made as a role whose policy has or lacks the statement it needs: allowed, or
+refused the way the service refuses it. The admin's keys (the suite's `testing`) always pass.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import uuid
+from collections.abc import Iterator
+from typing import Any
+
+import boto3
+import pytest
+from botocore.exceptions import ClientError
+
+from scones.local.server import LocalAWS
+from tests.support.local_fixtures import (
+    ACCOUNT_ID,
+    client,
+    deploy_endpoint,
+    invoke,
+    lambda_zip,
+    model_artifact,
+    png,
+    wait_for_execution,
+)
+
+BUCKET = "iam-images"
+TRUST_LAMBDA = {
+    "Version": "2012-10-17",
+    "Statement": [{"Effect": "Allow", "Principal": {"Service": "lambda.amazonaws.com"}, "Action": "sts:AssumeRole"}],
+}
+
+
+@pytest.fixture(scope="module")
+def aws() -> Iterator[LocalAWS]:
+    with LocalAWS(enforce_iam=True) as emulator:
+        s3 = client("s3", emulator.url)
+        s3.create_bucket(Bucket=BUCKET)
+        s3.put_object(Bucket=BUCKET, Key="data/a.png", Body=b"image")
+        s3.put_object(Bucket=BUCKET, Key="other/b.png", Body=b"image")
+        yield emulator
+
+
+def _statement(action: str | list[str], resource: str | list[str], effect: str = "Allow") -> dict[str, Any]:
+    return {"Effect": effect, "Action": action, "Resource": resource}
+
+
+def _role(url: str, *statements: dict[str, Any], managed: list[dict[str, Any]] | None = None) -> str:
+    """A new role with `statements` inline and `managed` in an attached managed policy; its ARN."""
+    iam = client("iam", url)
+    name = f"role-{uuid.uuid4().hex[:8]}"
+    arn = str(iam.create_role(RoleName=name, AssumeRolePolicyDocument=json.dumps(TRUST_LAMBDA))["Role"]["Arn"])
+    if statements:
+        document = {"Version": "2012-10-17", "Statement": list(statements)}
+        iam.put_role_policy(RoleName=name, PolicyName="inline", PolicyDocument=json.dumps(document))
+    if managed:
+        document = {"Version": "2012-10-17", "Statement": managed}
+        policy = iam.create_policy(PolicyName=f"{name}-managed", PolicyDocument=json.dumps(document))
+        iam.attach_role_policy(RoleName=name, PolicyArn=policy["Policy"]["Arn"])
+    return arn
+
+
+def _as_role(url: str, role_arn: str, service: str) -> Any:
+    keys = client("sts", url).assume_role(RoleArn=role_arn, RoleSessionName="tester")["Credentials"]
+    return boto3.client(
+        service,
+        endpoint_url=url,
+        region_name="us-east-1",
+        aws_access_key_id=keys["AccessKeyId"],
+        aws_secret_access_key=keys["SecretAccessKey"],
+        aws_session_token=keys["SessionToken"],
+    )
+
+
+def _denied(call: Any, **kwargs: Any) -> dict[str, Any]:
+    with pytest.raises(ClientError) as raised:
+        call(**kwargs)
+    return dict(raised.value.response)
+
+
+def _role_name(arn: str) -> str:
+    return arn.rsplit("/", 1)[-1]
+
+
+# -- S3 ------------------------------------------------------------------------------------------
+
+
+def test_s3_get_object_needs_the_roles_allow(aws: LocalAWS) -> None:
+    allowed = _role(aws.url, _statement("s3:GetObject", f"arn:aws:s3:::{BUCKET}/data/*"))
+    s3 = _as_role(aws.url, allowed, "s3")
+    assert s3.get_object(Bucket=BUCKET, Key="data/a.png")["Body"].read() == b"image"
+    response = _denied(s3.get_object, Bucket=BUCKET, Key="other/b.png")
+    assert response["Error"]["Code"] == "AccessDenied"
+    assert response["ResponseMetadata"]["HTTPStatusCode"] == 403
+    assert response["Error"]["Message"] == (
+        f"User: arn:aws:sts::{ACCOUNT_ID}:assumed-role/{_role_name(allowed)}/tester is not authorized to perform: "
+        f's3:GetObject on resource: "arn:aws:s3:::{BUCKET}/other/b.png" because no identity-based policy allows '
+        "the s3:GetObject action"
+    )
+    # HEAD is a GetObject too, answered without a body.
+    assert _denied(s3.head_object, Bucket=BUCKET, Key="other/b.png")["Error"]["Code"] == "403"
+
+
+def test_s3_put_object_is_checked_and_reads_are_not_writes(aws: LocalAWS) -> None:
+    s3 = _as_role(aws.url, _role(aws.url, _statement("s3:GetObject", "*")), "s3")
+    assert _denied(s3.put_object, Bucket=BUCKET, Key="data/new.png", Body=b"x")["Error"]["Code"] == "AccessDenied"
+    writer = _as_role(aws.url, _role(aws.url, _statement("s3:PutObject", f"arn:aws:s3:::{BUCKET}/*")), "s3")
+    writer.put_object(Bucket=BUCKET, Key="data/new.png", Body=b"x")
+
+
+def test_a_role_without_policies_is_denied_and_the_admin_is_not(aws: LocalAWS) -> None:
+    bare = _as_role(aws.url, _role(aws.url), "s3")
+    assert _denied(bare.get_object, Bucket=BUCKET, Key="data/a.png")["Error"]["Code"] == "AccessDenied"
+    assert client("s3", aws.url).get_object(Bucket=BUCKET, Key="data/a.png")["Body"].read() == b"image"
+
+
+def test_explicit_deny_wins_over_an_allow_in_another_policy(aws: LocalAWS) -> None:
+    role = _role(
+        aws.url,
+        _statement("s3:GetObject", f"arn:aws:s3:::{BUCKET}/data/a.png", effect="Deny"),
+        managed=[_statement("s3:*", "*")],
+    )
+    s3 = _as_role(aws.url, role, "s3")
+    message = _denied(s3.get_object, Bucket=BUCKET, Key="data/a.png")["Error"]["Message"]
+    assert message.endswith("with an explicit deny in an identity-based policy")
+    assert s3.get_object(Bucket=BUCKET, Key="other/b.png")["Body"].read() == b"image"  # the managed Allow
+
+
+def test_wildcards_and_case_insensitive_actions(aws: LocalAWS) -> None:
+    s3 = _as_role(aws.url, _role(aws.url, _statement("S3:Get*", f"arn:aws:s3:::{BUCKET}/*/a.png")), "s3")
+    assert s3.get_object(Bucket=BUCKET, Key="data/a.png")["Body"].read() == b"image"
+    assert _denied(s3.get_object, Bucket=BUCKET, Key="other/b.png")["Error"]["Code"] == "AccessDenied"
+
+
+def test_not_resource_and_unmet_conditions(aws: LocalAWS) -> None:
+    role = _role(
+        aws.url,
+        {"Effect": "Allow", "Action": "s3:GetObject", "NotResource": f"arn:aws:s3:::{BUCKET}/other/*"},
+        {
+            "Effect": "Allow",
+            "Action": "s3:GetObject",
+            "Resource": "*",
+            "Condition": {"StringEquals": {"aws:SourceVpce": "vpce-1"}},
+        },
+    )
+    s3 = _as_role(aws.url, role, "s3")
+    assert s3.get_object(Bucket=BUCKET, Key="data/a.png")["Body"].read() == b"image"
+    # The conditional Allow does not apply (moto alone would turn it into a Deny of data/a.png too).
+    assert _denied(s3.get_object, Bucket=BUCKET, Key="other/b.png")["Error"]["Code"] == "AccessDenied"
+
+
+def test_calls_the_emulator_does_not_check_pass(aws: LocalAWS) -> None:
+    s3 = _as_role(aws.url, _role(aws.url), "s3")
+    assert "Contents" in s3.list_objects_v2(Bucket=BUCKET)  # s3:ListBucket is not enforced
+
+
+# -- Lambda: its own calls as its execution role -----------------------------------------------
+
+READ_AND_REPORT = """
+import boto3
+from botocore.exceptions import ClientError
+
+
+def handler(event, context):
+    identity = boto3.client("sts").get_caller_identity()["Arn"]
+    try:
+        body = boto3.client("s3").get_object(Bucket=event["bucket"], Key=event["key"])["Body"].read()
+        return {"identity": identity, "read": body.decode()}
+    except ClientError as exc:
+        error = exc.response["Error"]
+        return {"identity": identity, "error": error["Code"], "message": error["Message"]}
+"""
+
+
+def _function(url: str, role_arn: str, source: str) -> str:
+    name = f"fn-{uuid.uuid4().hex[:8]}"
+    return str(
+        client("lambda", url).create_function(
+            FunctionName=name,
+            Runtime="python3.12",
+            Role=role_arn,
+            Handler="app.handler",
+            Code={"ZipFile": lambda_zip({"app.py": source})},
+            Timeout=30,
+        )["FunctionArn"]
+    )
+
+
+def test_a_function_calls_with_its_execution_roles_keys(aws: LocalAWS) -> None:
+    role = _role(aws.url, _statement("s3:GetObject", f"arn:aws:s3:::{BUCKET}/data/*"))
+    function = _function(aws.url, role, READ_AND_REPORT)
+    name = function.rsplit(":", 1)[-1]
+    _, allowed = invoke(aws.url, name, {"bucket": BUCKET, "key": "data/a.png"})
+    assert allowed == {"identity": f"arn:aws:sts::{ACCOUNT_ID}:assumed-role/{_role_name(role)}/{name}", "read": "image"}
+    _, denied = invoke(aws.url, name, {"bucket": BUCKET, "key": "other/b.png"})
+    assert denied["error"] == "AccessDenied"
+    assert f"assumed-role/{_role_name(role)}/{name} is not authorized to perform: s3:GetObject" in denied["message"]
+
+
+def _log_events(url: str, function_name: str) -> list[str]:
+    logs = client("logs", url)
+    try:
+        return [e["message"] for e in logs.filter_log_events(logGroupName=f"/aws/lambda/{function_name}")["events"]]
+    except logs.exceptions.ResourceNotFoundException:
+        return []
+
+
+def test_a_functions_logs_are_delivered_only_if_its_role_may_write_them(aws: LocalAWS) -> None:
+    log_group = f"arn:aws:logs:us-east-1:{ACCOUNT_ID}:log-group:/aws/lambda/"
+    writes = _statement(["logs:CreateLogStream", "logs:PutLogEvents"], f"{log_group}*")
+    silent = _function(aws.url, _role(aws.url), ECHO).rsplit(":", 1)[-1]
+    logged = _function(aws.url, _role(aws.url, writes), ECHO).rsplit(":", 1)[-1]
+    for name in (silent, logged):
+        response, answer = invoke(aws.url, name, {"n": 1}, LogType="Tail")
+        assert answer == {"echo": {"n": 1}}
+        assert response["LogResult"]  # the tail comes back either way
+    assert _log_events(aws.url, silent) == []
+    assert any(line.startswith("REPORT RequestId") for line in _log_events(aws.url, logged))
+
+
+def test_invoke_endpoint_is_checked_on_the_endpoint_arn(aws: LocalAWS) -> None:
+    endpoint_arn = f"arn:aws:sagemaker:us-east-1:{ACCOUNT_ID}:endpoint/scones-endpoint"
+    allowed = _as_role(
+        aws.url, _role(aws.url, _statement("sagemaker:InvokeEndpoint", endpoint_arn)), "sagemaker-runtime"
+    )
+    other = _as_role(
+        aws.url,
+        _role(aws.url, _statement("sagemaker:InvokeEndpoint", "arn:aws:sagemaker:*:*:endpoint/other")),
+        "sagemaker-runtime",
+    )
+    body = {"ContentType": "image/png", "Body": b"x"}
+    # Past the authorizer, the endpoint does not exist: SageMaker's ValidationError, not AccessDenied.
+    assert (
+        _denied(allowed.invoke_endpoint, EndpointName="Scones-Endpoint", **body)["Error"]["Code"] == "ValidationError"
+    )
+    response = _denied(other.invoke_endpoint, EndpointName="Scones-Endpoint", **body)
+    assert response["Error"]["Code"] == "AccessDeniedException"
+    assert f"sagemaker:InvokeEndpoint on resource: {endpoint_arn} because" in response["Error"]["Message"]
+
+
+def test_lambda_invoke_is_checked_on_the_function_arn_whatever_names_it(aws: LocalAWS) -> None:
+    function = _function(aws.url, _role(aws.url), ECHO)
+    name = function.rsplit(":", 1)[-1]
+    caller = _as_role(aws.url, _role(aws.url, _statement("lambda:InvokeFunction", function)), "lambda")
+    for named in (name, function):  # (moto itself answers 500 to a partial ARN)
+        assert json.loads(caller.invoke(FunctionName=named, Payload=b"{}")["Payload"].read()) == {"echo": {}}
+    # A qualified call is a resource of its own: function:NAME:QUALIFIER.
+    response = _denied(caller.invoke, FunctionName=name, Qualifier="$LATEST", Payload=b"{}")
+    assert response["ResponseMetadata"]["HTTPStatusCode"] == 403
+    assert response["Error"]["Code"] == "AccessDeniedException"
+    assert f"lambda:InvokeFunction on resource: {function}:$LATEST because" in response["Error"]["Message"]
+
+
+# -- Step Functions: Task states call as the state machine's role ------------------------------
+
+ECHO = """
+def handler(event, context):
+    return {"echo": event}
+"""
+
+
+def _machine(url: str, role_arn: str, function_arn: str, topic_arn: str, *, over_http: bool = False) -> str:
+    parameters: dict[str, Any] = {"FunctionName": function_arn, "Payload.$": "$"}
+    if over_http:  # not the in-process shortcut's plain case: the call goes to the server over HTTP
+        parameters["InvocationType"] = "RequestResponse"
+    definition = {
+        "StartAt": "Invoke",
+        "States": {
+            "Invoke": {
+                "Type": "Task",
+                "Resource": "arn:aws:states:::lambda:invoke",
+                "Parameters": parameters,
+                "Next": "Notify",
+            },
+            "Notify": {
+                "Type": "Task",
+                "Resource": "arn:aws:states:::sns:publish",
+                "Parameters": {"TopicArn": topic_arn, "Message": "done"},
+                "End": True,
+            },
+        },
+    }
+    name = f"sm-{uuid.uuid4().hex[:8]}"
+    sfn = client("stepfunctions", url)
+    return str(
+        sfn.create_state_machine(name=name, definition=json.dumps(definition), roleArn=role_arn)["stateMachineArn"]
+    )
+
+
+def _run(url: str, machine: str) -> tuple[dict[str, Any], list[tuple[str, str, str]]]:
+    """The execution and its failed Tasks: (state, error, cause)."""
+    sfn = client("stepfunctions", url)
+    arn = sfn.start_execution(stateMachineArn=machine, input="{}")["executionArn"]
+    execution = wait_for_execution(url, arn)
+    state, failed = "", []
+    for event in sfn.get_execution_history(executionArn=arn)["events"]:
+        state = event.get("stateEnteredEventDetails", {}).get("name", state)
+        if "taskFailedEventDetails" in event:
+            details = event["taskFailedEventDetails"]
+            failed.append((state, details["error"], details["cause"]))
+    return execution, failed
+
+
+@pytest.fixture(scope="module")
+def workflow_parts(aws: LocalAWS) -> tuple[str, str]:
+    function = _function(aws.url, _role(aws.url), ECHO)
+    topic = client("sns", aws.url).create_topic(Name="iam-notifications")["TopicArn"]
+    return function, topic
+
+
+@pytest.mark.parametrize("over_http", [False, True], ids=["in-process", "over-http"])
+def test_task_states_act_as_the_state_machines_role(
+    aws: LocalAWS, workflow_parts: tuple[str, str], over_http: bool
+) -> None:
+    function, topic = workflow_parts
+    both = _role(aws.url, _statement("lambda:InvokeFunction", function), _statement("sns:Publish", topic))
+    execution, failed = _run(aws.url, _machine(aws.url, both, function, topic, over_http=over_http))
+    assert execution["status"] == "SUCCEEDED" and failed == []
+
+    invoke_only = _role(aws.url, _statement("lambda:InvokeFunction", f"{function}*"))
+    execution, failed = _run(aws.url, _machine(aws.url, invoke_only, function, topic, over_http=over_http))
+    assert execution["status"] == "FAILED"
+    [(state, error, cause)] = failed
+    assert (state, error) == ("Notify", "SNS.AuthorizationErrorException")
+    assert cause.startswith(
+        f"User: arn:aws:sts::{ACCOUNT_ID}:assumed-role/{_role_name(invoke_only)}/StepFunctions is not authorized to "
+        f"perform: SNS:Publish on resource: {topic} because no identity-based policy allows the SNS:Publish action"
+    )
+
+    publish_only = _role(aws.url, _statement("sns:Publish", topic))
+    execution, failed = _run(aws.url, _machine(aws.url, publish_only, function, topic, over_http=over_http))
+    [(state, error, cause)] = failed
+    assert (state, error) == ("Invoke", "Lambda.AWSLambdaException")
+    assert f"is not authorized to perform: lambda:InvokeFunction on resource: {function} because" in cause
+    assert "Status Code: 403; Error Code: AccessDeniedException" in cause
+
+
+# -- SageMaker: the model's execution role reads the artifact and writes capture ------------------
+
+
+def _sagemaker_role(url: str, *statements: dict[str, Any]) -> None:
+    """deploy_endpoint's models use role/sagemaker; (re)write its one inline policy."""
+    iam = client("iam", url)
+    with contextlib.suppress(iam.exceptions.EntityAlreadyExistsException):
+        iam.create_role(RoleName="sagemaker", AssumeRolePolicyDocument=json.dumps(TRUST_LAMBDA))
+    document = {"Version": "2012-10-17", "Statement": list(statements)}
+    iam.put_role_policy(RoleName="sagemaker", PolicyName="inline", PolicyDocument=json.dumps(document))
+
+
+def test_endpoint_reads_its_artifact_and_writes_capture_as_the_models_role(aws: LocalAWS) -> None:
+    capture = {
+        "EnableCapture": True,
+        "InitialSamplingPercentage": 100,
+        "DestinationS3Uri": "s3://iam-capture/c",
+        "CaptureOptions": [{"CaptureMode": "Input"}],
+    }
+    client("s3", aws.url).create_bucket(Bucket="iam-capture")
+    runtime = client("sagemaker-runtime", aws.url)
+    artifact = model_artifact()
+
+    # May read the artifact, may not write capture: served, and the record dropped with a log line.
+    _sagemaker_role(aws.url, _statement("s3:GetObject", "arn:aws:s3:::iam-models/readable/*"))
+    deploy_endpoint(aws.url, "iam-models", "iam-served", artifact, capture, artifact_key="readable/model.tar.gz")
+    answer = runtime.invoke_endpoint(EndpointName="iam-served", ContentType="image/png", Body=png((255, 0, 0)))
+    assert json.loads(answer["Body"].read())[0] > 0.5
+    assert "Contents" not in client("s3", aws.url).list_objects_v2(Bucket="iam-capture")
+    logs = client("logs", aws.url).filter_log_events(logGroupName="/aws/sagemaker/Endpoints/iam-served")["events"]
+    assert any("data capture: User: arn:aws:sts" in e["message"] and "s3:PutObject" in e["message"] for e in logs)
+
+    # With the capture statement, the next invocation is captured.
+    _sagemaker_role(
+        aws.url,
+        _statement("s3:GetObject", "arn:aws:s3:::iam-models/readable/*"),
+        _statement("s3:PutObject", "arn:aws:s3:::iam-capture/*"),
+    )
+    runtime.invoke_endpoint(EndpointName="iam-served", ContentType="image/png", Body=png((255, 0, 0)))
+    assert len(client("s3", aws.url).list_objects_v2(Bucket="iam-capture")["Contents"]) == 1
+
+    # An artifact the role may not read never loads.
+    deploy_endpoint(aws.url, "iam-models", "iam-unreadable", artifact, None, artifact_key="secret/model.tar.gz")
+    response = _denied(runtime.invoke_endpoint, EndpointName="iam-unreadable", ContentType="image/png", Body=b"x")
+    assert response["Error"]["Code"] == "ValidationError"
+    message = response["Error"]["Message"]
+    assert "Could not access model data at s3://iam-models/secret/model.tar.gz" in message
+    assert "assumed-role/sagemaker/SageMaker is not authorized to perform: s3:GetObject" in message
