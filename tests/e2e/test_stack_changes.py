@@ -1,13 +1,15 @@
-"""End to end on the local emulator, for what changes a stack: redeploying another model. The test
-brings up its own stack (the real Terraform and Lambdas with the tiny red/blue model, no
-training), so the shared stack of test_workflow.py never changes and no order matters. Stopping
-the emulator is checked when each stack ends (tests/support/e2e_stacks.py)."""
+"""End to end on the local emulator, for what changes a stack: redeploying another model, changing the
+endpoint's instance type, both on a scaled-out endpoint. Each test brings up its own stack (the real
+Terraform and Lambdas with the tiny red/blue model, no training), so the shared stack of test_workflow.py
+never changes and no order matters. Stopping the emulator is checked when each stack ends
+(tests/support/e2e_stacks.py)."""
 
 from __future__ import annotations
 
 import json
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from click.testing import CliRunner
@@ -15,7 +17,7 @@ from click.testing import CliRunner
 from scones.cli import main as scones_main
 from scones.local import control
 from scones.workflow import Outcome
-from tests.support.e2e_stacks import MODEL_IMAGE_URI, Stack, tiny_stack, upload_artifact
+from tests.support.e2e_stacks import MODEL_IMAGE_URI, Stack, local_env_copy, tiny_stack, upload_artifact
 from tests.support.local_fixtures import model_artifact, png
 
 pytestmark = pytest.mark.e2e
@@ -25,7 +27,8 @@ RED_BICYCLE = "data/test/bicycle/red.png"
 
 @pytest.fixture
 def stack(tmp_path: Path) -> Iterator[Stack]:
-    with tiny_stack(tmp_path / "stack", model_artifact()) as deployed:
+    env_dir = local_env_copy(tmp_path / "checkout")
+    with tiny_stack(tmp_path / "stack", model_artifact(), env_dir=env_dir) as deployed:
         deployed.client("s3").put_object(Bucket=deployed.bucket, Key=RED_BICYCLE, Body=png((250, 10, 10)))
         yield deployed
 
@@ -35,6 +38,30 @@ def _endpoint_answer(stack: Stack, body: bytes) -> list[float]:
         EndpointName=stack.deployment.outputs["endpoint_name"], ContentType="image/png", Body=body
     )
     return [float(p) for p in json.loads(answer["Body"].read())]
+
+
+def _scale_out(stack: Stack, count: int) -> None:
+    """What the target-tracking policy does when invocations per instance pass its target."""
+    stack.client("sagemaker").update_endpoint_weights_and_capacities(
+        EndpointName=stack.deployment.outputs["endpoint_name"],
+        DesiredWeightsAndCapacities=[{"VariantName": "AllTraffic", "DesiredInstanceCount": count}],
+    )
+    assert _variant(stack)["DesiredInstanceCount"] == count
+
+
+def _variant(stack: Stack) -> dict[str, Any]:
+    endpoint = stack.client("sagemaker").describe_endpoint(EndpointName=stack.deployment.outputs["endpoint_name"])
+    (variant,) = endpoint["ProductionVariants"]
+    return dict(variant)
+
+
+def _autoscaling(stack: Stack) -> tuple[list[dict[str, Any]], list[str]]:
+    """The variant's scalable targets and the names of their scaling policies."""
+    autoscaling = stack.client("application-autoscaling")
+    resource = f"endpoint/{stack.deployment.outputs['endpoint_name']}/variant/AllTraffic"
+    targets = autoscaling.describe_scalable_targets(ServiceNamespace="sagemaker", ResourceIds=[resource])
+    policies = autoscaling.describe_scaling_policies(ServiceNamespace="sagemaker", ResourceId=resource)
+    return targets["ScalableTargets"], [policy["PolicyName"] for policy in policies["ScalingPolicies"]]
 
 
 def test_redeploying_another_artifact_serves_it_without_retraining(stack: Stack) -> None:
@@ -55,7 +82,14 @@ def test_redeploying_another_artifact_serves_it_without_retraining(stack: Stack)
     tfvars = CliRunner().invoke(scones_main, args)
     assert tfvars.exit_code == 0, tfvars.output
     assert f'model_data_url: "{old_url}" -> "{new_url}"' in tfvars.output
+    _scale_out(stack, 2)
+    targets, policies = _autoscaling(stack)
     stack.deployment.terraform.apply("terraform apply (redeploy)")
+    # A model-only update is allowed with the target registered, and the provider's UpdateEndpoint does
+    # not retain variant properties: the scaled-out variant restarts at the config's count, min_capacity
+    # (terraform/modules/endpoint/README.md, "Updates of an autoscaled endpoint").
+    assert _autoscaling(stack) == (targets, policies)
+    assert (_variant(stack)["CurrentInstanceCount"], _variant(stack)["DesiredInstanceCount"]) == (1, 1)
 
     sagemaker = stack.client("sagemaker")
     endpoint = stack.deployment.outputs["endpoint_name"]
@@ -69,3 +103,28 @@ def test_redeploying_another_artifact_serves_it_without_retraining(stack: Stack)
     assert result.probabilities == pytest.approx(before[::-1], abs=1e-6)
     # The Lambda sandboxes and both models' servers run now; the stack's end stops them all.
     assert [pid for pid in control.processes_in_group(stack.daemon_pid) if pid != stack.daemon_pid]
+
+
+def test_changing_the_instance_type_of_a_scaled_out_endpoint_succeeds_in_one_apply(stack: Stack) -> None:
+    """SageMaker refuses the update while the variant is a scalable target; the module deregisters it
+    (policy first), updates the endpoint and registers it again, in one apply."""
+    _scale_out(stack, 2)
+    (target,), policies = _autoscaling(stack)
+    assert policies
+    (stack.deployment.config.env_dir / "instance_type_override.tf").write_text(
+        'module "stack" {\n  endpoint_instance_type = "ml.m5.xlarge"\n}\n'
+    )
+    stack.deployment.terraform.apply("terraform apply (instance type)")
+
+    sagemaker = stack.client("sagemaker")
+    config_name = sagemaker.describe_endpoint(EndpointName=stack.deployment.outputs["endpoint_name"])[
+        "EndpointConfigName"
+    ]
+    (variant,) = sagemaker.describe_endpoint_config(EndpointConfigName=config_name)["ProductionVariants"]
+    assert variant["InstanceType"] == "ml.m5.xlarge"
+    (again,), policies_again = _autoscaling(stack)
+    assert (again["MinCapacity"], again["MaxCapacity"]) == (target["MinCapacity"], target["MaxCapacity"])
+    assert again["ScalableTargetARN"] != target["ScalableTargetARN"]  # registered anew
+    assert policies_again == policies
+    assert _variant(stack)["DesiredInstanceCount"] == 1  # the new config's InitialInstanceCount
+    assert _endpoint_answer(stack, png((250, 10, 10)))[0] > 0.99

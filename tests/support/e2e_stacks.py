@@ -14,6 +14,7 @@ left. Every stack is checked this way, after whatever its tests ran, in any test
 from __future__ import annotations
 
 import json
+import shutil
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -121,11 +122,31 @@ def grant_models_bucket(session: Any, role_arn: str) -> None:
     )
 
 
+def local_env_copy(out: Path) -> Path:
+    """A copy of terraform/envs/local that a test may add an override file to (`*_override.tf`, which
+    Terraform merges into the root's blocks) without touching the checkout: the root's files copied,
+    what it reaches through `../../..` (modules, Lambda packages, ASL) linked."""
+    repo = Path(__file__).resolve().parents[2]
+    env_dir = out / "terraform" / "envs" / "local"
+    env_dir.mkdir(parents=True)
+    for tf in (repo / "terraform" / "envs" / "local").glob("*.tf"):
+        shutil.copy(tf, env_dir)
+    (out / "terraform" / "modules").symlink_to(repo / "terraform" / "modules")
+    for linked in ("build", "asl"):
+        (out / linked).symlink_to(repo / linked)
+    return env_dir
+
+
 @contextmanager
-def tiny_stack(out: Path, artifact: bytes, variables: dict[str, str] | None = None) -> Iterator[Stack]:
-    """The stack serving `artifact` (a tests.support.local_fixtures.model_artifact), in one apply,
-    with the local root's `variables` set (e.g. state_machine_type)."""
+def tiny_stack(
+    out: Path, artifact: bytes, variables: dict[str, str] | None = None, env_dir: Path | None = None
+) -> Iterator[Stack]:
+    """The stack serving `artifact` (a tests.support.local_fixtures.model_artifact), in one apply, of the
+    local root or of `env_dir` (a `local_env_copy`), with the root's `variables` set (e.g.
+    state_machine_type)."""
     config = StackConfig(out=out, port=free_port(), extra_vars=dict(variables or {}))
+    if env_dir is not None:
+        config.env_dir = env_dir
     state, already_running = control.up(config.emulator_dir, port=config.port)
     assert not already_running
     try:

@@ -15,6 +15,7 @@ module "stack" {
   model_image_uri             = var.model_image_uri
   notification_subscriptions  = var.notification_subscriptions
   kms_key_arn                 = var.kms_key_arn
+  create_kms_key              = var.create_kms_key
   extra_image_repository_arns = var.extra_image_repository_arns
   capture_expiration_days     = 90
   log_retention_days          = 90

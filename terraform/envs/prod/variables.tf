@@ -26,6 +26,12 @@ variable "kms_key_arn" {
   default     = null
 }
 
+variable "create_kms_key" {
+  description = "Let the stack create its own customer-managed KMS key (rotation on, alias alias/scones-prod), with a key policy right for this stack by construction (docs/kms.md); excludes kms_key_arn."
+  type        = bool
+  default     = false
+}
+
 variable "model_data_url" {
   description = "S3 URI of the trained model.tar.gz (written by `scones tfvars` into model.auto.tfvars.json); null: no endpoint yet."
   type        = string

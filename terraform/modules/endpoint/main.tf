@@ -99,6 +99,15 @@ resource "aws_appautoscaling_target" "this" {
   scalable_dimension = "sagemaker:variant:DesiredInstanceCount"
   min_capacity       = var.autoscaling.min_capacity
   max_capacity       = var.autoscaling.max_capacity
+
+  # SageMaker refuses an UpdateEndpoint that changes the instance type of a variant registered as a
+  # scalable target: deregister, update, register again ("Update endpoints that use auto scaling",
+  # https://docs.aws.amazon.com/sagemaker/latest/dg/endpoint-scaling-update.html). Replacing the target
+  # when the instance type changes gives that order in one apply: the target depends on the endpoint,
+  # so Terraform destroys it before it updates the endpoint and creates it again after.
+  lifecycle {
+    replace_triggered_by = [aws_sagemaker_endpoint_configuration.this[0].production_variants[0].instance_type]
+  }
 }
 
 resource "aws_appautoscaling_policy" "this" {
@@ -118,5 +127,11 @@ resource "aws_appautoscaling_policy" "this" {
     predefined_metric_specification {
       predefined_metric_type = "SageMakerVariantInvocationsPerInstance"
     }
+  }
+
+  # Deregistering the target deletes its policies (API_DeregisterScalableTarget): the policy goes and
+  # comes back with it.
+  lifecycle {
+    replace_triggered_by = [aws_appautoscaling_target.this[0]]
   }
 }

@@ -15,7 +15,10 @@ locals {
     var.extra_image_repository_arns,
     local.image_repo == null ? [] : ["arn:${var.partition}:ecr:${local.image_repo.region}:${local.image_repo.account}:repository/${local.image_repo.repo}"],
   )
-  kms_key_arns = var.kms_key_arn == null ? [] : [var.kms_key_arn]
+  # The key in use: the stack's own (create_kms_key), the caller's (kms_key_arn) or none. The list's length
+  # is known at plan time even while the created key's ARN is not, so the policies built from it plan.
+  kms_key_arns = var.create_kms_key ? aws_kms_key.this[*].arn : (var.kms_key_arn == null ? [] : [var.kms_key_arn])
+  kms_key_arn  = var.create_kms_key ? aws_kms_key.this[0].arn : var.kms_key_arn
 
   # Derived rather than read from the resources, so IAM policies and the state machine definition are
   # fully known at plan time (reviewable, assertable); the depends_on below keep creation order right.
@@ -63,7 +66,7 @@ module "storage" {
   partition               = var.partition
   data_bucket_name        = local.names.data_bucket
   capture_bucket_name     = local.names.capture_bucket
-  kms_key_arn             = var.kms_key_arn
+  kms_key_arn             = local.kms_key_arn
   force_destroy           = var.force_destroy
   capture_expiration_days = var.capture_expiration_days
   tags                    = var.tags
@@ -73,7 +76,7 @@ module "notifications" {
   source = "../notifications"
 
   topic_name        = local.names.topic
-  kms_master_key_id = var.kms_key_arn
+  kms_master_key_id = local.kms_key_arn
   subscriptions     = var.notification_subscriptions
   tags              = var.tags
 }
@@ -153,10 +156,10 @@ module "endpoint" {
     # The capture bucket is named, not referenced, so the URI is known at plan time; the dependency keeps order.
     destination_s3_uri  = "s3://${module.storage.capture_bucket_name}/${local.names.endpoint}"
     sampling_percentage = var.capture_sampling_percentage
-    kms_key_arn         = var.kms_key_arn
+    kms_key_arn         = local.kms_key_arn
   }
   autoscaling        = var.autoscaling
-  kms_key_arn        = var.kms_key_arn
+  kms_key_arn        = local.kms_key_arn
   log_retention_days = var.log_retention_days
   tags               = var.tags
 }
@@ -176,4 +179,66 @@ module "alarms" {
   tags                             = var.tags
 
   depends_on = [module.notifications]
+}
+
+# create_kms_key: the stack's own customer-managed key, with the key policy docs/kms.md derives. The roles
+# (Lambdas, state machine, SageMaker) use the key with their own credentials, so the key policy only lets
+# the account's IAM policies grant it, and the iam module's policies grant each role what it needs on this
+# key ("Default key policy", https://docs.aws.amazon.com/kms/latest/developerguide/key-policy-default.html).
+# CloudWatch alarms publish to the encrypted topic as the service, which needs a statement of its own
+# ("Amazon SNS topic encryption" in https://docs.aws.amazon.com/AmazonCloudWatch/latest/monitoring/AlarmThatSendsEmail.html).
+data "aws_iam_policy_document" "kms" {
+  count = var.create_kms_key ? 1 : 0
+
+  statement {
+    sid       = "EnableIAMPolicies"
+    actions   = ["kms:*"]
+    resources = ["*"]
+    principals {
+      type        = "AWS"
+      identifiers = ["arn:${var.partition}:iam::${var.account_id}:root"]
+    }
+  }
+
+  statement {
+    sid       = "CloudWatchAlarmsPublishToEncryptedTopic"
+    actions   = ["kms:Decrypt", "kms:GenerateDataKey*"]
+    resources = ["*"]
+    principals {
+      type        = "Service"
+      identifiers = ["cloudwatch.amazonaws.com"]
+    }
+    # Only alarms of this account. aws:SourceArn is left out: AWS documents no source ARN on the KMS
+    # requests an alarm's SNS action makes, and a condition the request does not carry would silently
+    # drop every alarm notification.
+    condition {
+      test     = "StringEquals"
+      variable = "aws:SourceAccount"
+      values   = [var.account_id]
+    }
+  }
+}
+
+resource "aws_kms_key" "this" {
+  count = var.create_kms_key ? 1 : 0
+
+  description             = "${local.p}: buckets, notification topic, endpoint volumes and data capture"
+  enable_key_rotation     = true
+  deletion_window_in_days = 30
+  policy                  = data.aws_iam_policy_document.kms[0].json
+  tags                    = var.tags
+
+  lifecycle {
+    precondition {
+      condition     = var.kms_key_arn == null
+      error_message = "create_kms_key and kms_key_arn are mutually exclusive: set create_kms_key = true to let the stack create its key, or kms_key_arn to use yours."
+    }
+  }
+}
+
+resource "aws_kms_alias" "this" {
+  count = var.create_kms_key ? 1 : 0
+
+  name          = "alias/${local.p}"
+  target_key_id = aws_kms_key.this[0].key_id
 }

@@ -67,3 +67,8 @@ output "region" {
   description = "Region of the stack."
   value       = var.region
 }
+
+output "kms_key_arn" {
+  description = "The customer-managed KMS key the stack encrypts with: the one it created (create_kms_key), kms_key_arn, or null."
+  value       = local.kms_key_arn
+}

@@ -135,9 +135,15 @@ variable "notification_subscriptions" {
 }
 
 variable "kms_key_arn" {
-  description = "Customer-managed KMS key for buckets, topic, capture and endpoint volumes; null uses AWS-managed encryption."
+  description = "Customer-managed KMS key for buckets, topic, capture and endpoint volumes; null uses AWS-managed encryption (or the stack's own key, create_kms_key). Excludes create_kms_key."
   type        = string
   default     = null
+}
+
+variable "create_kms_key" {
+  description = "Create the stack's own customer-managed KMS key (rotation on, alias alias/<name_prefix>) for what kms_key_arn would encrypt, with a key policy that enables the account's IAM policies and lets CloudWatch alarms publish to the encrypted topic (docs/kms.md). Excludes kms_key_arn."
+  type        = bool
+  default     = false
 }
 
 variable "force_destroy" {

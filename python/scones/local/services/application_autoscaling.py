@@ -1,4 +1,5 @@
-"""Application Auto Scaling: scalable-target tags, which moto neither stores nor serves.
+"""Application Auto Scaling: scalable-target tags, which moto neither stores nor serves, and
+deregistration that takes the target's policies with it.
 
 The Terraform AWS provider (5.x) calls `ListTagsForResource`/`TagResource`/`UntagResource` after
 every `RegisterScalableTarget` (and on refresh); without answers it retries for minutes, then
@@ -92,7 +93,32 @@ def _register_scalable_target(self: ApplicationAutoScalingResponse) -> str:
     return body
 
 
+_original_deregister_scalable_target = ApplicationAutoscalingBackend.deregister_scalable_target
+
+
+def _deregister_scalable_target(self: ApplicationAutoscalingBackend, namespace: str, r_id: str, dimension: str) -> None:
+    """Deregister the target and, as AWS does, its policies and scheduled actions.
+
+    DeregisterScalableTarget (Application Auto Scaling API Reference,
+    https://docs.aws.amazon.com/autoscaling/application/APIReference/API_DeregisterScalableTarget.html):
+    "Deregistering a scalable target deletes the scaling policies and the scheduled actions that are
+    associated with it." moto keeps them, so a configuration that replaces only the target would pass
+    here and lose its policy on AWS.
+    """
+    _original_deregister_scalable_target(self, namespace, r_id, dimension)
+    for key, policy in list(self.policies.items()):
+        if (policy.service_namespace, policy.resource_id, policy.scalable_dimension) == (namespace, r_id, dimension):
+            policy.delete_alarms(self.account_id, self.region_name)
+            del self.policies[key]
+    self.scheduled_actions = [
+        action
+        for action in self.scheduled_actions
+        if (action.service_namespace, action.resource_id, action.scalable_dimension) != (namespace, r_id, dimension)
+    ]
+
+
 def install() -> None:
+    ApplicationAutoscalingBackend.deregister_scalable_target = _deregister_scalable_target  # type: ignore[method-assign]
     ApplicationAutoScalingResponse.list_tags_for_resource = _list_tags_for_resource  # type: ignore[attr-defined]
     ApplicationAutoScalingResponse.tag_resource = _tag_resource  # type: ignore[attr-defined]
     ApplicationAutoScalingResponse.untag_resource = _untag_resource  # type: ignore[attr-defined]

@@ -1,6 +1,8 @@
 """SageMaker: UpdateEndpoint, and model read-backs that match AWS's.
 
-- moto has no `UpdateEndpoint`; a redeploy of the model calls it.
+- moto has no `UpdateEndpoint`; a redeploy of the model calls it. It refuses what AWS refuses
+  (an instance-type change or removal of an autoscaled variant) and keeps or resets instance
+  counts as AWS does (docs/emulator.md, "SageMaker endpoint updates").
 - moto's `DescribeModel` reports an empty `VpcConfig` for a model created without one, which the
   Terraform AWS provider reads back as a `vpc_config` block and plans to remove on every run.
 - moto's `CreateModel` drops `EnableNetworkIsolation` (read back as false: the provider would
@@ -11,18 +13,77 @@ from __future__ import annotations
 
 from typing import Any
 
+from moto.applicationautoscaling.models import applicationautoscaling_backends
 from moto.core.responses import ActionResult
 from moto.core.utils import utcnow
 from moto.sagemaker.exceptions import ValidationError
-from moto.sagemaker.models import FakeEndpoint, SageMakerModelBackend
+from moto.sagemaker.models import FakeEndpoint, FakeEndpointConfig, SageMakerModelBackend
 from moto.sagemaker.responses import SageMakerResponse
 
+# "Update endpoints that use auto scaling", https://docs.aws.amazon.com/sagemaker/latest/dg/endpoint-scaling-update.html:
+# an update that changes the instance type of (or removes) a variant registered as a scalable target fails.
+SCALABLE_DIMENSION = "sagemaker:variant:DesiredInstanceCount"
+# What UpdateEndpoint can retain of a variant, by ExcludeRetainedVariantProperties' VariantPropertyType
+# (API_UpdateEndpoint), with the keys DescribeEndpoint reports them under; DataCaptureConfig is the endpoint's.
+_RETAINED = {
+    "DesiredInstanceCount": ("CurrentInstanceCount", "DesiredInstanceCount"),
+    "DesiredWeight": ("CurrentWeight", "DesiredWeight"),
+    "DataCaptureConfig": (),
+}
 
-def _update_endpoint(self: SageMakerModelBackend, endpoint_name: str, endpoint_config_name: str) -> FakeEndpoint:
+
+def _autoscaled_variants(backend: SageMakerModelBackend, endpoint_name: str) -> set[str]:
+    """Names of the endpoint's variants that Application Auto Scaling has as scalable targets."""
+    autoscaling = applicationautoscaling_backends[backend.account_id][backend.region_name]
+    prefix = f"endpoint/{endpoint_name}/variant/"
+    return {
+        target.resource_id.removeprefix(prefix)
+        for target in autoscaling.describe_scalable_targets("sagemaker", None, SCALABLE_DIMENSION)
+        if target.resource_id.startswith(prefix)
+    }
+
+
+def _refuse_autoscaled_changes(backend: SageMakerModelBackend, endpoint: FakeEndpoint, new: FakeEndpointConfig) -> None:
+    current = backend.endpoint_configs.get(endpoint.endpoint_config_name)
+    if current is None:
+        return  # its config was deleted: nothing says what the variants run on now
+    new_types = {variant["VariantName"]: variant.get("InstanceType") for variant in new.production_variants}
+    autoscaled = _autoscaled_variants(backend, endpoint.endpoint_name)
+    changed = sorted(
+        name
+        for name, instance_type in ((v["VariantName"], v.get("InstanceType")) for v in current.production_variants)
+        if name in autoscaled and (name not in new_types or new_types[name] != instance_type)
+    )
+    if changed:
+        names = ", ".join(changed)
+        raise ValidationError(
+            message=f'The variant(s) "[{names}]" must be deregistered as scalable targets with AWS Application '
+            "Auto Scaling before they can be removed or have their instance type updated."
+        )
+
+
+def _retain(variants: list[dict[str, Any]], live: list[dict[str, Any]], retained: tuple[str, ...]) -> None:
+    """Give each new variant the live values of its same-named predecessor, for the retained properties."""
+    by_name = {variant["VariantName"]: variant for variant in live}
+    for variant in variants:
+        previous = by_name.get(variant["VariantName"], {})
+        variant.update({key: previous[key] for prop in retained for key in _RETAINED[prop] if key in previous})
+
+
+def _update_endpoint(
+    self: SageMakerModelBackend,
+    endpoint_name: str,
+    endpoint_config_name: str,
+    retain_all_variant_properties: bool = False,
+    excluded_properties: tuple[str, ...] = (),
+) -> FakeEndpoint:
     """Point the endpoint at another config, as a redeploy does.
 
     The model server resolves endpoint -> config -> model on every request, so the next
     invocation serves the new model; a real endpoint would blue/green the fleet instead.
+    Variants take the new config's InitialInstanceCount and weight unless the caller retains
+    them (RetainAllVariantProperties, API_UpdateEndpoint): then a same-named variant keeps its
+    live DesiredInstanceCount, a scaled-out count included.
     """
     endpoint = self.endpoints.get(endpoint_name)
     if endpoint is None:
@@ -31,16 +92,27 @@ def _update_endpoint(self: SageMakerModelBackend, endpoint_name: str, endpoint_c
     config = self.endpoint_configs.get(endpoint_config_name)
     if config is None:
         raise ValidationError(message=f"Could not find endpoint configuration '{endpoint_config_name}'.")
+    _refuse_autoscaled_changes(self, endpoint, config)
+    variants = endpoint._process_production_variants(config.production_variants)
+    retained = (
+        tuple(prop for prop in _RETAINED if prop not in excluded_properties) if retain_all_variant_properties else ()
+    )
+    _retain(variants, endpoint.production_variants, retained)
     endpoint.endpoint_config_name = endpoint_config_name
-    endpoint.production_variants = endpoint._process_production_variants(config.production_variants)
-    endpoint.data_capture_config = config.data_capture_config
+    endpoint.production_variants = variants
+    if "DataCaptureConfig" not in retained:
+        endpoint.data_capture_config = config.data_capture_config
     endpoint.last_modified_time = utcnow()
     return endpoint
 
 
 def _update_endpoint_response(self: SageMakerResponse) -> ActionResult:
+    excluded = self._get_param("ExcludeRetainedVariantProperties") or []
     endpoint = self.sagemaker_backend.update_endpoint(
-        endpoint_name=self._get_param("EndpointName"), endpoint_config_name=self._get_param("EndpointConfigName")
+        endpoint_name=self._get_param("EndpointName"),
+        endpoint_config_name=self._get_param("EndpointConfigName"),
+        retain_all_variant_properties=bool(self._get_param("RetainAllVariantProperties", False)),
+        excluded_properties=tuple(item["VariantPropertyType"] for item in excluded),
     )
     return ActionResult({"EndpointArn": endpoint.arn})
 
