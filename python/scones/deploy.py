@@ -141,8 +141,9 @@ class Terraform:
             capture=True,
         )
 
-    def apply(self, stage: str) -> None:
-        """Apply; the plan goes to <out>/<stage>.log, the terminal gets progress and the result line."""
+    def apply(self, stage: str) -> float:
+        """Apply; the plan goes to <out>/<stage>.log, the terminal gets progress and the result line.
+        Returns the apply's wall-clock seconds (plan included: what a user waits for)."""
         variables = [f"-var=emulator_url={self.config.url}"]
         variables += [f"-var={name}={value}" for name, value in self.config.extra_vars.items()]
         # Passed explicitly (later files win over terraform/envs/local/*.auto.tfvars.json, which a
@@ -179,7 +180,9 @@ class Terraform:
         if process.returncode != 0:
             click.echo(log.read_text()[-4000:], err=True)
             raise StageError(f"{stage} failed (exit {process.returncode}); full log: {log}")
-        click.echo(f"    {result} ({stage}: {time.monotonic() - started:.1f} s; plan and log: {log})")
+        seconds = time.monotonic() - started
+        click.echo(f"    {result} ({stage}: {seconds:.1f} s; plan and log: {log})")
+        return seconds
 
     def outputs(self) -> dict[str, Any]:
         text = run_stage(self._cmd("output", "-json"), stage="terraform output", env=self.env, capture=True)
@@ -209,6 +212,7 @@ class Deployment:
     terraform: Terraform
     outputs: dict[str, Any]  # terraform output
     trained: dict[str, Any]  # `scones train --result-json`: model_data_url, model_image_uri, metrics
+    first_apply_seconds: float | None = None  # the first `terraform apply`, on a fresh emulator
 
     @property
     def url(self) -> str:
@@ -223,13 +227,12 @@ class Deployment:
         return metrics if isinstance(metrics, dict) else {}
 
 
-def apply_stack(config: StackConfig) -> Terraform:
+def apply_stack(config: StackConfig) -> tuple[Terraform, float]:
     """init and apply the environment root: storage, IAM, SNS, Lambdas, state machine, alarms, and
-    the endpoint when the run's tfvars name a model already."""
+    the endpoint when the run's tfvars name a model already. Returns the apply's seconds too."""
     terraform = Terraform(config)
     terraform.init()
-    terraform.apply("terraform apply #1")
-    return terraform
+    return terraform, terraform.apply("terraform apply #1")
 
 
 def deploy(config: StackConfig) -> Deployment:
@@ -238,7 +241,7 @@ def deploy(config: StackConfig) -> Deployment:
     aws = config.aws_args
 
     stage("terraform apply (storage, IAM, SNS, Lambdas, state machine, alarms)")
-    terraform = apply_stack(config)
+    terraform, first_apply_seconds = apply_stack(config)
     bucket = terraform.outputs()["data_bucket_name"]
 
     stage("scones prepare: the real CIFAR-100 bicycles and motorcycles -> S3")
@@ -264,7 +267,13 @@ def deploy(config: StackConfig) -> Deployment:
     stage("scones tfvars + terraform apply (SageMaker model, endpoint config with data capture, endpoint)")
     set_model(config, ["--from-json", str(train_json)])
     terraform.apply("terraform apply #2")
-    return Deployment(config=config, terraform=terraform, outputs=terraform.outputs(), trained=trained)
+    return Deployment(
+        config=config,
+        terraform=terraform,
+        outputs=terraform.outputs(),
+        trained=trained,
+        first_apply_seconds=first_apply_seconds,
+    )
 
 
 def set_model(config: StackConfig, source: Sequence[str]) -> None:

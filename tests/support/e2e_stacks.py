@@ -116,9 +116,9 @@ def tiny_stack(out: Path, artifact: bytes) -> Iterator[Stack]:
     try:
         model_data_url = upload_artifact(make_session(endpoint_url=config.url), "tiny/model.tar.gz", artifact)
         set_model(config, ["--model-data-url", model_data_url, "--model-image-uri", MODEL_IMAGE_URI])
-        terraform = apply_stack(config)
+        terraform, seconds = apply_stack(config)
         trained = {"model_data_url": model_data_url, "model_image_uri": MODEL_IMAGE_URI}
-        yield Stack(Deployment(config, terraform, terraform.outputs(), trained), state.pid, {}, 0.93)
+        yield Stack(Deployment(config, terraform, terraform.outputs(), trained, seconds), state.pid, {}, 0.93)
     finally:
         control.down(config.emulator_dir)
     assert_nothing_left(config, state.pid)

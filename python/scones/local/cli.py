@@ -1,7 +1,8 @@
-"""`scones local up|down|status|env`: the local AWS emulator as a background process."""
+"""`scones local up|down|status|env|notifications`: the local AWS emulator as a background process."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import click
@@ -9,6 +10,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from scones.local import control
 from scones.local.inventory import list_deployed
+from scones.local.notifications import NotificationRecordError, sent_notifications
 from scones.local.state import LOG_FILE, StateFileError
 
 state_dir_option = click.option(
@@ -92,15 +94,41 @@ def status_cmd(state_dir: Path) -> None:
     click.echo(f"  topics:         {', '.join(inv.topics) or '-'}")
 
 
-@local_group.command("env")
-@state_dir_option
-def env_cmd(state_dir: Path) -> None:
-    """Print the shell exports for the running emulator: eval "$(scones local env)"."""
+def _running_url(state_dir: Path) -> str:
     try:
         state = control.running_state(state_dir)
     except StateFileError as exc:
         raise click.ClickException(str(exc)) from exc
     if state is None:
         raise click.ClickException("the local AWS emulator is not running; start it with `scones local up`")
-    for line in control.env_exports(state.url):
+    return state.url
+
+
+@local_group.command("notifications")
+@click.option(
+    "--topic-arn",
+    "topic_arns",
+    multiple=True,
+    help="The topic whose messages to print (repeatable) [default: every topic of the emulator].",
+)
+@state_dir_option
+def notifications_cmd(topic_arns: tuple[str, ...], state_dir: Path) -> None:
+    """Print every message the emulator's SNS topics sent, oldest first: one JSON line each
+    (topic_arn, message_id, subject, message)."""
+    url = _running_url(state_dir)
+    try:
+        topics = list(topic_arns) or list_deployed(url).topic_arns
+        for topic_arn in topics:
+            for sent in sent_notifications(url, topic_arn):
+                line = {"topic_arn": topic_arn, "message_id": sent.message_id, "subject": sent.subject}
+                click.echo(json.dumps({**line, "message": sent.message}))
+    except (NotificationRecordError, BotoCoreError, ClientError) as exc:
+        raise click.ClickException(str(exc)) from exc
+
+
+@local_group.command("env")
+@state_dir_option
+def env_cmd(state_dir: Path) -> None:
+    """Print the shell exports for the running emulator: eval "$(scones local env)"."""
+    for line in control.env_exports(_running_url(state_dir)):
         click.echo(line)

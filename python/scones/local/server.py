@@ -5,8 +5,9 @@ through the extensions `MOTO_EXTENSIONS` installs (`services/`, `speedups.py`) L
 invocations run the deployed zip in warm subprocess sandboxes, sagemaker-runtime InvokeEndpoint
 runs the deployed model artifact with data capture (both in `runtime/`), and the APIs the
 Terraform provider needs that moto lacks are answered. `retry_replay` answers an SDK's retry of
-a call already carried out with the first answer. One `LocalAWS` at a time per process: moto's
-state and its Step Functions callback port (MOTO_PORT) are process-wide.
+a call already carried out with the first answer, and `services/sns.py` serves the record of
+what each topic sent (`scones.local.notifications` reads it). One `LocalAWS` at a time per
+process: moto's state and its Step Functions callback port (MOTO_PORT) are process-wide.
 """
 
 from __future__ import annotations
@@ -33,6 +34,7 @@ from scones.local.runtime.cloudwatch_logs import CloudWatchLogs
 from scones.local.runtime.lambda_runtime import DEFAULT_MAX_SANDBOXES_PER_FUNCTION, LambdaRuntime
 from scones.local.runtime.model_server import ModelServer
 from scones.local.services import application_autoscaling, lambda_, s3, sagemaker, sagemaker_runtime, stepfunctions
+from scones.local.services.sns import SentNotificationsRecord
 
 # Every change the emulator makes to moto, one install() per module (services/ and speedups.py);
 # start() runs them all, and each is idempotent.
@@ -103,7 +105,7 @@ class LocalAWS:
         server = make_server(
             self._host,
             self._port,
-            RetryReplay(DomainDispatcherApplication(create_backend_app)),
+            SentNotificationsRecord(RetryReplay(DomainDispatcherApplication(create_backend_app))),
             threaded=True,
             request_handler=_LoggingRequestHandler if self._log_requests else _RequestHandler,
         )
