@@ -9,8 +9,9 @@ The parts:
   `retry_replay.py` (middleware that answers an SDK's retry with the first attempt's answer).
 - What the emulator changes in moto: `services/`, one module per AWS service (`lambda_.py`,
   `stepfunctions.py`, `sagemaker.py`, `sagemaker_runtime.py`, `application_autoscaling.py`,
-  `s3.py`), and `speedups.py` (shortcuts that change how fast moto answers, never what; each
-  with the measurement that justified it).
+  `s3.py`, `sns.py`: the record of what each topic sent, served over HTTP and read by
+  `notifications.py` and `scones local notifications`), and `speedups.py` (shortcuts that
+  change how fast moto answers, never what; each with the measurement that justified it).
 - What runs the deployed code: `runtime/`. `lambda_runtime.py` keeps warm Lambda sandboxes
   (`lambda_worker.py` in a subprocess), `model_server.py` serves SageMaker endpoints from model
   workers (`model_worker.py`) and writes data capture (`data_capture.py`); both log to moto's
