@@ -235,9 +235,27 @@ def apply_stack(config: StackConfig) -> tuple[Terraform, float]:
     return terraform, terraform.apply("terraform apply #1")
 
 
+@dataclass
+class TrainedStack:
+    """The stack applied without an endpoint, and the model trained on it (`train_for_stack`)."""
+
+    terraform: Terraform
+    first_apply_seconds: float
+    train_json: Path  # `scones train --result-json`
+
+    @property
+    def trained(self) -> dict[str, Any]:
+        return dict(json.loads(self.train_json.read_text()))
+
+
 def deploy(config: StackConfig) -> Deployment:
     """On the emulator at config.url: apply the stack, stage the data, train, write the run's
     tfvars and apply again with the endpoint."""
+    return apply_endpoint(config, train_for_stack(config))
+
+
+def train_for_stack(config: StackConfig) -> TrainedStack:
+    """Apply the stack (no endpoint yet), stage the data into its bucket and train on it."""
     aws = config.aws_args
 
     stage("terraform apply (storage, IAM, SNS, Lambdas, state machine, alarms)")
@@ -262,17 +280,21 @@ def deploy(config: StackConfig) -> Deployment:
         ),
         stage="train",
     )  # fmt: skip
-    trained = json.loads(train_json.read_text())
+    return TrainedStack(terraform=terraform, first_apply_seconds=first_apply_seconds, train_json=train_json)
 
+
+def apply_endpoint(config: StackConfig, stack: TrainedStack) -> Deployment:
+    """Write the trained model into the run's tfvars and apply again: model, endpoint config, endpoint
+    (and whatever else `config.extra_vars` changes since the first apply)."""
     stage("scones tfvars + terraform apply (SageMaker model, endpoint config with data capture, endpoint)")
-    set_model(config, ["--from-json", str(train_json)])
-    terraform.apply("terraform apply #2")
+    set_model(config, ["--from-json", str(stack.train_json)])
+    stack.terraform.apply("terraform apply #2")
     return Deployment(
         config=config,
-        terraform=terraform,
-        outputs=terraform.outputs(),
-        trained=trained,
-        first_apply_seconds=first_apply_seconds,
+        terraform=stack.terraform,
+        outputs=stack.terraform.outputs(),
+        trained=stack.trained,
+        first_apply_seconds=stack.first_apply_seconds,
     )
 
 
