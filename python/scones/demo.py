@@ -22,8 +22,9 @@ from scones.deploy import Deployment, StackConfig, StageError, deploy, emulator,
 from scones.local import control
 from scones.local.alarms import in_alarm
 from scones.local.emulator_api import evaluate_remote
+from scones.local.notifications import sent_bodies, sent_notifications
 from scones.paths import repo_root
-from scones.workflow import drain_notifications, run_executions, summarize, summary_line
+from scones.workflow import run_executions, summarize, summary_line
 
 TEST_PREFIX = "data/test/"
 
@@ -54,6 +55,8 @@ def exercise(deployment: Deployment, *, count: int, seed: int, started: float | 
     bucket = outputs["data_bucket_name"]
 
     stage(f"workflow: {count} executions on random test images")
+    # Count only the notifications these executions cause (from the emulator's record of the topic).
+    notified_before = len(sent_notifications(deployment.url, outputs["sns_topic_arn"]))
     picked = pick_keys(list_image_keys(session.client("s3"), bucket, TEST_PREFIX), count, seed)
     results = run_executions(
         session.client("stepfunctions"), outputs["state_machine_arn"], bucket, picked, name_prefix="scones-demo"
@@ -78,7 +81,7 @@ def exercise(deployment: Deployment, *, count: int, seed: int, started: float | 
     source = S3CaptureSource(outputs["capture_s3_uri"], session.client("s3"))
     monitored = run_monitor(source, DEFAULT_THRESHOLD, out / "monitor")
     click.echo(f"    {monitored.summary['headline']}")
-    notifications = drain_notifications(session.client("sqs"), outputs["notification_queue_url"])
+    notifications = sent_bodies(deployment.url, outputs["sns_topic_arn"], since=notified_before)
 
     stage("alarms: every deployed alarm, evaluated as CloudWatch would")
     alarming = in_alarm(evaluate_remote(deployment.config.url))

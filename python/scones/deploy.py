@@ -141,8 +141,9 @@ class Terraform:
             capture=True,
         )
 
-    def apply(self, stage: str) -> None:
-        """Apply; the plan goes to <out>/<stage>.log, the terminal gets progress and the result line."""
+    def apply(self, stage: str) -> float:
+        """Apply; the plan goes to <out>/<stage>.log, the terminal gets progress and the result line.
+        Returns the apply's wall-clock seconds (plan included: what a user waits for)."""
         variables = [f"-var=emulator_url={self.config.url}"]
         variables += [f"-var={name}={value}" for name, value in self.config.extra_vars.items()]
         # Passed explicitly (later files win over terraform/envs/local/*.auto.tfvars.json, which a
@@ -179,7 +180,9 @@ class Terraform:
         if process.returncode != 0:
             click.echo(log.read_text()[-4000:], err=True)
             raise StageError(f"{stage} failed (exit {process.returncode}); full log: {log}")
-        click.echo(f"    {result} ({stage}: {time.monotonic() - started:.1f} s; plan and log: {log})")
+        seconds = time.monotonic() - started
+        click.echo(f"    {result} ({stage}: {seconds:.1f} s; plan and log: {log})")
+        return seconds
 
     def outputs(self) -> dict[str, Any]:
         text = run_stage(self._cmd("output", "-json"), stage="terraform output", env=self.env, capture=True)
@@ -209,6 +212,7 @@ class Deployment:
     terraform: Terraform
     outputs: dict[str, Any]  # terraform output
     trained: dict[str, Any]  # `scones train --result-json`: model_data_url, model_image_uri, metrics
+    first_apply_seconds: float | None = None  # the first `terraform apply`, on a fresh emulator
 
     @property
     def url(self) -> str:
@@ -223,22 +227,39 @@ class Deployment:
         return metrics if isinstance(metrics, dict) else {}
 
 
-def apply_stack(config: StackConfig) -> Terraform:
+def apply_stack(config: StackConfig) -> tuple[Terraform, float]:
     """init and apply the environment root: storage, IAM, SNS, Lambdas, state machine, alarms, and
-    the endpoint when the run's tfvars name a model already."""
+    the endpoint when the run's tfvars name a model already. Returns the apply's seconds too."""
     terraform = Terraform(config)
     terraform.init()
-    terraform.apply("terraform apply #1")
-    return terraform
+    return terraform, terraform.apply("terraform apply #1")
+
+
+@dataclass
+class TrainedStack:
+    """The stack applied without an endpoint, and the model trained on it (`train_for_stack`)."""
+
+    terraform: Terraform
+    first_apply_seconds: float
+    train_json: Path  # `scones train --result-json`
+
+    @property
+    def trained(self) -> dict[str, Any]:
+        return dict(json.loads(self.train_json.read_text()))
 
 
 def deploy(config: StackConfig) -> Deployment:
     """On the emulator at config.url: apply the stack, stage the data, train, write the run's
     tfvars and apply again with the endpoint."""
+    return apply_endpoint(config, train_for_stack(config))
+
+
+def train_for_stack(config: StackConfig) -> TrainedStack:
+    """Apply the stack (no endpoint yet), stage the data into its bucket and train on it."""
     aws = config.aws_args
 
     stage("terraform apply (storage, IAM, SNS, Lambdas, state machine, alarms)")
-    terraform = apply_stack(config)
+    terraform, first_apply_seconds = apply_stack(config)
     bucket = terraform.outputs()["data_bucket_name"]
 
     stage("scones prepare: the real CIFAR-100 bicycles and motorcycles -> S3")
@@ -259,12 +280,22 @@ def deploy(config: StackConfig) -> Deployment:
         ),
         stage="train",
     )  # fmt: skip
-    trained = json.loads(train_json.read_text())
+    return TrainedStack(terraform=terraform, first_apply_seconds=first_apply_seconds, train_json=train_json)
 
+
+def apply_endpoint(config: StackConfig, stack: TrainedStack) -> Deployment:
+    """Write the trained model into the run's tfvars and apply again: model, endpoint config, endpoint
+    (and whatever else `config.extra_vars` changes since the first apply)."""
     stage("scones tfvars + terraform apply (SageMaker model, endpoint config with data capture, endpoint)")
-    set_model(config, ["--from-json", str(train_json)])
-    terraform.apply("terraform apply #2")
-    return Deployment(config=config, terraform=terraform, outputs=terraform.outputs(), trained=trained)
+    set_model(config, ["--from-json", str(stack.train_json)])
+    stack.terraform.apply("terraform apply #2")
+    return Deployment(
+        config=config,
+        terraform=stack.terraform,
+        outputs=stack.terraform.outputs(),
+        trained=stack.trained,
+        first_apply_seconds=stack.first_apply_seconds,
+    )
 
 
 def set_model(config: StackConfig, source: Sequence[str]) -> None:

@@ -386,16 +386,3 @@ def summary_line(summary: dict[str, Any]) -> str:
         f"{summary['low_confidence']} low confidence, {summary['failed']} failed, "
         f"{summary['timed_out']} timed out; accuracy of succeeded predictions: {shown}"
     )
-
-
-def drain_notifications(sqs: Any, queue_url: str) -> list[dict[str, Any]]:
-    """Read and delete every message of the SQS queue subscribed to the workflow's topic: one per
-    low-confidence or failed execution (the local environment subscribes one)."""
-    messages: list[dict[str, Any]] = []
-    while True:
-        batch = sqs.receive_message(QueueUrl=queue_url, MaxNumberOfMessages=10, WaitTimeSeconds=0).get("Messages", [])
-        if not batch:
-            return messages
-        for message in batch:
-            messages.append(json.loads(message["Body"]))
-            sqs.delete_message(QueueUrl=queue_url, ReceiptHandle=message["ReceiptHandle"])

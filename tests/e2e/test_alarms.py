@@ -22,7 +22,8 @@ from scones.local.alarms import ALARM, OK, AlarmEvaluation, in_alarm
 from scones.local.emulator_api import evaluate_remote
 from scones.local.fault_api import FaultClient
 from scones.local.faults import EndpointError, EndpointLatency, Fault, LambdaError, LambdaThrottle, S3ReadDenied
-from scones.workflow import Outcome, drain_notifications, run_executions
+from scones.local.notifications import sent_bodies
+from scones.workflow import Outcome, run_executions
 from tests.support.e2e_stacks import Stack, tiny_stack
 from tests.support.local_fixtures import model_artifact, png
 
@@ -54,10 +55,12 @@ def _evaluate(stack: Stack, at: datetime | None = None) -> dict[str, AlarmEvalua
     return {e.name.removeprefix(PREFIX): e for e in evaluate_remote(stack.deployment.config.url, at)}
 
 
-def _alarm_notifications(stack: Stack) -> list[tuple[str, str]]:
-    queue = stack.deployment.outputs["notification_queue_url"]
-    messages = drain_notifications(stack.client("sqs"), queue)
-    return sorted((m["AlarmName"].removeprefix(PREFIX), m["NewStateValue"]) for m in messages if "AlarmName" in m)
+def _alarm_notifications(stack: Stack, since: list[int]) -> list[tuple[str, str]]:
+    """(alarm, new state) of each alarm notification the stack's topic sent since the last call
+    (`since` holds how many notifications were read before)."""
+    bodies = sent_bodies(stack.deployment.url, stack.deployment.outputs["sns_topic_arn"], since=since[0])
+    since[0] += len(bodies)
+    return sorted((b["AlarmName"].removeprefix(PREFIX), b["NewStateValue"]) for b in bodies if "AlarmName" in b)
 
 
 def _function(stack: Stack, key: str) -> str:
@@ -73,7 +76,7 @@ def test_normal_traffic_leaves_every_alarm_ok_and_each_fault_flips_its_own(stack
     faults = FaultClient(url)
     endpoint = str(stack.deployment.outputs["endpoint_name"])
     classify, filter_ = (_function(stack, key) for key in ("classify_image", "filter_low_confidence"))
-    _alarm_notifications(stack)  # nothing yet, but start from an empty queue
+    read = [0]  # notifications of the stack's topic read so far
 
     # Normal traffic: confident images and rejections. The filter raises for every rejection and
     # Lambda counts that in Errors; its alarm subtracts the rejections (issue 16, defect 1).
@@ -84,7 +87,7 @@ def test_normal_traffic_leaves_every_alarm_ok_and_each_fault_flips_its_own(stack
     assert {name: e.new_state for name, e in evaluations.items() if e.new_state != OK} == {}
     assert all(e.error is None for e in evaluations.values())
     # INSUFFICIENT_DATA -> OK is a transition, and the alarms' ok_actions are the topic.
-    assert _alarm_notifications(stack) == sorted((name, OK) for name in evaluations)
+    assert _alarm_notifications(stack, read) == sorted((name, OK) for name in evaluations)
 
     steps: list[tuple[Fault, tuple[str, ...], set[str]]] = [
         (EndpointLatency(endpoint, seconds=1.0), ("red", "blue"), {"endpoint-latency-p95"}),
@@ -102,7 +105,7 @@ def test_normal_traffic_leaves_every_alarm_ok_and_each_fault_flips_its_own(stack
         changed = _changed(_evaluate(stack))
         assert {name for name, state in changed.items() if state == ALARM} == meant, f"{fault.kind}: {changed}"
         assert set(changed.values()) <= {ALARM, OK}, f"{fault.kind}: {changed}"
-        assert _alarm_notifications(stack) == sorted(changed.items()), fault.kind
+        assert _alarm_notifications(stack, read) == sorted(changed.items()), fault.kind
 
     alarming = in_alarm(evaluate_remote(url))
     assert alarming and set(alarming) <= {PREFIX + name for _, _, meant in steps for name in meant}

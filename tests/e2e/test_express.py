@@ -12,7 +12,8 @@ import pytest
 from click.testing import CliRunner
 
 from scones.cli import main as scones_main
-from scones.workflow import Outcome, drain_notifications, run_executions
+from scones.local.notifications import sent_bodies
+from scones.workflow import Outcome, run_executions
 from tests.support.e2e_stacks import tiny_stack
 from tests.support.local_fixtures import model_artifact, png
 
@@ -25,7 +26,7 @@ UNSURE = "data/test/motorcycle/purple.png"  # equal red and blue: 50/50, below t
 def test_an_express_workflow_classifies_and_rejects_through_the_workflow_client_and_invoke(tmp_path: Path) -> None:
     with tiny_stack(tmp_path / "stack", model_artifact(), {"state_machine_type": "EXPRESS"}) as stack:
         outputs = stack.deployment.outputs
-        sfn, sqs = stack.client("stepfunctions"), stack.client("sqs")
+        sfn = stack.client("stepfunctions")
         machine = outputs["state_machine_arn"]
         assert sfn.describe_state_machine(stateMachineArn=machine)["type"] == "EXPRESS"
         s3 = stack.client("s3")
@@ -37,7 +38,7 @@ def test_an_express_workflow_classifies_and_rejects_through_the_workflow_client_
         assert confident.duration_ms is not None and ":express:" in confident.execution_arn
         assert unsure.outcome is Outcome.LOW_CONFIDENCE and unsure.error == "ThresholdConfidenceNotMetError"
         assert unsure.details is not None and unsure.details.s3_key == UNSURE
-        notified = drain_notifications(sqs, outputs["notification_queue_url"])
+        notified = sent_bodies(stack.deployment.url, outputs["sns_topic_arn"])
         assert [(n["event"], n["s3_key"]) for n in notified] == [("low_confidence", UNSURE)]
         with pytest.raises(sfn.exceptions.InvalidArn):  # why the client cannot poll an Express execution
             sfn.describe_execution(executionArn=confident.execution_arn)

@@ -23,9 +23,10 @@ from click.testing import CliRunner
 
 from scones import CLASS_NAMES
 from scones.data.sampling import pick_keys
+from scones.local.notifications import sent_bodies, sent_notifications
 from scones.monitor.capture import CapturedPrediction, decode_capture_line
 from scones.monitor.cli import monitor_cmd
-from scones.workflow import ExecutionResult, Outcome, drain_notifications
+from scones.workflow import ExecutionResult, Outcome
 from tests.support.e2e_stacks import Stack, trained_stack
 
 pytestmark = pytest.mark.e2e
@@ -57,6 +58,15 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
         yield deployed
 
 
+def _notified(stack: Stack) -> int:
+    """How many messages the stack's topic has sent so far (the emulator's record)."""
+    return len(sent_notifications(stack.deployment.url, stack.deployment.outputs["sns_topic_arn"]))
+
+
+def _notifications_since(stack: Stack, count: int) -> list[dict[str, Any]]:
+    return sent_bodies(stack.deployment.url, stack.deployment.outputs["sns_topic_arn"], since=count)
+
+
 def _captured(stack: Stack) -> tuple[list[CapturedPrediction], list[str]]:
     s3 = stack.client("s3")
     bucket = stack.deployment.outputs["capture_bucket_name"]
@@ -72,6 +82,7 @@ def _captured(stack: Stack) -> tuple[list[CapturedPrediction], list[str]]:
 def observed(stack: Stack, tmp_path_factory: pytest.TempPathFactory) -> Observed:
     confident = max(stack.confidences, key=lambda k: stack.confidences[k][0])
     unsure = min(stack.confidences, key=lambda k: stack.confidences[k][0])
+    notified = _notified(stack)
     runs = {
         name: Run(key, result, execution)
         for name, key, (result, execution) in zip(
@@ -81,7 +92,7 @@ def observed(stack: Stack, tmp_path_factory: pytest.TempPathFactory) -> Observed
             strict=True,
         )
     }
-    notifications = drain_notifications(stack.client("sqs"), stack.deployment.outputs["notification_queue_url"])
+    notifications = _notifications_since(stack, notified)
     records, capture_keys = _captured(stack)
     monitor_out = tmp_path_factory.mktemp("monitor")
     args = ["--s3-uri", stack.deployment.outputs["capture_s3_uri"], "--out", str(monitor_out)]
@@ -152,9 +163,8 @@ ODD_INPUTS: dict[str, Any] = {
 
 
 def test_any_input_ends_in_a_named_error_and_a_notification(stack: Stack, observed: Observed) -> None:
-    sfn, sqs = stack.client("stepfunctions"), stack.client("sqs")
-    queue = stack.deployment.outputs["notification_queue_url"]
-    drain_notifications(sqs, queue)  # what the tests before this one left
+    sfn = stack.client("stepfunctions")
+    notified = _notified(stack)  # what the tests before this one left
     started = {
         name: sfn.start_execution(
             stateMachineArn=stack.deployment.outputs["state_machine_arn"],
@@ -174,7 +184,7 @@ def test_any_input_ends_in_a_named_error_and_a_notification(stack: Stack, observ
     assert set(ended) == set(started), "executions still running after 120 s"
     errors = {name: (e["status"], e.get("error")) for name, e in ended.items()}
     assert errors == dict.fromkeys(ODD_INPUTS, ("FAILED", "InvalidEventError"))
-    failures = [n for n in drain_notifications(sqs, queue) if n.get("event") == "failure"]
+    failures = [n for n in _notifications_since(stack, notified) if n.get("event") == "failure"]
     assert sorted(n["execution"] for n in failures) == sorted(started.values())
     assert {n["error"] for n in failures} == {"InvalidEventError"}
     # The notification quotes the input as it was sent.
@@ -224,8 +234,8 @@ def test_demo_stages_after_deploy_write_the_summary(stack: Stack, observed: Obse
     """What `scones demo` does once the stack is up: run, evaluate, monitor, summary.json."""
     from scones.demo import exercise
 
-    # Count only what this test adds: other tests' executions leave notifications and records.
-    drain_notifications(stack.client("sqs"), stack.deployment.outputs["notification_queue_url"])
+    # Count only what this test adds: other tests' executions leave records (exercise counts its own
+    # notifications from the topic's record).
     captured_before = len(_captured(stack)[0])
     summary = exercise(stack.deployment, count=4, seed=1)
     out = stack.deployment.config.out

@@ -9,12 +9,13 @@ The parts:
   `retry_replay.py` (middleware that answers an SDK's retry with the first attempt's answer).
 - What the emulator changes in moto: `services/`, one module per AWS service (`lambda_.py`,
   `stepfunctions.py`, `sagemaker.py`, `sagemaker_runtime.py`, `application_autoscaling.py`,
-  `s3.py`, `cloudwatch_alarms.py`), and `speedups.py` (shortcuts that change how fast moto
-  answers, never what; each with the measurement that justified it). Step Functions has two
-  more, installed by `stepfunctions.py`: `stepfunctions_express.py` (EXPRESS machines:
-  `StartSyncExecution`, and no `DescribeExecution` of their executions) and
-  `stepfunctions_errors.py` (`States.Runtime` is never caught nor retried; no Python exception
-  as a cause). User reference: docs/emulator.md.
+  `s3.py`, `cloudwatch_alarms.py`, `sns.py`: the record of what each topic sent, served over
+  HTTP and read by `notifications.py` and `scones local notifications`), and `speedups.py`
+  (shortcuts that change how fast moto answers, never what; each with the measurement that
+  justified it). Step Functions has two more, installed by `stepfunctions.py`:
+  `stepfunctions_express.py` (EXPRESS machines: `StartSyncExecution`, and no `DescribeExecution`
+  of their executions) and `stepfunctions_errors.py` (`States.Runtime` is never caught nor
+  retried; no Python exception as a cause). User reference: docs/emulator.md.
 - CloudWatch alarms: `alarms.py` evaluates every alarm at a given time (injectable clock), sets
   its state and notifies its SNS actions, with `metric_math.py` (the expression parser);
   `services/cloudwatch_alarms.py` gives alarms AWS's initial state and DescribeAlarmHistory;

@@ -1,7 +1,8 @@
-"""`scones local up|down|status|env|fault|alarms`: the local AWS emulator as a background process."""
+"""`scones local up|down|status|env|fault|alarms|notifications`: the local AWS emulator as a background process."""
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -14,6 +15,7 @@ from scones.local.emulator_api import EmulatorApiError, evaluate_remote
 from scones.local.fault_api import FaultApiError, FaultClient
 from scones.local.faults import FAULT_TYPES, ActiveFault, FaultSpecError, fault_for_target
 from scones.local.inventory import list_deployed
+from scones.local.notifications import NotificationRecordError, sent_notifications
 from scones.local.state import LOG_FILE, StateFileError
 
 state_dir_option = click.option(
@@ -255,3 +257,29 @@ def alarms_cmd(at: datetime | None, fail_on_alarm: bool, url: str | None, state_
     if fail_on_alarm and alarming:
         click.echo(f"{len(alarming)} alarm(s) in {ALARM}: {', '.join(alarming)}", err=True)
         raise SystemExit(4)
+
+
+# -- notifications ---------------------------------------------------------------------------
+
+
+@local_group.command("notifications")
+@click.option(
+    "--topic-arn",
+    "topic_arns",
+    multiple=True,
+    help="The topic whose messages to print (repeatable) [default: every topic of the emulator].",
+)
+@url_option
+@state_dir_option
+def notifications_cmd(topic_arns: tuple[str, ...], url: str | None, state_dir: Path) -> None:
+    """Print every message the emulator's SNS topics sent, oldest first: one JSON line each
+    (topic_arn, message_id, subject, message)."""
+    url = _emulator_url(url, state_dir)
+    try:
+        topics = list(topic_arns) or list_deployed(url).topic_arns
+        for topic_arn in topics:
+            for sent in sent_notifications(url, topic_arn):
+                line = {"topic_arn": topic_arn, "message_id": sent.message_id, "subject": sent.subject}
+                click.echo(json.dumps({**line, "message": sent.message}))
+    except (NotificationRecordError, BotoCoreError, ClientError) as exc:
+        raise click.ClickException(str(exc)) from exc

@@ -18,7 +18,12 @@ class Inventory:
     # name -> executions so far; None for an EXPRESS machine (Step Functions does not list them)
     state_machines: dict[str, int | None] = field(default_factory=dict)
     endpoints: dict[str, str] = field(default_factory=dict)  # name -> status
-    topics: list[str] = field(default_factory=list)
+    topic_arns: list[str] = field(default_factory=list)
+
+    @property
+    def topics(self) -> list[str]:
+        """Topic names."""
+        return [arn.rsplit(":", 1)[-1] for arn in self.topic_arns]
 
 
 def _client(service: str, url: str) -> Any:
@@ -47,5 +52,5 @@ def list_deployed(url: str) -> Inventory:
         found.state_machines[machine["name"]] = len(executions)
     for endpoint in _client("sagemaker", url).list_endpoints().get("Endpoints", []):
         found.endpoints[endpoint["EndpointName"]] = endpoint["EndpointStatus"]
-    found.topics = [t["TopicArn"].rsplit(":", 1)[-1] for t in _client("sns", url).list_topics().get("Topics", [])]
+    found.topic_arns = [t["TopicArn"] for t in _client("sns", url).list_topics().get("Topics", [])]
     return found

@@ -8,8 +8,9 @@ Terraform provider needs that moto lacks are answered. `retry_replay` answers an
 a call already carried out with the first answer. What runs publishes the CloudWatch metrics
 AWS publishes, and `faults` (a `FaultRegistry`, also served over HTTP by `fault_api`) makes
 chosen calls fail as AWS would; `emulator_api` answers the emulator's other own routes (alarm
-evaluation). One `LocalAWS` at a time per process: moto's state and its Step Functions callback
-port (MOTO_PORT) are process-wide.
+evaluation) and `services/sns.py` serves the record of what each topic sent
+(`scones.local.notifications` reads it). One `LocalAWS` at a time per process: moto's state and
+its Step Functions callback port (MOTO_PORT) are process-wide.
 """
 
 from __future__ import annotations
@@ -50,6 +51,7 @@ from scones.local.services import (
     stepfunctions,
     stepfunctions_metrics,
 )
+from scones.local.services.sns import SentNotificationsRecord
 
 # Every change the emulator makes to moto, one install() per module (services/ and speedups.py);
 # start() runs them all, and each is idempotent.
@@ -137,7 +139,8 @@ class LocalAWS:
         app: Any = RetryReplay(DomainDispatcherApplication(create_backend_app))
         if authorizer is not None:
             app = IAMEnforcement(app, authorizer)
-        app = FaultApi(EmulatorApi(app), self.faults)
+        # The emulator's own routes (under /_scones/, a path no AWS API uses) before moto and IAM.
+        app = SentNotificationsRecord(FaultApi(EmulatorApi(app), self.faults))
         server = make_server(
             self._host,
             self._port,

@@ -46,11 +46,6 @@ output "stack" {
   value       = module.stack
 }
 
-output "notification_queue_url" {
-  description = "SQS queue subscribed (raw delivery) to the notification topic."
-  value       = aws_sqs_queue.notifications.id
-}
-
 output "emulator_url" {
   description = "Emulator this state was applied to."
   value       = var.emulator_url

@@ -69,6 +69,7 @@ module "storage" {
   kms_key_arn             = local.kms_key_arn
   force_destroy           = var.force_destroy
   capture_expiration_days = var.capture_expiration_days
+  lifecycle_rules         = var.lifecycle_rules
   tags                    = var.tags
 }
 

@@ -116,6 +116,12 @@ variable "capture_expiration_days" {
   default     = 30
 }
 
+variable "lifecycle_rules" {
+  description = "Whether the buckets get their lifecycle rules (passed to the storage module, whose README says which)."
+  type        = bool
+  default     = true
+}
+
 variable "autoscaling" {
   description = "Endpoint autoscaling, passed to the endpoint module (its README lists the fields and defaults)."
   type        = any

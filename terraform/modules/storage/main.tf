@@ -62,6 +62,8 @@ resource "aws_s3_bucket_versioning" "this" {
 }
 
 resource "aws_s3_bucket_lifecycle_configuration" "data" {
+  count = var.lifecycle_rules ? 1 : 0
+
   bucket = aws_s3_bucket.this["data"].bucket
 
   rule {
@@ -82,6 +84,8 @@ resource "aws_s3_bucket_lifecycle_configuration" "data" {
 }
 
 resource "aws_s3_bucket_lifecycle_configuration" "capture" {
+  count = var.lifecycle_rules ? 1 : 0
+
   bucket = aws_s3_bucket.this["capture"].bucket
 
   rule {
@@ -102,6 +106,17 @@ resource "aws_s3_bucket_lifecycle_configuration" "capture" {
   }
 
   depends_on = [aws_s3_bucket_versioning.this]
+}
+
+# count (var.lifecycle_rules) gave the configurations an index: existing states keep theirs.
+moved {
+  from = aws_s3_bucket_lifecycle_configuration.data
+  to   = aws_s3_bucket_lifecycle_configuration.data[0]
+}
+
+moved {
+  from = aws_s3_bucket_lifecycle_configuration.capture
+  to   = aws_s3_bucket_lifecycle_configuration.capture[0]
 }
 
 data "aws_iam_policy_document" "tls_only" {

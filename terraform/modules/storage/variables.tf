@@ -57,6 +57,12 @@ variable "capture_expiration_days" {
   }
 }
 
+variable "lifecycle_rules" {
+  description = "Whether both buckets get their lifecycle rules (capture expiry, superseded versions, incomplete uploads). Off only where buckets live for minutes: the AWS provider waits a fixed 55 s for each lifecycle configuration it creates."
+  type        = bool
+  default     = true
+}
+
 variable "noncurrent_version_expiration_days" {
   description = "Days after which superseded object versions (old data, old model artifacts) are deleted."
   type        = number

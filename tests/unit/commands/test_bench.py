@@ -47,6 +47,7 @@ def _results(**overrides: float | None) -> dict:
         "workflow_p50_ms": 90.0,
         "workflow_p95_ms": 140.0,
         "batch_images_per_second": 30.0,
+        "apply_seconds": 25.0,
         "seeds": SEEDS,
     }
     results.update(overrides)
@@ -61,9 +62,9 @@ def test_table_shows_every_goal_met_and_the_seeds_beside_ours() -> None:
 
 
 def test_table_flags_a_missed_goal() -> None:
-    lines = format_table(_results(workflow_p50_ms=400.0, test_accuracy=0.9)).splitlines()
+    lines = format_table(_results(workflow_p50_ms=400.0, test_accuracy=0.9, apply_seconds=75.0)).splitlines()
     missed = [line.split()[0] for line in lines if "MISSED" in line]
-    assert missed == ["test_accuracy", "workflow_p50_ms"]
+    assert missed == ["test_accuracy", "workflow_p50_ms", "apply_seconds"]
 
 
 def test_seed_figures_are_the_ones_the_seeds_state() -> None:

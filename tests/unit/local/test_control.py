@@ -155,3 +155,24 @@ def test_up_enforces_iam_unless_told_not_to(state_dir: Path, flag: str) -> None:
             role_s3.get_object(Bucket="iam-switch", Key="k")
     else:
         assert role_s3.get_object(Bucket="iam-switch", Key="k")["Body"].read() == b"x"
+
+
+def test_notifications_prints_what_each_topic_sent(state_dir: Path) -> None:
+    runner = CliRunner()
+    not_running = runner.invoke(local_group, ["notifications", "--state-dir", str(state_dir)])
+    assert not_running.exit_code != 0 and "not running" in not_running.output
+    state, _ = control.up(state_dir, free_port())
+    sns = client("sns", state.url)
+    alerts, other = (sns.create_topic(Name=name)["TopicArn"] for name in ("alerts", "other"))
+    sns.publish(TopicArn=alerts, Message='{"event": "failure"}', Subject="failed")
+    sns.publish(TopicArn=other, Message="hello")
+
+    every = runner.invoke(local_group, ["notifications", "--state-dir", str(state_dir)])
+    assert every.exit_code == 0, every.output
+    lines = [json.loads(line) for line in every.output.splitlines()]
+    assert [(line["topic_arn"], line["subject"], line["message"]) for line in lines] == [
+        (alerts, "failed", '{"event": "failure"}'),
+        (other, None, "hello"),
+    ]
+    one = runner.invoke(local_group, ["notifications", "--topic-arn", other, "--state-dir", str(state_dir)])
+    assert [json.loads(line)["message"] for line in one.output.splitlines()] == ["hello"]

@@ -8,6 +8,7 @@ from collections.abc import Iterator
 import pytest
 
 from scones.bench import BenchError, measure_latency, measure_throughput
+from scones.local.notifications import sent_bodies, sent_notifications
 from scones.local.server import LocalAWS
 from scones.workflow import Outcome, run_executions
 from tests.support.local_fixtures import (
@@ -53,17 +54,13 @@ def workflow() -> Iterator[tuple[LocalAWS, str, str]]:
         }
         sns = client("sns", url)
         values["sns_topic_arn"] = sns.create_topic(Name="workflow-notifications")["TopicArn"]
-        sqs = client("sqs", url)
-        queue_url = sqs.create_queue(QueueName="workflow-notifications")["QueueUrl"]
-        queue_arn = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
-        sns.subscribe(TopicArn=values["sns_topic_arn"], Protocol="sqs", Endpoint=queue_arn)
         definition = ASL.read_text()
         for name, value in values.items():
             definition = definition.replace("${" + name + "}", value)
         machine = client("stepfunctions", url).create_state_machine(
             name="classify-image", definition=definition, roleArn="arn:aws:iam::123456789012:role/sfn"
         )["stateMachineArn"]
-        yield aws, machine, queue_url
+        yield aws, machine, values["sns_topic_arn"]
 
 
 def _execute(url: str, machine: str, key: str) -> dict:
@@ -71,11 +68,6 @@ def _execute(url: str, machine: str, key: str) -> dict:
         stateMachineArn=machine, input=json.dumps({"s3_bucket": "workflow-bucket", "s3_key": key, "image_data": ""})
     )["executionArn"]
     return wait_for_execution(url, arn, timeout_seconds=120)
-
-
-def _notifications(url: str, queue_url: str) -> list[dict]:
-    messages = client("sqs", url).receive_message(QueueUrl=queue_url, MaxNumberOfMessages=10).get("Messages", [])
-    return [json.loads(m["Body"]) for m in messages]
 
 
 def test_confident_image_succeeds_and_is_captured(workflow: tuple[LocalAWS, str, str]) -> None:
@@ -91,15 +83,16 @@ def test_confident_image_succeeds_and_is_captured(workflow: tuple[LocalAWS, str,
 
 
 def test_low_confidence_ends_in_fail_with_one_notification(workflow: tuple[LocalAWS, str, str]) -> None:
-    aws, machine, queue_url = workflow
-    _notifications(aws.url, queue_url)  # drain
+    aws, machine, topic_arn = workflow
+    before = len(sent_notifications(aws.url, topic_arn))
     key = "data/test/motorcycle/grey.png"
     # Equal red and blue: the tiny model says 50/50.
     client("s3", aws.url).put_object(Bucket="workflow-bucket", Key=key, Body=png((128, 0, 128)))
     execution = _execute(aws.url, machine, key)
     assert execution["status"] == "FAILED"
     assert execution["error"] == "ThresholdConfidenceNotMetError"
-    assert len(_notifications(aws.url, queue_url)) == 1
+    (notification,) = sent_bodies(aws.url, topic_arn, since=before)
+    assert (notification["event"], notification["execution"]) == ("low_confidence", execution["executionArn"])
 
 
 def test_missing_image_fails_with_image_not_found(workflow: tuple[LocalAWS, str, str]) -> None:
@@ -149,12 +142,12 @@ def express_machine(workflow: tuple[LocalAWS, str, str]) -> str:
 def test_both_machine_types_end_each_image_the_same_way(
     workflow: tuple[LocalAWS, str, str], express_machine: str
 ) -> None:
-    aws, machine, queue_url = workflow
+    aws, machine, topic_arn = workflow
     s3, sfn = client("s3", aws.url), client("stepfunctions", aws.url)
     keys = ["data/test/bicycle/types-red.png", "data/test/motorcycle/types-grey.png", "data/test/bicycle/gone.png"]
     s3.put_object(Bucket="workflow-bucket", Key=keys[0], Body=png((250, 10, 10)))
     s3.put_object(Bucket="workflow-bucket", Key=keys[1], Body=png((128, 0, 128)))
-    _notifications(aws.url, queue_url)  # drain
+    before = len(sent_notifications(aws.url, topic_arn))
     ended = {
         arn: run_executions(sfn, arn, "workflow-bucket", keys, concurrency=3, poll_interval=0.05)
         for arn in (machine, express_machine)
@@ -166,7 +159,7 @@ def test_both_machine_types_end_each_image_the_same_way(
         assert results[2].error == "ImageNotFoundError"
     express = ended[express_machine]
     assert all(":express:classify-image-express:" in r.execution_arn for r in express)
-    assert len(_notifications(aws.url, queue_url)) == 4  # a rejection and a failure per type
+    assert len(sent_bodies(aws.url, topic_arn, since=before)) == 4  # a rejection and a failure per type
     # What broke `scones invoke` on an EXPRESS machine: AWS does not describe Express executions.
     with pytest.raises(sfn.exceptions.InvalidArn):
         sfn.describe_execution(executionArn=express[0].execution_arn)
