@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import boto3
+from botocore.config import Config
 
 from scones.aws import NO_HOST_PREFIX
 
@@ -23,14 +24,19 @@ BUILT_LAMBDAS = REPO / "build" / "lambdas"
 ACCOUNT_ID = "123456789012"
 
 
-def client(service: str, url: str) -> Any:
+def client(service: str, url: str, *, max_attempts: int | None = None) -> Any:
+    """An admin client of the emulator at `url`; `max_attempts=1` shows the first answer (the SDKs
+    retry throttles and 5xx answers)."""
+    config = NO_HOST_PREFIX  # StartSyncExecution would go to sync-127.0.0.1
+    if max_attempts is not None:
+        config = config.merge(Config(retries={"mode": "standard", "total_max_attempts": max_attempts}))
     return boto3.client(
         service,
         endpoint_url=url,
         region_name="us-east-1",
         aws_access_key_id="testing",
         aws_secret_access_key="testing",
-        config=NO_HOST_PREFIX,  # StartSyncExecution would go to sync-127.0.0.1
+        config=config,
     )
 
 

@@ -34,7 +34,24 @@ def _require_target(kind: str, target: str) -> None:
 
 
 @dataclass(frozen=True)
-class LambdaError:
+class _OnNamedResource:
+    """A fault whose target is one named resource, its first field, matched by name."""
+
+    kind: ClassVar[str]
+
+    def __post_init__(self) -> None:
+        _require_target(self.kind, self.target)
+
+    @property
+    def target(self) -> str:
+        return str(getattr(self, dataclasses.fields(self)[0].name))
+
+    def matches(self, target: str) -> bool:
+        return target == self.target
+
+
+@dataclass(frozen=True)
+class LambdaError(_OnNamedResource):
     """Invocations of `function` end in a function error, as if the handler raised `error_type`."""
 
     kind: ClassVar[str] = "lambda-error"
@@ -42,37 +59,17 @@ class LambdaError:
     error_type: str = "InjectedFault"
     message: str = "fault injected by the scones local emulator"
 
-    def __post_init__(self) -> None:
-        _require_target(self.kind, self.function)
-
-    @property
-    def target(self) -> str:
-        return self.function
-
-    def matches(self, target: str) -> bool:
-        return target == self.function
-
 
 @dataclass(frozen=True)
-class LambdaThrottle:
+class LambdaThrottle(_OnNamedResource):
     """Invoke of `function` is refused with Lambda's TooManyRequestsException; the code does not run."""
 
     kind: ClassVar[str] = "lambda-throttle"
     function: str
 
-    def __post_init__(self) -> None:
-        _require_target(self.kind, self.function)
-
-    @property
-    def target(self) -> str:
-        return self.function
-
-    def matches(self, target: str) -> bool:
-        return target == self.function
-
 
 @dataclass(frozen=True)
-class EndpointError:
+class EndpointError(_OnNamedResource):
     """InvokeEndpoint on `endpoint` fails as if the model answered HTTP `status` (SageMaker: ModelError)."""
 
     kind: ClassVar[str] = "endpoint-error"
@@ -80,20 +77,13 @@ class EndpointError:
     status: int = 500
 
     def __post_init__(self) -> None:
-        _require_target(self.kind, self.endpoint)
+        super().__post_init__()
         if not 400 <= self.status <= 599:
             raise FaultSpecError(f"{self.kind}: status {self.status} is not an HTTP 4xx or 5xx")
 
-    @property
-    def target(self) -> str:
-        return self.endpoint
-
-    def matches(self, target: str) -> bool:
-        return target == self.endpoint
-
 
 @dataclass(frozen=True)
-class EndpointLatency:
+class EndpointLatency(_OnNamedResource):
     """InvokeEndpoint on `endpoint` takes `seconds` longer, in the model's time (ModelLatency)."""
 
     kind: ClassVar[str] = "endpoint-latency"
@@ -101,16 +91,9 @@ class EndpointLatency:
     seconds: float = 1.0
 
     def __post_init__(self) -> None:
-        _require_target(self.kind, self.endpoint)
+        super().__post_init__()
         if not self.seconds >= 0:
             raise FaultSpecError(f"{self.kind}: seconds must be >= 0, got {self.seconds}")
-
-    @property
-    def target(self) -> str:
-        return self.endpoint
-
-    def matches(self, target: str) -> bool:
-        return target == self.endpoint
 
 
 @dataclass(frozen=True)

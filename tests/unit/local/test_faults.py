@@ -10,9 +10,7 @@ import json
 from collections.abc import Iterator
 from typing import Any
 
-import boto3
 import pytest
-from botocore.config import Config
 from botocore.exceptions import ClientError
 from click.testing import CliRunner
 
@@ -58,15 +56,7 @@ def no_faults_left(aws: LocalAWS) -> Iterator[None]:
 
 
 def _no_retries(service: str, url: str) -> Any:
-    """A client that shows the first answer (the SDKs retry throttles and 5xx answers)."""
-    return boto3.client(
-        service,
-        endpoint_url=url,
-        region_name="us-east-1",
-        aws_access_key_id="testing",
-        aws_secret_access_key="testing",
-        config=Config(retries={"mode": "standard", "total_max_attempts": 1}),
-    )
+    return client(service, url, max_attempts=1)
 
 
 def test_lambda_error_is_a_function_error_counted_in_errors_for_n_invocations(aws: LocalAWS) -> None:
