@@ -20,8 +20,7 @@ from scones import DEFAULT_THRESHOLD
 from scones.data.sampling import list_image_keys, pick_keys
 from scones.deploy import Deployment, StackConfig, StageError, deploy, emulator, stage
 from scones.local import control
-from scones.local.alarms import in_alarm
-from scones.local.emulator_api import evaluate_remote
+from scones.local.alarms import evaluate_remote, in_alarm
 from scones.local.notifications import sent_bodies, sent_notifications
 from scones.paths import repo_root
 from scones.workflow import run_executions, summarize, summary_line

@@ -18,8 +18,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from scones.local.alarms import ALARM, OK, AlarmEvaluation, in_alarm
-from scones.local.emulator_api import evaluate_remote
+from scones.local.alarms import ALARM, OK, AlarmEvaluation, evaluate_remote, in_alarm
 from scones.local.fault_api import FaultClient
 from scones.local.faults import EndpointError, EndpointLatency, Fault, LambdaError, LambdaThrottle, S3ReadDenied
 from scones.local.notifications import sent_bodies

@@ -19,7 +19,11 @@ The parts:
 - CloudWatch alarms: `alarms.py` evaluates every alarm at a given time (injectable clock), sets
   its state and notifies its SNS actions, with `metric_math.py` (the expression parser);
   `services/cloudwatch_alarms.py` gives alarms AWS's initial state and DescribeAlarmHistory;
-  `emulator_api.py` is the emulator's own route that `scones local alarms` calls.
+  `scones local alarms` asks the running emulator through its route.
+- The emulator's own routes (under `/_scones/` on its port, for what only its process can answer):
+  `emulator_api.py`, one WSGI router and one client (`call`); each route's handler lives with
+  what it serves (`fault_api.faults_route`, `alarms.evaluate_route`,
+  `services/sns.sent_notifications_route`). A new route is a path there and a handler here.
 - IAM, enforced under `scones local up` (`LocalAWS(enforce_iam=True)`): `iam/`. Lambdas call with
   their execution role's STS keys, Task states as the state machine's role, the model server
   reads artifacts and writes capture as the model's role; any other keys are the admin

@@ -56,6 +56,7 @@ from moto.cloudwatch.models import (
 from moto.sns.models import sns_backends
 
 from scones.local import metric_math
+from scones.local.emulator_api import EVALUATE_ALARMS_PATH, Request, call
 from scones.local.services import cloudwatch_alarms
 
 OK = "OK"
@@ -547,3 +548,23 @@ def _notify(alarm: Alarm, old_state: str, now: datetime) -> tuple[str, ...]:
         cloudwatch_alarms.record_action(alarm, arn, now, succeeded=True)
         sent.append(arn)
     return tuple(sent)
+
+
+def evaluate_route(request: Request) -> tuple[str, object]:
+    """The emulator's handler of EVALUATE_ALARMS_PATH (emulator_api.py): every alarm, evaluated at
+    the request's `at` (an ISO-8601 time; null: now)."""
+    if request.method != "POST" or request.path:
+        return "405 Method Not Allowed", {"error": f"{request.method} {EVALUATE_ALARMS_PATH}{request.path}"}
+    try:
+        at = request.json().get("at")
+        now = datetime.fromisoformat(at) if at else None
+    except (ValueError, TypeError, AttributeError) as exc:
+        return "400 Bad Request", {"error": f"bad request: {exc}"}
+    return "200 OK", [evaluation.as_dict() for evaluation in evaluate_alarms(now=now)]
+
+
+def evaluate_remote(url: str, at: datetime | None = None, timeout_seconds: float = 60.0) -> list[AlarmEvaluation]:
+    """Ask the emulator at `url` to evaluate every alarm (at `at`, default its current time)."""
+    body = {"at": at.isoformat() if at else None}
+    answer = call(url, "POST", EVALUATE_ALARMS_PATH, body=body, timeout_seconds=timeout_seconds)
+    return [AlarmEvaluation.from_dict(item) for item in answer]

@@ -10,12 +10,12 @@ import click
 from botocore.exceptions import BotoCoreError, ClientError
 
 from scones.local import control
-from scones.local.alarms import ALARM, in_alarm
-from scones.local.emulator_api import EmulatorApiError, evaluate_remote
-from scones.local.fault_api import FaultApiError, FaultClient
+from scones.local.alarms import ALARM, evaluate_remote, in_alarm
+from scones.local.emulator_api import EmulatorApiError
+from scones.local.fault_api import FaultClient
 from scones.local.faults import FAULT_TYPES, ActiveFault, FaultSpecError, fault_for_target
 from scones.local.inventory import list_deployed
-from scones.local.notifications import NotificationRecordError, sent_notifications
+from scones.local.notifications import sent_notifications
 from scones.local.state import LOG_FILE, StateFileError
 
 state_dir_option = click.option(
@@ -182,7 +182,7 @@ def fault_add_cmd(
     try:
         fault = fault_for_target(kind, target, error_type=error_type, message=message, status=status, seconds=seconds)
         active = _fault_client(url, state_dir).add(fault, count)
-    except (FaultSpecError, FaultApiError) as exc:
+    except (FaultSpecError, EmulatorApiError) as exc:
         raise click.ClickException(str(exc)) from exc
     click.echo(f"added {_describe(active)}")
 
@@ -194,7 +194,7 @@ def fault_list_cmd(url: str | None, state_dir: Path) -> None:
     """List the injected faults."""
     try:
         faults = _fault_client(url, state_dir).list()
-    except FaultApiError as exc:
+    except EmulatorApiError as exc:
         raise click.ClickException(str(exc)) from exc
     if not faults:
         click.echo("No faults injected.")
@@ -210,7 +210,7 @@ def fault_clear_cmd(fault_id: str | None, url: str | None, state_dir: Path) -> N
     """Remove one fault (by its id, from `list`) or all of them."""
     try:
         cleared = _fault_client(url, state_dir).clear(fault_id)
-    except FaultApiError as exc:
+    except EmulatorApiError as exc:
         raise click.ClickException(str(exc)) from exc
     click.echo(f"cleared {cleared} fault{'s' if cleared != 1 else ''}")
 
@@ -281,5 +281,5 @@ def notifications_cmd(topic_arns: tuple[str, ...], url: str | None, state_dir: P
             for sent in sent_notifications(url, topic_arn):
                 line = {"topic_arn": topic_arn, "message_id": sent.message_id, "subject": sent.subject}
                 click.echo(json.dumps({**line, "message": sent.message}))
-    except (NotificationRecordError, BotoCoreError, ClientError) as exc:
+    except (EmulatorApiError, BotoCoreError, ClientError) as exc:
         raise click.ClickException(str(exc)) from exc

@@ -1,55 +1,80 @@
-"""The emulator's own HTTP routes, for `scones local` commands that must run inside its process.
+"""The emulator's own HTTP routes, both ends: what a `scones local` command or a test asks of a
+running emulator that only its process can answer (moto's backends and the fault registry live
+there). They sit under `PREFIX` on the emulator's port, a path no AWS API uses (S3 bucket names
+cannot contain "_"), and answer JSON:
 
-moto's backends live in the emulator process, so what reads or changes them directly (alarm
-evaluation) is asked for over the emulator's port, under a path no AWS API uses:
+    GET    /_scones/faults                 {"faults": [ActiveFault, ...]}            (fault_api.py)
+    POST   /_scones/faults                 {"fault": {...}, "count": N | null} -> 201 {"fault": ...}
+    DELETE /_scones/faults[/ID]            {"cleared": n}
+    POST   /_scones/alarms/evaluate        {"at": ISO-8601 time | null} -> [AlarmEvaluation, ...]  (alarms.py)
+    GET    /_scones/sns/sent-notifications?TopicArn=ARN
+                                           {"TopicArn", "Notifications": [...]}      (services/sns.py)
 
-    POST /_scones/alarms/evaluate   {"at": ISO-8601 time or null}  ->  [AlarmEvaluation...]
-
-Both ends are here: `EmulatorApi` (WSGI middleware in front of moto, in `server.py`) and the
-client functions the CLI calls.
+`EmulatorApi` (WSGI middleware in front of moto, built by server.py) hands each route's request
+to the handler its module provides; `call` is the one client every reader uses. Nothing here
+imports moto, so a client reads the emulator without loading it.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import urllib.error
+import urllib.parse
 import urllib.request
-from collections.abc import Callable, Iterable
-from datetime import datetime
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
 from typing import Any
 
-from scones.local.alarms import AlarmEvaluation, evaluate_alarms
-
 PREFIX = "/_scones/"
-EVALUATE_ALARMS = "/_scones/alarms/evaluate"
+FAULTS_PATH = "/_scones/faults"
+EVALUATE_ALARMS_PATH = "/_scones/alarms/evaluate"
+SENT_NOTIFICATIONS_PATH = "/_scones/sns/sent-notifications"
 
 StartResponse = Callable[..., Callable[[bytes], object]]
 WSGIApp = Callable[[dict[str, Any], StartResponse], Iterable[bytes]]
 
 
 class EmulatorApiError(Exception):
-    """The emulator refused or could not answer a request to its own routes."""
+    """The emulator refused a request to its own routes, or could not be reached."""
+
+
+@dataclass(frozen=True)
+class Request:
+    method: str
+    path: str  # below the route, e.g. "/f1" for DELETE /_scones/faults/f1
+    query: Mapping[str, str]
+    body: bytes
+
+    def json(self) -> Any:
+        return json.loads(self.body or b"{}")
+
+
+# A route's handler: the request -> (HTTP status line, JSON-able answer).
+Handler = Callable[[Request], tuple[str, Any]]
 
 
 class EmulatorApi:
-    """Answers the emulator's own routes; passes everything else to moto."""
+    """Answers `routes` (path -> handler; a route also owns the paths below it) and 404 for any
+    other path under PREFIX; passes everything else to `app`."""
 
-    def __init__(self, app: WSGIApp) -> None:
+    def __init__(self, app: WSGIApp, routes: Mapping[str, Handler]) -> None:
         self._app = app
+        self._routes = dict(routes)
 
     def __call__(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
         path = str(environ.get("PATH_INFO", ""))
         if not path.startswith(PREFIX):
             return self._app(environ, start_response)
-        if path != EVALUATE_ALARMS or environ.get("REQUEST_METHOD") != "POST":
-            return _answer(start_response, "404 Not Found", {"error": f"no route {path}"})
-        try:
-            length = int(environ.get("CONTENT_LENGTH") or 0)
-            body = json.loads(environ["wsgi.input"].read(length) or b"{}")
-            at = datetime.fromisoformat(body["at"]) if body.get("at") else None
-        except (ValueError, TypeError, KeyError) as exc:
-            return _answer(start_response, "400 Bad Request", {"error": f"bad request: {exc}"})
-        return _answer(start_response, "200 OK", [e.as_dict() for e in evaluate_alarms(now=at)])
+        for route, handler in self._routes.items():
+            if path == route or path.startswith(route + "/"):
+                query = {k: v[0] for k, v in urllib.parse.parse_qs(str(environ.get("QUERY_STRING", ""))).items()}
+                length = int(environ.get("CONTENT_LENGTH") or 0)
+                body = bytes(environ["wsgi.input"].read(length)) if length else b""
+                method = str(environ.get("REQUEST_METHOD", "GET"))
+                status, answer = handler(Request(method, path[len(route) :], query, body))
+                return _answer(start_response, status, answer)
+        return _answer(start_response, "404 Not Found", {"error": f"no route {path}"})
 
 
 def _answer(start_response: StartResponse, status: str, payload: Any) -> Iterable[bytes]:
@@ -58,19 +83,27 @@ def _answer(start_response: StartResponse, status: str, payload: Any) -> Iterabl
     return [body]
 
 
-def evaluate_remote(url: str, at: datetime | None = None, timeout_seconds: float = 60.0) -> list[AlarmEvaluation]:
-    """Ask the emulator at `url` to evaluate every alarm (at `at`, default its current time)."""
-    request = urllib.request.Request(
-        url.rstrip("/") + EVALUATE_ALARMS,
-        data=json.dumps({"at": at.isoformat() if at else None}).encode(),
-        headers={"Content-Type": "application/json"},
-        method="POST",
-    )
+def call(
+    url: str,
+    method: str,
+    path: str,
+    *,
+    body: Any = None,
+    query: Mapping[str, str] | None = None,
+    timeout_seconds: float = 30.0,
+) -> Any:
+    """The JSON answer of the emulator at `url` to `method path`; EmulatorApiError (with the HTTP
+    status and the emulator's reason) when it refuses or does not answer."""
+    target = url.rstrip("/") + path + (f"?{urllib.parse.urlencode(query)}" if query else "")
+    data = None if body is None else json.dumps(body).encode()
+    request = urllib.request.Request(target, data=data, method=method, headers={"Content-Type": "application/json"})
     try:
         with urllib.request.urlopen(request, timeout=timeout_seconds) as response:
-            raw = json.loads(response.read())
+            return json.loads(response.read())
     except urllib.error.HTTPError as exc:
-        raise EmulatorApiError(f"the emulator answered {exc.code}: {exc.read().decode(errors='replace')}") from exc
+        detail = exc.read().decode(errors="replace")
+        with contextlib.suppress(ValueError, AttributeError):  # not JSON: the body as it came
+            detail = str(json.loads(detail).get("error", detail))
+        raise EmulatorApiError(f"{method} {target}: HTTP {exc.code}: {detail}") from exc
     except (urllib.error.URLError, OSError, ValueError) as exc:
-        raise EmulatorApiError(f"the emulator at {url} does not answer: {exc}") from exc
-    return [AlarmEvaluation.from_dict(item) for item in raw]
+        raise EmulatorApiError(f"{method} {target}: the emulator does not answer: {exc}") from exc

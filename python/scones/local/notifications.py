@@ -9,18 +9,10 @@ no record of what a topic sent.
 from __future__ import annotations
 
 import json
-import urllib.error
-import urllib.parse
-import urllib.request
 from dataclasses import dataclass
 from typing import Any
 
-# Served by services/sns.py (kept here so that reading the record does not import moto).
-RECORD_PATH = "/_scones/sns/sent-notifications"
-
-
-class NotificationRecordError(RuntimeError):
-    """The emulator did not answer with the topic's record (down, or no such topic)."""
+from scones.local.emulator_api import SENT_NOTIFICATIONS_PATH, call
 
 
 @dataclass(frozen=True)
@@ -35,17 +27,10 @@ class SentNotification:
 
 
 def sent_notifications(endpoint_url: str, topic_arn: str, timeout: float = 10.0) -> list[SentNotification]:
-    """Every message published to the topic since the emulator started, oldest first."""
-    query = urllib.parse.urlencode({"TopicArn": topic_arn})
-    url = f"{endpoint_url.rstrip('/')}{RECORD_PATH}?{query}"
-    try:
-        with urllib.request.urlopen(url, timeout=timeout) as response:
-            answer = json.loads(response.read())
-    except urllib.error.HTTPError as exc:
-        detail = exc.read().decode(errors="replace")
-        raise NotificationRecordError(f"{url}: HTTP {exc.code}: {detail}") from exc
-    except (urllib.error.URLError, OSError) as exc:
-        raise NotificationRecordError(f"{url}: the emulator does not answer: {exc}") from exc
+    """Every message published to the topic since the emulator started, oldest first
+    (`emulator_api.EmulatorApiError` when the emulator is down or has no such topic)."""
+    query = {"TopicArn": topic_arn}
+    answer = call(endpoint_url, "GET", SENT_NOTIFICATIONS_PATH, query=query, timeout_seconds=timeout)
     return [
         SentNotification(message_id=n["message_id"], subject=n["subject"], message=n["message"])
         for n in answer["Notifications"]

@@ -6,10 +6,9 @@ invocations run the deployed zip in warm subprocess sandboxes, sagemaker-runtime
 runs the deployed model artifact with data capture (both in `runtime/`), and the APIs the
 Terraform provider needs that moto lacks are answered. `retry_replay` answers an SDK's retry of
 a call already carried out with the first answer. What runs publishes the CloudWatch metrics
-AWS publishes, and `faults` (a `FaultRegistry`, also served over HTTP by `fault_api`) makes
-chosen calls fail as AWS would; `emulator_api` answers the emulator's other own routes (alarm
-evaluation) and `services/sns.py` serves the record of what each topic sent
-(`scones.local.notifications` reads it). One `LocalAWS` at a time per process: moto's state and
+AWS publishes, `faults` (a `FaultRegistry`) makes chosen calls fail as AWS would, and
+`emulator_api` serves the emulator's own routes: the fault registry, alarm evaluation and the
+record of what each SNS topic sent. One `LocalAWS` at a time per process: moto's state and
 its Step Functions callback port (MOTO_PORT) are process-wide.
 """
 
@@ -31,8 +30,9 @@ from moto.moto_server.werkzeug_app import DomainDispatcherApplication, MotoReque
 from werkzeug.serving import BaseWSGIServer, make_server
 
 from scones.local import speedups
-from scones.local.emulator_api import EmulatorApi
-from scones.local.fault_api import FaultApi
+from scones.local.alarms import evaluate_route
+from scones.local.emulator_api import EVALUATE_ALARMS_PATH, FAULTS_PATH, SENT_NOTIFICATIONS_PATH, EmulatorApi
+from scones.local.fault_api import faults_route
 from scones.local.faults import FaultRegistry
 from scones.local.iam.authorizer import Authorizer
 from scones.local.iam.middleware import IAMEnforcement
@@ -51,7 +51,7 @@ from scones.local.services import (
     stepfunctions,
     stepfunctions_metrics,
 )
-from scones.local.services.sns import SentNotificationsRecord
+from scones.local.services.sns import sent_notifications_route
 
 # Every change the emulator makes to moto, one install() per module (services/ and speedups.py);
 # start() runs them all, and each is idempotent.
@@ -139,8 +139,12 @@ class LocalAWS:
         app: Any = RetryReplay(DomainDispatcherApplication(create_backend_app))
         if authorizer is not None:
             app = IAMEnforcement(app, authorizer)
-        # The emulator's own routes (under /_scones/, a path no AWS API uses) before moto and IAM.
-        app = SentNotificationsRecord(FaultApi(EmulatorApi(app), self.faults))
+        routes = {
+            FAULTS_PATH: faults_route(self.faults),
+            EVALUATE_ALARMS_PATH: evaluate_route,
+            SENT_NOTIFICATIONS_PATH: sent_notifications_route,
+        }
+        app = EmulatorApi(app, routes)  # the emulator's own routes, before IAM and moto
         server = make_server(
             self._host,
             self._port,

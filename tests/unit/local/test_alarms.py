@@ -20,9 +20,9 @@ import pytest
 from click.testing import CliRunner
 
 from scones.local import control, metric_math
-from scones.local.alarms import AlarmEvaluation, evaluate_alarms, in_alarm
+from scones.local.alarms import AlarmEvaluation, evaluate_alarms, evaluate_remote, in_alarm
 from scones.local.cli import local_group
-from scones.local.emulator_api import EmulatorApiError, evaluate_remote
+from scones.local.emulator_api import EmulatorApiError
 from scones.local.server import LocalAWS
 from tests.support.local_fixtures import client, free_port
 

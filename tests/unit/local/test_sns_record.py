@@ -7,7 +7,8 @@ from collections.abc import Iterator
 
 import pytest
 
-from scones.local.notifications import NotificationRecordError, sent_bodies, sent_notifications
+from scones.local.emulator_api import EmulatorApiError
+from scones.local.notifications import sent_bodies, sent_notifications
 from scones.local.server import LocalAWS
 from tests.support.local_fixtures import client, free_port
 
@@ -37,9 +38,9 @@ def test_record_holds_every_message_of_the_topic_in_order(aws: LocalAWS) -> None
 
 
 def test_unknown_topic_and_stopped_emulator_are_named_errors(aws: LocalAWS) -> None:
-    with pytest.raises(NotificationRecordError, match=r"HTTP 404: .*no such topic"):
+    with pytest.raises(EmulatorApiError, match=r"HTTP 404: .*no such topic"):
         sent_notifications(aws.url, "arn:aws:sns:us-east-1:123456789012:never-created")
-    with pytest.raises(NotificationRecordError, match="not an SNS topic ARN"):
+    with pytest.raises(EmulatorApiError, match="not an SNS topic ARN"):
         sent_notifications(aws.url, "arn:aws:sqs:us-east-1:123456789012:a-queue")
-    with pytest.raises(NotificationRecordError, match="does not answer"):
+    with pytest.raises(EmulatorApiError, match="does not answer"):
         sent_notifications(f"http://127.0.0.1:{free_port()}", "arn:aws:sns:us-east-1:123456789012:t")

@@ -1,8 +1,8 @@
 """SNS: the emulator's record of what each topic sent, readable over HTTP.
 
 moto keeps every message published to a topic (`Topic.sent_notifications`), whoever published it
-(a Step Functions task, an alarm action, a client). `SentNotificationsRecord` serves that record
-at `RECORD_PATH`, so the demo and the tests count notifications from it (through
+(a Step Functions task, an alarm action, a client). `sent_notifications_route` serves that
+record at `emulator_api.SENT_NOTIFICATIONS_PATH`, so the demo and the tests count notifications from it (through
 `scones.local.notifications`) instead of a subscribed SQS queue: the queue and its policy cost a
 fixed 50 s of AWS provider waits in every first apply (docs/emulator.md, "Apply speed").
 AWS keeps no such record; this is the emulator's view of what it would have delivered.
@@ -10,16 +10,11 @@ AWS keeps no such record; this is the emulator's view of what it would have deli
 
 from __future__ import annotations
 
-import json
-from collections.abc import Callable, Iterable
 from typing import Any
-from urllib.parse import parse_qs
 
 from moto.sns.models import sns_backends
 
-from scones.local.notifications import RECORD_PATH
-
-WsgiApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
+from scones.local.emulator_api import SENT_NOTIFICATIONS_PATH, Request
 
 
 class UnknownTopicError(LookupError):
@@ -44,27 +39,13 @@ def sent_notifications(topic_arn: str) -> list[dict[str, Any]]:
     ]
 
 
-class SentNotificationsRecord:
-    """WSGI middleware: GET RECORD_PATH?TopicArn=ARN answers the topic's record as JSON; any other
-    request goes to the wrapped app."""
-
-    def __init__(self, app: WsgiApp) -> None:
-        self._app = app
-
-    def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
-        if environ.get("PATH_INFO") != RECORD_PATH:
-            return self._app(environ, start_response)
-        if environ.get("REQUEST_METHOD") != "GET":
-            return _answer(start_response, "405 Method Not Allowed", {"error": "GET only"})
-        topic_arn = parse_qs(environ.get("QUERY_STRING", "")).get("TopicArn", [""])[0]
-        try:
-            record = sent_notifications(topic_arn)
-        except UnknownTopicError as exc:
-            return _answer(start_response, "404 Not Found", {"error": str(exc)})
-        return _answer(start_response, "200 OK", {"TopicArn": topic_arn, "Notifications": record})
-
-
-def _answer(start_response: Callable[..., Any], status: str, body: dict[str, Any]) -> list[bytes]:
-    data = json.dumps(body).encode()
-    start_response(status, [("Content-Type", "application/json"), ("Content-Length", str(len(data)))])
-    return [data]
+def sent_notifications_route(request: Request) -> tuple[str, object]:
+    """The emulator's handler of SENT_NOTIFICATIONS_PATH: GET ?TopicArn=ARN, the topic's record."""
+    if request.method != "GET" or request.path:
+        return "405 Method Not Allowed", {"error": f"{request.method} {SENT_NOTIFICATIONS_PATH}{request.path}"}
+    topic_arn = request.query.get("TopicArn", "")
+    try:
+        record = sent_notifications(topic_arn)
+    except UnknownTopicError as exc:
+        return "404 Not Found", {"error": str(exc)}
+    return "200 OK", {"TopicArn": topic_arn, "Notifications": record}
