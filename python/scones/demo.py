@@ -100,6 +100,9 @@ def exercise(deployment: Deployment, *, count: int, seed: int, started: float | 
         "succeeded_accuracy": invoked["succeeded_accuracy"],
         "model_data_url": deployment.trained["model_data_url"],
         "report": str(monitored.report_path),
+        # Reported apart so that what the demo adds to training can be judged (issue 16's target).
+        "train_seconds": deployment.train_metrics.get("train_seconds"),
+        "first_apply_seconds": deployment.first_apply_seconds,
         "seconds": round(time.monotonic() - started, 1),
     }
     (out / "summary.json").write_text(json.dumps(summary, indent=2) + "\n")
@@ -127,7 +130,12 @@ def demo_cmd(out: Path | None, port: int, count: int, seed: int, epochs: int | N
     click.echo(f"    {'test_accuracy':<18}{summary['test_accuracy']:.3f}")
     click.echo(f"    {'alarms_in_alarm':<18}{', '.join(summary['alarms_in_alarm']) or 'none'}")
     click.echo(f"    report            {summary['report']}")
-    click.echo(f"    summary           {config.out / 'summary.json'}  ({summary['seconds']} s)")
+    parts = [f"{summary['seconds']} s in all"]
+    if summary["train_seconds"] is not None:
+        parts.append(f"{summary['train_seconds']:.0f} s training")
+    if summary["first_apply_seconds"] is not None:
+        parts.append(f"{summary['first_apply_seconds']:.0f} s first apply")
+    click.echo(f"    summary           {config.out / 'summary.json'}  ({', '.join(parts)})")
 
 
 if __name__ == "__main__":

@@ -243,6 +243,8 @@ def test_demo_stages_after_deploy_write_the_summary(stack: Stack, observed: Obse
     assert summary["executions"] == 4
     assert summary["succeeded"] + summary["low_confidence"] + summary["failed"] == 4
     assert summary["failed"] == 0  # every picked key is a real test image
+    # Training and the first apply are reported apart from the demo's own seconds.
+    assert summary["train_seconds"] > 0 and summary["first_apply_seconds"] > 0
     assert summary["notifications"] == summary["low_confidence"]  # one SNS message per rejection
     assert summary["captured_records"] == captured_before + 4  # every execution reached the endpoint
     evaluation = json.loads((out / "evaluate" / "evaluation.json").read_text())
