@@ -9,8 +9,6 @@ from __future__ import annotations
 
 import itertools
 import json
-import urllib.error
-import urllib.request
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -22,7 +20,7 @@ from click.testing import CliRunner
 from scones.local import control, metric_math
 from scones.local.alarms import AlarmEvaluation, evaluate_alarms, evaluate_remote, in_alarm
 from scones.local.cli import local_group
-from scones.local.emulator_api import EmulatorApiError
+from scones.local.emulator_api import EVALUATE_ALARMS_PATH, EmulatorApiError, call
 from scones.local.server import LocalAWS
 from tests.support.local_fixtures import client, free_port
 
@@ -568,27 +566,12 @@ def test_the_emulator_route_evaluates_and_refuses_bad_requests(aws: LocalAWS, cw
     assert (result.old_state, result.new_state) == ("INSUFFICIENT_DATA", "ALARM")
     assert result.evaluated_at == T0 + timedelta(seconds=30)
     with pytest.raises(EmulatorApiError, match="400"):
-        _post(aws.url + "/_scones/alarms/evaluate", b'{"at": "not a time"}')
+        call(aws.url, "POST", EVALUATE_ALARMS_PATH, body={"at": "not a time"})
     with pytest.raises(EmulatorApiError, match="404"):
-        _post(aws.url + "/_scones/nothing", b"{}")
-
-
-def _post(url: str, body: bytes) -> None:
-    request = urllib.request.Request(url, data=body, method="POST")
-    try:
-        urllib.request.urlopen(request, timeout=30).close()
-    except urllib.error.HTTPError as exc:
-        raise EmulatorApiError(f"{exc.code}") from exc
+        call(aws.url, "POST", "/_scones/nothing", body={})
 
 
 # -- the command ----------------------------------------------------------------------------------
-
-
-@pytest.fixture
-def state_dir(tmp_path: Path) -> Iterator[Path]:
-    directory = tmp_path / "local"
-    yield directory
-    control.down(directory)
 
 
 def test_scones_local_alarms_evaluates_the_running_emulator(state_dir: Path) -> None:

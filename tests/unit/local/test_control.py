@@ -6,7 +6,6 @@ import json
 import os
 import signal
 import socket
-from collections.abc import Iterator
 from pathlib import Path
 
 import boto3
@@ -38,14 +37,6 @@ def listening_addresses(port: int) -> set[str]:
                         words = b"".join(raw[i : i + 4][::-1] for i in range(0, 16, 4))
                         found.add(socket.inet_ntop(socket.AF_INET6, words))
     return found
-
-
-@pytest.fixture
-def state_dir(tmp_path: Path) -> Iterator[Path]:
-    directory = tmp_path / "local"
-    yield directory
-    # Whatever a test did, never leave a daemon running.
-    control.down(directory)
 
 
 def test_up_status_down_leaves_no_process(state_dir: Path) -> None:

@@ -84,6 +84,9 @@ class Authorizer:
         self._lock = threading.Lock()
         self._issued: dict[tuple[str, str], RoleCredentials] = {}
         self._principals: dict[str, Principal] = {}
+        # Keys found to be no role session's (the admin's): every request asks, so remember them.
+        # Keys are only ever issued by AssumeRole before their first use, so the answer never changes.
+        self._admin_keys: set[str] = set()
 
     def credentials_for(self, role_arn: str, session_name: str, region: str = "us-east-1") -> RoleCredentials:
         """The keys of a session of `role_arn`, issued once by moto's STS backend (AssumeRole)."""
@@ -110,6 +113,8 @@ class Authorizer:
         """The role session these keys belong to; None for the admin."""
         with self._lock:
             known = self._principals.get(access_key_id)
+            if known is None and access_key_id in self._admin_keys:
+                return None
         if known is not None:
             return known
         for session in sts_backends[get_account_id_from(access_key_id)][get_partition(region)].assumed_roles:
@@ -118,6 +123,8 @@ class Authorizer:
                 with self._lock:
                     self._principals[access_key_id] = principal
                 return principal
+        with self._lock:
+            self._admin_keys.add(access_key_id)
         return None
 
     def check(self, principal: Principal, action: str, resource: str) -> None:

@@ -19,6 +19,7 @@ Permissions boundaries and session policies are not evaluated: the stack uses ne
 from __future__ import annotations
 
 import enum
+import functools
 import json
 from collections.abc import Iterable
 from typing import Any
@@ -65,11 +66,18 @@ def _statement_result(statement: dict[str, Any], action: str, resource: str) -> 
     return IAMPolicyStatement(normalised).is_action_permitted(action.lower(), resource)
 
 
+@functools.lru_cache(maxsize=256)
+def _statements(document: str) -> tuple[dict[str, Any], ...]:
+    """A policy document's statements, parsed once per distinct text: every checked call of a role
+    reads the same few documents (the result is shared, so it is never changed)."""
+    return tuple(_as_list(json.loads(document).get("Statement", [])))
+
+
 def evaluate(documents: Iterable[str], action: str, resource: str) -> Decision:
     """IAM's decision for `action` on `resource` under these policy documents (JSON)."""
     allowed = False
     for document in documents:
-        for statement in _as_list(json.loads(document).get("Statement", [])):
+        for statement in _statements(document):
             result = _statement_result(statement, action, resource)
             if result is PermissionResult.DENIED:
                 return Decision.EXPLICIT_DENY
