@@ -497,6 +497,9 @@ def test_root_outputs_name_what_is_built(env_plan: Callable[[str], Plan], env: s
     assert stack["endpoint_name"] == n["endpoint"]
     assert stack["endpoint_deployed"] is True
     assert stack["region"] == ENV_SETTINGS[env]["region"]
+    # model.auto.tfvars.json is not committed: the state's outputs record the model (docs/model-record.md).
+    model = base_vars(env, with_model=True)
+    assert (stack["model_data_url"], stack["model_image_uri"]) == (model["model_data_url"], model["model_image_uri"])
     # Read back from the created resources, so known after apply (test_apply_local checks their values).
     unknown = plan.raw["output_changes"]["stack"]["after_unknown"]
     assert {"sns_topic_arn", "state_machine_arn", "sagemaker_role_arn", "lambda_function_arns"} <= set(unknown)
@@ -621,6 +624,7 @@ def test_without_a_model_nothing_of_sagemaker_is_planned(root_plan: Callable[...
     assert not plan.of_type("aws_appautoscaling_policy")
     assert plan.outputs["endpoint_name"] == names("local")["endpoint"]
     assert plan.outputs["endpoint_deployed"] is False
+    assert plan.outputs["stack"]["model_data_url"] is None and plan.outputs["stack"]["model_image_uri"] is None
     assert plan.types()["aws_lambda_function"] == 3
     assert plan.types()["aws_sfn_state_machine"] == 1
     assert plan.types()["aws_cloudwatch_metric_alarm"] == 9  # no endpoint alarms yet

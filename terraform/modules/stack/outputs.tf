@@ -43,6 +43,18 @@ output "endpoint_deployed" {
   value       = module.endpoint.enabled
 }
 
+# model.auto.tfvars.json is not committed (docs/model-record.md): after an apply, these outputs in the
+# root's state are the record of which model the endpoint serves.
+output "model_data_url" {
+  description = "The model artifact the endpoint serves (model_data_url as applied), or null without an endpoint."
+  value       = var.model_data_url
+}
+
+output "model_image_uri" {
+  description = "The inference image the endpoint runs (model_image_uri as applied), or null without an endpoint."
+  value       = var.model_image_uri
+}
+
 output "lambda_function_arns" {
   description = "Lambda ARN per function key."
   value       = module.lambdas.function_arns
