@@ -1,5 +1,6 @@
 # The local AWS emulator (python/scones/local): moto on 127.0.0.1 that runs Lambdas,
 # Step Functions executions and the SageMaker endpoint. State and log in build/local/.
+# LOCAL_PORT also reaches `make plan|apply|destroy ENV=local` (mk/terraform.mk).
 LOCAL_PORT ?= 4588
 
 .PHONY: local-up local-down local-status

@@ -24,6 +24,8 @@ CDKTN_VENV := .venv-cdktn
 
 # dev/prod keep state in S3: terraform/envs/<env>/backend.hcl (copy backend.hcl.example).
 TF_BACKEND_CONFIG = $(if $(filter local,$(ENV)),,-backend-config=backend.hcl)
+# ENV=local talks to the emulator `make local-up` started on LOCAL_PORT (mk/local.mk).
+TF_VARS = $(if $(filter local,$(ENV)),-var=emulator_url=http://127.0.0.1:$(LOCAL_PORT))
 
 .PHONY: tf-config
 tf-config: $(STAMP) ## Write the Terraform CLI config (provider mirror, else registry) to build/terraform
@@ -57,19 +59,19 @@ tf-preflight: $(STAMP) ## Refuse ENV's variable files if they set a variable its
 
 .PHONY: plan
 plan: tf-preflight tf-init lambdas ## terraform plan for ENV (writes build/terraform/<env>.tfplan)
-	$(TERRAFORM) -chdir=$(TF_ROOT) plan -input=false -parallelism=$(TF_PARALLELISM) -out=$(abspath $(TF_BUILD))/$(ENV).tfplan
+	$(TERRAFORM) -chdir=$(TF_ROOT) plan -input=false $(TF_VARS) -parallelism=$(TF_PARALLELISM) -out=$(abspath $(TF_BUILD))/$(ENV).tfplan
 
 .PHONY: apply
 # Its output also goes to build/terraform/<env>.apply.log; when the apply fails, scones.quotas says which
 # SageMaker quota to raise if a ResourceLimitExceeded refusal is the reason (new accounts have 0).
 apply: tf-preflight tf-init lambdas ## terraform apply for ENV (local needs `scones local up`)
 	@mkdir -p $(TF_BUILD)
-	set -o pipefail; $(TERRAFORM) -chdir=$(TF_ROOT) apply -input=false -parallelism=$(TF_PARALLELISM) $(if $(filter local,$(ENV)),-auto-approve) 2>&1 | tee $(abspath $(TF_BUILD))/$(ENV).apply.log \
+	set -o pipefail; $(TERRAFORM) -chdir=$(TF_ROOT) apply -input=false $(TF_VARS) -parallelism=$(TF_PARALLELISM) $(if $(filter local,$(ENV)),-auto-approve) 2>&1 | tee $(abspath $(TF_BUILD))/$(ENV).apply.log \
 	  || { $(BIN)/python -m scones.quotas explain $(abspath $(TF_BUILD))/$(ENV).apply.log; exit 1; }
 
 .PHONY: destroy
 destroy: tf-init lambdas ## terraform destroy for ENV
-	$(TERRAFORM) -chdir=$(TF_ROOT) destroy -input=false -parallelism=$(TF_PARALLELISM) $(if $(filter local,$(ENV)),-auto-approve)
+	$(TERRAFORM) -chdir=$(TF_ROOT) destroy -input=false $(TF_VARS) -parallelism=$(TF_PARALLELISM) $(if $(filter local,$(ENV)),-auto-approve)
 
 .PHONY: fmt
 fmt: tf-toolchain ## terraform fmt every module and root

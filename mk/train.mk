@@ -11,6 +11,7 @@ TFVARS_TRAINING_JOB ?=
 INVOKE_COUNT ?= 10
 INVOKE_SEED ?=
 INVOKE_STATE_MACHINE_ARN ?=
+INVOKE_BUCKET ?=
 INVOKE_OUT ?= build/invoke/summary.json
 
 .PHONY: train
@@ -28,8 +29,8 @@ tfvars: | $(STAMP) ## Write the last training result (or TFVARS_TRAINING_JOB=nam
 		$(if $(TFVARS_TRAINING_JOB),--training-job $(TFVARS_TRAINING_JOB),--from-json $(TRAIN_RESULT))
 
 .PHONY: invoke
-invoke: | $(STAMP) ## Run the workflow on INVOKE_COUNT random test images (INVOKE_STATE_MACHINE_ARN= TRAIN_BUCKET=)
+invoke: | $(STAMP) ## Run the workflow on INVOKE_COUNT random test images (INVOKE_STATE_MACHINE_ARN= INVOKE_BUCKET= [INVOKE_SEED=])
 	$(BIN)/scones invoke --count $(INVOKE_COUNT) $(if $(INVOKE_SEED),--seed $(INVOKE_SEED)) \
 		$(if $(INVOKE_STATE_MACHINE_ARN),--state-machine-arn $(INVOKE_STATE_MACHINE_ARN)) \
-		$(if $(TRAIN_BUCKET),--bucket $(TRAIN_BUCKET)) --json $(INVOKE_OUT)
+		$(if $(INVOKE_BUCKET),--bucket $(INVOKE_BUCKET)) --json $(INVOKE_OUT)
 

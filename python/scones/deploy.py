@@ -192,7 +192,10 @@ class Terraform:
 @contextmanager
 def emulator(state_dir: Path, port: int) -> Iterator[str]:
     """A private emulator on `port` for the block (its URL); always stopped afterwards."""
-    state, already_running = control.up(state_dir, port=port)
+    try:
+        state, already_running = control.up(state_dir, port=port)
+    except control.EmulatorError as exc:  # a port clash or a daemon that died: a one-line error, not a traceback
+        raise StageError(str(exc)) from exc
     if already_running:  # someone else's emulator: leave it alone
         raise StageError(
             f"an emulator already runs from {state_dir} on {state.url}; "

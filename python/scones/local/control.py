@@ -20,7 +20,6 @@ from pathlib import Path
 from scones.local.state import LOG_FILE, EmulatorState, clear_state, read_state
 
 DEFAULT_PORT = 4588
-DEFAULT_STATE_DIR = Path("build/local")
 STATE_DIR_ENV = "SCONES_LOCAL_STATE_DIR"
 # The admin's keys: with IAM enforced, any keys but a role session's have full access (scones.local.iam).
 FAKE_CREDENTIALS = {
@@ -140,7 +139,10 @@ def up(
     if current is not None:
         return current, True
     if not _port_free(port):
-        raise PortInUseError(f"port {port} on 127.0.0.1 is in use; pick another with --port")
+        raise PortInUseError(
+            f"port {port} on 127.0.0.1 is in use (another emulator, such as `make local-up`'s, or another "
+            "program); pick another with --port"
+        )
     state_dir.mkdir(parents=True, exist_ok=True)
     log_path = state_dir / LOG_FILE
     with log_path.open("ab") as log:

@@ -27,6 +27,10 @@ DEFAULT_INSTANCE_TYPE = "ml.g5.xlarge"  # one A10G: a current, widely available 
 MODEL_IMAGE_TAG = "scones:model-image-uri"  # read back by `scones tfvars --training-job`
 ALGORITHM_TAG = "scones:algorithm"
 PYTORCH_ENTRY_SCRIPT = "sagemaker_entry.py"
+# Training-job names are "<base>-<timestamp>" as ModelTrainer makes them (sagemaker.train.utils._get_unique_name),
+# e.g. scones-image-classification-20261122100000: what `scones tfvars --training-job` takes.
+BASE_JOB_NAMES = {"image-classification": "scones-image-classification", "pytorch": "scones-pytorch"}
+JOB_NAME = re.compile(r"^(?:" + "|".join(BASE_JOB_NAMES.values()) + r")-\d{14}$")
 
 # What the entry point prints once per epoch, e.g. "epoch=3 train_loss=0.41 val_accuracy=0.91".
 PYTORCH_METRICS = [
@@ -128,7 +132,7 @@ def build_job_spec(
     if request.algorithm == "image-classification":
         image = images.image_classification_image(request.region)
         return JobSpec(
-            base_job_name="scones-image-classification",
+            base_job_name=BASE_JOB_NAMES["image-classification"],
             training_image=image,
             hyperparameters=hyperparameters,
             channels=[
@@ -141,7 +145,7 @@ def build_job_spec(
             **common,
         )
     return JobSpec(
-        base_job_name="scones-pytorch",
+        base_job_name=BASE_JOB_NAMES["pytorch"],
         training_image=images.pytorch_training_image(request.region, instance_type),
         hyperparameters=hyperparameters,
         # Script mode: images of both lists under one channel, the carved lists beside it.

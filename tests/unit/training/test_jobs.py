@@ -20,6 +20,7 @@ from scones.model import sagemaker_entry
 from scones.model.script_options import HYPERPARAMETERS
 from scones.training import images
 from scones.training.errors import InvalidHyperparameterError, InvalidInstanceTypeError, MissingRoleError
+from scones.training.sagemaker_train import JOB_NAME
 
 BUCKET = "scones-train-test"
 ROLE = "arn:aws:iam::123456789012:role/scones-sagemaker"
@@ -123,6 +124,7 @@ def test_moto_writes_no_artifact_and_the_command_says_so(prepared: boto3.client,
     assert result["model_data_url"].endswith("/output/model.tar.gz")
     assert result["model_image_uri"].endswith("/image-classification:1")
     assert result["training_job"].startswith("scones-image-classification-")
+    assert JOB_NAME.fullmatch(result["training_job"])  # the name README and --help examples show
 
 
 def test_same_seed_reuses_the_split_other_seed_does_not(prepared: boto3.client) -> None:
