@@ -13,7 +13,7 @@ from scones.data.cifar import SPLITS, read_archive
 from scones.data.download import CIFAR100_MD5, CIFAR100_URL, download, md5_of
 from scones.data.layout import write_split
 from scones.data.s3_sync import sync_folder
-from scones.paths import repo_root
+from scones.paths import repo_default, repo_root
 
 
 def prepare_local(source: Path, out: Path) -> dict[str, dict[str, int]]:
@@ -53,8 +53,7 @@ def prepared_files(out: Path) -> list[Path]:
 @click.option(
     "--out",
     type=click.Path(path_type=Path, file_okay=False),
-    default=Path("data/prepared"),
-    show_default=True,
+    **repo_default("data/prepared"),
     help="Folder for the PNGs and .lst files.",
 )
 @click.option("--bucket", default=None, help="Upload the prepared data to this S3 bucket.")

@@ -11,6 +11,7 @@ from scones import DEFAULT_THRESHOLD
 from scones.aws import aws_options, make_session
 from scones.data.errors import PreparedDataError
 from scones.evaluation.evaluate import evaluate_artifact, summary_lines
+from scones.paths import repo_default
 
 
 @click.command("evaluate")
@@ -18,16 +19,14 @@ from scones.evaluation.evaluate import evaluate_artifact, summary_lines
 @click.option(
     "--data-dir",
     type=click.Path(file_okay=False, path_type=Path),
-    default=Path("data/prepared"),
-    show_default=True,
+    **repo_default("data/prepared"),
     help="Prepared data root (scones prepare --out).",
 )
 @click.option("--split", default="test", show_default=True, help="Which prepared split to evaluate on.")
 @click.option(
     "--out",
     type=click.Path(file_okay=False, path_type=Path),
-    default=Path("build/evaluate"),
-    show_default=True,
+    **repo_default("build/evaluate"),
     help="Folder for evaluation.json and the PNG plots.",
 )
 @click.option(

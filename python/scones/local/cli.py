@@ -17,13 +17,13 @@ from scones.local.faults import FAULT_TYPES, ActiveFault, FaultSpecError, fault_
 from scones.local.inventory import list_deployed
 from scones.local.notifications import sent_notifications
 from scones.local.state import LOG_FILE, StateFileError
+from scones.paths import repo_default
 
 state_dir_option = click.option(
     "--state-dir",
     type=click.Path(file_okay=False, path_type=Path),
     envvar=control.STATE_DIR_ENV,
-    default=control.DEFAULT_STATE_DIR,
-    show_default=True,
+    **repo_default("build/local"),
     help=f"Where the emulator keeps state.json and its log (env {control.STATE_DIR_ENV}).",
 )
 

@@ -11,6 +11,7 @@ from scones.aws import aws_options, make_session
 from scones.monitor.errors import CaptureSourceError
 from scones.monitor.image_sample import DEFAULT_MAX_IMAGES
 from scones.monitor.sources import CaptureSource, LocalCaptureSource, S3CaptureSource
+from scones.paths import repo_default
 
 
 def _make_source(
@@ -48,8 +49,7 @@ def _make_source(
     "--out",
     "out_dir",
     type=click.Path(file_okay=False, path_type=Path),
-    default=Path("build/monitor"),
-    show_default=True,
+    **repo_default("build/monitor"),
     help="Where report.html, summary.json and plots/ go.",
 )
 @click.option(

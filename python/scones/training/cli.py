@@ -11,6 +11,7 @@ import click
 from scones.aws import InvalidS3UriError, aws_options, make_session, parse_s3_uri, validate_bucket_name
 from scones.model.dataset import DEFAULT_VAL_FRACTION
 from scones.model.recipes import DEFAULT, RECIPES
+from scones.paths import repo_default
 from scones.training import images
 from scones.training.hyperparameters import parse_overrides
 from scones.training.local import artifact_uri, train_locally
@@ -116,8 +117,7 @@ def _write_result(path: Path | None, result: dict[str, Any]) -> None:
 @click.option(
     "--data-dir",
     type=click.Path(path_type=Path, file_okay=False),
-    default=Path("data/prepared"),
-    show_default=True,
+    **repo_default("data/prepared"),
     help="--local: prepared data folder.",
 )
 @click.option(
