@@ -27,6 +27,15 @@ TF_BACKEND_CONFIG = $(if $(filter local,$(ENV)),,-backend-config=backend.hcl)
 # ENV=local talks to the emulator `make local-up` started on LOCAL_PORT (mk/local.mk).
 TF_VARS = $(if $(filter local,$(ENV)),-var=emulator_url=http://127.0.0.1:$(LOCAL_PORT))
 
+# The S3 bucket of dev's and prod's state, once per account, and ENV's backend.hcl naming it:
+#   make bootstrap-state ENV=dev REGION=eu-west-1 BUCKET=my-tfstate-<account>   (then ENV=prod, same bucket)
+REGION ?=
+BUCKET ?=
+.PHONY: bootstrap-state
+bootstrap-state: | $(STAMP) ## Create the Terraform state bucket (any region) and ENV's backend.hcl (ENV=dev|prod REGION= BUCKET=)
+	@if [ -z "$(REGION)" ] || [ -z "$(BUCKET)" ]; then echo "make bootstrap-state: set ENV=dev|prod REGION=<region> BUCKET=<name>" >&2; exit 2; fi
+	$(BIN)/scones bootstrap-state --bucket "$(BUCKET)" --region "$(REGION)" --env $(ENV)
+
 .PHONY: tf-config
 tf-config: $(STAMP) ## Write the Terraform CLI config (provider mirror, else registry) to build/terraform
 	@$(BIN)/python -m scones.toolchain.cli_config --out $(TF_CLI_CONFIG) >/dev/null

@@ -21,6 +21,7 @@ COMMANDS: dict[str, str] = {
     "monitor": "scones.monitor.cli:monitor_cmd",
     "build-lambdas": "scones.build_lambdas:build_lambdas_cmd",
     "bench": "scones.bench:bench_cmd",
+    "bootstrap-state": "scones.state_bucket:bootstrap_state_cmd",
     "demo": "scones.demo:demo_cmd",
 }
 
@@ -34,6 +35,7 @@ SHORT_HELP: dict[str, str] = {
     "monitor": "Report on what the endpoint captured (HTML report + summary.json).",
     "build-lambdas": "Build the Lambda zips deterministically into build/lambdas/.",
     "bench": "Run the benchmarks and print a table.",
+    "bootstrap-state": "Create the S3 bucket of the Terraform state (any region) and an environment's backend.hcl.",
     "demo": "Deploy, train, run, evaluate and monitor, end to end on a private local emulator.",
 }
 
