@@ -20,7 +20,7 @@ train: | $(STAMP) ## SageMaker GPU training job (TRAIN_BUCKET= TRAIN_ROLE_ARN= [
 		$(if $(TRAIN_ROLE_ARN),--role-arn $(TRAIN_ROLE_ARN)) --result-json $(TRAIN_RESULT) $(TRAIN_ARGS)
 
 .PHONY: train-local
-train-local: | $(STAMP) ## Train the pytorch model on this machine and upload model.tar.gz (TRAIN_BUCKET= [TRAIN_ARGS='--recipe fast'])
+train-local: | $(STAMP) ## Train the pytorch model here, keep build/model.tar.gz and upload it (TRAIN_BUCKET= [TRAIN_ARGS='--recipe fast'])
 	$(BIN)/scones train --local $(if $(TRAIN_BUCKET),--bucket $(TRAIN_BUCKET)) --result-json $(TRAIN_RESULT) $(TRAIN_ARGS)
 
 .PHONY: tfvars

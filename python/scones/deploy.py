@@ -276,10 +276,13 @@ def train_for_stack(config: StackConfig) -> TrainedStack:
     stage("scones train --local: the PyTorch recipe on this machine")
     train_json = config.out / "train.json"
     epochs = ["--epochs", str(config.epochs)] if config.epochs else []
+    # The run's artifact stays with the run, not at the repository's build/model.tar.gz, which
+    # parallel runs (the end-to-end tests) would overwrite under each other.
     run_stage(
         scones_command(
             "train", "--local", "--bucket", bucket, "--data-dir", str(config.data_dir),
-            "--seed", str(config.seed), "--result-json", str(train_json), *epochs, *aws,
+            "--seed", str(config.seed), "--result-json", str(train_json),
+            "--keep-artifact", str(config.out / "model.tar.gz"), *epochs, *aws,
         ),
         stage="train",
     )  # fmt: skip

@@ -14,24 +14,20 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-from dataclasses import replace
 from pathlib import Path
 
 if __package__:
     from . import dataset
     from .artifact import write_model_dir
-    from .recipes import DEFAULT, Recipe, get_recipe
-    from .script_options import add_hyperparameters
+    from .recipes import DEFAULT
+    from .script_options import RECIPE_OVERRIDES, add_hyperparameters, chosen_recipe
     from .trainer import EpochReport, train
 else:  # run as a script from the SageMaker source_dir, siblings on sys.path
     import dataset  # type: ignore[no-redef]
     from artifact import write_model_dir  # type: ignore[no-redef]
-    from recipes import DEFAULT, Recipe, get_recipe  # type: ignore[no-redef]
-    from script_options import add_hyperparameters  # type: ignore[no-redef]
+    from recipes import DEFAULT  # type: ignore[no-redef]
+    from script_options import RECIPE_OVERRIDES, add_hyperparameters, chosen_recipe  # type: ignore[no-redef]
     from trainer import EpochReport, train  # type: ignore[no-redef]
-
-# Each changes the chosen recipe's field of the same name; unset, the recipe's own value stands.
-RECIPE_OVERRIDES = ("epochs", "learning_rate", "batch_size", "ensemble")
 
 
 def _env_path(name: str) -> Path | None:
@@ -95,11 +91,6 @@ def resolve_splits(args: argparse.Namespace) -> tuple[Path, list[dataset.Entry],
     return image_dir, train_entries, val_entries
 
 
-def chosen_recipe(args: argparse.Namespace) -> Recipe:
-    overrides = {name: getattr(args, name) for name in RECIPE_OVERRIDES if getattr(args, name) is not None}
-    return replace(get_recipe(args.recipe), **overrides)
-
-
 def _print_metrics(report: EpochReport) -> None:
     print(
         f"member={report.member + 1} epoch={report.epoch} train_loss={report.train_loss:.5f} "
@@ -114,7 +105,7 @@ def main(argv: list[str] | None = None) -> int:
     train_images, train_labels = dataset.load_images(image_dir, train_entries)
     val_images, val_labels = dataset.load_images(image_dir, val_entries)
     print(f"train {len(train_entries)} images, validation {len(val_entries)} images from {image_dir}", flush=True)
-    recipe = chosen_recipe(args)
+    recipe = chosen_recipe(vars(args))
     result = train(train_images, train_labels, val_images, val_labels, recipe, seed=args.seed, on_epoch=_print_metrics)
     metrics = {
         **result.metrics(),

@@ -11,10 +11,11 @@ import click
 from scones.aws import InvalidS3UriError, aws_options, make_session, parse_s3_uri, validate_bucket_name
 from scones.model.dataset import DEFAULT_VAL_FRACTION
 from scones.model.recipes import DEFAULT, RECIPES
-from scones.paths import repo_default
+from scones.model.script_options import BY_NAME
+from scones.paths import repo_default, repo_root
 from scones.training import images
-from scones.training.hyperparameters import parse_overrides
-from scones.training.local import artifact_uri, train_locally
+from scones.training.hyperparameters import DEFAULT_SEED, parse_overrides, pytorch_hyperparameters, pytorch_run
+from scones.training.local import DEFAULT_KEPT_ARTIFACT, artifact_uri, train_locally
 from scones.training.sagemaker_train import (
     ALGORITHMS,
     DEFAULT_INSTANCE_TYPE,
@@ -41,6 +42,13 @@ def _s3_uri(ctx: click.Context, param: click.Parameter, value: str | None) -> st
     except InvalidS3UriError as exc:
         raise click.BadParameter(str(exc)) from None
     return value
+
+
+def _range_of(name: str) -> click.ParamType:
+    """The option takes what `-H name=...` takes (script_options.py): one range for both."""
+    hp = BY_NAME[name]
+    kind = click.IntRange if hp.type is int else click.FloatRange
+    return kind(min=hp.minimum, max=hp.maximum, min_open=hp.open_bounds, max_open=hp.open_bounds)
 
 
 def _write_result(path: Path | None, result: dict[str, Any]) -> None:
@@ -82,27 +90,28 @@ def _write_result(path: Path | None, result: dict[str, Any]) -> None:
     type=click.Choice(list(RECIPES)),
     default=None,
     help=f"pytorch and --local: the named training recipe (scones/model/recipes.py) [default: {DEFAULT.name}]; "
-    "--epochs (and, for jobs, the other hyperparameters) change it.",
+    "--epochs, --learning-rate, --mini-batch-size and -H change it.",
 )
-@click.option("--epochs", type=click.IntRange(min=1), default=None, help="Training epochs.")
-@click.option("--learning-rate", type=click.FloatRange(min=0, min_open=True), default=None)
-@click.option("--mini-batch-size", type=click.IntRange(min=1), default=None)
+@click.option("--epochs", type=_range_of("epochs"), default=None, help="Training epochs.")
+@click.option("--learning-rate", type=_range_of("learning_rate"), default=None, help="(Peak) learning rate.")
+@click.option("--mini-batch-size", type=_range_of("batch_size"), default=None, help="Images per SGD step.")
 @click.option(
     "--hyperparameter",
     "-H",
     "hyperparameters",
     multiple=True,
     metavar="KEY=VALUE",
-    help="Override or add a hyperparameter (repeatable); names the algorithm does not take are rejected "
-    "(pytorch: the options of scones/model/sagemaker_entry.py).",
+    help="Override or add a hyperparameter (repeatable); names the algorithm does not take, and values "
+    "out of range, are rejected (pytorch and --local: the table in scones/model/script_options.py).",
 )
-@click.option("--seed", type=int, default=0, show_default=True, help="Seed of the validation carve and training.")
+@click.option(
+    "--seed", type=int, default=None, help=f"Seed of the validation carve and training [default: {DEFAULT_SEED}]."
+)
 @click.option(
     "--val-fraction",
-    type=click.FloatRange(0, 1, min_open=True, max_open=True),
-    default=DEFAULT_VAL_FRACTION,
-    show_default=True,
-    help="Share of each class held out of train for validation.",
+    type=_range_of("val_fraction"),
+    default=None,
+    help=f"Share of each class held out of train for validation [default: {DEFAULT_VAL_FRACTION}].",
 )
 @click.option("--wait/--no-wait", default=True, show_default=True, help="Wait for the job to finish.")
 @click.option("--poll-seconds", type=click.FloatRange(min=1), default=30.0, show_default=True)
@@ -128,6 +137,13 @@ def _write_result(path: Path | None, result: dict[str, Any]) -> None:
     "shortens each network's schedule (the result then depends on the machine).",
 )
 @click.option(
+    "--keep-artifact",
+    type=click.Path(path_type=Path, dir_okay=False),
+    default=None,
+    help=f"--local: keep the trained model.tar.gz here as well as uploading it [default: {DEFAULT_KEPT_ARTIFACT} "
+    "in the repository, wherever the command runs from; a relative PATH is from the current folder].",
+)
+@click.option(
     "--result-json",
     type=click.Path(path_type=Path, dir_okay=False),
     default=None,
@@ -147,8 +163,8 @@ def train_cmd(
     learning_rate: float | None,
     mini_batch_size: int | None,
     hyperparameters: tuple[str, ...],
-    seed: int,
-    val_fraction: float,
+    seed: int | None,
+    val_fraction: float | None,
     wait: bool,
     poll_seconds: float,
     timeout: float | None,
@@ -156,6 +172,7 @@ def train_cmd(
     inference_instance_type: str,
     data_dir: Path,
     time_budget: float | None,
+    keep_artifact: Path | None,
     result_json: Path | None,
     region: str | None,
     endpoint_url: str | None,
@@ -172,6 +189,10 @@ def train_cmd(
     """
     if time_budget is not None and not local:
         raise click.UsageError("--time-budget applies to --local training (SageMaker jobs have --max-runtime)")
+    if keep_artifact is not None and not local:
+        raise click.UsageError(
+            "--keep-artifact applies to --local training (a job's artifact stays in S3: scones evaluate s3://...)"
+        )
     if local and algorithm == "image-classification":
         raise click.UsageError("--local trains the pytorch model; image-classification runs only on SageMaker")
     algorithm = "pytorch" if local else (algorithm or "image-classification")
@@ -184,19 +205,32 @@ def train_cmd(
     session = make_session(region=region, endpoint_url=endpoint_url, profile=profile)
 
     if local:
-        chosen = RECIPES[recipe or DEFAULT.name]
-        target = artifact_uri(output_path)
+        # The checks and names of a SageMaker pytorch job's hyperparameters, read as its entry point reads them.
+        run = pytorch_run(
+            pytorch_hyperparameters(
+                recipe=recipe,
+                epochs=epochs,
+                seed=seed,
+                learning_rate=learning_rate,
+                mini_batch_size=mini_batch_size,
+                val_fraction=val_fraction,
+                overrides=parse_overrides(hyperparameters),
+            )
+        )
+        chosen = run.recipe
         click.echo(
-            f"training locally from {data_dir} (recipe {chosen.name}, seed {seed}, epochs {epochs or chosen.epochs})"
+            f"training locally from {data_dir} (recipe {chosen.name}, seed {run.seed}, epochs {chosen.epochs}, "
+            f"learning rate {chosen.learning_rate}, batch {chosen.batch_size}, {chosen.ensemble} network(s), "
+            f"val fraction {run.val_fraction})"
         )
         outcome = train_locally(
             session,
             data_dir=data_dir,
-            output_uri=target,
+            output_uri=artifact_uri(output_path),
+            keep_artifact=keep_artifact or repo_root() / DEFAULT_KEPT_ARTIFACT,
             recipe=chosen,
-            seed=seed,
-            epochs=epochs,
-            val_fraction=val_fraction,
+            seed=run.seed,
+            val_fraction=run.val_fraction,
             echo=click.echo,
             time_budget_s=time_budget,
         )
@@ -204,6 +238,7 @@ def train_cmd(
         _print_metrics(outcome.metrics)
         click.echo(f"model_data_url:  {outcome.model_data_url}")
         click.echo(f"model_image_uri: {model_image}")
+        click.echo(f"artifact kept:   {outcome.artifact_path} (scones evaluate {outcome.artifact_path})")
         _write_result(
             result_json,
             {
@@ -212,6 +247,7 @@ def train_cmd(
                 "model_data_url": outcome.model_data_url,
                 "model_image_uri": model_image,
                 "artifact_exists": True,
+                "artifact_path": str(outcome.artifact_path),
                 "metrics": outcome.metrics,
             },
         )

@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 
 from scones import CLASS_NAMES
-from scones.model.recipes import DEFAULT
-from scones.model.script_options import BY_SPELLING, HYPERPARAMETERS
+from scones.model.dataset import DEFAULT_VAL_FRACTION
+from scones.model.recipes import DEFAULT, Recipe
+from scones.model.script_options import BY_NAME, BY_SPELLING, HYPERPARAMETERS, chosen_recipe
 from scones.training.errors import InvalidHyperparameterError
+
+DEFAULT_SEED = 0
 
 # Every hyperparameter the built-in image-classification algorithm accepts (AWS docs,
 # "Image Classification Hyperparameters"). The algorithm rejects unknown names only after the
@@ -70,7 +74,11 @@ IMAGE_CLASSIFICATION_DEFAULTS: dict[str, str] = {
 }
 
 # Everything else is the recipe's: the same named recipes as `scones train --local` (RECIPE.md).
-PYTORCH_DEFAULTS: dict[str, str] = {"seed": "0", "recipe": DEFAULT.name}
+PYTORCH_DEFAULTS: dict[str, str] = {
+    "seed": str(DEFAULT_SEED),
+    "recipe": DEFAULT.name,
+    "val_fraction": str(DEFAULT_VAL_FRACTION),
+}
 
 
 def parse_overrides(pairs: Iterable[str]) -> dict[str, str]:
@@ -133,7 +141,8 @@ def image_classification_hyperparameters(
 
 def check_pytorch_overrides(overrides: Mapping[str, str]) -> dict[str, str]:
     """Overrides by the entry point's names (`learning-rate` -> `learning_rate`), values checked
-    against the option's type; InvalidHyperparameterError for anything the entry point would not take."""
+    against the option's type and range; InvalidHyperparameterError for anything the entry point
+    would not take. SageMaker jobs and `--local` runs are both checked here."""
     unknown = sorted(key for key in overrides if key not in BY_SPELLING)
     if unknown:
         raise InvalidHyperparameterError(
@@ -146,16 +155,9 @@ def check_pytorch_overrides(overrides: Mapping[str, str]) -> dict[str, str]:
         if hp.name in checked:
             raise InvalidHyperparameterError(f"--hyperparameter {hp.name} is given twice (as {key})")
         try:
-            hp.type(value)
-        except ValueError:
-            kind = "an integer" if hp.type is int else "a number"
-            raise InvalidHyperparameterError(
-                f"--hyperparameter {key}={value}: pytorch's {hp.name} must be {kind}"
-            ) from None
-        if hp.choices is not None and value not in hp.choices:
-            raise InvalidHyperparameterError(
-                f"--hyperparameter {key}={value}: pytorch's {hp.name} is one of {', '.join(hp.choices)}"
-            )
+            hp.parse(value)
+        except ValueError as exc:
+            raise InvalidHyperparameterError(f"--hyperparameter {key}={value}: pytorch's {hp.name} {exc}") from None
         checked[hp.name] = value
     return checked
 
@@ -167,14 +169,32 @@ def pytorch_hyperparameters(
     seed: int | None = None,
     learning_rate: float | None = None,
     mini_batch_size: int | None = None,
+    val_fraction: float | None = None,
     overrides: Mapping[str, str] | None = None,
 ) -> dict[str, str]:
-    """Passed to the entry point as `--key value` (SageMaker script mode); see sagemaker_entry.py."""
+    """Passed to the entry point as `--key value` (SageMaker script mode; see sagemaker_entry.py),
+    and what `pytorch_run` builds a local run from."""
     options = {
         "recipe": recipe,
         "epochs": epochs,
         "seed": seed,
         "learning_rate": learning_rate,
         "batch_size": mini_batch_size,
+        "val_fraction": val_fraction,
     }
     return _merge(PYTORCH_DEFAULTS, options, check_pytorch_overrides(dict(overrides or {})))
+
+
+@dataclass(frozen=True)
+class PytorchRun:
+    """What a pytorch run's hyperparameters mean: the recipe it trains and how train is carved."""
+
+    recipe: Recipe
+    seed: int
+    val_fraction: float
+
+
+def pytorch_run(hyperparameters: Mapping[str, str]) -> PytorchRun:
+    """`pytorch_hyperparameters`' result read as the entry point reads it (`chosen_recipe`)."""
+    values = {name: BY_NAME[name].parse(text) for name, text in hyperparameters.items()}
+    return PytorchRun(chosen_recipe(values), seed=int(values["seed"]), val_fraction=float(values["val_fraction"]))

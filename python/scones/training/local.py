@@ -1,7 +1,8 @@
-"""`scones train --local`: train a recipe on this machine, write model.tar.gz, upload it."""
+"""`scones train --local`: train a recipe on this machine, keep model.tar.gz here, upload it."""
 
 from __future__ import annotations
 
+import os
 import sys
 import tempfile
 import time
@@ -17,10 +18,15 @@ from scones.model.artifact import write_model_dir, write_tarball
 from scones.model.recipes import DEFAULT, Recipe
 from scones.model.trainer import EpochReport, train
 
+# Relative to the repository, not the current folder: the README's `scones evaluate
+# build/model.tar.gz` and `make evaluate MODEL=build/model.tar.gz` read it from there.
+DEFAULT_KEPT_ARTIFACT = Path("build/model.tar.gz")
+
 
 @dataclass
 class LocalOutcome:
     model_data_url: str
+    artifact_path: Path  # the same tarball, kept on this machine
     metrics: dict[str, Any] = field(default_factory=dict)
 
 
@@ -132,27 +138,40 @@ def train_locally(
     *,
     data_dir: Path,
     output_uri: str,
+    keep_artifact: Path,
     recipe: Recipe,
     seed: int,
-    epochs: int | None,
     val_fraction: float,
     echo: Callable[[str], None],
     time_budget_s: float | None = None,
 ) -> LocalOutcome:
+    """Train `recipe` as given (its epochs, learning rate, batch size, ensemble), keep the
+    artifact at `keep_artifact`, then upload that file to `output_uri`."""
     check_prepared(data_dir)
     bucket, key = parse_s3_uri(output_uri)
-    with tempfile.TemporaryDirectory(prefix="scones-train-") as tmp:
-        tarball = Path(tmp) / "model.tar.gz"
+    keep_artifact.parent.mkdir(parents=True, exist_ok=True)
+    # Written beside its place and renamed into it: an interrupted run never leaves half a
+    # tarball where `scones evaluate` would read it, nor replaces the previous one with it.
+    handle, partial_name = tempfile.mkstemp(
+        prefix=f".{keep_artifact.name}.", suffix=".partial", dir=keep_artifact.parent
+    )
+    os.close(handle)
+    partial = Path(partial_name)
+    try:
         metrics = train_and_package(
             data_dir,
-            tarball,
+            partial,
             recipe=recipe,
             seed=seed,
-            epochs=epochs,
             val_fraction=val_fraction,
             progress=True,
             time_budget_s=time_budget_s,
         )
-        echo(f"uploading {tarball.stat().st_size / 1e6:.1f} MB to {output_uri}")
-        session.client("s3").upload_file(str(tarball), bucket, key)
-    return LocalOutcome(model_data_url=output_uri, metrics=dict(metrics or {}))
+        partial.chmod(0o644)  # mkstemp's 0600 is for the partial file only
+        os.replace(partial, keep_artifact)
+    finally:
+        partial.unlink(missing_ok=True)
+    echo(f"kept the artifact at {keep_artifact}")
+    echo(f"uploading {keep_artifact.stat().st_size / 1e6:.1f} MB to {output_uri}")
+    session.client("s3").upload_file(str(keep_artifact), bucket, key)
+    return LocalOutcome(model_data_url=output_uri, artifact_path=keep_artifact, metrics=dict(metrics or {}))

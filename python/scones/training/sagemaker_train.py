@@ -15,7 +15,12 @@ from scones.model.dataset import DEFAULT_VAL_FRACTION
 from scones.quotas import advice, refusal
 from scones.training import images
 from scones.training.errors import InvalidInstanceTypeError, MissingRoleError, QuotaExceededError
-from scones.training.hyperparameters import image_classification_hyperparameters, pytorch_hyperparameters
+from scones.training.hyperparameters import (
+    DEFAULT_SEED,
+    image_classification_hyperparameters,
+    pytorch_hyperparameters,
+    pytorch_run,
+)
 from scones.training.s3_data import load_prepared, stage_split
 from scones.training.sagemaker_job import ChannelSpec, JobSpec, MetricSpec, submit_training_job
 from scones.training.splits import carve_validation
@@ -51,8 +56,8 @@ class TrainRequest:
     output_path: str
     instance_type: str
     region: str
-    seed: int = 0
-    val_fraction: float = DEFAULT_VAL_FRACTION
+    seed: int | None = None  # None: -H seed, else DEFAULT_SEED
+    val_fraction: float | None = None  # None: -H val_fraction (pytorch), else DEFAULT_VAL_FRACTION
     recipe: str | None = None  # pytorch: a name in scones.model.recipes; None: the default recipe
     epochs: int | None = None
     learning_rate: float | None = None
@@ -92,19 +97,9 @@ def build_job_spec(
     """Validate, stage the carved split in S3 and describe the job; submits nothing."""
     role_arn = check_role_arn(request.role_arn)
     instance_type = check_instance_type(request.instance_type)
-    s3 = session.client("s3")
-    data = load_prepared(s3, request.bucket, request.prefix)
-    split = carve_validation(data.entries, val_fraction=request.val_fraction, seed=request.seed)
-    # Built (and so checked) before anything is staged: a bad -H name costs nothing.
-    if request.algorithm == "image-classification":
-        hyperparameters = image_classification_hyperparameters(
-            num_training_samples=len(split.train),
-            epochs=request.epochs,
-            learning_rate=request.learning_rate,
-            mini_batch_size=request.mini_batch_size,
-            overrides=request.overrides,
-        )
-    elif request.algorithm == "pytorch":
+    # Pytorch's hyperparameters are checked before anything is read or staged (a bad -H name costs
+    # nothing), and their seed and val_fraction carve the split, so `-H seed=3` means what it says.
+    if request.algorithm == "pytorch":
         if source_dir is None:
             raise ValueError("the pytorch algorithm needs the assembled source_dir")
         hyperparameters = pytorch_hyperparameters(
@@ -113,14 +108,32 @@ def build_job_spec(
             seed=request.seed,
             learning_rate=request.learning_rate,
             mini_batch_size=request.mini_batch_size,
+            val_fraction=request.val_fraction,
             overrides=request.overrides,
         )
+        run = pytorch_run(hyperparameters)
+        seed, val_fraction = run.seed, run.val_fraction
+    elif request.algorithm == "image-classification":
+        seed = DEFAULT_SEED if request.seed is None else request.seed
+        val_fraction = DEFAULT_VAL_FRACTION if request.val_fraction is None else request.val_fraction
     else:
         raise ValueError(f"unknown algorithm {request.algorithm!r}; choose one of {', '.join(ALGORITHMS)}")
+    s3 = session.client("s3")
+    data = load_prepared(s3, request.bucket, request.prefix)
+    split = carve_validation(data.entries, val_fraction=val_fraction, seed=seed)
+    if request.algorithm == "image-classification":
+        # Needs the split's size, so checked after the carve but still before anything is staged.
+        hyperparameters = image_classification_hyperparameters(
+            num_training_samples=len(split.train),
+            epochs=request.epochs,
+            learning_rate=request.learning_rate,
+            mini_batch_size=request.mini_batch_size,
+            overrides=request.overrides,
+        )
     staged = stage_split(s3, data, split)
     echo(
         f"data: {len(staged.split.train)} train / {len(staged.split.validation)} validation images "
-        f"carved from {data.train_lst_uri} (seed {request.seed}); test split untouched"
+        f"carved from {data.train_lst_uri} (seed {seed}); test split untouched"
     )
     common = {
         "role_arn": role_arn,

@@ -134,6 +134,17 @@ def test_same_seed_reuses_the_split_other_seed_does_not(prepared: boto3.client) 
     assert len(keys) == 4  # two splits x (train.lst, validation.lst)
 
 
+def test_pytorch_seed_and_val_fraction_given_by_h_carve_the_split(prepared: boto3.client) -> None:
+    """`-H seed=2 -H val-fraction=0.25` are not just passed on: they carve the split the job trains on."""
+    code, output, exc = _train("--algorithm", "pytorch", "-H", "seed=2", "-H", "val-fraction=0.25", "--no-wait")
+    assert code == 0, (output, exc)
+    job = _only_job()
+    assert job["HyperParameters"]["seed"] == "2" and job["HyperParameters"]["val_fraction"] == "0.25"
+    validation = _channels(job)["validation_lst"]["DataSource"]["S3DataSource"]["S3Uri"]
+    assert len(parse_lst(_read(prepared, validation), source="v")) == 2 * PER_CLASS // 4
+    assert "(seed 2)" in output
+
+
 def test_pytorch_job_definition(prepared: boto3.client) -> None:
     code, output, exc = _train("--algorithm", "pytorch", "--epochs", "12", "--instance-type", "ml.g4dn.xlarge")
     assert code == 0, (output, exc)
@@ -274,6 +285,11 @@ def test_pytorch_unknown_hyperparameter_is_rejected_before_anything_is_submitted
         ({"learning-rate": "fast"}, "learning-rate=fast: pytorch's learning_rate must be a number"),
         ({"batch_size": "8", "batch-size": "16"}, "batch_size is given twice (as batch-size)"),
         ({"recipe": "fastest"}, "recipe=fastest: pytorch's recipe is one of default, fast,"),
+        ({"epochs": "0"}, "epochs=0: pytorch's epochs must be at least 1"),
+        ({"learning_rate": "0"}, "learning_rate=0: pytorch's learning_rate must be above 0.0"),
+        ({"batch-size": "0"}, "batch-size=0: pytorch's batch_size must be at least 1"),
+        ({"ensemble": "0"}, "ensemble=0: pytorch's ensemble must be at least 1"),
+        ({"val_fraction": "1.5"}, "val_fraction=1.5: pytorch's val_fraction must be above 0.0 and below 1.0"),
     ],
 )
 def test_pytorch_hyperparameter_errors(overrides: dict[str, str], message: str) -> None:
@@ -288,6 +304,7 @@ def test_pytorch_hyperparameters_use_the_entry_points_names() -> None:
 
     hp = pytorch_hyperparameters(seed=1, overrides={"learning-rate": "0.02", "ensemble": "3", "val_fraction": "0.2"})
     assert hp == {"seed": "1", "recipe": "default", "learning_rate": "0.02", "ensemble": "3", "val_fraction": "0.2"}
+    assert pytorch_hyperparameters()["val_fraction"] == "0.1"  # what carves the split, recorded in the job
     assert pytorch_hyperparameters(overrides={"recipe": "fast"})["recipe"] == "fast"
     with pytest.raises(InvalidHyperparameterError, match="batch_size set both by an option and by --hyperparameter"):
         pytorch_hyperparameters(mini_batch_size=16, overrides={"batch-size": "32"})
@@ -299,12 +316,20 @@ def test_pytorch_hyperparameter_names_are_the_options_the_entry_point_parses(
     """`scones train` checks names against the table the entry point builds its command line from."""
     assert {"recipe", "epochs", "seed", "learning_rate", "batch_size"} <= {hp.name for hp in HYPERPARAMETERS}
     for hp in HYPERPARAMETERS:
-        value = hp.choices[-1] if hp.choices else "7"
+        value = hp.choices[-1] if hp.choices else ("0.25" if hp.maximum == 1 else "7")
         for spelling in hp.spellings:
             argv = ["--model-dir", str(tmp_path), "--train", str(tmp_path), f"--{spelling}", value]
             args = sagemaker_entry.parse_args(argv)
             assert "ignoring unknown arguments" not in capsys.readouterr().err, spelling
             assert getattr(args, hp.name) == hp.type(value), spelling
+
+
+def test_the_entry_point_refuses_what_scones_train_refuses(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """One table's ranges: the entry point, run by hand, takes no value `-H` would refuse."""
+    for option, message in (("--epochs=0", "epochs must be at least 1"), ("--val-fraction=1", "must be above 0.0")):
+        with pytest.raises(SystemExit):
+            sagemaker_entry.parse_args(["--model-dir", str(tmp_path), "--train", str(tmp_path), option])
+        assert message in capsys.readouterr().err
 
 
 def test_named_exceptions_from_the_library() -> None:
