@@ -46,8 +46,16 @@ lint: $(STAMP) lambdas tf-toolchain tf-tool-venvs ## The commit hooks on every f
 	$(BIN)/pre-commit run --all-files --show-diff-on-failure
 
 .PHONY: test
-test: setup lambdas tf-toolchain tf-tool-venvs ## Run the whole test suite
-	TERRAFORM=$(TERRAFORM) $(BIN)/python -m pytest
+# Workers of `make test` (pytest-xdist): the suite is mostly Terraform, the emulator and their processes,
+# and three workers keep two cores busy (1.9 cores on average). tests/conftest.py groups the files.
+TEST_WORKERS ?= 3
+
+# Setup first, its independent installs (the project's venv, checkov's, cdktn's, node_modules) side by
+# side: each is mostly waiting on the package registry. Setup and tests are timed apart.
+test: ## Run the whole test suite (setting up first)
+	@start=$$(date +%s); $(MAKE) --no-print-directory -j4 setup lambdas tf-toolchain tf-tool-venvs && \
+		echo "make test: setup took $$(( $$(date +%s) - start )) s"
+	TERRAFORM=$(TERRAFORM) $(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadscope
 
 # The unit tests mirror the package: one folder of tests/unit per area, one target per folder.
 UNIT_AREAS = $(patsubst tests/unit/%/,%,$(sort $(dir $(wildcard tests/unit/*/__init__.py))))

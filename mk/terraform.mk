@@ -7,6 +7,8 @@ TF_ROOT := terraform/envs/$(ENV)
 TF_BUILD := build/terraform
 TF_CLI_CONFIG := $(TF_BUILD)/terraform.tfrc
 export TF_CLI_CONFIG_FILE := $(abspath $(TF_CLI_CONFIG))
+# Terraform's and the AWS provider's Go garbage collector: see GO_GC_PERCENT in scones/toolchain/binary.py.
+export GOGC ?= 400
 TF_PARALLELISM ?= 10
 
 # The terraform on PATH when it is new enough for the env roots (>= 1.10, for S3 native state

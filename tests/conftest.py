@@ -6,6 +6,7 @@ from __future__ import annotations
 import importlib.util
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -32,3 +33,30 @@ def _fake_aws_environment() -> Iterator[None]:
         patch.setenv("AWS_CONFIG_FILE", "/nonexistent/aws-config")
         patch.setenv("AWS_SHARED_CREDENTIALS_FILE", "/nonexistent/aws-credentials")
         yield
+
+
+# `make test` runs the suite on several workers (pytest-xdist, `--dist loadscope`), scheduled a file at a
+# time, so a file's module-scoped stacks and emulators are built once; files that read the same
+# session-cached plans go to one worker together, so each of those roots is planned once, not once per
+# worker. (xdist's own grouping by `xdist_group` marks renames node ids, which pytest 9 ignores.)
+SHARED_PLANS = {
+    "tests/terraform/test_plans.py": "environment-root-plans",
+    "tests/terraform/test_upgrade.py": "environment-root-plans",
+    "tests/terraform/test_static.py": "environment-root-plans",
+    "tests/plan_testing/test_helpers_on_roots.py": "plan-testing-roots",
+    "tests/plan_testing/test_planner.py": "plan-testing-roots",
+}
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
+    if config.getvalue("dist") != "loadscope":
+        return None
+    from xdist.scheduler import LoadScopeScheduling
+
+    class FilesSharingPlans(LoadScopeScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            path = nodeid.split("::", 1)[0]
+            return SHARED_PLANS.get(path, path)
+
+    return FilesSharingPlans(config, log)

@@ -29,7 +29,7 @@ import click
 from scones.aws import EMULATOR_REGION, EndpointSession, make_session
 from scones.local import control
 from scones.paths import DEMO_TARBALL, repo_root
-from scones.toolchain.binary import find_terraform
+from scones.toolchain.binary import find_terraform, go_runtime_settings
 
 
 class StageError(click.ClickException):
@@ -126,7 +126,7 @@ class Terraform:
     def __init__(self, config: StackConfig) -> None:
         self.config = config
         self.binary = terraform_binary()
-        self.env = {"TF_DATA_DIR": str(config.out / ".terraform")}
+        self.env = {"TF_DATA_DIR": str(config.out / ".terraform"), **go_runtime_settings()}
 
     def _cmd(self, *args: str) -> list[str]:
         return [self.binary, f"-chdir={self.config.env_dir}", *args]

@@ -7,8 +7,10 @@ optional part. A line is checked with SAMPLES' value for each placeholder and wi
 
 from __future__ import annotations
 
+import os
 import re
 import shlex
+import subprocess
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -96,3 +98,12 @@ def doc_commands() -> list[DocCommand]:
                 if candidate.split(" ", 1)[0] in CHECKED:
                     found.append(DocCommand(doc, number, candidate.strip()))
     return found
+
+
+def make_dry_run(*args: str) -> subprocess.CompletedProcess[str]:
+    """`make -n ARGS` in the checkout, as a user would type it: without the flags of a `make` this suite may
+    run under (`make test`), which would otherwise reach it through MAKEFLAGS and change its output."""
+    env = {k: v for k, v in os.environ.items() if k not in {"MAKEFLAGS", "MFLAGS", "MAKELEVEL"}}
+    return subprocess.run(
+        ["make", "--no-print-directory", "-n", *args], cwd=REPO, env=env, capture_output=True, text=True, check=False
+    )

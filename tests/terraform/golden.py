@@ -58,6 +58,24 @@ INTENDED_CHANGES: dict[tuple[str, str], tuple[str, tuple[str, ...]]] = {
             "metric_query",
         )
     },
+    **{
+        (f'module.stack.module.lambdas.aws_lambda_function.this["{key}"]', name): (
+            "issue 16: the functions deploy from their zip in the data bucket (the provider creates functions "
+            "from a local file one at a time); the zip's content is unchanged",
+            ENVS,
+        )
+        for key in ("serialize_image", "classify_image", "filter_low_confidence")
+        for name in ("filename", "s3_bucket", "s3_key")
+    },
+}
+# Resources added on purpose since the records were taken: new address -> (why, the roots that gain it).
+# An upgrade creates them; the address comparison expects exactly these to be new.
+INTENDED_ADDITIONS: dict[str, tuple[str, tuple[str, ...]]] = {
+    f'module.stack.module.lambdas.aws_s3_object.package["{key}"]': (
+        "issue 16: each function's zip, uploaded to the data bucket for the function to deploy from",
+        ENVS,
+    )
+    for key in ("serialize_image", "classify_image", "filter_low_confidence")
 }
 # Resources removed on purpose since the records were taken: old address -> (why, the roots that lose it).
 # An upgrade destroys them; the address comparison expects exactly these to be gone.
@@ -87,6 +105,11 @@ def _normalize_value(name: str, value: Any) -> Any:
 def removed_on_purpose(env: str) -> set[str]:
     """Old addresses `INTENDED_REMOVALS` drops from this root."""
     return {address for address, (_why, envs) in INTENDED_REMOVALS.items() if env in envs}
+
+
+def added_on_purpose(env: str) -> set[str]:
+    """New addresses `INTENDED_ADDITIONS` adds to this root."""
+    return {address for address, (_why, envs) in INTENDED_ADDITIONS.items() if env in envs}
 
 
 def planned_values(plan: Mapping[str, Any]) -> dict[str, dict[str, Any]]:

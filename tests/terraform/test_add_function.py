@@ -81,7 +81,11 @@ def test_a_fourth_function_gets_its_function_role_logs_alarms_and_workflow_state
     assert function["function_name"] == name
     assert (function["timeout"], function["memory_size"]) == (5, 128)  # memory_size left out: the default
     assert function["environment"][0]["variables"] == {"TAG": "bicycle", "LOG_LEVEL": "INFO"}
-    assert function["filename"] == str(fourth_function["packages"] / f"{KEY}.zip")
+    # Its zip goes to the data bucket, and the function deploys from there.
+    package = plan.resources[f'module.stack.module.lambdas.aws_s3_object.package["{KEY}"]'].values
+    assert package["source"] == str(fourth_function["packages"] / f"{KEY}.zip")
+    assert (function["s3_bucket"], function["s3_key"]) == (package["bucket"], package["key"])
+    assert package["key"] == f"lambda-packages/{KEY}.zip"
 
     assert plan.resources[f'module.stack.module.iam.aws_iam_role.lambda["{KEY}"]'].values["name"] == name
     grants = {

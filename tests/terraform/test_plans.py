@@ -542,6 +542,21 @@ def test_lambdas_carry_endpoint_name_threshold_log_level_and_tracing(stack_plan:
 
 
 @pytest.mark.parametrize("env", ["local", "dev", "prod"])
+def test_functions_deploy_from_their_zip_in_the_data_bucket(env_plan: Callable[[str], Plan], env: str) -> None:
+    # From S3 the provider creates the functions side by side; from a local file, one at a time.
+    plan = env_plan(env)
+    bucket = names(env)["data_bucket"]
+    for key in ("serialize_image", "classify_image", "filter_low_confidence"):
+        function = plan.resources[f'module.stack.module.lambdas.aws_lambda_function.this["{key}"]'].values
+        package = plan.resources[f'module.stack.module.lambdas.aws_s3_object.package["{key}"]'].values
+        assert (package["bucket"], package["key"]) == (bucket, f"lambda-packages/{key}.zip")
+        assert Path(package["source"]).name == f"{key}.zip"
+        assert (function["s3_bucket"], function["s3_key"], function["filename"]) == (bucket, package["key"], None)
+        # Encrypted with the stack's key where it has one, else by the bucket's default (unknown until applied).
+        assert package.get("kms_key_id") == (DEV_KMS_KEY if env == "dev" else None)
+
+
+@pytest.mark.parametrize("env", ["local", "dev", "prod"])
 def test_classify_gives_up_on_the_endpoint_before_its_function_times_out(
     env_plan: Callable[[str], Plan], env: str
 ) -> None:

@@ -4,7 +4,6 @@ targets exist (`make -n`, nothing run); and the names and paths the docs, the Ma
 
 from __future__ import annotations
 
-import os
 import re
 import shutil
 import subprocess
@@ -16,7 +15,7 @@ from click.testing import CliRunner
 
 from scones.cli import main
 from scones.training.sagemaker_train import JOB_NAME
-from tests.support.doc_commands import REPO, DocCommand, doc_commands
+from tests.support.doc_commands import DocCommand, doc_commands, make_dry_run
 
 COMMANDS = doc_commands()
 SCONES = [command for command in COMMANDS if command.text.startswith("scones ")]
@@ -56,10 +55,7 @@ def parse(argv: list[str]) -> click.Context:
 def make(*args: str) -> subprocess.CompletedProcess[str]:
     if shutil.which("make") is None:
         pytest.skip("GNU make is not installed")
-    env = {k: v for k, v in os.environ.items() if k not in {"MAKEFLAGS", "MFLAGS", "MAKELEVEL"}}
-    return subprocess.run(
-        ["make", "--no-print-directory", "-n", *args], cwd=REPO, env=env, capture_output=True, text=True, check=False
-    )
+    return make_dry_run(*args)
 
 
 def make_recipe(*args: str) -> str:

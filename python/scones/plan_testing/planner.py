@@ -27,6 +27,7 @@ from scones.plan_testing import offline
 from scones.plan_testing.emulator import PlanEmulator
 from scones.plan_testing.errors import InitFailed, PlanRejected, RootNotPlannable, ToolMissing, require
 from scones.plan_testing.plan import Plan
+from scones.toolchain.binary import go_runtime_settings
 
 LOCK_FILE = ".terraform.lock.hcl"
 # Ambient settings that would make a plan depend on the shell it runs in rather than on its arguments.
@@ -142,6 +143,7 @@ class Planner:
                 AWS_SHARED_CREDENTIALS_FILE=os.devnull,
                 AWS_EC2_METADATA_DISABLED="true",
             )
+            env.update(go_runtime_settings())
             self._env = env
         return self._env
 

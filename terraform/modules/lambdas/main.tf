@@ -1,3 +1,8 @@
+locals {
+  # Where in package_bucket the zips go: lambda-packages/<function key>.zip.
+  package_prefix = "lambda-packages"
+}
+
 # Created before the functions so retention applies from the first invocation
 # (Lambda would otherwise create the group itself, with infinite retention).
 resource "aws_cloudwatch_log_group" "this" {
@@ -9,6 +14,22 @@ resource "aws_cloudwatch_log_group" "this" {
   retention_in_days = var.log_retention_days
   kms_key_id        = var.logs_kms_key_arn
   tags              = var.tags
+}
+
+# Each zip goes to the package bucket first and the function deploys from there. With a local `filename`
+# the provider creates functions one at a time (it holds a global lock around reading a zip into memory,
+# hashicorp/terraform#9364; internal/service/lambda/function.go), 5 s or more each; from S3 they are created
+# side by side. The key carries no hash: the function's source_code_hash makes a changed zip an
+# UpdateFunctionCode, which reads the object's latest version, uploaded first (the reference below).
+resource "aws_s3_object" "package" {
+  for_each = var.functions
+
+  bucket      = var.package_bucket
+  key         = "${local.package_prefix}/${each.key}.zip"
+  source      = each.value.package
+  source_hash = filemd5(each.value.package)
+  kms_key_id  = var.package_kms_key_arn
+  tags        = var.tags
 }
 
 resource "aws_lambda_function" "this" {
@@ -24,7 +45,8 @@ resource "aws_lambda_function" "this" {
   role             = each.value.role_arn
   runtime          = "python3.12"
   handler          = "app.handler"
-  filename         = each.value.package
+  s3_bucket        = aws_s3_object.package[each.key].bucket
+  s3_key           = aws_s3_object.package[each.key].key
   source_code_hash = filebase64sha256(each.value.package)
   timeout          = each.value.timeout
   memory_size      = each.value.memory_size

@@ -36,6 +36,27 @@ variable "functions" {
   }
 }
 
+variable "package_bucket" {
+  description = "Bucket the zips are uploaded to (lambda-packages/<key>.zip) and the functions deploy from; in the functions' region. The deployer needs s3:PutObject and s3:GetObject there (and kms:Decrypt/GenerateDataKey on an SSE-KMS bucket's key)."
+  type        = string
+
+  validation {
+    condition     = can(regex("^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$", var.package_bucket))
+    error_message = "package_bucket must be an S3 bucket name (3-63 lowercase letters, digits, dots or hyphens)."
+  }
+}
+
+variable "package_kms_key_arn" {
+  description = "KMS key ARN the uploaded zips are encrypted with; null takes the bucket's default encryption."
+  type        = string
+  default     = null
+
+  validation {
+    condition     = var.package_kms_key_arn == null || can(regex("^arn:aws[a-z-]*:kms:[a-z0-9-]+:[0-9]{12}:key/[A-Za-z0-9-]+$", var.package_kms_key_arn))
+    error_message = "package_kms_key_arn must be a KMS key ARN (arn:aws:kms:<region>:<account>:key/<id>) or null."
+  }
+}
+
 variable "log_retention_days" {
   description = "Retention of the functions' log groups, in days (a value CloudWatch Logs accepts)."
   type        = number

@@ -120,8 +120,10 @@ module "lambdas" {
       log_level   = lookup(var.log_levels, key, null)
     }
   }
-  log_retention_days = var.log_retention_days
-  tags               = var.tags
+  package_bucket      = module.storage.data_bucket_name
+  package_kms_key_arn = local.kms_key_arn
+  log_retention_days  = var.log_retention_days
+  tags                = var.tags
 }
 
 module "workflow" {

@@ -46,3 +46,22 @@ def test_the_one_make_chose_wins(no_terraform: Path, monkeypatch: pytest.MonkeyP
     _executable(no_terraform / "empty-bin" / "terraform")
     monkeypatch.setenv("TERRAFORM", "/opt/terraform-1.10/terraform")
     assert find_terraform() == "/opt/terraform-1.10/terraform"
+
+
+def test_terraform_runs_with_a_lazier_go_collector_unless_gogc_is_set(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    from scones.deploy import StackConfig, Terraform
+    from scones.plan_testing import Planner
+    from scones.toolchain.binary import GO_GC_PERCENT
+
+    monkeypatch.setenv("TERRAFORM", str(_executable(tmp_path / "bin" / "terraform")))
+    monkeypatch.setenv("TF_CLI_CONFIG_FILE", str(_executable(tmp_path / "terraform.tfrc")))
+    monkeypatch.delenv("GOGC", raising=False)
+    planner = Planner(emulator=None, work_dir=tmp_path / "plans")  # type: ignore[arg-type]
+    assert planner.environment()["GOGC"] == GO_GC_PERCENT == "400"
+    assert Terraform(StackConfig(out=tmp_path / "run")).env["GOGC"] == "400"
+    # A user's own setting wins, in both.
+    monkeypatch.setenv("GOGC", "100")
+    assert Planner(emulator=None, work_dir=tmp_path / "plans2").environment()["GOGC"] == "100"  # type: ignore[arg-type]
+    assert Terraform(StackConfig(out=tmp_path / "run2")).env["GOGC"] == "100"

@@ -11,7 +11,6 @@ from __future__ import annotations
 import io
 import json
 import shlex
-import subprocess
 import tarfile
 from collections.abc import Iterator
 from dataclasses import replace
@@ -28,11 +27,11 @@ from scones.data.errors import PreparedDataError
 from scones.model.recipes import DEFAULT, FAST, RECIPES
 from scones.training import local
 from scones.training.local import artifact_uri, check_prepared
+from tests.support.doc_commands import make_dry_run
 from tests.support.model_fixtures import make_prepared
 
 BUCKET = "scones-local-test"
 ROLE = "arn:aws:iam::123456789012:role/scones-sagemaker"
-CHECKOUT = Path(__file__).resolve().parents[3]
 
 
 @pytest.fixture(autouse=True)
@@ -233,13 +232,9 @@ def test_keep_artifact_is_refused_for_sagemaker_jobs() -> None:
 
 def _make_evaluate_command(model: str) -> list[str]:
     """The `scones ...` arguments `make evaluate MODEL=...` runs (make -n; the setup stamp taken as done)."""
-    dry = subprocess.run(
-        ["make", "-n", "-o", ".venv/.setup-stamp", "evaluate", f"MODEL={model}"],
-        cwd=CHECKOUT,
-        capture_output=True,
-        text=True,
-        check=True,
-    ).stdout
+    done = make_dry_run("-o", ".venv/.setup-stamp", "evaluate", f"MODEL={model}")
+    assert done.returncode == 0, done.stderr
+    dry = done.stdout
     words = shlex.split(dry.replace("\\\n", " "))
     start = next(i for i, word in enumerate(words) if word.endswith("/scones") and words[i + 1] == "evaluate")
     return words[start + 1 :]
