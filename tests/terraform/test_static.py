@@ -1,4 +1,6 @@
-"""fmt, validate, checkov and provider-6 compatibility: the checks that need no apply."""
+"""fmt, checkov and provider-6 compatibility: the checks that need no apply. Validation needs no test of its
+own: every plan validates, and test_plans plans every root (and so every module); `make validate` also
+validates each module on its own."""
 
 from __future__ import annotations
 
@@ -77,18 +79,6 @@ def test_terraform_is_formatted(tf_env: dict[str, str]) -> None:
         check=False,
     )
     assert result.returncode == 0, f"not fmt-clean (run `make fmt`):\n{result.stdout}{result.stderr}"
-
-
-def test_every_module_validates_on_its_own(tf_tree: Path, tf_env: dict[str, str]) -> None:
-    # The environment roots are not validated here: every one is planned by test_plans, and a plan validates.
-    for directory in sorted((tf_tree / "modules").iterdir()):
-        for command in (["init", "-input=false", "-backend=false"], ["validate", "-no-color"]):
-            result = subprocess.run(
-                [terraform_binary(), *command], cwd=directory, env=tf_env, capture_output=True, text=True, check=False
-            )
-            assert result.returncode == 0, (
-                f"{directory.name}: terraform {command[0]} failed:\n{result.stdout}{result.stderr}"
-            )
 
 
 def test_checkov_finds_nothing_and_every_skip_has_a_reason() -> None:
