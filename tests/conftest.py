@@ -48,6 +48,35 @@ SHARED_PLANS = {
 }
 
 
+# The longest scopes, longest first: stacks applied on the emulator (the trained one trains too) and roots
+# planned, a third of the suite's time in a dozen files. xdist hands out whole scopes in collection order
+# (`make test` passes --no-loadscope-reorder; its own order is by test count, which put these few-test files
+# last), and a long scope started last is a tail that leaves a core idle. Other files keep pytest's order.
+LONGEST_FIRST = (
+    "tests/e2e/test_workflow.py",
+    "environment-root-plans",
+    "plan-testing-roots",
+    "tests/e2e/test_stack_changes.py",
+    "tests/e2e/test_alarms.py",
+    "tests/e2e/test_express.py",
+    "tests/e2e/test_iam_enforced.py",
+    "tests/terraform/test_apply_local.py",
+    "examples/team-root/tests/test_plan.py",
+    "tests/unit/model/test_script_mode.py",
+    "tests/terraform/test_toolchain.py",
+)
+
+
+def scope_of(nodeid: str) -> str:
+    path = nodeid.split("::", 1)[0]
+    return SHARED_PLANS.get(path, path)
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    rank = {scope: index for index, scope in enumerate(LONGEST_FIRST)}
+    items.sort(key=lambda item: rank.get(scope_of(item.nodeid), len(rank)))  # stable: files stay whole
+
+
 @pytest.hookimpl(optionalhook=True)
 def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
     if config.getvalue("dist") != "loadscope":
@@ -56,7 +85,6 @@ def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
 
     class FilesSharingPlans(LoadScopeScheduling):
         def _split_scope(self, nodeid: str) -> str:
-            path = nodeid.split("::", 1)[0]
-            return SHARED_PLANS.get(path, path)
+            return scope_of(nodeid)
 
     return FilesSharingPlans(config, log)
