@@ -21,6 +21,7 @@ and a `report` part (only for the figures `scones evaluate` and `make bench` rep
 from __future__ import annotations
 
 import io
+import re
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
@@ -44,6 +45,7 @@ class OodSetError(ValueError):
 class OodImage:
     name: str  # unique within its part
     source: str  # the photo (or seed) it comes from: what guide and report are split by
+    group: str  # for per-group figures: the synthetic kind, or the photo (LFW faces together)
     pixels: np.ndarray  # (32, 32, 3) uint8 RGB
 
     def png(self) -> bytes:
@@ -60,7 +62,10 @@ def load(part: str, split: str, *, natural_file: Path | None = None) -> list[Ood
     if split not in SPLITS:
         raise OodSetError(f"unknown split {split!r}; known: {', '.join(SPLITS)}")
     if part == "synthetic":
-        return [OodImage(name, source, pixels) for name, source, pixels in synthetic_frames.frames(split)]
+        return [
+            OodImage(name, source, source.split("/")[1], pixels)
+            for name, source, pixels in synthetic_frames.frames(split)
+        ]
     return [image for side, image in _natural(natural_file or repo_root() / NATURAL_FILE) if side == split]
 
 
@@ -83,5 +88,6 @@ def _natural(path: Path) -> tuple[tuple[str, OodImage], ...]:
         if str(split) not in SPLITS:
             raise OodSetError(f"{path}: image {name} has split {split!r}")
         pixels.setflags(write=False)
-        result.append((str(split), OodImage(str(name), str(source), pixels)))
+        group = re.sub(r"-\d+$", "", str(source))  # lfw-face-012 -> lfw-face
+        result.append((str(split), OodImage(str(name), str(source), group, pixels)))
     return tuple(result)

@@ -191,7 +191,7 @@ def frames(split: str) -> list[tuple[str, str, Frame]]:
     """(name, source, frame) for every frame of a split. The source is the kind and seed: each
     frame is its own source, and a seed is never used in both splits."""
     return [
-        (f"{kind}-{index:03d}", f"synthetic/{kind}/{split}-{index}", frame(kind, split, index))
+        (f"{kind}-{split}-{index:03d}", f"synthetic/{kind}/{split}-{index}", frame(kind, split, index))
         for kind in KINDS
         for index in range(PER_KIND[split])
     ]
