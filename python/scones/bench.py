@@ -201,7 +201,10 @@ def format_table(results: dict[str, Any]) -> str:
             seed = f"~{seeds['share_below_threshold']:.0%} below {seeds['threshold']:g}"
         rows.append((name, ours, "-" if seed is None else str(seed), _meets(name, value)))
     widths = [max(len(row[i]) for row in rows) for i in range(4)]
-    return "\n".join("  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)) for row in rows)
+    lines = ["  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)) for row in rows]
+    if not results["ood_guard_checked"]:
+        lines.append("out-of-distribution guard: not checked (the artifact gives no such answer); with guard = without")
+    return "\n".join(lines)
 
 
 def run_bench(config: StackConfig, *, latency_runs: int, warmup: int, batch: int) -> dict[str, Any]:

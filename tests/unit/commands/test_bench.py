@@ -108,6 +108,12 @@ def test_table_shows_the_guard_figures_with_intervals_and_the_issue_targets() ->
     assert "<= 0.35 ok" in rows["ood_natural_passing"]
     assert ">= 0.78 ok" in rows["coverage_with_guard"] and ">= 0.99 ok" in rows["accepted_accuracy_with_guard"]
     assert rows["ood_natural_passing_without_guard"].split()[1] == f"{124 / 134:.3f}"  # no target of its own
+    assert "not checked" not in format_table(results)
+    unchecked = _gate()
+    unchecked["checked"] = False
+    assert format_table(_results(unchecked)).endswith(
+        "out-of-distribution guard: not checked (the artifact gives no such answer); with guard = without"
+    )
     missed = format_table(_results(_gate(synthetic_passing=30, natural_passing=60))).splitlines()
     assert [line.split()[0] for line in missed if "MISSED" in line] == ["ood_synthetic_passing", "ood_natural_passing"]
 
