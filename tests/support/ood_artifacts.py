@@ -8,6 +8,7 @@ model.json's "mode" says how output_fn treats the object form's media type:
 
 - "object": answers it, as the contract says (docs/contracts.md);
 - "refuses": raises a ValueError for it, as an artifact built before the guard does;
+- "unfitted": answers it without a score, as an artifact without a fitted guard does;
 - "malformed": answers an object without the out_of_distribution key.
 """
 
@@ -60,6 +61,8 @@ def output_fn(prediction, accept):
     if accept == MEDIA_TYPE:
         if mode == "refuses":
             raise UnsupportedAcceptError(f"accept type {{accept!r}} is not supported")
+        if mode == "unfitted":
+            return json.dumps({{**answer, "in_distribution": None, "out_of_distribution": False}})
         if mode == "malformed":
             return json.dumps({{"probabilities": answer["probabilities"]}})
         return json.dumps(answer)

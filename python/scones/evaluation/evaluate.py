@@ -92,9 +92,9 @@ def evaluate_artifact(
     report["model_metadata"] = {k: metadata[k] for k in ("metrics", "temperature", "flip_tta") if k in metadata}
     report["gate"] = {
         "threshold": threshold,
-        # False: the artifact does not answer the object form (built before the guard), so its
-        # with-guard figures are the threshold's alone, as the workflow logs "not checked".
-        "checked": bool(served.answers_object_form),
+        # False: the artifact gives no score (built before the guard, or without a fitted one), so
+        # its with-guard figures are the threshold's alone, as the workflow logs "not checked".
+        "checked": any(answer.checked for answer in answers),
         "in_distribution": gate.in_distribution(probabilities, labels, flagged, threshold),
         "out_of_distribution": ood_figures,
     }

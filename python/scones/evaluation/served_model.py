@@ -42,7 +42,9 @@ class Answer:
     probabilities: tuple[float, ...]  # [p_bicycle, p_motorcycle]
     in_distribution: float | None  # higher = more like the training images; None: no score
     out_of_distribution: bool  # the artifact's own decision; False when not checked
-    checked: bool  # the artifact answered the object form (it has a guard to ask)
+    # The artifact gave a score: as the workflow's `ood.checked`, False for an artifact built before
+    # the guard (no object form) and for one without a fitted guard (a null score).
+    checked: bool
 
 
 def fetch_artifact(model: str, workdir: Path, *, session: boto3.Session | None = None) -> Path:
@@ -157,7 +159,7 @@ def _parse_object(result: dict[str, Any]) -> Answer:
             f"the artifact's object-form answer {result!r} breaks the contract: "
             "in_distribution must be a number or null and out_of_distribution a boolean"
         )
-    return Answer(probabilities, None if score is None else float(score), flagged, checked=True)
+    return Answer(probabilities, None if score is None else float(score), flagged, checked=score is not None)
 
 
 def _import_isolated(script: Path) -> ModuleType:

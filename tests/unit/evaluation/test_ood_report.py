@@ -63,9 +63,11 @@ def test_the_report_counts_what_the_guard_flags(tmp_path: Path) -> None:
     assert "  synthetic passing (report, 220) 1.000 [0.983, 1.000] / " in output
 
 
-def test_an_artifact_without_the_object_form_is_not_checked(tmp_path: Path) -> None:
+@pytest.mark.parametrize("mode", ["refuses", "unfitted"])
+def test_an_artifact_without_a_score_is_not_checked(mode: str, tmp_path: Path) -> None:
+    """Built before the guard (refuses the object form), or without a fitted guard (a null score)."""
     report, output = _evaluate(
-        ood_artifact(tmp_path / "model", "refuses"), known_test_split(tmp_path / "prepared"), tmp_path
+        ood_artifact(tmp_path / "model", mode), known_test_split(tmp_path / "prepared"), tmp_path
     )
     gate = report["gate"]
     assert gate["checked"] is False
