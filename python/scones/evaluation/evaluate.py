@@ -48,16 +48,17 @@ def _answer_fields(answer: Answer) -> dict[str, Any]:
 
 
 def evaluate_ood(
-    served: ServedModel, threshold: float, *, natural_file: Path | None = None
+    served: ServedModel, threshold: float, *, split: str = OOD_SPLIT, natural_file: Path | None = None
 ) -> tuple[dict[str, Any], list[dict[str, Any]]]:
-    """The gate on the report part of each out-of-distribution set: figures per part, and a row per image."""
+    """The gate on one split of each out-of-distribution set: figures per part, and a row per image.
+    `scones evaluate` reports the report split; research on the guard may look at the guide split."""
     figures, rows = {}, []
     for part in ood_sets.PARTS:
-        images = ood_sets.load(part, OOD_SPLIT, natural_file=natural_file)
+        images = ood_sets.load(part, split, natural_file=natural_file)
         answers = [served.answer(image.png()) for image in images]
         probabilities, flagged = _arrays(answers)
         figures[part] = {
-            "split": OOD_SPLIT,
+            "split": split,
             **gate.out_of_distribution(probabilities, flagged, [image.group for image in images], threshold),
         }
         rows += [

@@ -15,6 +15,7 @@ from click.testing import CliRunner
 
 from scones.cli import main
 from scones.evaluation import ood_sets
+from scones.evaluation.evaluate import evaluate_ood
 from scones.evaluation.served_model import ArtifactError, ServedModel
 from tests.support.local_fixtures import model_artifact, png
 from tests.support.ood_artifacts import FLAG_BELOW, known_test_split, ood_artifact
@@ -97,3 +98,12 @@ def test_an_object_form_that_breaks_the_contract_is_named(tmp_path: Path) -> Non
         main, ["evaluate", str(tmp_path / "model"), "--data-dir", str(known_test_split(tmp_path / "prepared"))]
     )
     assert result.exit_code == 1 and "breaks the contract" in result.output
+
+
+def test_the_guide_split_can_be_measured_for_research(tmp_path: Path) -> None:
+    served = ServedModel(ood_artifact(tmp_path / "model"))
+    figures, rows = evaluate_ood(served, 0.93, split="guide")
+    for part in ood_sets.PARTS:
+        guide = ood_sets.load(part, "guide")
+        assert figures[part]["split"] == "guide" and figures[part]["count"] == len(guide)
+        assert {row["name"] for row in rows if row["part"] == part} == {image.name for image in guide}
