@@ -50,6 +50,12 @@ GOALS = {
     "workflow_p50_ms": ("<=", 150.0),
     "batch_images_per_second": (">=", 20.0),
     "apply_seconds": ("<=", 30.0),
+    # Issue 18's targets for the out-of-distribution guard, on the report parts of the OOD sets
+    # (scones.evaluation.ood_sets) and the test split, at the default threshold.
+    "ood_synthetic_passing": ("<=", 0.05),
+    "ood_natural_passing": ("<=", 0.35),
+    "coverage_with_guard": (">=", 0.78),
+    "accepted_accuracy_with_guard": (">=", 0.99),
 }
 
 
@@ -156,6 +162,15 @@ def _meets(name: str, value: float | None) -> str:
     return f"{op} {goal:g} {'ok' if ok else 'MISSED'}"
 
 
+def _ours(results: dict[str, Any], name: str) -> str:
+    value = results[name]
+    if value is None:
+        return "-"
+    text = f"{value:.3f}" if abs(value) < 10 else f"{value:.1f}"
+    interval = results.get(f"{name}_interval95")
+    return f"{text} [{interval[0]:.3f}, {interval[1]:.3f}]" if interval else text
+
+
 def format_table(results: dict[str, Any]) -> str:
     rows = [("metric", "ours", "seeds", "goal")]
     seeds = results["seeds"]
@@ -163,6 +178,12 @@ def format_table(results: dict[str, Any]) -> str:
         "test_accuracy",
         "coverage_at_threshold",
         "accepted_accuracy",
+        "coverage_with_guard",
+        "accepted_accuracy_with_guard",
+        "ood_synthetic_passing_without_guard",
+        "ood_synthetic_passing",
+        "ood_natural_passing_without_guard",
+        "ood_natural_passing",
         "threshold",
         "train_seconds",
         "train_peak_rss_mb",
@@ -172,7 +193,7 @@ def format_table(results: dict[str, Any]) -> str:
         "apply_seconds",
     ):
         value = results[name]
-        ours = "-" if value is None else f"{value:.3f}" if abs(value) < 10 else f"{value:.1f}"
+        ours = _ours(results, name)
         seed = seeds.get(name)
         if name == "test_accuracy" and seed is None:
             seed = f">{seeds['validation_accuracy']:.2f} (val)"
@@ -180,7 +201,10 @@ def format_table(results: dict[str, Any]) -> str:
             seed = f"~{seeds['share_below_threshold']:.0%} below {seeds['threshold']:g}"
         rows.append((name, ours, "-" if seed is None else str(seed), _meets(name, value)))
     widths = [max(len(row[i]) for row in rows) for i in range(4)]
-    return "\n".join("  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)) for row in rows)
+    lines = ["  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)) for row in rows]
+    if not results["ood_guard_checked"]:
+        lines.append("out-of-distribution guard: not checked (the artifact gives no such answer); with guard = without")
+    return "\n".join(lines)
 
 
 def run_bench(config: StackConfig, *, latency_runs: int, warmup: int, batch: int) -> dict[str, Any]:
@@ -212,6 +236,7 @@ def measure(deployment: Deployment, *, latency_runs: int, warmup: int, batch: in
         "test_accuracy": report["accuracy"],
         "coverage_at_threshold": at["coverage"],
         "accepted_accuracy": at["accepted_accuracy"],
+        **guard_figures(report["gate"]),
         "threshold": at["threshold"],
         "train_seconds": metrics.get("train_seconds"),
         # bf16 where the trainer's probe measured it faster on this CPU, else fp32 (RECIPE.md).
@@ -238,6 +263,26 @@ def measure(deployment: Deployment, *, latency_runs: int, warmup: int, batch: in
             "cpus": _cpus(),
         },
     }
+
+
+def guard_figures(gate: dict[str, Any]) -> dict[str, Any]:
+    """The gate's figures from `scones evaluate`'s report: in-distribution coverage and accepted
+    accuracy with the guard (without it: coverage_at_threshold, accepted_accuracy), and the share of
+    each OOD set's report part that passes, with and without it, with 95 % Wilson intervals."""
+    with_guard = gate["in_distribution"]["with_guard"]
+    figures: dict[str, Any] = {
+        # False: the artifact gives no out-of-distribution answer; "with guard" is the threshold alone.
+        "ood_guard_checked": gate["checked"],
+        "coverage_with_guard": with_guard["coverage"],
+        "accepted_accuracy_with_guard": with_guard["accepted_accuracy"],
+        "test_flagged": gate["in_distribution"]["flagged"],
+    }
+    for part, ood in gate["out_of_distribution"].items():
+        for mode, suffix in (("with_guard", ""), ("without_guard", "_without_guard")):
+            figures[f"ood_{part}_passing{suffix}"] = ood[mode]["share"]
+            figures[f"ood_{part}_passing{suffix}_interval95"] = ood[mode]["interval95"]
+        figures[f"ood_{part}_images"] = ood["count"]
+    return figures
 
 
 def _cpu_model() -> str:

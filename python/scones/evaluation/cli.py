@@ -55,7 +55,9 @@ def evaluate_cmd(
     endpoint_url: str | None,
     profile: str | None,
 ) -> None:
-    """Evaluate MODEL (model.tar.gz, its unpacked folder, or an s3:// URI) on a prepared split."""
+    """Evaluate MODEL (model.tar.gz, its unpacked folder, or an s3:// URI) on a prepared split, and its
+    gate, with and without the out-of-distribution guard, on the report parts of the OOD sets."""
+    from scones.evaluation.ood_sets import OodSetError
     from scones.evaluation.served_model import ArtifactError
 
     try:
@@ -63,7 +65,7 @@ def evaluate_cmd(
         if model.startswith("s3://"):
             session = make_session(region=region, endpoint_url=endpoint_url, profile=profile)
         report = evaluate_artifact(model, data_dir, split=split, threshold=threshold, target=target, session=session)
-    except (ArtifactError, PreparedDataError) as exc:
+    except (ArtifactError, OodSetError, PreparedDataError) as exc:
         raise click.ClickException(str(exc)) from exc
     from scones.evaluation.plots import write_plots
 

@@ -139,3 +139,22 @@ def classification_report(
         "lowest_threshold_meeting_target": meeting.__dict__ if meeting else None,
         "sweep": [point.__dict__ for point in threshold_sweep(confidence, correct, grid)],
     }
+
+
+Z_95 = 1.959963984540054  # the standard normal's 97.5th percentile: a two-sided 95 % interval
+
+
+def wilson_interval(successes: int, total: int, z: float = Z_95) -> tuple[float, float]:
+    """Wilson score interval for a binomial share (Wilson 1927): unlike the normal approximation it
+    stays inside [0, 1] and is not empty at 0 or n successes, which is where a gate's pass rate on
+    out-of-distribution images should be."""
+    if total <= 0 or not 0 <= successes <= total:
+        raise ValueError(f"need 0 <= successes <= total and total > 0, got {successes} of {total}")
+    share = successes / total
+    denominator = 1 + z * z / total
+    centre = (share + z * z / (2 * total)) / denominator
+    half = z * np.sqrt(share * (1 - share) / total + z * z / (4 * total * total)) / denominator
+    # At 0 or n successes a bound is exactly 0 or 1; computed, it is off by a rounding error.
+    low = 0.0 if successes == 0 else max(0.0, centre - half)
+    high = 1.0 if successes == total else min(1.0, centre + half)
+    return float(low), float(high)

@@ -5,7 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from scones.bench import GOALS, SEEDS, BenchError, check_outcomes, format_table, percentile
+from scones.bench import GOALS, SEEDS, BenchError, check_outcomes, format_table, guard_figures, percentile
+from scones.evaluation.gate import share
 from scones.workflow import ExecutionResult, Outcome, classify
 
 
@@ -36,11 +37,39 @@ def test_low_confidence_rejections_count_as_normal_runs_other_failures_do_not() 
         check_outcomes([ended("RUNNING")])
 
 
-def _results(**overrides: float | None) -> dict:
+def _gate(synthetic_passing: int = 4, natural_passing: int = 40) -> dict:
+    """`scones evaluate`'s gate figures (scones.evaluation.evaluate) for 220 synthetic and 134 natural
+    report images and a test split of 200."""
+
+    def ood(passing: int, count: int) -> dict:
+        return {
+            "split": "report",
+            "count": count,
+            "flagged": count - passing,
+            "without_guard": share(np.arange(count) < count - 10),
+            "with_guard": share(np.arange(count) < passing),
+            "by_group": {},
+        }
+
+    return {
+        "threshold": 0.93,
+        "checked": True,
+        "in_distribution": {
+            "count": 200,
+            "flagged": 3,
+            "without_guard": {"coverage": 0.8, "accepted": 160, "accepted_accuracy": 1.0},
+            "with_guard": {"coverage": 0.79, "accepted": 158, "accepted_accuracy": 1.0},
+        },
+        "out_of_distribution": {"synthetic": ood(synthetic_passing, 220), "natural": ood(natural_passing, 134)},
+    }
+
+
+def _results(gate: dict | None = None, **overrides: float | None) -> dict:
     results = {
         "test_accuracy": 0.97,
         "coverage_at_threshold": 0.9,
         "accepted_accuracy": 0.995,
+        **guard_figures(gate or _gate()),
         "threshold": 0.93,
         "train_seconds": 150.0,
         "train_peak_rss_mb": 600.0,
@@ -65,6 +94,28 @@ def test_table_flags_a_missed_goal() -> None:
     lines = format_table(_results(workflow_p50_ms=400.0, test_accuracy=0.9, apply_seconds=75.0)).splitlines()
     missed = [line.split()[0] for line in lines if "MISSED" in line]
     assert missed == ["test_accuracy", "workflow_p50_ms", "apply_seconds"]
+
+
+def test_table_shows_the_guard_figures_with_intervals_and_the_issue_targets() -> None:
+    results = _results()
+    assert results["ood_synthetic_passing"] == pytest.approx(4 / 220)
+    assert results["ood_natural_passing_without_guard"] == pytest.approx(124 / 134)
+    assert results["ood_guard_checked"] is True and results["test_flagged"] == 3
+    rows = {line.split()[0]: line for line in format_table(results).splitlines()}
+    low, high = results["ood_synthetic_passing_interval95"]
+    assert f"0.018 [{low:.3f}, {high:.3f}]" in rows["ood_synthetic_passing"]
+    assert "<= 0.05 ok" in rows["ood_synthetic_passing"]
+    assert "<= 0.35 ok" in rows["ood_natural_passing"]
+    assert ">= 0.78 ok" in rows["coverage_with_guard"] and ">= 0.99 ok" in rows["accepted_accuracy_with_guard"]
+    assert rows["ood_natural_passing_without_guard"].split()[1] == f"{124 / 134:.3f}"  # no target of its own
+    assert "not checked" not in format_table(results)
+    unchecked = _gate()
+    unchecked["checked"] = False
+    assert format_table(_results(unchecked)).endswith(
+        "out-of-distribution guard: not checked (the artifact gives no such answer); with guard = without"
+    )
+    missed = format_table(_results(_gate(synthetic_passing=30, natural_passing=60))).splitlines()
+    assert [line.split()[0] for line in missed if "MISSED" in line] == ["ood_synthetic_passing", "ood_natural_passing"]
 
 
 def test_seed_figures_are_the_ones_the_seeds_state() -> None:
