@@ -65,9 +65,12 @@ class SconesNet(nn.Module):
         """Fix the stem to `filters`, the output of `whitening_filters` on the training images."""
         self.whiten.weight.copy_(filters.to(self.whiten.weight))
 
+    def features(self, x: torch.Tensor) -> torch.Tensor:
+        """The penultimate layer: the last block's channels, global-max-pooled, (N, widths[-1])."""
+        return torch.amax(self.blocks(nn.functional.gelu(self.whiten(x))), dim=(2, 3))
+
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        features = self.blocks(nn.functional.gelu(self.whiten(x)))
-        return self.head(torch.amax(features, dim=(2, 3)))
+        return self.head(self.features(x))
 
 
 @torch.no_grad()
@@ -104,14 +107,25 @@ class Predictor(nn.Module):
         self.flip_tta = flip_tta
 
     def logits(self, images: torch.Tensor) -> torch.Tensor:
+        return self.logits_and_features(images)[0]
+
+    def logits_and_features(self, images: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """The averaged logits (N, classes) and each member's penultimate features averaged over
+        the TTA views (members, N, width): one forward pass gives both, so the out-of-distribution
+        score (ood.py) costs the endpoint no extra convolutions."""
         device = next(self.parameters()).device
         x = normalise(images.to(device)).contiguous(memory_format=torch.channels_last)
         views = [x, torch.flip(x, dims=(3,))] if self.flip_tta else [x]
         total = torch.zeros(x.shape[0], len(CLASS_NAMES), dtype=x.dtype, device=device)
+        features = []
         for member in self.members:
+            member_features = torch.zeros((), dtype=x.dtype, device=device)
             for view in views:
-                total = total + member(view)
-        return (total / (len(self.members) * len(views))).cpu()
+                pooled = member.features(view)
+                total = total + member.head(pooled)
+                member_features = member_features + pooled
+            features.append(member_features / len(views))
+        return (total / (len(self.members) * len(views))).cpu(), torch.stack(features).cpu()
 
     def forward(self, images: torch.Tensor) -> torch.Tensor:
         return torch.softmax(self.logits(images) / self.temperature, dim=1)
