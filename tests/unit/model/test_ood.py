@@ -19,6 +19,7 @@ from scones.data.layout import write_split
 from scones.evaluation.served_model import _import_isolated
 from scones.local.runtime import model_worker
 from scones.model import ood
+from scones.model.net import SconesNet
 from scones.model.preprocess import to_tensor
 from scones.training.local import train_and_package
 from tests.conftest import DEMO_TARBALL
@@ -159,12 +160,33 @@ def test_an_artifact_without_a_guard_answers_unscored(
     assert len(_answer(inference, old, png_bytes(cifar["test"].images[0]), "application/json")) == 2
 
 
-def test_a_damaged_guard_is_a_named_load_error(inference: ModuleType, model_dir: Path, tmp_path: Path) -> None:
+@pytest.mark.parametrize(
+    ("key", "value"),
+    [("precisions", None), ("features", "penultimate, global max pool"), ("method", "energy")],
+)
+def test_a_damaged_or_foreign_guard_is_a_named_load_error(
+    inference: ModuleType, model_dir: Path, tmp_path: Path, key: str, value: str | None
+) -> None:
     saved = torch.load(model_dir / "model.pt", weights_only=True)
-    del saved["ood"]["precisions"]
+    if value is None:
+        del saved["ood"][key]
+    else:
+        saved["ood"][key] = value  # a guard fitted on other features would score nonsense silently
     torch.save(saved, tmp_path / "model.pt")
     with pytest.raises(inference.ModelLoadError, match="out-of-distribution guard"):
         inference.model_fn(str(tmp_path))
+
+
+@pytest.mark.parametrize("widths", [(8,), (8, 16), (8, 16, 16)])
+def test_the_guards_features_come_from_the_same_forward_pass(widths: tuple[int, ...]) -> None:
+    torch.manual_seed(0)
+    network = SconesNet(widths=widths).eval()
+    images = torch.rand(3, 3, 32, 32)
+    with torch.no_grad():
+        logits, statistics = network.forward_with_statistics(images)
+        assert torch.equal(logits, network(images))
+    # The second-to-last block's channels (the only block's, for one).
+    assert statistics.shape == (3, widths[max(len(widths) - 2, 0)])
 
 
 def test_the_emulators_model_server_passes_the_accept_through(model_dir: Path, cifar: dict[str, Split]) -> None:
