@@ -1,7 +1,9 @@
 """Writing a trained predictor as a SageMaker PyTorch model directory and model.tar.gz.
 
-    model.pt          {"format", "class_names", "architecture", "members": [state_dict], "temperature", "flip_tta"}
-    metadata.json     the same facts plus recipe, seed and validation metrics, readable without torch
+    model.pt          {"format", "class_names", "architecture", "members": [state_dict], "temperature", "flip_tta",
+                       "ood": the out-of-distribution guard (ood.Guard.to_saved; absent in older artifacts)}
+    metadata.json     the same facts (the guard's as "ood": method, threshold, target TPR, image counts)
+                      plus recipe, seed and validation metrics, readable without torch
     code/             every module of this folder: inference.py is the serving entry point
 
 Self-contained: SageMaker script mode's sagemaker_entry.py writes SM_MODEL_DIR with it.
@@ -20,12 +22,14 @@ from typing import Any
 import torch
 
 if __package__:
-    from .inference import ARTIFACT_FORMAT, METADATA_FILE, MODEL_FILE
+    from .inference import ARTIFACT_FORMAT, GUARD_KEY, METADATA_FILE, MODEL_FILE
     from .net import Predictor
+    from .ood import Guard
     from .preprocess import CLASS_NAMES
 else:  # loaded from a SageMaker source_dir, siblings on sys.path
-    from inference import ARTIFACT_FORMAT, METADATA_FILE, MODEL_FILE  # type: ignore[no-redef]
+    from inference import ARTIFACT_FORMAT, GUARD_KEY, METADATA_FILE, MODEL_FILE  # type: ignore[no-redef]
     from net import Predictor  # type: ignore[no-redef]
+    from ood import Guard  # type: ignore[no-redef]
     from preprocess import CLASS_NAMES  # type: ignore[no-redef]
 
 # This folder is the manifest: every module in it ships, as the script-mode job's source_dir and as
@@ -39,7 +43,12 @@ def shipped_modules() -> list[Path]:
 
 
 def write_model_dir(
-    predictor: Predictor, architecture: dict[str, Any], model_dir: Path, metadata: dict[str, Any]
+    predictor: Predictor,
+    architecture: dict[str, Any],
+    model_dir: Path,
+    metadata: dict[str, Any],
+    *,
+    guard: Guard | None = None,
 ) -> None:
     model_dir.mkdir(parents=True, exist_ok=True)
     members = [
@@ -54,8 +63,12 @@ def write_model_dir(
         "temperature": float(predictor.temperature),
         "flip_tta": bool(predictor.flip_tta),
     }
+    if guard is not None:
+        saved[GUARD_KEY] = guard.to_saved()
     torch.save(saved, model_dir / MODEL_FILE)
-    facts = {key: value for key, value in saved.items() if key != "members"}
+    facts = {key: value for key, value in saved.items() if key not in ("members", GUARD_KEY)}
+    if guard is not None:
+        facts[GUARD_KEY] = guard.facts()
     facts["ensemble_members"] = len(members)
     facts["torch_version"] = torch.__version__
     (model_dir / METADATA_FILE).write_text(json.dumps({**facts, **metadata}, indent=2, sort_keys=True) + "\n")

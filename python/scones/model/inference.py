@@ -3,7 +3,14 @@
 Copied to `code/inference.py` in model.tar.gz (with its sibling modules), where the SageMaker
 PyTorch inference container and the local emulator's model server import it. Needs only torch,
 numpy and pillow. Request: image bytes (image/png, image/jpeg, application/x-image), any size.
-Response: JSON `[p_bicycle, p_motorcycle]`.
+
+Response, by the request's Accept:
+- application/json, */* or none: `[p_bicycle, p_motorcycle]` (what every client before the
+  out-of-distribution guard reads, and what the SageMaker SDK's JSON deserializer expects);
+- `PREDICTION_MEDIA_TYPE`: `{"probabilities": [p_bicycle, p_motorcycle], "in_distribution": score
+  or null, "out_of_distribution": bool}`, the guard's score (higher = more like the training
+  images) and decision (ood.py); an artifact trained before the guard answers null and false.
+A batch of N images answers a list of N of either.
 """
 
 from __future__ import annotations
@@ -11,21 +18,27 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 import torch
 
 if __package__:
     from .net import Predictor, build_network
+    from .ood import Guard, GuardFormatError
     from .preprocess import CLASS_NAMES, InvalidImageError, decode_image, to_tensor
 else:  # code/inference.py in the artifact, siblings on sys.path
     from net import Predictor, build_network  # type: ignore[no-redef]
+    from ood import Guard, GuardFormatError  # type: ignore[no-redef]
     from preprocess import CLASS_NAMES, InvalidImageError, decode_image, to_tensor  # type: ignore[no-redef]
 
 MODEL_FILE = "model.pt"
 METADATA_FILE = "metadata.json"
+# The guard is an optional key ("ood") of the same format: code of either side of it loads the
+# other's artifacts (older code ignores the key; this code serves an artifact without it unguarded).
 ARTIFACT_FORMAT = 1
+GUARD_KEY = "ood"
+PREDICTION_MEDIA_TYPE = "application/vnd.scones.prediction+json"
 
 _FORMATS_BY_CONTENT_TYPE: dict[str, frozenset[str] | None] = {
     "image/png": frozenset({"PNG", "JPEG"}),  # tolerate a JPEG labelled as PNG and vice versa
@@ -33,7 +46,7 @@ _FORMATS_BY_CONTENT_TYPE: dict[str, frozenset[str] | None] = {
     "image/jpg": frozenset({"PNG", "JPEG"}),
     "application/x-image": None,  # whatever Pillow decodes
 }
-_JSON_ACCEPTS = ("application/json", "*/*", "")
+_LIST_ACCEPTS = frozenset({"application/json", "application/*", "*/*", ""})
 
 
 class UnsupportedContentTypeError(ValueError):
@@ -41,14 +54,31 @@ class UnsupportedContentTypeError(ValueError):
 
 
 class UnsupportedAcceptError(ValueError):
-    """The caller asked for a response type other than JSON."""
+    """The caller asked for a response type this endpoint does not answer in."""
 
 
 class ModelLoadError(RuntimeError):
     """model_dir does not hold a model this code can load."""
 
 
-def model_fn(model_dir: str) -> Predictor:
+# NamedTuples, not dataclasses: the serving toolkit (and served_model) import this file without
+# registering it in sys.modules, where dataclasses look their module up.
+class SconesModel(NamedTuple):
+    """What model_fn loads: the ensemble, and its out-of-distribution guard where it was fitted."""
+
+    predictor: Predictor
+    guard: Guard | None
+
+
+class Prediction(NamedTuple):
+    """What predict_fn returns for N images."""
+
+    probabilities: np.ndarray  # (N, classes) float64, rows sum to 1
+    in_distribution: np.ndarray | None  # (N,) float64 scores; None without a guard
+    out_of_distribution: np.ndarray  # (N,) bool; all False without a guard
+
+
+def model_fn(model_dir: str) -> SconesModel:
     path = Path(model_dir) / MODEL_FILE
     if not path.is_file():
         raise ModelLoadError(
@@ -70,7 +100,14 @@ def model_fn(model_dir: str) -> Predictor:
         except (KeyError, ValueError, RuntimeError) as exc:  # saved by a different network definition
             raise ModelLoadError(f"{path} holds weights this code's network cannot take: {exc}") from exc
         members.append(network.eval())
-    return Predictor(members, temperature=float(saved["temperature"]), flip_tta=bool(saved["flip_tta"])).eval()
+    predictor = Predictor(members, temperature=float(saved["temperature"]), flip_tta=bool(saved["flip_tta"])).eval()
+    guard = None
+    if saved.get(GUARD_KEY) is not None:
+        try:
+            guard = Guard.from_saved(saved[GUARD_KEY])
+        except GuardFormatError as exc:
+            raise ModelLoadError(f"{path} holds an out-of-distribution guard this code cannot use: {exc}") from exc
+    return SconesModel(predictor, guard)
 
 
 def _media_type(value: str | None) -> str:
@@ -89,18 +126,73 @@ def input_fn(request_body: bytes | bytearray | memoryview, content_type: str) ->
     return to_tensor(decode_image(bytes(request_body), allowed_formats=_FORMATS_BY_CONTENT_TYPE[media_type]))
 
 
-def predict_fn(input_data: torch.Tensor, model: Predictor) -> np.ndarray:
-    """(N, 3, 32, 32) -> (N, 2) probabilities (float64, rows sum to 1)."""
+def predict_fn(input_data: torch.Tensor, model: SconesModel) -> Prediction:
+    """(N, 3, 32, 32) in [0, 1] -> the probabilities and, where the artifact has a guard, its verdict."""
+    predictor, guard = model.predictor, model.guard
     with torch.inference_mode():
-        logits = model.logits(input_data).double()
-    return torch.softmax(logits / model.temperature, dim=1).numpy()
+        logits, features = predictor.logits_and_features(input_data)
+        probabilities = torch.softmax(logits.double() / predictor.temperature, dim=1).numpy()
+        if guard is None:
+            return Prediction(probabilities, None, np.zeros(len(probabilities), dtype=bool))
+        scores = guard.scores(features)
+        flagged = guard.flags(scores, input_data)
+    return Prediction(probabilities, scores.numpy(), flagged.numpy())
 
 
-def output_fn(prediction: np.ndarray | torch.Tensor | Sequence[Any], accept: str | None) -> str:
-    """JSON `[p_bicycle, p_motorcycle]` for one image, a list of those for a batch."""
-    if _media_type(accept) not in _JSON_ACCEPTS:
-        raise UnsupportedAcceptError(f"accept type {accept!r} is not supported; ask for application/json")
+def _negotiated(accept: str | None) -> str:
+    """The response form for an Accept header: PREDICTION_MEDIA_TYPE or "application/json".
+
+    Media ranges are taken in order of their q values (ties: as listed; q=0 refuses one), as the
+    SageMaker inference toolkit passes the header through unparsed.
+    """
+    ranges = []
+    for position, item in enumerate((accept or "").split(",")):
+        media_type, *parameters = (part.strip() for part in item.split(";"))
+        quality = 1.0
+        for parameter in parameters:
+            name, _, value = parameter.partition("=")
+            if name.strip().lower() == "q":
+                try:
+                    quality = float(value)
+                except ValueError:
+                    quality = 0.0
+        if quality > 0:
+            ranges.append((-quality, position, media_type.lower()))
+    for _, _, media_type in sorted(ranges):
+        if media_type == PREDICTION_MEDIA_TYPE:
+            return PREDICTION_MEDIA_TYPE
+        if media_type in _LIST_ACCEPTS:
+            return "application/json"
+    raise UnsupportedAcceptError(
+        f"accept type {accept!r} is not supported; ask for application/json ([p_bicycle, p_motorcycle]) "
+        f"or {PREDICTION_MEDIA_TYPE} (the probabilities with the out-of-distribution verdict)"
+    )
+
+
+def _as_prediction(prediction: Prediction | np.ndarray | torch.Tensor | Sequence[Any]) -> Prediction:
+    if isinstance(prediction, Prediction):
+        return prediction
     rows = np.asarray(prediction.detach().cpu() if isinstance(prediction, torch.Tensor) else prediction, dtype=float)
     rows = rows.reshape(-1, len(CLASS_NAMES))
-    values = [[float(p) for p in row] for row in rows]
+    return Prediction(rows, None, np.zeros(len(rows), dtype=bool))
+
+
+def output_fn(prediction: Prediction | np.ndarray | torch.Tensor | Sequence[Any], accept: str | None) -> str:
+    """One image: `[p_bicycle, p_motorcycle]`, or for PREDICTION_MEDIA_TYPE the object with the
+    guard's verdict; a batch: a list of those. `prediction` may also be bare probabilities (an
+    array of N x 2), which answer the object form unscored."""
+    form = _negotiated(accept)
+    result = _as_prediction(prediction)
+    rows = result.probabilities.reshape(-1, len(CLASS_NAMES))
+    values: list[Any] = [[float(p) for p in row] for row in rows]
+    if form == PREDICTION_MEDIA_TYPE:
+        scores = result.in_distribution
+        values = [
+            {
+                "probabilities": probabilities,
+                "in_distribution": None if scores is None else float(scores[i]),
+                "out_of_distribution": bool(result.out_of_distribution[i]),
+            }
+            for i, probabilities in enumerate(values)
+        ]
     return json.dumps(values[0] if len(values) == 1 else values)

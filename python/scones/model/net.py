@@ -69,6 +69,23 @@ class SconesNet(nn.Module):
         features = self.blocks(nn.functional.gelu(self.whiten(x)))
         return self.head(torch.amax(features, dim=(2, 3)))
 
+    def forward_with_statistics(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """The logits, and what the out-of-distribution guard (ood.py) scores: the second-to-last
+        block's channels, global-average-pooled (the only block of a one-block network), (N, width).
+
+        That layer, not the penultimate one: the max-pooled features the head reads keep only what
+        tells a bicycle from a motorcycle, and score a cat or a noise frame like a vehicle; one block
+        earlier, the channels' averages still describe the whole image (RECIPE.md).
+        """
+        h = nn.functional.gelu(self.whiten(x))
+        statistics_after = max(len(self.blocks) - 2, 0)
+        statistics = h
+        for index, block in enumerate(self.blocks):
+            h = block(h)
+            if index == statistics_after:
+                statistics = h.mean(dim=(2, 3))
+        return self.head(torch.amax(h, dim=(2, 3))), statistics
+
 
 @torch.no_grad()
 def whitening_filters(images: torch.Tensor, eps: float = 5e-4) -> torch.Tensor:
@@ -104,14 +121,25 @@ class Predictor(nn.Module):
         self.flip_tta = flip_tta
 
     def logits(self, images: torch.Tensor) -> torch.Tensor:
+        return self.logits_and_features(images)[0]
+
+    def logits_and_features(self, images: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """The averaged logits (N, classes) and each member's `forward_with_statistics` features
+        averaged over the TTA views (members, N, width): one forward pass gives both, so the
+        out-of-distribution score (ood.py) costs the endpoint no extra convolutions."""
         device = next(self.parameters()).device
         x = normalise(images.to(device)).contiguous(memory_format=torch.channels_last)
         views = [x, torch.flip(x, dims=(3,))] if self.flip_tta else [x]
         total = torch.zeros(x.shape[0], len(CLASS_NAMES), dtype=x.dtype, device=device)
+        features = []
         for member in self.members:
+            member_features = torch.zeros((), dtype=x.dtype, device=device)
             for view in views:
-                total = total + member(view)
-        return (total / (len(self.members) * len(views))).cpu()
+                logits, statistics = member.forward_with_statistics(view)
+                total = total + logits
+                member_features = member_features + statistics
+            features.append(member_features / len(views))
+        return (total / (len(self.members) * len(views))).cpu(), torch.stack(features).cpu()
 
     def forward(self, images: torch.Tensor) -> torch.Tensor:
         return torch.softmax(self.logits(images) / self.temperature, dim=1)

@@ -115,7 +115,11 @@ def main(argv: list[str] | None = None) -> int:
         "val_images": len(val_entries),
     }
     write_model_dir(
-        result.predictor, recipe.architecture(), args.model_dir, {"metrics": metrics, "recipe": recipe.as_dict()}
+        result.predictor,
+        recipe.architecture(),
+        args.model_dir,
+        {"metrics": metrics, "recipe": recipe.as_dict()},
+        guard=result.guard,
     )
     print(
         f"final val_accuracy={result.val_accuracy:.5f} temperature={result.temperature:.4f} "

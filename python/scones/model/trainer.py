@@ -1,6 +1,7 @@
 """The training recipe: augmentation, SGD with a one-cycle schedule, weight EMA, an ensemble of
 small CNNs with a whitening stem (trained side by side on CPU), then temperature scaling on the
-validation split.
+validation split, and the out-of-distribution guard (ood.py) on the training images' features with
+its threshold on the validation images'.
 
 Self-contained (torch + numpy + siblings) so SageMaker's script mode can run it. The recipes
 themselves are in `recipes.py`; RECIPE.md has what was tried and why the defaults are what they are.
@@ -26,6 +27,7 @@ if __package__:
     from .augment import augment
     from .calibration import fit_temperature
     from .net import Predictor, SconesNet, build_network, whitening_filters
+    from .ood import Guard, fit_guard
     from .peak_memory import PeakRss
     from .preprocess import normalise, to_tensor
     from .recipes import DEFAULT, Recipe
@@ -33,6 +35,7 @@ else:  # loaded from a SageMaker source_dir, siblings on sys.path
     from augment import augment  # type: ignore[no-redef]
     from calibration import fit_temperature  # type: ignore[no-redef]
     from net import Predictor, SconesNet, build_network, whitening_filters  # type: ignore[no-redef]
+    from ood import Guard, fit_guard  # type: ignore[no-redef]
     from peak_memory import PeakRss  # type: ignore[no-redef]
     from preprocess import normalise, to_tensor  # type: ignore[no-redef]
     from recipes import DEFAULT, Recipe  # type: ignore[no-redef]
@@ -52,6 +55,7 @@ class EpochReport:
 @dataclass
 class TrainResult:
     predictor: Predictor
+    guard: Guard  # the out-of-distribution guard, fitted on the training images, thresholded on validation
     temperature: float
     val_accuracy: float
     val_logits: torch.Tensor  # what the predictor computes on the validation images, before the temperature
@@ -111,8 +115,17 @@ class _WeightAverage:
 
 @torch.no_grad()
 def predict_logits(predictor: Predictor, images: torch.Tensor, batch_size: int = 256) -> torch.Tensor:
+    return predict_logits_and_features(predictor, images, batch_size)[0]
+
+
+@torch.no_grad()
+def predict_logits_and_features(
+    predictor: Predictor, images: torch.Tensor, batch_size: int = 256
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Predictor.logits_and_features in batches: (N, classes) and (members, N, width)."""
     predictor.eval()
-    return torch.cat([predictor.logits(images[i : i + batch_size]) for i in range(0, len(images), batch_size)])
+    parts = [predictor.logits_and_features(images[i : i + batch_size]) for i in range(0, len(images), batch_size)]
+    return torch.cat([logits for logits, _ in parts]), torch.cat([features for _, features in parts], dim=1)
 
 
 # The probe times a few forward/backward passes of the network to be trained in each precision.
@@ -370,12 +383,17 @@ def train(
         )
         # Served on CPU: calibrate on exactly what the endpoint will compute.
         predictor = Predictor([m.cpu() for m in trained.members], flip_tta=recipe.flip_tta).eval()
-        logits = predict_logits(predictor, val_x)
+        logits, val_features = predict_logits_and_features(predictor, val_x)
         temperature = fit_temperature(logits, val_y)
         predictor.temperature = temperature
+        # The guard: the training images' features (unaugmented, as served) and the validation
+        # images' for its threshold; the test split is never read.
+        _, train_features = predict_logits_and_features(predictor, train_x)
+        guard = fit_guard(train_features, train_y, val_features)
         train_seconds = time.perf_counter() - started
     return TrainResult(
         predictor=predictor,
+        guard=guard,
         temperature=temperature,
         val_accuracy=float((logits.argmax(1) == val_y).float().mean()),
         val_logits=logits,

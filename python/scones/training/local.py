@@ -120,6 +120,7 @@ def train_and_package(
             recipe.architecture(),
             model_dir,
             {"metrics": metrics, "recipe": recipe.as_dict()},
+            guard=result.guard,
         )
         write_tarball(model_dir, output_tar)
     if progress:
