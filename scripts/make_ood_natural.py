@@ -1,5 +1,5 @@
-"""Regenerate data/ood/natural.npz and data/ood/SOURCES.md: 32x32 crops of photos and scans of things
-that are not vehicles, from the sample images that Python packages ship (nothing downloaded).
+"""Regenerate python/scones/evaluation/ood_natural/natural.npz and SOURCES.md: 32x32 crops of photos
+and scans of things that are not vehicles, from the sample images that Python packages ship (nothing downloaded).
 
 Not part of the project's environment: run it with a throwaway virtual environment that has the
 packages the sources come from, e.g.
@@ -40,7 +40,7 @@ from PIL import Image
 
 SIZE = 32
 REPO = Path(__file__).resolve().parents[1]
-OUT = REPO / "data" / "ood"
+OUT = REPO / "python" / "scones" / "evaluation" / "ood_natural"
 
 
 @dataclass(frozen=True)

@@ -8,8 +8,8 @@ and a `report` part (only for the figures `scones evaluate` and `make bench` rep
   under-exposed and broken-sensor frames, generated from fixed seeds (scones.evaluation.synthetic_frames);
   the two splits use disjoint seeds. 110 guide, 220 report.
 - `natural`: 32x32 crops of photos and scans of people, animals, objects, textures, text and
-  science imagery, from sample images Python packages ship (data/ood/natural.npz, made by
-  scripts/make_ood_natural.py; data/ood/SOURCES.md lists every source, its licence and split).
+  science imagery, from sample images Python packages ship (ood_natural/natural.npz, made by
+  scripts/make_ood_natural.py; ood_natural/SOURCES.md lists every source, its licence and split).
   Split by source photo: all crops of one photo are on the same side.
 
     from scones.evaluation import ood_sets
@@ -30,11 +30,11 @@ import numpy as np
 from PIL import Image
 
 from scones.evaluation import synthetic_frames
-from scones.paths import repo_root
 
 PARTS = ("synthetic", "natural")
 SPLITS = ("guide", "report")
-NATURAL_FILE = "data/ood/natural.npz"
+# Data of this package (package-data in pyproject.toml), not of the checkout: it travels with the code.
+NATURAL_FILE = Path(__file__).resolve().parent / "ood_natural" / "natural.npz"
 
 
 class OodSetError(ValueError):
@@ -56,7 +56,7 @@ class OodImage:
 
 def load(part: str, split: str, *, natural_file: Path | None = None) -> list[OodImage]:
     """Every image of `part` ("synthetic" or "natural") in `split` ("guide" or "report"), in a fixed
-    order. `natural_file` overrides <repo>/data/ood/natural.npz."""
+    order. `natural_file` overrides ood_natural/natural.npz."""
     if part not in PARTS:
         raise OodSetError(f"unknown part {part!r}; known: {', '.join(PARTS)}")
     if split not in SPLITS:
@@ -66,7 +66,7 @@ def load(part: str, split: str, *, natural_file: Path | None = None) -> list[Ood
             OodImage(name, source, source.split("/")[1], pixels)
             for name, source, pixels in synthetic_frames.frames(split)
         ]
-    return [image for side, image in _natural(natural_file or repo_root() / NATURAL_FILE) if side == split]
+    return [image for side, image in _natural(natural_file or NATURAL_FILE) if side == split]
 
 
 @cache

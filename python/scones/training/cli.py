@@ -202,7 +202,6 @@ def train_cmd(
         if bucket is None:
             raise click.UsageError("pass --bucket (or --output-path)")
         output_path = f"s3://{bucket}/models/"
-    session = make_session(region=region, endpoint_url=endpoint_url, profile=profile)
 
     if local:
         # The checks and names of a SageMaker pytorch job's hyperparameters, read as its entry point reads them.
@@ -217,6 +216,8 @@ def train_cmd(
                 overrides=parse_overrides(hyperparameters),
             )
         )
+        # Only once the hyperparameters are known good: a session may prompt for or fail on a region.
+        session = make_session(region=region, endpoint_url=endpoint_url, profile=profile)
         chosen = run.recipe
         click.echo(
             f"training locally from {data_dir} (recipe {chosen.name}, seed {run.seed}, epochs {chosen.epochs}, "
@@ -255,6 +256,7 @@ def train_cmd(
 
     if bucket is None:
         raise click.UsageError("--bucket is required: the prepared data is read from it")
+    session = make_session(region=region, endpoint_url=endpoint_url, profile=profile)
     request = TrainRequest(
         algorithm=algorithm,
         role_arn=role_arn,

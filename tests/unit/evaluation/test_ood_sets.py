@@ -13,7 +13,6 @@ import pytest
 from PIL import Image
 
 from scones.evaluation import ood_sets, synthetic_frames
-from scones.paths import repo_root
 
 
 def _digest(images: list[ood_sets.OodImage]) -> str:
@@ -67,7 +66,7 @@ def test_the_sets_are_as_large_as_the_issue_asks() -> None:
 
 def test_sources_md_lists_every_natural_source_with_its_split() -> None:
     rows = {}
-    for line in (repo_root() / "data" / "ood" / "SOURCES.md").read_text().splitlines():
+    for line in (ood_sets.NATURAL_FILE.parent / "SOURCES.md").read_text().splitlines():
         cells = [cell.strip() for cell in line.strip("|").split("|")]
         if len(cells) == 6 and cells[4] in ood_sets.SPLITS:
             rows[cells[0]] = (cells[3], cells[4], int(cells[5]))

@@ -279,3 +279,17 @@ def test_an_unknown_recipe_is_a_clear_error_and_fast_is_gone(calls: list[dict[st
     result = CliRunner().invoke(main, ["train", "--local", "--bucket", BUCKET, "--fast"])
     assert result.exit_code == 2 and "No such option '--fast'" in result.output
     assert calls == []
+
+
+def test_a_bad_hyperparameter_is_named_before_any_aws_setup(
+    calls: list[dict[str, Any]], data_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # No region anywhere: the session would refuse, but the user's mistake is the hyperparameter.
+    monkeypatch.delenv("AWS_REGION", raising=False)
+    monkeypatch.delenv("AWS_DEFAULT_REGION", raising=False)
+    result = CliRunner().invoke(
+        main, ["train", "--local", "--bucket", BUCKET, "--data-dir", str(data_dir), "-H", "epochs=0"]
+    )
+    assert result.exit_code != 0
+    assert "pytorch's epochs must be at least 1" in result.output and "region" not in result.output
+    assert calls == []
