@@ -112,8 +112,8 @@ def test_an_out_of_distribution_image_is_rejected_notified_counted_and_captured(
     details = json.loads(json.loads(execution["cause"])["errorMessage"])
     assert details["s3_key"] == key and details["score"] < 0.3
     (sent,) = sent_notifications(aws.url, topic_arn)[before:]
-    assert sent["subject"] == "Scones Unlimited: green.png does not look like a bicycle or motorcycle photo"
-    notification = json.loads(sent["message"])
+    assert sent.subject == "Scones Unlimited: green.png does not look like a bicycle or motorcycle photo"
+    notification = sent.body()
     assert notification["event"] == "out_of_distribution" and notification["ood"]["flagged"] is True
     # Counted in its own metric, extracted from the filter's log line as CloudWatch Logs does.
     counted = eventually(
