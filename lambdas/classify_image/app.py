@@ -36,12 +36,12 @@ _INFERENCE_ID_MAX = 64
 # map; tests/terraform/test_plans.py checks the two agree), so a slow or silent model is an
 # EndpointInvocationError the state machine retries and reports, not a Lambda timeout without a cause.
 # boto3's defaults (60 s connect, 60 s read, legacy retries) would outlast it several times over. Worst case:
-# ENDPOINT_ATTEMPTS x (connect + read), plus the standard mode's backoff before the one retry (under 1 s).
+# ENDPOINT_ATTEMPTS x (connect + read), plus the standard mode's backoff before the one retry (under 1 s);
+# or a refusal of the full answer (below) followed by one plain-JSON attempt.
 # https://boto3.amazonaws.com/v1/documentation/api/latest/guide/retries.html
 ENDPOINT_CONNECT_TIMEOUT = 2.0
 ENDPOINT_READ_TIMEOUT = 11.0
 ENDPOINT_ATTEMPTS = 2
-ENDPOINT_WORST_CASE_SECONDS = ENDPOINT_ATTEMPTS * (ENDPOINT_CONNECT_TIMEOUT + ENDPOINT_READ_TIMEOUT) + 1.0
 
 # What the function asks the endpoint for (ENDPOINT_ACCEPT, set by Terraform from the model image): the full
 # answer from the project's own serving code, plain JSON from the built-in image-classification algorithm,
@@ -49,18 +49,21 @@ ENDPOINT_WORST_CASE_SECONDS = ENDPOINT_ATTEMPTS * (ENDPOINT_CONNECT_TIMEOUT + EN
 ACCEPT_TYPES = (PREDICTION_MEDIA_TYPE, PLAIN_MEDIA_TYPE)
 # An artifact built before the full answer existed refuses its media type (its output_fn raises: ModelError).
 # That happens for minutes in every upgrade, while the endpoint still serves the old artifact and the new
-# function is live, so the function then asks once more for plain JSON (the verdict: not checked). Only
-# after a quick refusal: the second call may take ENDPOINT_WORST_CASE_SECONDS, and both must end inside
-# the function's 30 s timeout.
-REFUSAL_FALLBACK_MAX_SECONDS = 2.0
+# function is live, so the function then asks once more for plain JSON (the verdict: not checked), in one
+# attempt, and only after a refusal that came soon enough for both calls to end inside the function's timeout.
+REFUSAL_FALLBACK_MAX_SECONDS = 14.0
+ENDPOINT_WORST_CASE_SECONDS = max(
+    ENDPOINT_ATTEMPTS * (ENDPOINT_CONNECT_TIMEOUT + ENDPOINT_READ_TIMEOUT) + 1.0,
+    REFUSAL_FALLBACK_MAX_SECONDS + ENDPOINT_CONNECT_TIMEOUT + ENDPOINT_READ_TIMEOUT,
+)
 
 
 @functools.cache
-def endpoint_client() -> Any:
+def endpoint_client(attempts: int = ENDPOINT_ATTEMPTS) -> Any:
     config = Config(
         connect_timeout=ENDPOINT_CONNECT_TIMEOUT,
         read_timeout=ENDPOINT_READ_TIMEOUT,
-        retries={"mode": "standard", "total_max_attempts": ENDPOINT_ATTEMPTS},
+        retries={"mode": "standard", "total_max_attempts": attempts},
     )
     return client("sagemaker-runtime", config)
 
@@ -88,10 +91,10 @@ class _PredictionTypeRefused(Exception):
     """The model failed at once when asked for the full answer: an artifact that predates it."""
 
 
-def _invoke(endpoint: str, data: bytes, content_type: str, accept: str, s3_key: str, where: str) -> bytes:
+def _invoke(runtime: Any, endpoint: str, data: bytes, content_type: str, accept: str, s3_key: str, where: str) -> bytes:
     started = time.monotonic()
     try:
-        response = endpoint_client().invoke_endpoint(
+        response = runtime.invoke_endpoint(
             EndpointName=endpoint,
             ContentType=content_type,
             Accept=accept,
@@ -115,11 +118,11 @@ def classify(record: ImageRecord) -> ImageRecord:
     endpoint = _endpoint_name()
     accept = _accept()
     try:
-        payload = _invoke(endpoint, data, content_type, accept, record.s3_key or "", where)
+        payload = _invoke(endpoint_client(), endpoint, data, content_type, accept, record.s3_key or "", where)
     except _PredictionTypeRefused as refused:
         log("WARNING", function="classify_image", s3_key=record.s3_key, refused=accept, error=str(refused))
         accept = PLAIN_MEDIA_TYPE
-        payload = _invoke(endpoint, data, content_type, accept, record.s3_key or "", where)
+        payload = _invoke(endpoint_client(1), endpoint, data, content_type, accept, record.s3_key or "", where)
     try:
         parsed = json.loads(payload)
     except (json.JSONDecodeError, UnicodeDecodeError):

@@ -488,6 +488,19 @@ def test_an_artifact_that_refuses_the_full_answer_is_asked_for_plain_json(
     assert type(info.value).__name__ == "EndpointInvocationError" and "ModelError" in str(info.value)
 
 
+def test_a_refusal_too_late_for_a_second_call_is_an_endpoint_error(
+    endpoint: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    app = load_app("classify_image")
+    # Both calls must end inside the function's timeout: a refusal after the allowance is not retried.
+    monkeypatch.setattr(app, "REFUSAL_FALLBACK_MAX_SECONDS", 0.0)
+    endpoint["refuses"] = (PREDICTION_TYPE,)
+    with pytest.raises(WorkflowError) as info:
+        app.handler(record(image_data=PNG_B64), None)
+    assert type(info.value).__name__ == "EndpointInvocationError"
+    assert len(endpoint["requests"]) == 1
+
+
 MALFORMED_ANSWERS = {
     "no out_of_distribution": ({"probabilities": [0.5, 0.5], "in_distribution": 1.0}, "without probabilities"),
     "flag not a bool": (
