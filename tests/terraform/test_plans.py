@@ -655,7 +655,7 @@ def test_without_a_model_nothing_of_sagemaker_is_planned(root_plan: Callable[...
     assert plan.outputs["stack"]["model_data_url"] is None and plan.outputs["stack"]["model_image_uri"] is None
     assert plan.types()["aws_lambda_function"] == 3
     assert plan.types()["aws_sfn_state_machine"] == 1
-    assert plan.types()["aws_cloudwatch_metric_alarm"] == 9  # no endpoint alarms yet
+    assert plan.types()["aws_cloudwatch_metric_alarm"] == 10  # no endpoint alarms yet
     groups = {g["name"] for g in plan.of_type("aws_cloudwatch_log_group").values()}
     assert len(groups) == 4 and not any(g.startswith("/aws/sagemaker/") for g in groups)
 
