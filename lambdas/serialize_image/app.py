@@ -38,7 +38,9 @@ def serialize(record: ImageRecord) -> ImageRecord:
         raise ImageReadError(f"could not read {where}: {exc}") from None
     images.content_type_of(data, where=where)
     record.image_data = images.encode(data)
+    # A fresh image: whatever an earlier classification said about the record no longer applies.
     record.inferences = []
+    record.ood = None
     return record
 
 

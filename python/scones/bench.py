@@ -29,7 +29,7 @@ from scones.data.sampling import list_image_keys
 from scones.deploy import Deployment, StackConfig, deploy, emulator
 from scones.local import control
 from scones.paths import repo_root
-from scones.workflow import ExecutionResult, Outcome, run_executions
+from scones.workflow import REJECTIONS, ExecutionResult, Outcome, run_executions
 
 # What the five seed write-ups reported (../shared/seeds), and nothing more. Only one gives
 # figures: its MXNet image-classification model "produced a validation accuracy slightly over
@@ -75,9 +75,9 @@ def percentile(values: Sequence[float], q: float) -> float:
 
 
 def check_outcomes(results: Sequence[ExecutionResult]) -> None:
-    """Succeeded, or failed on purpose because confidence was low; anything else is a broken run."""
+    """Succeeded, or rejected on purpose (out of distribution, low confidence); anything else is a broken run."""
     for result in results:
-        if result.outcome not in (Outcome.SUCCEEDED, Outcome.LOW_CONFIDENCE):
+        if result.outcome is not Outcome.SUCCEEDED and result.outcome not in REJECTIONS:
             raise BenchError(
                 f"execution {result.execution_arn or result.key} ended {result.status}: {result.error}: {result.cause}"
             )

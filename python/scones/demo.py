@@ -89,6 +89,7 @@ def exercise(deployment: Deployment, *, count: int, seed: int, started: float | 
     summary = {
         "executions": invoked["executions"],
         "succeeded": invoked["succeeded"],
+        "out_of_distribution": invoked["out_of_distribution"],
         "low_confidence": invoked["low_confidence"],
         "failed": invoked["failed"],
         "notifications": len(notifications),
@@ -125,7 +126,15 @@ def demo_cmd(out: Path | None, port: int, count: int, seed: int, epochs: int | N
     config = StackConfig(out=out or repo_root() / "build" / "demo", port=port, seed=seed, epochs=epochs)
     summary = run_demo(config, count=count)
     stage("summary")
-    for key in ("executions", "succeeded", "low_confidence", "failed", "notifications", "captured_records"):
+    for key in (
+        "executions",
+        "succeeded",
+        "out_of_distribution",
+        "low_confidence",
+        "failed",
+        "notifications",
+        "captured_records",
+    ):
         click.echo(f"    {key:<18}{summary[key]}")
     click.echo(f"    {'test_accuracy':<18}{summary['test_accuracy']:.3f}")
     click.echo(f"    {'alarms_in_alarm':<18}{', '.join(summary['alarms_in_alarm']) or 'none'}")

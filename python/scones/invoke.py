@@ -2,7 +2,7 @@
 
 The seeds' `generate_test_case`, done N times: pick test images from the bucket (seeded), run
 one execution per image (scones.workflow), and report each image's true class (its parent
-folder), probabilities and outcome.
+folder), probabilities, the model's out-of-distribution verdict and outcome.
 """
 
 from __future__ import annotations
@@ -28,7 +28,7 @@ class NoTestImagesError(InvokeError):
 
 
 def format_table(results: Sequence[ExecutionResult]) -> str:
-    header = ("image", "true", "predicted", *(f"p_{name}" for name in CLASS_NAMES), "outcome")
+    header = ("image", "true", "predicted", *(f"p_{name}" for name in CLASS_NAMES), "ood", "outcome")
     lines = [header]
     for result in results:
         probabilities = result.probabilities if result.predicted_class is not None else None
@@ -44,6 +44,8 @@ def format_table(results: Sequence[ExecutionResult]) -> str:
                 result.predicted_class or "-",
                 *(f"{p:.3f}" for p in probabilities or []),
                 *(["-"] * (len(CLASS_NAMES) if probabilities is None else 0)),
+                # "-": no verdict reached us (a failure before the filter, a record from before the guard).
+                "-" if result.ood is None else result.ood.describe(),
                 outcome,
             )
         )
@@ -77,7 +79,11 @@ def format_table(results: Sequence[ExecutionResult]) -> str:
     default=None,
     help="Write the summary (counts, accuracy, one row per image) here.",
 )
-@click.option("--strict", is_flag=True, help="Exit 1 if any execution failed for a reason other than low confidence.")
+@click.option(
+    "--strict",
+    is_flag=True,
+    help="Exit 1 if any execution failed for a reason other than a rejection (low confidence, out of distribution).",
+)
 @aws_options
 def invoke_cmd(
     count: int,

@@ -3,9 +3,12 @@
 One client for every caller (`scones invoke`, `scones bench`, `scones demo`, the
 end-to-end tests, and whatever starts executions next: S3 events, a batch, an API). Each
 execution gets the seeds' input `{"image_data": "", "s3_bucket", "s3_key"}` and ends as one of
-four outcomes:
+five outcomes:
 
-- succeeded: the probabilities are the output's `body.inferences`;
+- succeeded: the probabilities are the output's `body.inferences`, the out-of-distribution verdict its
+  `body.ood` (`OodVerdict`; absent from records written before the guard existed);
+- out of distribution: the filter raised OutOfDistributionError (the model's guard flagged the image);
+  its `errorMessage` is a JSON object (message, score, inferences, s3_bucket, s3_key);
 - low confidence: the filter raised ThresholdConfidenceNotMetError; the execution's cause is
   Lambda's error JSON whose `errorMessage` is itself a JSON object (message, confidence,
   threshold, inferences, s3_bucket, s3_key), read here as `ErrorDetails`;
@@ -41,6 +44,7 @@ from scones import CLASS_NAMES
 from scones.data.layout import class_from_key
 
 LOW_CONFIDENCE_ERROR = "ThresholdConfidenceNotMetError"
+OUT_OF_DISTRIBUTION_ERROR = "OutOfDistributionError"
 NOT_STARTED = "NOT_STARTED"  # our status for an execution the deadline came before
 NO_ANSWER = "NO_ANSWER"  # our status for a synchronous execution the client stopped waiting for
 EXPRESS = "EXPRESS"
@@ -48,9 +52,45 @@ EXPRESS = "EXPRESS"
 
 class Outcome(StrEnum):
     SUCCEEDED = "succeeded"
+    OUT_OF_DISTRIBUTION = "out_of_distribution"
     LOW_CONFIDENCE = "low_confidence"
     FAILED = "failed"
     TIMED_OUT = "timed_out"
+
+
+# The two rejections: the workflow worked and a person should look at the image. Neither is a failure.
+REJECTIONS = (Outcome.OUT_OF_DISTRIBUTION, Outcome.LOW_CONFIDENCE)
+_OUTCOME_OF_ERROR = {
+    LOW_CONFIDENCE_ERROR: Outcome.LOW_CONFIDENCE,
+    OUT_OF_DISTRIBUTION_ERROR: Outcome.OUT_OF_DISTRIBUTION,
+}
+
+
+@dataclass(frozen=True)
+class OodVerdict:
+    """A record's `ood`: the model's out-of-distribution score (None: the endpoint gave none), whether it
+    flagged the image, and whether it checked at all."""
+
+    score: float | None
+    flagged: bool
+    checked: bool
+
+    @classmethod
+    def from_json(cls, value: Any) -> OodVerdict | None:
+        """The verdict of a record's `ood` object; None when absent or not of that shape."""
+        if not isinstance(value, dict):
+            return None
+        flagged, checked = value.get("flagged"), value.get("checked")
+        if not isinstance(flagged, bool) or not isinstance(checked, bool):
+            return None
+        return cls(score=_number(value.get("score")), flagged=flagged, checked=checked)
+
+    def describe(self) -> str:
+        """A few words for a table: "flagged (-3.20)", "ok (1.50)", "not checked"."""
+        if not self.checked:
+            return "not checked"
+        score = "" if self.score is None else f" ({self.score:.2f})"
+        return f"{'flagged' if self.flagged else 'ok'}{score}"
 
 
 @dataclass(frozen=True)
@@ -58,6 +98,7 @@ class ErrorDetails:
     """What a failing step put in its error message as a JSON object (the filter does)."""
 
     message: str
+    score: float | None = None  # OutOfDistributionError's
     confidence: float | None = None
     threshold: float | None = None
     inferences: list[float] | None = None
@@ -75,6 +116,7 @@ class ExecutionResult:
     cause: str | None = None
     details: ErrorDetails | None = None
     probabilities: list[float] | None = None
+    ood: OodVerdict | None = None
     started_at: datetime | None = None
     stopped_at: datetime | None = None
 
@@ -119,8 +161,8 @@ def _text(value: Any) -> str | None:
     return value if isinstance(value, str) else None
 
 
-def probabilities_from_output(output: str | None) -> list[float] | None:
-    """body.inferences of a succeeded execution's output (bare, {"body": ...} or body as a JSON string)."""
+def _output_body(output: str | None) -> dict[str, Any] | None:
+    """The record of a succeeded execution's output (bare, {"body": ...} or body as a JSON string)."""
     try:
         data = json.loads(output or "null")
     except json.JSONDecodeError:
@@ -133,7 +175,19 @@ def probabilities_from_output(output: str | None) -> list[float] | None:
             body = json.loads(body)
         except json.JSONDecodeError:
             return None
-    return _floats(body.get("inferences")) if isinstance(body, dict) else None
+    return body if isinstance(body, dict) else None
+
+
+def probabilities_from_output(output: str | None) -> list[float] | None:
+    """body.inferences of a succeeded execution's output."""
+    body = _output_body(output)
+    return _floats(body.get("inferences")) if body else None
+
+
+def ood_from_output(output: str | None) -> OodVerdict | None:
+    """body.ood of a succeeded execution's output (None for a record without one)."""
+    body = _output_body(output)
+    return OodVerdict.from_json(body.get("ood")) if body else None
 
 
 def error_details(cause: str | None) -> ErrorDetails | None:
@@ -148,6 +202,7 @@ def error_details(cause: str | None) -> ErrorDetails | None:
         return None
     return ErrorDetails(
         message=_text(message.get("message")) or "",
+        score=_number(message.get("score")),
         confidence=_number(message.get("confidence")),
         threshold=_number(message.get("threshold")),
         inferences=_floats(message.get("inferences")),
@@ -167,21 +222,30 @@ def classify(key: str, execution: dict[str, Any]) -> ExecutionResult:
         "stopped_at": execution.get("stopDate"),
     }
     if status == "SUCCEEDED":
+        output = execution.get("output")
         return ExecutionResult(
-            **common, outcome=Outcome.SUCCEEDED, probabilities=probabilities_from_output(execution.get("output"))
+            **common,
+            outcome=Outcome.SUCCEEDED,
+            probabilities=probabilities_from_output(output),
+            ood=ood_from_output(output),
         )
     if status == "RUNNING":
         return ExecutionResult(**common, outcome=Outcome.TIMED_OUT, error="still RUNNING when the wait ended")
     error = execution.get("error") or status
     cause = execution.get("cause")
     details = error_details(cause)
+    outcome = _OUTCOME_OF_ERROR.get(error, Outcome.FAILED)
     return ExecutionResult(
         **common,
-        outcome=Outcome.LOW_CONFIDENCE if error == LOW_CONFIDENCE_ERROR else Outcome.FAILED,
+        outcome=outcome,
         error=error,
         cause=cause,
         details=details,
         probabilities=details.inferences if details else None,
+        # The filter raises OutOfDistributionError only for a flagged image, so its verdict is known.
+        ood=OodVerdict(details.score if details else None, True, True)
+        if outcome is Outcome.OUT_OF_DISTRIBUTION
+        else None,
     )
 
 
@@ -361,6 +425,9 @@ def result_row(result: ExecutionResult) -> dict[str, Any]:
         "outcome": str(result.outcome),
         "error": result.error,
         "probabilities": result.probabilities,
+        "ood": None
+        if result.ood is None
+        else {"score": result.ood.score, "flagged": result.ood.flagged, "checked": result.ood.checked},
         "predicted_class": result.predicted_class,
         "correct": result.correct,
     }
@@ -383,6 +450,7 @@ def summary_line(summary: dict[str, Any]) -> str:
     shown = f"{accuracy:.1%}" if accuracy is not None else "n/a"
     return (
         f"{summary['executions']} executions: {summary['succeeded']} succeeded, "
+        f"{summary['out_of_distribution']} out of distribution, "
         f"{summary['low_confidence']} low confidence, {summary['failed']} failed, "
         f"{summary['timed_out']} timed out; accuracy of succeeded predictions: {shown}"
     )

@@ -3,7 +3,9 @@
 traffic, rejections included, and each injected fault (scones.local.faults) flips exactly the
 alarms meant for it, each transition arriving as a notification on the stack's topic.
 
-One stack, one apply (the tiny red/blue model, no training). The faults run one after another,
+One stack, one apply (the tiny red/blue model, no training; its guard flags a green frame as out of
+distribution, and the stack judges the out-of-distribution share from 3 predictions on). First an
+out-of-distribution burst flips the share alarm and nothing else; then the faults run one after another,
 so each step asserts on the alarms that *changed* state: an alarm already in ALARM from an earlier
 fault stays there without a new notification, as on CloudWatch. Alarm periods are aligned to the
 clock (5 minutes here), and when one ends between two steps, an alarm whose metric has no breaching
@@ -18,25 +20,36 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from scones.local.alarms import ALARM, OK, AlarmEvaluation, evaluate_remote, in_alarm
+from scones.local.alarms import ALARM, EXTRA_PERIODS, OK, AlarmEvaluation, evaluate_remote, in_alarm
 from scones.local.fault_api import FaultClient
 from scones.local.faults import EndpointError, EndpointLatency, Fault, LambdaError, LambdaThrottle, S3ReadDenied
-from scones.local.notifications import sent_bodies
+from scones.local.notifications import sent_bodies, sent_notifications
 from scones.workflow import Outcome, run_executions
-from tests.support.e2e_stacks import Stack, tiny_stack
+from tests.support.e2e_stacks import Stack, local_env_copy, tiny_stack
 from tests.support.local_fixtures import model_artifact, png
+from tests.support.local_metrics import eventually, metric_data_sum
 
 pytestmark = pytest.mark.e2e
 pytest.importorskip("torch")
 PREFIX = "scones-local-"  # the local root's name_prefix
 RED, BLUE, PURPLE = (250, 10, 10), (10, 10, 250), (128, 0, 128)  # bicycle, motorcycle, 50/50 (rejected)
+GREEN = (10, 250, 10)  # the tiny model is sure of a class, but its guard flags it out of distribution
+OOD_MIN_PREDICTIONS = 3
 
 
 @pytest.fixture(scope="module")
 def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
-    with tiny_stack(tmp_path_factory.mktemp("alarms"), model_artifact()) as deployed:
+    out = tmp_path_factory.mktemp("alarms")
+    env_dir = local_env_copy(out / "checkout")
+    # Judged from a few predictions, so a short burst can flip it (the default waits for 20).
+    (env_dir / "alarm_thresholds_override.tf").write_text(
+        'module "stack" {\n'
+        f"  alarm_thresholds = {{ out_of_distribution_min_predictions = {OOD_MIN_PREDICTIONS} }}\n"
+        "}\n"
+    )
+    with tiny_stack(out / "stack", model_artifact(), env_dir=env_dir) as deployed:
         s3 = deployed.client("s3")
-        for name, color in (("red", RED), ("blue", BLUE), ("purple", PURPLE)):
+        for name, color in (("red", RED), ("blue", BLUE), ("purple", PURPLE), ("green", GREEN)):
             s3.put_object(Bucket=deployed.bucket, Key=f"data/test/{name}.png", Body=png(color))
         yield deployed
 
@@ -77,16 +90,36 @@ def test_normal_traffic_leaves_every_alarm_ok_and_each_fault_flips_its_own(stack
     classify, filter_ = (_function(stack, key) for key in ("classify_image", "filter_low_confidence"))
     read = [0]  # notifications of the stack's topic read so far
 
-    # Normal traffic: confident images and rejections. The filter raises for every rejection and
-    # Lambda counts that in Errors; its alarm subtracts the rejections (issue 16, defect 1).
-    outcomes = _run(stack, "red", "blue", "purple", "red", "purple", "blue")
+    # Normal traffic: confident images and rejections, one of them out of distribution. The filter raises
+    # for every rejection and Lambda counts that in Errors; its alarm and the workflow-failures alarm
+    # subtract both kinds of rejection (issue 16, defect 1; issue 18).
+    outcomes = _run(stack, "red", "blue", "purple", "red", "purple", "blue", "green")
     assert outcomes.count(Outcome.LOW_CONFIDENCE) == 2 and outcomes.count(Outcome.SUCCEEDED) == 4
+    assert outcomes.count(Outcome.OUT_OF_DISTRIBUTION) == 1
+    sent = sent_notifications(stack.deployment.url, stack.deployment.outputs["sns_topic_arn"])[read[0] :]
+    events = sorted(n.body()["event"] for n in sent)
+    assert events == ["low_confidence", "low_confidence", "out_of_distribution"]  # each rejection once
+    (ood,) = [n for n in sent if n.body()["event"] == "out_of_distribution"]
+    assert ood.subject == "Scones Unlimited: green.png does not look like a bicycle or motorcycle photo"
+    flagged = eventually(
+        lambda: metric_data_sum(url, "SconesUnlimited", "OutOfDistribution", {"FunctionName": filter_})
+    )
+    assert flagged == 1
     evaluations = _evaluate(stack)
-    assert len(evaluations) == 11, sorted(evaluations)
+    assert len(evaluations) == 12, sorted(evaluations)
     assert {name: e.new_state for name, e in evaluations.items() if e.new_state != OK} == {}
     assert all(e.error is None for e in evaluations.values())
     # INSUFFICIENT_DATA -> OK is a transition, and the alarms' ok_actions are the topic.
     assert _alarm_notifications(stack, read) == sorted((name, OK) for name in evaluations)
+
+    # A camera gone wrong: a burst of frames that are not vehicle photos. Only the share alarm notices;
+    # the rejections are neither Lambda errors nor workflow failures.
+    outcomes = _run(stack, *["green"] * 5)
+    assert outcomes == [Outcome.OUT_OF_DISTRIBUTION] * 5
+    changed = _changed(_evaluate(stack))
+    assert {name for name, state in changed.items() if state == ALARM} == {"out-of-distribution-share"}, changed
+    assert set(changed.values()) <= {ALARM, OK}, changed
+    assert _alarm_notifications(stack, read) == sorted(changed.items())
 
     steps: list[tuple[Fault, tuple[str, ...], set[str]]] = [
         (EndpointLatency(endpoint, seconds=1.0), ("red", "blue"), {"endpoint-latency-p95"}),
@@ -107,9 +140,13 @@ def test_normal_traffic_leaves_every_alarm_ok_and_each_fault_flips_its_own(stack
         assert _alarm_notifications(stack, read) == sorted(changed.items()), fault.kind
 
     alarming = in_alarm(evaluate_remote(url))
-    assert alarming and set(alarming) <= {PREFIX + name for _, _, meant in steps for name in meant}
+    expected = {PREFIX + name for _, _, meant in steps for name in meant} | {PREFIX + "out-of-distribution-share"}
+    assert alarming and set(alarming) <= expected
 
-    # Once the faulty periods are behind it (treat_missing_data = notBreaching), every alarm is OK again.
-    later = _evaluate(stack, datetime.now(UTC) + timedelta(hours=1))
+    # Once the faulty periods are out of every alarm's evaluation range (treat_missing_data = notBreaching),
+    # every alarm is OK again. The range reaches back EXTRA_PERIODS periods beyond the evaluated one (as
+    # CloudWatch fetches more datapoints than it evaluates), and the out-of-distribution share's period is an
+    # hour: its burst is the latest real datapoint for three hours.
+    later = _evaluate(stack, datetime.now(UTC) + timedelta(hours=1 + EXTRA_PERIODS + 1))
     assert {name: e.new_state for name, e in later.items() if e.new_state != OK} == {}
     assert _changed(later) == {name.removeprefix(PREFIX): OK for name in alarming}

@@ -241,11 +241,12 @@ def test_demo_stages_after_deploy_write_the_summary(stack: Stack, observed: Obse
     out = stack.deployment.config.out
     assert json.loads((out / "summary.json").read_text()) == summary
     assert summary["executions"] == 4
-    assert summary["succeeded"] + summary["low_confidence"] + summary["failed"] == 4
+    assert summary["succeeded"] + summary["out_of_distribution"] + summary["low_confidence"] + summary["failed"] == 4
     assert summary["failed"] == 0  # every picked key is a real test image
     # Training and the first apply are reported apart from the demo's own seconds.
     assert summary["train_seconds"] > 0 and summary["first_apply_seconds"] > 0
-    assert summary["notifications"] == summary["low_confidence"]  # one SNS message per rejection
+    # One SNS message per rejection, of either kind.
+    assert summary["notifications"] == summary["low_confidence"] + summary["out_of_distribution"]
     assert summary["captured_records"] == captured_before + 4  # every execution reached the endpoint
     evaluation = json.loads((out / "evaluate" / "evaluation.json").read_text())
     assert summary["test_accuracy"] == evaluation["accuracy"]
@@ -261,7 +262,7 @@ def test_demo_stages_after_deploy_write_the_summary(stack: Stack, observed: Obse
     # Other tests of this module fail executions on purpose, so which alarms fire depends on the
     # order; that they are this stack's alarms does not (tests/e2e/test_alarms.py has the states).
     deployed = {alarm["AlarmName"] for alarm in stack.client("cloudwatch").describe_alarms()["MetricAlarms"]}
-    assert set(summary["alarms_in_alarm"]) <= deployed and len(deployed) == 11
+    assert set(summary["alarms_in_alarm"]) <= deployed and len(deployed) == 12
 
 
 def test_bench_measures_a_deployed_stack(stack: Stack, observed: Observed) -> None:

@@ -114,8 +114,11 @@ def free_port() -> int:
 
 
 # A model artifact in the SageMaker PyTorch layout, with serving code that follows the contract:
-# PNG/JPEG in, JSON [p_bicycle, p_motorcycle] out. The "model" says bicycle for red images and
-# motorcycle for blue ones, so the tests can check real inference happened.
+# PNG/JPEG in, JSON [p_bicycle, p_motorcycle] out, or with Accept PREDICTION_MEDIA_TYPE the full answer.
+# The "model" says bicycle for red images and motorcycle for blue ones, so the tests can check real
+# inference happened. Its out-of-distribution guard is a test double of the real one: the score is how much
+# the stronger of red and blue outweighs green, and an image below 0.3 (green, grey, black, white) is
+# flagged; red, blue and purple (a 50/50 image, low confidence but in distribution) are not.
 INFERENCE_PY = """
 import io
 import json
@@ -151,11 +154,22 @@ def input_fn(body, content_type):
 
 def predict_fn(data, model):
     with torch.no_grad():
-        return torch.softmax(model(data), dim=1)[0]
+        probabilities = torch.softmax(model(data), dim=1)[0]
+    red, green, blue = (float(c) for c in data.mean(dim=(2, 3))[0])
+    return probabilities, max(red, blue) - green
 
 
 def output_fn(prediction, accept):
-    return json.dumps([float(p) for p in prediction])
+    probabilities, score = prediction
+    values = [float(p) for p in probabilities]
+    if accept == "application/vnd.scones.prediction+json":
+        return json.dumps(
+            {"probabilities": values, "in_distribution": score, "out_of_distribution": score < OOD_THRESHOLD}
+        )
+    return json.dumps(values)
+
+
+OOD_THRESHOLD = 0.3
 """
 
 

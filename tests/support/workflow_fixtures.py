@@ -1,8 +1,9 @@
 """A stand-in for the classify-image state machine on moto's Step Functions interpreter.
 
 It routes on the key the way the real workflow would end: a confident prediction succeeds with
-body.inferences, an unsure one fails with ThresholdConfidenceNotMetError (Lambda's error JSON
-as cause, its errorMessage the filter's JSON object), a corrupt one fails with InvalidImageError
+body.inferences (and body.ood, except the motorcycle's: a record from before the guard), an unsure one
+fails with ThresholdConfidenceNotMetError (Lambda's error JSON as cause, its errorMessage the filter's JSON
+object), an "odd" one with OutOfDistributionError (likewise), a corrupt one fails with InvalidImageError
 (a prose errorMessage); "slow" and "stuck" keys wait 1 and 3 seconds first.
 """
 
@@ -27,6 +28,16 @@ LOW_MESSAGE = {
 LOW_CAUSE = json.dumps(
     {"errorMessage": json.dumps(LOW_MESSAGE), "errorType": "ThresholdConfidenceNotMetError", "stackTrace": []}
 )
+OOD_MESSAGE = {
+    "message": "the model's guard flagged s3://b/k as unlike its training images (score -3.2500; top 0.9900)",
+    "score": -3.25,
+    "inferences": [0.99, 0.01],
+    "s3_bucket": BUCKET,
+    "s3_key": "data/test/bicycle/odd_cat_006.png",
+}
+OOD_CAUSE = json.dumps(
+    {"errorMessage": json.dumps(OOD_MESSAGE), "errorType": "OutOfDistributionError", "stackTrace": []}
+)
 INVALID_CAUSE = json.dumps(
     {"errorMessage": "s3://b/k is not a PNG or JPEG image", "errorType": "InvalidImageError", "stackTrace": []}
 )
@@ -37,6 +48,7 @@ DEFINITION = {
             "Type": "Choice",
             "Choices": [
                 {"Variable": "$.s3_key", "StringMatches": "*unsure*", "Next": "LowConfidence"},
+                {"Variable": "$.s3_key", "StringMatches": "*odd*", "Next": "OutOfDistribution"},
                 {"Variable": "$.s3_key", "StringMatches": "*corrupt*", "Next": "Failed"},
                 {"Variable": "$.s3_key", "StringMatches": "*slow*", "Next": "Think"},
                 {"Variable": "$.s3_key", "StringMatches": "*stuck*", "Next": "Stuck"},
@@ -55,6 +67,7 @@ DEFINITION = {
                     "s3_key.$": "$.s3_key",
                     "image_data": "",
                     "inferences": [0.97, 0.03],
+                    "ood": {"score": 1.5, "flagged": False, "checked": True},
                 },
             },
             "End": True,
@@ -65,6 +78,7 @@ DEFINITION = {
             "End": True,
         },
         "LowConfidence": {"Type": "Fail", "Error": "ThresholdConfidenceNotMetError", "Cause": LOW_CAUSE},
+        "OutOfDistribution": {"Type": "Fail", "Error": "OutOfDistributionError", "Cause": OOD_CAUSE},
         "Failed": {"Type": "Fail", "Error": "InvalidImageError", "Cause": INVALID_CAUSE},
     },
 }
@@ -74,6 +88,7 @@ KEYS = [
     "data/test/bicycle/unsure_bike_003.png",
     "data/test/motorcycle/moto_004.png",  # the stand-in "predicts" bicycle here: a wrong answer
     "data/test/motorcycle/corrupt_005.png",
+    "data/test/bicycle/odd_cat_006.png",
 ]
 
 

@@ -33,10 +33,22 @@ _JSON_ATTRIBUTES = frozenset({"policy", "assume_role_policy", "definition"})
 # skips exactly these attributes, which an upgrade updates in place.
 _FILTER_ERRORS = 'module.stack.module.alarms.aws_cloudwatch_metric_alarm.lambda["filter_low_confidence-errors"]'
 _STATE_MACHINE = "module.stack.module.workflow.aws_sfn_state_machine.this"
+_WORKFLOW_FAILURES = "module.stack.module.alarms.aws_cloudwatch_metric_alarm.execution_failures"
+_OOD = "issue 18: out-of-distribution rejections are notified in their own words and are not failures: "
 INTENDED_CHANGES: dict[tuple[str, str], tuple[str, tuple[str, ...]]] = {
     (_STATE_MACHINE, "definition"): (
         "issue 16: the input is wrapped first (any JSON value ends in a named error), the low-confidence subject "
-        "reads the record, and the Lambda tasks also retry Lambda.ClientExecutionTimeoutException",
+        "reads the record, and the Lambda tasks also retry Lambda.ClientExecutionTimeoutException; "
+        + _OOD
+        + "OutOfDistributionError is caught, notified and ends in its own Fail state",
+        ENVS,
+    ),
+    **{
+        (_WORKFLOW_FAILURES, name): (_OOD + "the alarm subtracts them (metric math)", ENVS)
+        for name in ("alarm_description", "metric_query")
+    },
+    ('module.stack.module.lambdas.aws_lambda_function.this["classify_image"]', "environment"): (
+        "issue 18: ClassifyImage asks the endpoint for the full answer (ENDPOINT_ACCEPT, from the model image)",
         ENVS,
     ),
     (_STATE_MACHINE, "logging_configuration"): (
@@ -45,7 +57,8 @@ INTENDED_CHANGES: dict[tuple[str, str], tuple[str, tuple[str, ...]]] = {
     ),
     **{
         (_FILTER_ERRORS, name): (
-            "issue 16: the filter's errors alarm subtracts its own low-confidence rejections (metric math)",
+            "issue 16: the filter's errors alarm subtracts its own low-confidence rejections (metric math); issue 18: "
+            "and its out-of-distribution ones",
             ENVS,
         )
         for name in (
@@ -71,11 +84,17 @@ INTENDED_CHANGES: dict[tuple[str, str], tuple[str, tuple[str, ...]]] = {
 # Resources added on purpose since the records were taken: new address -> (why, the roots that gain it).
 # An upgrade creates them; the address comparison expects exactly these to be new.
 INTENDED_ADDITIONS: dict[str, tuple[str, tuple[str, ...]]] = {
-    f'module.stack.module.lambdas.aws_s3_object.package["{key}"]': (
-        "issue 16: each function's zip, uploaded to the data bucket for the function to deploy from",
+    **{
+        f'module.stack.module.lambdas.aws_s3_object.package["{key}"]': (
+            "issue 16: each function's zip, uploaded to the data bucket for the function to deploy from",
+            ENVS,
+        )
+        for key in ("serialize_image", "classify_image", "filter_low_confidence")
+    },
+    "module.stack.module.alarms.aws_cloudwatch_metric_alarm.out_of_distribution_share": (
+        "issue 18: an alarm on the share of images the model's guard flags as out of distribution",
         ENVS,
-    )
-    for key in ("serialize_image", "classify_image", "filter_low_confidence")
+    ),
 }
 # Resources removed on purpose since the records were taken: old address -> (why, the roots that lose it).
 # An upgrade destroys them; the address comparison expects exactly these to be gone.

@@ -40,6 +40,8 @@ CUSTOM = {
     "autoscaling": {"min_capacity": 2, "max_capacity": 5},
     "alarm_thresholds": {
         "low_confidence_share": 0.25,
+        "out_of_distribution_share": 0.15,
+        "out_of_distribution_min_predictions": 7,
         "model_latency_p95_ms": 250,
         "execution_failures": 2,
         "execution_timeouts": 1,
@@ -531,6 +533,8 @@ def test_lambdas_carry_endpoint_name_threshold_log_level_and_tracing(stack_plan:
     }
     classify = functions[f"{n['prefix']}-classify-image"]["environment"][0]["variables"]
     assert classify["ENDPOINT_NAME"] == n["endpoint"]
+    # The project's own serving code: ClassifyImage asks for the full answer, with the out-of-distribution verdict.
+    assert classify["ENDPOINT_ACCEPT"] == "application/vnd.scones.prediction+json"
     assert functions[f"{n['prefix']}-filter-low-confidence"]["environment"][0]["variables"]["THRESHOLD"] == "0.8"
     limits = {name.removeprefix(f"{n['prefix']}-"): (f["timeout"], f["memory_size"]) for name, f in functions.items()}
     assert limits == {"serialize-image": (15, 256), "classify-image": (30, 256), "filter-low-confidence": (10, 128)}
@@ -539,6 +543,15 @@ def test_lambdas_carry_endpoint_name_threshold_log_level_and_tracing(stack_plan:
         assert function["handler"] == "app.handler"
         assert function["tracing_config"][0]["mode"] == "Active"
         assert function["source_code_hash"]
+
+
+def test_the_built_in_algorithm_is_asked_only_for_what_it_documents(stack_plan: Callable[..., Plan]) -> None:
+    """The built-in image-classification algorithm answers application/json or application/jsonlines and has no
+    out-of-distribution score: ClassifyImage asks it for plain JSON (and records the verdict as not checked)."""
+    image = "811284229777.dkr.ecr.us-east-1.amazonaws.com/image-classification:1"
+    functions = stack_plan(model_image_uri=image).of_type("aws_lambda_function").values()
+    (classify,) = [f for f in functions if f["function_name"].endswith("-classify-image")]
+    assert classify["environment"][0]["variables"]["ENDPOINT_ACCEPT"] == "application/json"
 
 
 @pytest.mark.parametrize("env", ["local", "dev", "prod"])
@@ -642,7 +655,7 @@ def test_without_a_model_nothing_of_sagemaker_is_planned(root_plan: Callable[...
     assert plan.outputs["stack"]["model_data_url"] is None and plan.outputs["stack"]["model_image_uri"] is None
     assert plan.types()["aws_lambda_function"] == 3
     assert plan.types()["aws_sfn_state_machine"] == 1
-    assert plan.types()["aws_cloudwatch_metric_alarm"] == 9  # no endpoint alarms yet
+    assert plan.types()["aws_cloudwatch_metric_alarm"] == 10  # no endpoint alarms yet
     groups = {g["name"] for g in plan.of_type("aws_cloudwatch_log_group").values()}
     assert len(groups) == 4 and not any(g.startswith("/aws/sagemaker/") for g in groups)
 
@@ -660,6 +673,7 @@ def test_alarm_defaults_notify_the_topic(env_plan: Callable[[str], Plan]) -> Non
         "workflow-failures",
         "workflow-timeouts",
         "low-confidence-share",
+        "out-of-distribution-share",
         "endpoint-5xx",
         "endpoint-latency-p95",
         *(
@@ -677,12 +691,29 @@ def test_alarm_defaults_notify_the_topic(env_plan: Callable[[str], Plan]) -> Non
     assert (low["namespace"], low["metric_name"], low["stat"]) == ("SconesUnlimited", "LowConfidence", "Average")
     assert low["dimensions"] == {"FunctionName": "scones-local-filter-low-confidence"}
     assert "predictions >= 20" in queries["share"]["expression"]
+    ood_share = alarms["out-of-distribution-share"]
+    assert ood_share["threshold"] == 0.2
+    queries = {q["id"]: q for q in ood_share["metric_query"]}
+    (returned,) = [q for q in queries.values() if q["return_data"]]
+    assert returned["expression"] == "IF(predictions >= 20, out_of_distribution, 0)"
+    ood = queries["out_of_distribution"]["metric"][0]
+    assert (ood["namespace"], ood["metric_name"], ood["stat"], ood["period"]) == (
+        "SconesUnlimited", "OutOfDistribution", "Average", 3600,
+    )  # fmt: skip
+    assert ood["dimensions"] == queries["predictions"]["metric"][0]["dimensions"] == low["dimensions"]
+    assert queries["predictions"]["metric"][0]["metric_name"] == "Predictions"
     assert alarms["endpoint-latency-p95"]["extended_statistic"] == "p95"
     assert alarms["endpoint-latency-p95"]["threshold"] == 500_000  # 500 ms in microseconds
     assert alarms["endpoint-5xx"]["metric_name"] == "Invocation5XXErrors"
     assert alarms["workflow-timeouts"]["metric_name"] == "ExecutionsTimedOut"
     failed = {q["id"]: q for q in alarms["workflow-failures"]["metric_query"]}
     assert failed["failed"]["metric"][0]["metric_name"] == "ExecutionsFailed"
+    # Both kinds of rejection end in a Fail state; neither is a failure.
+    assert failed["failures"]["expression"] == "failed - FILL(rejected, 0) - FILL(out_of_distribution, 0)"
+    assert [failed[q]["metric"][0]["metric_name"] for q in ("rejected", "out_of_distribution")] == [
+        "LowConfidence",
+        "OutOfDistribution",
+    ]
     machine = {"StateMachineArn": names("local")["state_machine_arn"]}
     assert failed["failed"]["metric"][0]["dimensions"] == machine
     assert alarms["workflow-timeouts"]["dimensions"] == machine
@@ -699,8 +730,9 @@ def test_alarm_defaults_notify_the_topic(env_plan: Callable[[str], Plan]) -> Non
 
 @pytest.mark.parametrize("env", ["local", "dev", "prod"])
 def test_the_filters_errors_alarm_does_not_count_its_rejections(env_plan: Callable[[str], Plan], env: str) -> None:
-    """The filter raises for every low-confidence image and Lambda counts that in Errors: its alarm subtracts the
-    filter's own LowConfidence count (as the workflow-failures alarm does), the other functions' alarms do not."""
+    """The filter raises for every rejected image and Lambda counts that in Errors: its alarm subtracts the
+    filter's own LowConfidence and OutOfDistribution counts (as the workflow-failures alarm does), the other
+    functions' alarms do not."""
     prefix = names(env)["prefix"]
     alarms = {
         a["alarm_name"].removeprefix(f"{prefix}-"): a
@@ -710,9 +742,13 @@ def test_the_filters_errors_alarm_does_not_count_its_rejections(env_plan: Callab
     assert filter_errors["metric_name"] is None
     queries = {q["id"]: q for q in filter_errors["metric_query"]}
     (returned,) = [q for q in queries.values() if q["return_data"]]
-    assert returned["expression"] == "FILL(errors, 0) - FILL(rejected, 0)"
+    assert returned["expression"] == "FILL(errors, 0) - FILL(rejected, 0) - FILL(out_of_distribution, 0)"
     function = {"FunctionName": f"{prefix}-filter-low-confidence"}
     errors, rejected = queries["errors"]["metric"][0], queries["rejected"]["metric"][0]
+    ood = queries["out_of_distribution"]["metric"][0]
+    assert (ood["namespace"], ood["metric_name"], ood["stat"], ood["dimensions"], ood["period"]) == (
+        "SconesUnlimited", "OutOfDistribution", "Sum", function, errors["period"],
+    )  # fmt: skip
     assert (errors["namespace"], errors["metric_name"], errors["stat"], errors["dimensions"]) == (
         "AWS/Lambda", "Errors", "Sum", function,
     )  # fmt: skip
@@ -727,6 +763,9 @@ def test_the_filters_errors_alarm_does_not_count_its_rejections(env_plan: Callab
 def test_alarm_thresholds_follow_the_variables(stack_plan: Callable[..., Plan]) -> None:
     alarms = _alarms(stack_plan(**CUSTOM))
     assert alarms["low-confidence-share"]["threshold"] == 0.25
+    assert alarms["out-of-distribution-share"]["threshold"] == 0.15
+    (ood_share,) = [q for q in alarms["out-of-distribution-share"]["metric_query"] if q["return_data"]]
+    assert "predictions >= 7" in ood_share["expression"]
     assert alarms["endpoint-latency-p95"]["threshold"] == 250_000
     assert alarms["workflow-failures"]["threshold"] == 2
     assert alarms["workflow-timeouts"]["threshold"] == 1
@@ -744,6 +783,7 @@ def test_alarm_thresholds_follow_the_variables(stack_plan: Callable[..., Plan]) 
         ({"endpoint_instance_type": "m5.large"}, "instance_type must be a SageMaker instance type"),
         ({"model_data_url": "https://example.com/model.tar.gz"}, "model_data_url must be an s3://"),
         ({"alarm_thresholds": {"low_confidence_share": 1.5}}, "low_confidence_share must be in (0, 1]"),
+        ({"alarm_thresholds": {"out_of_distribution_share": 1}}, "out_of_distribution_share must be in (0, 1)"),
         ({"log_levels": {"classify_image": "LOUD"}}, "log_level must be DEBUG, INFO, WARNING or ERROR"),
         (
             {"log_levels": {"clasify_image": "DEBUG"}},

@@ -56,11 +56,17 @@ class EndpointInvocationError(WorkflowError):
 
 
 class InvalidInferencesError(WorkflowError):
-    """Inferences are empty, non-numeric, NaN/infinite or outside [0, 1]."""
+    """Inferences are empty, non-numeric, NaN/infinite or outside [0, 1], or the out-of-distribution
+    verdict (`ood`) that goes with them is malformed."""
 
 
 class ThresholdConfidenceNotMetError(WorkflowError):
     """No class reached the confidence threshold: a person should look at this image."""
+
+
+class OutOfDistributionError(WorkflowError):
+    """The model's own guard says the image is not like its training images (not a vehicle photo, a blank
+    or broken-camera frame): whatever the probabilities say, a person should look at it."""
 
 
 class ConfigurationError(WorkflowError):

@@ -17,7 +17,24 @@ _MAX_UNWRAP = 4  # Payload -> body -> ... nesting deeper than this is not a work
 
 
 # The fields of a workflow record: a dict holding any of them is the record, anything else a wrapper.
-_RECORD_FIELDS = ("s3_bucket", "s3_key", "image_data", "inferences")
+_RECORD_FIELDS = ("s3_bucket", "s3_key", "image_data", "inferences", "ood")
+
+
+@dataclass(frozen=True)
+class OodVerdict:
+    """The record's `ood`: the endpoint's out-of-distribution score (higher = more like the training
+    images), whether it flagged the image, and whether it checked at all (an endpoint without the guard,
+    such as the built-in image-classification algorithm, gives no score: `checked` false)."""
+
+    score: float | None
+    flagged: bool
+    checked: bool
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"score": self.score, "flagged": self.flagged, "checked": self.checked}
+
+
+NOT_CHECKED = OodVerdict(score=None, flagged=False, checked=False)
 
 
 @dataclass
@@ -28,6 +45,8 @@ class ImageRecord:
     s3_key: str | None
     image_data: str = ""
     inferences: list[float] = field(default_factory=list)
+    # None until ClassifyImage has run (or in a record written before the guard existed).
+    ood: OodVerdict | None = None
 
     @property
     def location(self) -> str:
@@ -44,6 +63,7 @@ class ImageRecord:
                 "s3_bucket": self.s3_bucket,
                 "s3_key": self.s3_key,
                 "inferences": list(self.inferences),
+                "ood": None if self.ood is None else self.ood.as_dict(),
             },
         }
 
@@ -104,6 +124,32 @@ def validate_inferences(value: Any, *, where: str) -> list[float]:
     return probabilities
 
 
+def optional_score(value: Any, *, what: str, where: str) -> float | None:
+    """A finite number or None (JSON null), else InvalidInferencesError naming `what`."""
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(float(value)):
+        raise InvalidInferencesError(f"{what} for {where} must be a finite number or null, got {value!r}")
+    return float(value)
+
+
+def validate_ood(value: Any, *, where: str) -> OodVerdict:
+    """The record's `ood` object, or InvalidInferencesError saying what is wrong with it."""
+    if not isinstance(value, dict):
+        raise InvalidInferencesError(f"'ood' for {where} must be an object, got {type(value).__name__}")
+    missing = [name for name in ("score", "flagged", "checked") if name not in value]
+    if missing:
+        raise InvalidInferencesError(f"'ood' for {where} is missing {', '.join(missing)}")
+    score = optional_score(value["score"], what="ood.score", where=where)
+    flags = {name: value[name] for name in ("flagged", "checked")}
+    for name, flag in flags.items():
+        if not isinstance(flag, bool):
+            raise InvalidInferencesError(f"ood.{name} for {where} must be true or false, got {flag!r}")
+    if flags["flagged"] and not flags["checked"]:
+        raise InvalidInferencesError(f"'ood' for {where} is flagged but not checked")
+    return OodVerdict(score=score, flagged=flags["flagged"], checked=flags["checked"])
+
+
 def _optional_str(body: dict[str, Any], key: str) -> str | None:
     return None if body.get(key) is None else _require_str(body, key)
 
@@ -122,4 +168,6 @@ def parse_record(event: Any, *, location_required: bool = True) -> ImageRecord:
     raw_inferences = body.get("inferences")
     if raw_inferences not in (None, []):
         record.inferences = validate_inferences(raw_inferences, where=record.location)
+    if body.get("ood") is not None:
+        record.ood = validate_ood(body["ood"], where=record.location)
     return record

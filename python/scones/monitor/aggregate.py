@@ -1,7 +1,9 @@
 """Fold captured predictions into the numbers the report and `summary.json` show.
 
-Per record only a few numbers are kept (time, confidence, predicted and true class), so
-thousands of records cost kilobytes; images go to the bounded `ImageSample`.
+Per record only a few numbers are kept (time, confidence, predicted and true class, the
+out-of-distribution verdict), so thousands of records cost kilobytes; images go to the bounded
+`ImageSample`. A prediction is accepted as the filter accepts it: not flagged out of distribution, and
+at or above the threshold.
 """
 
 from __future__ import annotations
@@ -38,7 +40,14 @@ class PredictionArrays:
     confidence: np.ndarray
     predicted: np.ndarray  # class index
     truth: np.ndarray  # class index, NO_TRUTH where unknown
-    accepted: np.ndarray  # bool: confidence >= threshold
+    flagged: np.ndarray  # bool: the model's guard flagged it out of distribution
+    checked: np.ndarray  # bool: the answer carried a verdict
+    accepted: np.ndarray  # bool: not flagged and confidence >= threshold
+
+    @property
+    def below_threshold(self) -> np.ndarray:
+        """Rejected by the threshold (a flagged image is rejected first, as the filter does)."""
+        return ~self.accepted & ~self.flagged
 
     @property
     def has_truth(self) -> np.ndarray:
@@ -60,6 +69,8 @@ class MonitorStats:
     _confidence: list[float] = field(default_factory=list)
     _predicted: list[int] = field(default_factory=list)
     _truth: list[int] = field(default_factory=list)
+    _flagged: list[bool] = field(default_factory=list)
+    _checked: list[bool] = field(default_factory=list)
     images: ImageSample = field(init=False)
 
     def __post_init__(self) -> None:
@@ -71,6 +82,8 @@ class MonitorStats:
         self._predicted.append(prediction.predicted_class)
         truth = prediction.true_class
         self._truth.append(NO_TRUTH if truth is None else truth)
+        self._flagged.append(prediction.out_of_distribution is True)
+        self._checked.append(prediction.out_of_distribution is not None)
         self.images.offer(prediction)
 
     def add_corrupt(self, location: str, reason: str) -> None:
@@ -84,12 +97,15 @@ class MonitorStats:
 
     def arrays(self) -> PredictionArrays:
         confidence = np.asarray(self._confidence, dtype=float)
+        flagged = np.asarray(self._flagged, dtype=bool)
         return PredictionArrays(
             times=np.asarray(self._times, dtype=float),
             confidence=confidence,
             predicted=np.asarray(self._predicted, dtype=int),
             truth=np.asarray(self._truth, dtype=int),
-            accepted=confidence >= self.threshold,
+            flagged=flagged,
+            checked=np.asarray(self._checked, dtype=bool),
+            accepted=(confidence >= self.threshold) & ~flagged,
         )
 
 
@@ -110,19 +126,22 @@ def histogram_edges(confidence: np.ndarray, threshold: float) -> np.ndarray:
 
 
 def hourly_buckets(arrays: PredictionArrays) -> list[dict[str, Any]]:
-    """Records and the share below threshold for each UTC hour that has records."""
+    """Records and the shares below threshold and out of distribution for each UTC hour that has records."""
     hours = np.floor(arrays.times / 3600.0).astype(np.int64)
     buckets: list[dict[str, Any]] = []
     for hour in np.unique(hours):
         in_hour = hours == hour
         records = int(in_hour.sum())
-        below = int((in_hour & ~arrays.accepted).sum())
+        below = int((in_hour & arrays.below_threshold).sum())
+        flagged = int((in_hour & arrays.flagged).sum())
         buckets.append(
             {
                 "hour": _iso(float(hour) * 3600.0),
                 "records": records,
                 "below_threshold": below,
                 "share_below_threshold": _ratio(below, records),
+                "out_of_distribution": flagged,
+                "share_out_of_distribution": _ratio(flagged, records),
             }
         )
     return buckets
@@ -179,6 +198,13 @@ def headline(summary: dict[str, Any]) -> str:
         f"{records} prediction{'s' if records != 1 else ''}, "
         f"{format_percent(below['share'])} below the {summary['threshold']:g} threshold"
     )
+    ood = summary["out_of_distribution"]
+    if ood["checked"]:
+        text += f", {format_percent(ood['share'])} flagged out of distribution"
+        if ood["checked"] < records:
+            text += f" ({records - ood['checked']} not checked)"
+    else:
+        text += ", none checked for out-of-distribution images"
     truth = summary["ground_truth"]
     if truth is None:
         text += ", accepted accuracy unknown (no class in the inference IDs)"
@@ -193,7 +219,8 @@ def headline(summary: dict[str, Any]) -> str:
 def build_summary(stats: MonitorStats, source: str) -> dict[str, Any]:
     arrays = stats.arrays()
     records = stats.record_count
-    below = int((~arrays.accepted).sum())
+    below = int(arrays.below_threshold.sum())
+    flagged = int(arrays.flagged.sum())
     edges = histogram_edges(arrays.confidence, stats.threshold)
     accepted_counts, _ = np.histogram(arrays.confidence[arrays.accepted], bins=edges)
     rejected_counts, _ = np.histogram(arrays.confidence[~arrays.accepted], bins=edges)
@@ -202,6 +229,7 @@ def build_summary(stats: MonitorStats, source: str) -> dict[str, Any]:
             "predicted": int((arrays.predicted == index).sum()),
             "accepted": int(((arrays.predicted == index) & arrays.accepted).sum()),
             "rejected": int(((arrays.predicted == index) & ~arrays.accepted).sum()),
+            "out_of_distribution": int(((arrays.predicted == index) & arrays.flagged).sum()),
         }
         for index, name in enumerate(CLASS_NAMES)
     }
@@ -217,6 +245,12 @@ def build_summary(stats: MonitorStats, source: str) -> dict[str, Any]:
         ),
         "predictions_per_class": per_class,
         "below_threshold": {"count": below, "share": _ratio(below, records)},
+        # share: of all predictions; checked: how many answers carried a verdict at all.
+        "out_of_distribution": {
+            "count": flagged,
+            "share": _ratio(flagged, records),
+            "checked": int(arrays.checked.sum()),
+        },
         "mean_confidence": round(float(arrays.confidence.mean()), 6) if records else None,
         "confidence_histogram": {
             "bin_edges": [round(float(e), 6) for e in edges],

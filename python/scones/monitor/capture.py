@@ -10,8 +10,15 @@ A record looks like (one JSON object per line)::
                        "inferenceTime": "2026-11-22T10:11:12Z"},
      "eventVersion": "0"}
 
-SageMaker picks `encoding` from the content type: JSON for JSON, CSV for CSV (the data is then
-the text itself) and BASE64 for anything else, so a JSON response can also arrive base64-encoded.
+SageMaker picks `encoding` from the content type: JSON for the endpoint config's JSON content types,
+CSV for its CSV ones (the data is then the text itself) and BASE64 for anything else, so a JSON response
+can also arrive base64-encoded. ClassifyImage's answers come as `application/vnd.scones.prediction+json`,
+which the capture config cannot list as JSON (the API's pattern for those types allows no "+"): they are
+captured base64.
+
+The output is either form the endpoint answers: `[p_bicycle, p_motorcycle]` (no out-of-distribution
+verdict: not checked) or `{"probabilities": [...], "in_distribution": <float or null>,
+"out_of_distribution": <bool>}`, each possibly a batch of one.
 """
 
 from __future__ import annotations
@@ -45,6 +52,10 @@ class CapturedPrediction:
     input_content_type: str | None
     input_bytes: bytes | None
     """The request body when it was captured and base64-encoded (images are)."""
+    out_of_distribution: bool | None = None
+    """The model's guard flagged the image; None when the answer carried no verdict (not checked)."""
+    ood_score: float | None = None
+    """The guard's in-distribution score (higher = more like the training images), when it gave one."""
 
     @property
     def predicted_class(self) -> int:
@@ -79,7 +90,7 @@ def decode_capture_line(line: bytes | str, location: str) -> CapturedPrediction:
     capture = _require_dict(record, "captureData", "record")
     metadata = _require_dict(record, "eventMetadata", "record")
     output = _require_dict(capture, "endpointOutput", "captureData")
-    probabilities = _parse_probabilities(output)
+    probabilities, flagged, score = _parse_output(output)
     raw_input = capture.get("endpointInput")
     input_content_type: str | None = None
     input_bytes: bytes | None = None
@@ -95,6 +106,8 @@ def decode_capture_line(line: bytes | str, location: str) -> CapturedPrediction:
         inference_id=inference_id if isinstance(inference_id, str) and inference_id else None,
         input_content_type=input_content_type,
         input_bytes=input_bytes,
+        out_of_distribution=flagged,
+        ood_score=score,
     )
 
 
@@ -128,7 +141,8 @@ def _decode_payload(payload: dict[str, Any], name: str) -> bytes | str | list[An
     raise CorruptCaptureRecordError(f"{name}.encoding {payload.get('encoding')!r} is not BASE64, JSON or CSV")
 
 
-def _parse_probabilities(output: dict[str, Any]) -> tuple[float, ...]:
+def _parse_output(output: dict[str, Any]) -> tuple[tuple[float, ...], bool | None, float | None]:
+    """(probabilities, flagged or None when not checked, score) of either answer form."""
     decoded = _decode_payload(output, "endpointOutput")
     encoding = str(output.get("encoding", "")).upper()
     content_type = str(output.get("observedContentType", "")).lower()
@@ -139,19 +153,41 @@ def _parse_probabilities(output: dict[str, Any]) -> tuple[float, ...]:
             decoded = decoded.decode("utf-8")
         except UnicodeDecodeError as exc:
             raise CorruptCaptureRecordError("endpointOutput is not UTF-8 text") from exc
-    values = _values_from_csv(decoded) if is_csv and isinstance(decoded, str) else _values_from_json(decoded)
-    return _validate_probabilities(values)
+    if is_csv and isinstance(decoded, str):
+        return _validate_probabilities(_values_from_csv(decoded)), None, None
+    return _from_json(decoded)
 
 
-def _values_from_json(decoded: str | list[Any]) -> list[Any]:
-    if isinstance(decoded, str):
+def _from_json(decoded: str | list[Any]) -> tuple[tuple[float, ...], bool | None, float | None]:
+    value: Any = decoded
+    if isinstance(value, str):
         try:
-            decoded = json.loads(decoded)
+            value = json.loads(value)
         except json.JSONDecodeError as exc:
             raise CorruptCaptureRecordError(f"endpointOutput is not valid JSON ({exc})") from exc
-    if not isinstance(decoded, list):
-        raise CorruptCaptureRecordError("endpointOutput is not a JSON list of probabilities")
-    return decoded
+    if isinstance(value, list) and len(value) == 1 and isinstance(value[0], dict | list):
+        value = value[0]
+    if isinstance(value, list):
+        return _validate_probabilities(value), None, None
+    if not isinstance(value, dict) or not isinstance(value.get("probabilities"), list):
+        raise CorruptCaptureRecordError(
+            "endpointOutput is neither a JSON list of probabilities nor a prediction object"
+        )
+    flagged = value.get("out_of_distribution")
+    if not isinstance(flagged, bool):
+        raise CorruptCaptureRecordError(f"endpointOutput out_of_distribution {flagged!r} is not true or false")
+    score = value.get("in_distribution")
+    if score is not None and (
+        isinstance(score, bool) or not isinstance(score, int | float) or not math.isfinite(score)
+    ):
+        raise CorruptCaptureRecordError(f"endpointOutput in_distribution {score!r} is not a finite number or null")
+    # The filter's reading: no score and no flag is an artifact without a guard (not checked).
+    checked = score is not None or flagged
+    return (
+        _validate_probabilities(value["probabilities"]),
+        (flagged if checked else None),
+        (None if score is None else float(score)),
+    )
 
 
 def _values_from_csv(text: str) -> list[Any]:

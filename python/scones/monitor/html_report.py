@@ -108,6 +108,11 @@ def _cards(summary: dict[str, Any]) -> str:
         _card(str(summary["records"]), "predictions"),
         _card(format_percent(below["share"]), f"below threshold ({below['count']})"),
     ]
+    ood = summary["out_of_distribution"]
+    if ood["checked"]:
+        cards.append(_card(format_percent(ood["share"]), f"out of distribution ({ood['count']})"))
+    elif summary["records"]:
+        cards.append(_card("not checked", "out of distribution (no verdict in the answers)"))
     truth = summary["ground_truth"]
     if truth:
         for group in ("accepted", "rejected"):

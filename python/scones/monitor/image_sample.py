@@ -2,7 +2,8 @@
 
 Two reservoirs (rejected, accepted) of `capacity` each see every record once, so memory stays
 flat however much was captured; the grid shows rejected images first because those are the
-ones a person wants to look at.
+ones a person wants to look at. Rejected means what the filter rejects: flagged out of distribution,
+or below the threshold.
 """
 
 from __future__ import annotations
@@ -42,7 +43,7 @@ class ImageSample:
     def offer(self, prediction: CapturedPrediction) -> None:
         if not has_image_input(prediction):
             return
-        reservoir = self._accepted if prediction.confidence >= self.threshold else self._rejected
+        reservoir = self._rejected if is_rejected(prediction, self.threshold) else self._accepted
         reservoir.offer(prediction)
 
     @property
@@ -51,20 +52,28 @@ class ImageSample:
         return len(self._rejected.items) + len(self._accepted.items)
 
     def images(self) -> list[CapturedPrediction]:
-        """At most `capacity` predictions: rejected ones first, each group least confident first.
+        """At most `capacity` predictions: rejected ones first (flagged ones before low-confidence ones),
+        each group least confident first.
 
         Rejected images take up to three quarters of the grid when accepted ones exist, so the
         reader still sees what the model gets right for comparison.
         """
 
         def by_confidence(items: list[CapturedPrediction]) -> list[CapturedPrediction]:
-            return sorted(items, key=lambda p: (p.confidence, p.inference_time, p.location))
+            return sorted(
+                items, key=lambda p: (p.out_of_distribution is not True, p.confidence, p.inference_time, p.location)
+            )
 
         rejected, accepted = self._rejected.items, self._accepted.items
         rejected_room = self.capacity - min(len(accepted), self.capacity // 4)
         chosen_rejected = by_confidence(rejected)[:rejected_room]
         chosen_accepted = by_confidence(accepted)[: self.capacity - len(chosen_rejected)]
         return chosen_rejected + chosen_accepted
+
+
+def is_rejected(prediction: CapturedPrediction, threshold: float) -> bool:
+    """As the filter judges: flagged out of distribution, or below the threshold."""
+    return prediction.out_of_distribution is True or prediction.confidence < threshold
 
 
 def has_image_input(prediction: CapturedPrediction) -> bool:

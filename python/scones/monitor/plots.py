@@ -10,6 +10,7 @@ from __future__ import annotations
 import io
 import math
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -26,6 +27,7 @@ from PIL import Image, UnidentifiedImageError
 from scones import CLASS_NAMES
 from scones.monitor.aggregate import PredictionArrays, format_percent
 from scones.monitor.capture import CapturedPrediction
+from scones.monitor.image_sample import is_rejected
 
 ACCEPTED_COLOUR = "#1b9e77"
 REJECTED_COLOUR = "#d95f02"
@@ -214,13 +216,40 @@ def confidence_over_time_png(arrays: PredictionArrays, threshold: float) -> byte
     return _to_png(figure)
 
 
-def below_threshold_per_hour_png(summary: dict[str, Any]) -> bytes:
-    """Share of predictions below the threshold in each UTC hour, with the overall share."""
+@dataclass(frozen=True)
+class HourlyShare:
+    """Which share of the hourly buckets a per-hour chart draws, and its words."""
+
+    count_key: str  # per-hour count and summary entry, e.g. "below_threshold"
+    share_key: str  # per-hour share, e.g. "share_below_threshold"
+    ylabel: str
+    title: str
+    none_text: str
+
+
+BELOW_THRESHOLD = HourlyShare(
+    "below_threshold",
+    "share_below_threshold",
+    "Below threshold",
+    "Share of predictions below the threshold per hour (label: rejected/total; grey: hour had traffic)",
+    "No prediction fell below the threshold",
+)
+OUT_OF_DISTRIBUTION = HourlyShare(
+    "out_of_distribution",
+    "share_out_of_distribution",
+    "Out of distribution",
+    "Share of images flagged out of distribution per hour (label: flagged/total; grey: hour had traffic)",
+    "No image was flagged out of distribution",
+)
+
+
+def share_per_hour_png(summary: dict[str, Any], what: HourlyShare = BELOW_THRESHOLD) -> bytes:
+    """One share of the predictions in each UTC hour (`what`), with the overall share."""
     hourly = summary["hourly"]
     starts = [datetime.fromisoformat(h["hour"]) for h in hourly]
     middles = [s + timedelta(minutes=30) for s in starts]
-    shares = np.array([h["share_below_threshold"] * 100 for h in hourly])
-    overall = summary["below_threshold"]["share"] * 100
+    shares = np.array([h[what.share_key] * 100 for h in hourly])
+    overall = summary[what.count_key]["share"] * 100
     # Zoomed to the data (a 3% share must be visible) but never past 100%.
     top = min(100.0, max(10.0, float(shares.max()) * 1.25, overall * 1.25))
     figure = _new_figure(9.0, 3.6)
@@ -229,15 +258,7 @@ def below_threshold_per_hour_png(summary: dict[str, Any]) -> bytes:
     axes.bar(middles, top, width=timedelta(minutes=48), color="#000000", alpha=0.05)
     axes.bar(middles, shares, width=timedelta(minutes=48), color=REJECTED_COLOUR, alpha=0.85)
     if overall == 0:
-        axes.text(
-            0.5,
-            0.55,
-            "No prediction fell below the threshold",
-            transform=axes.transAxes,
-            ha="center",
-            fontsize=11,
-            color=THRESHOLD_COLOUR,
-        )
+        axes.text(0.5, 0.55, what.none_text, transform=axes.transAxes, ha="center", fontsize=11, color=THRESHOLD_COLOUR)
     axes.axhline(overall, color=THRESHOLD_COLOUR, linestyle=":", linewidth=1.3)
     axes.text(
         1.0,
@@ -249,7 +270,7 @@ def below_threshold_per_hour_png(summary: dict[str, Any]) -> bytes:
     )
     if len(hourly) <= 24:
         for middle, share, bucket in zip(middles, shares, hourly, strict=True):
-            label = f"{bucket['below_threshold']}/{bucket['records']}"
+            label = f"{bucket[what.count_key]}/{bucket['records']}"
             axes.annotate(
                 label,
                 (middle, share),
@@ -261,9 +282,9 @@ def below_threshold_per_hour_png(summary: dict[str, Any]) -> bytes:
             )
     axes.set_ylim(0, top)
     axes.yaxis.set_major_formatter(matplotlib.ticker.PercentFormatter(decimals=0))
-    axes.set_ylabel("Below threshold")
+    axes.set_ylabel(what.ylabel)
     _time_axis(axes, starts[0], starts[-1] + timedelta(hours=1), timedelta(hours=4))
-    axes.set_title("Share of predictions below the threshold per hour (label: rejected/total; grey: hour had traffic)")
+    axes.set_title(what.title)
     _tidy(axes)
     return _to_png(figure)
 
@@ -314,16 +335,18 @@ def _image_array(prediction: CapturedPrediction) -> np.ndarray | None:
 
 
 def image_grid_png(predictions: Sequence[CapturedPrediction], threshold: float, columns: int = 8) -> bytes:
-    """Captured images with predicted label and confidence; rejected ones framed in orange."""
+    """Captured images with predicted label and confidence; rejected ones framed in orange, those the model's
+    guard flagged out of distribution titled so."""
     columns = max(1, min(columns, len(predictions)))
     rows = math.ceil(len(predictions) / columns)
     height = 1.75 * rows + 0.75
     figure = _new_figure(max(1.45 * columns + 0.3, 5.0), height, layout=None)
     figure.subplots_adjust(left=0.02, right=0.98, bottom=0.01, top=1 - 0.75 / height, hspace=0.6)
-    rejected_count = sum(p.confidence < threshold for p in predictions)
+    rejected_count = sum(is_rejected(p, threshold) for p in predictions)
+    flagged_count = sum(p.out_of_distribution is True for p in predictions)
     figure.suptitle(
         f"{len(predictions)} captured image{'s' if len(predictions) != 1 else ''}, "
-        f"{rejected_count} rejected (orange frame)",
+        f"{rejected_count} rejected (orange frame), {flagged_count} of them out of distribution",
         fontsize=10,
         y=1 - 0.12 / height,
         va="top",
@@ -346,15 +369,17 @@ def _draw_tile(axes: Axes, prediction: CapturedPrediction, threshold: float) -> 
         axes.text(0.5, 0.5, "not an\nimage", ha="center", va="center", fontsize=7, transform=axes.transAxes)
     else:
         axes.imshow(pixels, interpolation="nearest")
-    rejected = prediction.confidence < threshold
+    rejected = is_rejected(prediction, threshold)
     frame = REJECTED_COLOUR if rejected else "#bbbbbb"
     for spine in axes.spines.values():
         spine.set_edgecolor(frame)
         spine.set_linewidth(3.5 if rejected else 0.8)
     # Truncated, not rounded: a rejected 0.9298 must not read as 0.930 against a 0.93 threshold.
     shown_confidence = math.floor(prediction.confidence * 1000) / 1000
+    # A flagged image's class means nothing (softmax must pick one): the tile says what the filter did.
+    flag = "out of distribution\n" if prediction.out_of_distribution else ""
     axes.set_title(
-        f"{CLASS_NAMES[prediction.predicted_class]} {shown_confidence:.3f}",
+        f"{flag}{CLASS_NAMES[prediction.predicted_class]} {shown_confidence:.3f}",
         fontsize=7.5,
         color=REJECTED_COLOUR if rejected else "black",
         fontweight="bold" if rejected else "normal",

@@ -79,8 +79,21 @@ def build_figures(stats: MonitorStats, summary: dict[str, Any]) -> list[ReportFi
             "Share below threshold per hour",
             "Each bar is one UTC hour; the dotted line is the overall share. Rising bars mean the model "
             "is less sure of what it sees now.",
-            plots.below_threshold_per_hour_png(summary) if has_records else None,
+            plots.share_per_hour_png(summary, plots.BELOW_THRESHOLD) if has_records else None,
             _NO_RECORDS,
+        ),
+        ReportFigure(
+            "out_of_distribution_per_hour",
+            "Share out of distribution per hour",
+            "Images the model's guard says are unlike its training images (not a bicycle or motorcycle photo, "
+            "a blank or broken-camera frame). Rising bars mean a camera or upload path sends the wrong images.",
+            plots.share_per_hour_png(summary, plots.OUT_OF_DISTRIBUTION)
+            if summary["out_of_distribution"]["checked"]
+            else None,
+            "No captured answer carried an out-of-distribution verdict (the built-in algorithm, or an artifact "
+            "without the guard, answers without one)."
+            if has_records
+            else _NO_RECORDS,
         ),
         ReportFigure(
             "confusion_matrix",
@@ -95,8 +108,8 @@ def build_figures(stats: MonitorStats, summary: dict[str, Any]) -> list[ReportFi
         ReportFigure(
             "image_grid",
             "Captured images",
-            f"A sample of at most {stats.max_images} captured requests, rejected ones first, "
-            "with the predicted class and its confidence.",
+            f"A sample of at most {stats.max_images} captured requests, rejected ones first (out of distribution, "
+            "then below the threshold), with the predicted class and its confidence.",
             plots.image_grid_png(grid, stats.threshold) if grid else None,
             "No captured request contains an image." if has_records else _NO_RECORDS,
         ),

@@ -2,11 +2,12 @@ locals {
   t       = var.thresholds
   actions = [var.topic_arn]
 
-  # The confidence filter raises ThresholdConfidenceNotMetError for every rejection (the original design's
-  # contract), and Lambda counts every exception a function raises in AWS/Lambda Errors ("Function errors
-  # include exceptions that your code throws", https://docs.aws.amazon.com/lambda/latest/dg/monitoring-metrics-types.html).
-  # Its errors alarm subtracts its own LowConfidence count, as the workflow alarm does, so it is about
-  # breakage, not rejections.
+  # The confidence filter raises for every rejection (ThresholdConfidenceNotMetError, the original design's
+  # contract, and OutOfDistributionError), and Lambda counts every exception a function raises in AWS/Lambda
+  # Errors ("Function errors include exceptions that your code throws",
+  # https://docs.aws.amazon.com/lambda/latest/dg/monitoring-metrics-types.html). Its errors alarm subtracts its
+  # own rejections (LowConfidence + OutOfDistribution: each rejection is 1 in exactly one of them), as the
+  # workflow alarm does, so it is about breakage, not rejections.
   lambda_alarms = merge([
     for key, fn in var.functions : {
       "${key}-errors" = {
@@ -22,7 +23,7 @@ locals {
 
 resource "aws_cloudwatch_metric_alarm" "execution_failures" {
   alarm_name          = "${var.name_prefix}-workflow-failures"
-  alarm_description   = "Executions of the classification workflow failed for a reason other than a low-confidence rejection (Lambda error, endpoint error, bad input)."
+  alarm_description   = "Executions of the classification workflow failed for a reason other than a rejection (low confidence or out of distribution): a Lambda error, an endpoint error, bad input."
   comparison_operator = "GreaterThanThreshold"
   evaluation_periods  = local.t.evaluation_periods
   threshold           = local.t.execution_failures
@@ -34,8 +35,8 @@ resource "aws_cloudwatch_metric_alarm" "execution_failures" {
   # Rejections end in a Fail state too; subtracting them keeps this alarm about breakage, not model doubt.
   metric_query {
     id          = "failures"
-    expression  = "failed - FILL(rejected, 0)"
-    label       = "Failed executions other than low-confidence rejections"
+    expression  = "failed - FILL(rejected, 0) - FILL(out_of_distribution, 0)"
+    label       = "Failed executions other than rejections"
     return_data = true
   }
 
@@ -55,6 +56,17 @@ resource "aws_cloudwatch_metric_alarm" "execution_failures" {
     metric {
       namespace   = var.metrics_namespace
       metric_name = "LowConfidence"
+      period      = local.t.period_seconds
+      stat        = "Sum"
+      dimensions  = { FunctionName = var.confidence_metrics_function_name }
+    }
+  }
+
+  metric_query {
+    id = "out_of_distribution"
+    metric {
+      namespace   = var.metrics_namespace
+      metric_name = "OutOfDistribution"
       period      = local.t.period_seconds
       stat        = "Sum"
       dimensions  = { FunctionName = var.confidence_metrics_function_name }
@@ -83,7 +95,7 @@ resource "aws_cloudwatch_metric_alarm" "lambda" {
   for_each = local.lambda_alarms
 
   alarm_name        = "${var.name_prefix}-${replace(each.key, "_", "-")}"
-  alarm_description = each.value.minus_rejections ? "Errors of the ${each.value.function} Lambda function other than its low-confidence rejections." : "${each.value.metric} of the ${each.value.function} Lambda function."
+  alarm_description = each.value.minus_rejections ? "Errors of the ${each.value.function} Lambda function other than its rejections (low confidence, out of distribution)." : "${each.value.metric} of the ${each.value.function} Lambda function."
   # A plain metric, or (minus_rejections) metric math over the same metric and the filter's rejections.
   namespace           = each.value.minus_rejections ? null : "AWS/Lambda"
   metric_name         = each.value.minus_rejections ? null : each.value.metric
@@ -102,8 +114,8 @@ resource "aws_cloudwatch_metric_alarm" "lambda" {
     for_each = each.value.minus_rejections ? [1] : []
     content {
       id          = "unexpected"
-      expression  = "FILL(errors, 0) - FILL(rejected, 0)"
-      label       = "Errors other than low-confidence rejections"
+      expression  = "FILL(errors, 0) - FILL(rejected, 0) - FILL(out_of_distribution, 0)"
+      label       = "Errors other than rejections"
       return_data = true
     }
   }
@@ -129,6 +141,20 @@ resource "aws_cloudwatch_metric_alarm" "lambda" {
       metric {
         namespace   = var.metrics_namespace
         metric_name = "LowConfidence"
+        period      = local.t.period_seconds
+        stat        = "Sum"
+        dimensions  = { FunctionName = var.confidence_metrics_function_name }
+      }
+    }
+  }
+
+  dynamic "metric_query" {
+    for_each = each.value.minus_rejections ? [1] : []
+    content {
+      id = "out_of_distribution"
+      metric {
+        namespace   = var.metrics_namespace
+        metric_name = "OutOfDistribution"
         period      = local.t.period_seconds
         stat        = "Sum"
         dimensions  = { FunctionName = var.confidence_metrics_function_name }
@@ -173,6 +199,49 @@ resource "aws_cloudwatch_metric_alarm" "low_confidence_share" {
       namespace   = var.metrics_namespace
       metric_name = "Predictions"
       period      = local.t.low_confidence_period_seconds
+      stat        = "Sum"
+      dimensions  = { FunctionName = var.confidence_metrics_function_name }
+    }
+  }
+}
+
+resource "aws_cloudwatch_metric_alarm" "out_of_distribution_share" {
+  alarm_name          = "${var.name_prefix}-out-of-distribution-share"
+  alarm_description   = "More than ${local.t.out_of_distribution_share * 100}% of images were flagged as unlike the training images (not a bicycle or motorcycle photo, a blank or broken-camera frame): a camera or upload path may have gone wrong."
+  comparison_operator = "GreaterThanThreshold"
+  evaluation_periods  = local.t.evaluation_periods
+  threshold           = local.t.out_of_distribution_share
+  treat_missing_data  = "notBreaching"
+  alarm_actions       = local.actions
+  ok_actions          = local.actions
+  tags                = var.tags
+
+  # OutOfDistribution is 0 or 1 per prediction (0 when the endpoint gave no score), so its Average is the
+  # share; judged only with enough predictions, like the low-confidence share.
+  metric_query {
+    id          = "share"
+    expression  = "IF(predictions >= ${local.t.out_of_distribution_min_predictions}, out_of_distribution, 0)"
+    label       = "Share of images flagged as out of distribution"
+    return_data = true
+  }
+
+  metric_query {
+    id = "out_of_distribution"
+    metric {
+      namespace   = var.metrics_namespace
+      metric_name = "OutOfDistribution"
+      period      = local.t.out_of_distribution_period_seconds
+      stat        = "Average"
+      dimensions  = { FunctionName = var.confidence_metrics_function_name }
+    }
+  }
+
+  metric_query {
+    id = "predictions"
+    metric {
+      namespace   = var.metrics_namespace
+      metric_name = "Predictions"
+      period      = local.t.out_of_distribution_period_seconds
       stat        = "Sum"
       dimensions  = { FunctionName = var.confidence_metrics_function_name }
     }

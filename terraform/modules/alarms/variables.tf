@@ -41,7 +41,7 @@ variable "functions" {
 }
 
 variable "confidence_metrics_function_name" {
-  description = "The function that emits the LowConfidence and Predictions metrics (the confidence filter): the low-confidence share alarm watches it, and the workflow failure alarm subtracts its rejections."
+  description = "The function that emits the LowConfidence, OutOfDistribution and Predictions metrics (the confidence filter): the two share alarms watch it, and the workflow failure alarm subtracts its rejections."
   type        = string
 
   validation {
@@ -67,7 +67,7 @@ variable "endpoint" {
 }
 
 variable "metrics_namespace" {
-  description = "Namespace of the embedded-metric-format metrics the confidence filter emits (LowConfidence, Predictions)."
+  description = "Namespace of the embedded-metric-format metrics the confidence filter emits (LowConfidence, OutOfDistribution, Predictions)."
   type        = string
   default     = "SconesUnlimited"
 
@@ -80,22 +80,30 @@ variable "metrics_namespace" {
 variable "thresholds" {
   description = <<-EOT
     Alarm thresholds; an alarm fires when the statistic is above its threshold for evaluation_periods periods.
-    execution_failures counts failed executions other than low-confidence rejections, which the low-confidence
-    share alarm watches instead. low_confidence_share is the share of predictions below the filter's threshold
-    over low_confidence_period_seconds, judged only once at least low_confidence_min_predictions were made.
+    execution_failures counts failed executions other than rejections (low confidence, out of distribution),
+    which the two share alarms watch instead. low_confidence_share is the share of predictions below the
+    filter's threshold over low_confidence_period_seconds, judged only once at least
+    low_confidence_min_predictions were made. out_of_distribution_share is the share of images the model's
+    guard flagged over out_of_distribution_period_seconds, judged once at least
+    out_of_distribution_min_predictions were made; the guard's threshold is fitted for about 5% false alarms
+    on vehicle photos, so the default 0.2 is four times that: a camera or upload path sending the wrong
+    images, not chance.
   EOT
   type = object({
-    period_seconds                 = optional(number, 300)
-    evaluation_periods             = optional(number, 1)
-    execution_failures             = optional(number, 0)
-    execution_timeouts             = optional(number, 0)
-    lambda_errors                  = optional(number, 0)
-    lambda_throttles               = optional(number, 0)
-    endpoint_5xx_errors            = optional(number, 0)
-    model_latency_p95_ms           = optional(number, 500)
-    low_confidence_share           = optional(number, 0.3)
-    low_confidence_min_predictions = optional(number, 20)
-    low_confidence_period_seconds  = optional(number, 3600)
+    period_seconds                      = optional(number, 300)
+    evaluation_periods                  = optional(number, 1)
+    execution_failures                  = optional(number, 0)
+    execution_timeouts                  = optional(number, 0)
+    lambda_errors                       = optional(number, 0)
+    lambda_throttles                    = optional(number, 0)
+    endpoint_5xx_errors                 = optional(number, 0)
+    model_latency_p95_ms                = optional(number, 500)
+    low_confidence_share                = optional(number, 0.3)
+    low_confidence_min_predictions      = optional(number, 20)
+    low_confidence_period_seconds       = optional(number, 3600)
+    out_of_distribution_share           = optional(number, 0.2)
+    out_of_distribution_min_predictions = optional(number, 20)
+    out_of_distribution_period_seconds  = optional(number, 3600)
   })
   default = {}
 
@@ -104,8 +112,14 @@ variable "thresholds" {
     error_message = "thresholds.low_confidence_share must be in (0, 1]."
   }
 
+  # At 1 the alarm could never fire (the share is at most 1 and the comparison is "greater than").
   validation {
-    condition = alltrue([for p in [var.thresholds.period_seconds, var.thresholds.low_confidence_period_seconds] :
+    condition     = var.thresholds.out_of_distribution_share > 0 && var.thresholds.out_of_distribution_share < 1
+    error_message = "thresholds.out_of_distribution_share must be in (0, 1)."
+  }
+
+  validation {
+    condition = alltrue([for p in [var.thresholds.period_seconds, var.thresholds.low_confidence_period_seconds, var.thresholds.out_of_distribution_period_seconds] :
     p >= 60 && p % 60 == 0])
     error_message = "Alarm periods must be whole minutes (multiples of 60 seconds)."
   }
@@ -120,8 +134,9 @@ variable "thresholds" {
       var.thresholds.endpoint_5xx_errors >= 0,
       var.thresholds.model_latency_p95_ms > 0,
       var.thresholds.low_confidence_min_predictions >= 1,
+      var.thresholds.out_of_distribution_min_predictions >= 1,
     ])
-    error_message = "Counts and latency thresholds must be non-negative (latency positive), evaluation_periods and low_confidence_min_predictions at least 1."
+    error_message = "Counts and latency thresholds must be non-negative (latency positive), evaluation_periods and the min_predictions at least 1."
   }
 }
 

@@ -44,7 +44,7 @@ locals {
     classify_image = {
       timeout           = 30
       memory_size       = 256
-      environment       = { ENDPOINT_NAME = local.names.endpoint }
+      environment       = { ENDPOINT_NAME = local.names.endpoint, ENDPOINT_ACCEPT = local.endpoint_accept }
       policy_statements = [{ sid = "InvokeEndpoint", actions = ["sagemaker:InvokeEndpoint"], resources = [local.endpoint_arn] }]
     }
     filter_low_confidence = {
@@ -53,8 +53,16 @@ locals {
       environment = { THRESHOLD = tostring(var.threshold) }
     }
   }
-  # The function whose LowConfidence/Predictions metrics the drift alarm watches.
+  # The function whose LowConfidence/OutOfDistribution/Predictions metrics the share alarms watch.
   confidence_filter = "filter_low_confidence"
+
+  # What ClassifyImage asks the endpoint for. The project's serving code answers the full answer (probabilities
+  # and its out-of-distribution verdict); the built-in image-classification algorithm documents only
+  # application/json and application/jsonlines responses ("Image Classification - MXNet", Inference,
+  # https://docs.aws.amazon.com/sagemaker/latest/dg/image-classification.html) and has no such score, so it is
+  # asked for plain JSON and the filter applies the threshold alone. Its images are recognised as
+  # scones.training.images recognises them.
+  endpoint_accept = can(regex("/image-classification:", coalesce(var.model_image_uri, "none"))) ? "application/json" : "application/vnd.scones.prediction+json"
 
   function_names = { for key, _ in local.functions : key => "${local.p}-${replace(key, "_", "-")}" }
   function_arns  = { for key, name in local.function_names : key => "arn:${var.partition}:lambda:${var.region}:${var.account_id}:function:${name}" }

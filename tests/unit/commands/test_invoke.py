@@ -28,11 +28,12 @@ def _invoke(arn: str, *args: str) -> tuple[int, str]:
 
 def test_every_outcome_in_table_and_summary(workflow: str, tmp_path: Path) -> None:
     out = tmp_path / "invoke.json"
-    code, output = _invoke(workflow, "--count", "5", "--seed", "1", "--concurrency", "2", "--json", str(out))
+    code, output = _invoke(workflow, "--count", "6", "--seed", "1", "--concurrency", "2", "--json", str(out))
     assert code == 0, output
     summary = json.loads(out.read_text())
-    assert summary["executions"] == 5
+    assert summary["executions"] == 6
     assert (summary["succeeded"], summary["low_confidence"], summary["failed"], summary["timed_out"]) == (3, 1, 1, 0)
+    assert summary["out_of_distribution"] == 1
     assert summary["succeeded_accuracy"] == pytest.approx(2 / 3)
 
     rows = {row["key"]: row for row in summary["rows"]}
@@ -44,11 +45,22 @@ def test_every_outcome_in_table_and_summary(workflow: str, tmp_path: Path) -> No
     assert low["probabilities"] == [0.61, 0.39] and low["true_class"] == "bicycle"
     assert rows[KEYS[3]]["true_class"] == "motorcycle" and rows[KEYS[3]]["correct"] is False
     assert rows[KEYS[4]]["outcome"] == "failed" and rows[KEYS[4]]["error"] == "InvalidImageError"
+    odd = rows[KEYS[5]]
+    assert odd["outcome"] == "out_of_distribution" and odd["error"] == "OutOfDistributionError"
+    assert odd["ood"] == {"score": -3.25, "flagged": True, "checked": True}
+    assert rows[KEYS[0]]["ood"] == {"score": 1.5, "flagged": False, "checked": True}
+    assert rows[KEYS[3]]["ood"] is None  # a record from before the guard
 
     assert "bicycle/unsure_bike_003.png" in output and "low confidence" in output
     assert "failed: InvalidImageError" in output
     assert "succeeded (wrong class)" in output
-    assert "5 executions: 3 succeeded, 1 low confidence, 1 failed, 0 timed out" in output
+    table = {line.split()[0]: line for line in output.splitlines() if line.startswith(("bicycle/", "motorcycle/"))}
+    assert (
+        "flagged (-3.25)" in table["bicycle/odd_cat_006.png"]
+        and "out of distribution" in table["bicycle/odd_cat_006.png"]
+    )
+    assert "ok (1.50)" in table["bicycle/bike_001.png"]
+    assert "6 executions: 3 succeeded, 1 out of distribution, 1 low confidence, 1 failed, 0 timed out" in output
 
 
 def test_executions_get_the_seed_input_shape(workflow: str) -> None:
@@ -63,7 +75,7 @@ def test_executions_get_the_seed_input_shape(workflow: str) -> None:
 
 
 def test_strict_fails_on_failures(workflow: str) -> None:
-    code, output = _invoke(workflow, "--count", "5", "--seed", "1", "--strict")
+    code, output = _invoke(workflow, "--count", "6", "--seed", "1", "--strict")
     assert code == 1 and "1 execution(s) failed" in output
 
 
@@ -71,7 +83,7 @@ def test_no_images_and_too_many(workflow: str) -> None:
     code, output = _invoke(workflow, "--prefix", "nothing/here/")
     assert code == 1 and f"no images under s3://{BUCKET}/nothing/here/" in output
     code, output = _invoke(workflow, "--count", "9")
-    assert code == 1 and "asked for 9 images but only 5" in output
+    assert code == 1 and "asked for 9 images but only 6" in output
 
 
 def test_missing_required_options() -> None:

@@ -103,22 +103,40 @@ def test_every_task_has_a_timeout_and_lambda_tasks_retry_transient_errors(defini
             assert "States.ALL" in {e for c in state["Catch"] for e in c["ErrorEquals"]}, name
 
 
-def test_low_confidence_notifies_then_fails_with_the_named_error(definition: dict[str, Any]) -> None:
+REJECTIONS = {"ThresholdConfidenceNotMetError": "low_confidence", "OutOfDistributionError": "out_of_distribution"}
+
+
+@pytest.mark.parametrize(("error", "event"), REJECTIONS.items())
+def test_each_rejection_notifies_in_its_own_words_then_fails_with_its_named_error(
+    definition: dict[str, Any], error: str, event: str
+) -> None:
     states = definition["States"]
-    (low,) = [
-        c for c in states["FilterLowConfidence"]["Catch"] if c["ErrorEquals"] == ["ThresholdConfidenceNotMetError"]
-    ]
-    notify = states[low["Next"]]
+    catches = states["FilterLowConfidence"]["Catch"]
+    (caught,) = [c for c in catches if c["ErrorEquals"] == [error]]
+    # Matched before States.ALL, which would report the rejection as a failure.
+    assert catches.index(caught) < [c["ErrorEquals"] for c in catches].index(["States.ALL"])
+    notify = states[caught["Next"]]
     assert notify["Resource"] == "arn:aws:states:::sns:publish"
     assert notify["Parameters"]["TopicArn"] == ARNS["sns_topic_arn"]
     message = notify["Parameters"]["Message"]
+    assert message["event"] == event
     assert {"s3_key.$", "inferences.$", "execution.$"} <= set(message)
     assert "s3_key" in notify["Parameters"]["Subject.$"]  # the subject names the image
     fail = states[notify["Next"]]
-    assert fail == {**fail, "Type": "Fail", "Error": "ThresholdConfidenceNotMetError", "CausePath": "$.error.Cause"}
+    assert fail == {**fail, "Type": "Fail", "Error": error, "CausePath": "$.error.Cause"}
     # If the detailed subject cannot be published, a plain one still goes out, then the same Fail.
     fallback = states[notify["Catch"][0]["Next"]]
     assert fallback["Resource"] == "arn:aws:states:::sns:publish" and fallback["Next"] == notify["Next"]
+    assert fallback["Parameters"]["Message"]["event"] == event
+
+
+def test_the_rejections_are_worded_apart(definition: dict[str, Any]) -> None:
+    states = definition["States"]
+    notifies = [states[c["Next"]] for c in states["FilterLowConfidence"]["Catch"] if c["ErrorEquals"][0] in REJECTIONS]
+    subjects = {n["Parameters"]["Subject.$"] for n in notifies}
+    assert len(subjects) == 2 and any("low-confidence" in s for s in subjects)
+    (ood,) = [n for n in notifies if n["Parameters"]["Message"]["event"] == "out_of_distribution"]
+    assert ood["Parameters"]["Message"]["ood.$"] == "$.body.ood"
 
 
 def test_other_errors_notify_and_keep_the_original_error(definition: dict[str, Any]) -> None:

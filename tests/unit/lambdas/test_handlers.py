@@ -85,7 +85,7 @@ SHAPES = {
 def test_serialize_accepts_every_event_shape(serialize: Callable[..., Any], event: dict[str, Any]) -> None:
     out = serialize(event, None)
     assert out["statusCode"] == 200
-    assert out["body"] == {"image_data": PNG_B64, "s3_bucket": BUCKET, "s3_key": KEY, "inferences": []}
+    assert out["body"] == {"image_data": PNG_B64, "s3_bucket": BUCKET, "s3_key": KEY, "inferences": [], "ood": None}
     assert json.loads(json.dumps(out)) == out  # the seeds returned bytes here, which Step Functions rejects
 
 
@@ -221,13 +221,20 @@ def endpoint(monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, Any]]:
     """moto's InvokeEndpoint decodes the body as UTF-8 (and fails on PNG bytes) and answers canned
     text; replace its response handler with one that records the raw request and answers what
     the test configures."""
-    state: dict[str, Any] = {"requests": [], "status": 200, "body": json.dumps([0.97, 0.03])}
+    state: dict[str, Any] = {"requests": [], "status": 200, "body": json.dumps([0.97, 0.03]), "refuses": ()}
 
     def invoke_endpoint(self: SageMakerRuntimeResponse) -> tuple[int, dict[str, str], str]:
         name = self.path.split("/")[2]
-        state["requests"].append(
-            {"endpoint": name, "body": self.raw_body, "headers": {k.lower(): v for k, v in self.headers.items()}}
-        )
+        headers_in = {k.lower(): v for k, v in self.headers.items()}
+        state["requests"].append({"endpoint": name, "body": self.raw_body, "headers": headers_in})
+        if headers_in.get("accept") in state["refuses"]:
+            # What SageMaker answers when the model's output_fn raises: ModelError, the container's 500 inside.
+            error = {
+                "__type": "ModelError",
+                "message": "Received server error (500) from primary",
+                "OriginalStatusCode": 500,
+            }
+            return 424, {"Content-Type": "application/json", "status": "424"}, json.dumps(error)
         if state["status"] != 200:
             error = {"__type": "ValidationError", "message": f"Endpoint {name} of account 123456789012 not found."}
             headers = {"Content-Type": "application/json", "status": str(state["status"])}
@@ -389,7 +396,8 @@ def test_classify_without_endpoint_name(classify: Callable[..., Any], monkeypatc
 
 MALFORMED = {
     "empty list": ("[]", "are empty"),
-    "not a list": ('{"p": 1}', "must be a list"),
+    "not a list": ('"bicycle"', "must be a list"),
+    "an object of another shape": ('{"p": 1}', "object without probabilities"),
     "non-numeric": ('["a", 0.5]', "not a number"),
     "boolean": ("[true, 0.5]", "not a number"),
     "NaN": ("[NaN, 0.5]", "is nan"),
@@ -415,6 +423,111 @@ def test_classify_accepts_a_batch_of_one(classify: Callable[..., Any], endpoint:
     assert classify(record(image_data=PNG_B64), None)["body"]["inferences"] == [0.2, 0.8]
 
 
+PREDICTION_TYPE = "application/vnd.scones.prediction+json"
+ANSWERS = {
+    "flagged": (
+        {"probabilities": [0.99, 0.01], "in_distribution": -3.5, "out_of_distribution": True},
+        {"score": -3.5, "flagged": True, "checked": True},
+    ),
+    "in distribution": (
+        {"probabilities": [0.99, 0.01], "in_distribution": 2.25, "out_of_distribution": False},
+        {"score": 2.25, "flagged": False, "checked": True},
+    ),
+    "no fitted guard": (
+        {"probabilities": [0.99, 0.01], "in_distribution": None, "out_of_distribution": False},
+        {"score": None, "flagged": False, "checked": False},
+    ),
+    "sanity check, no score": (
+        {"probabilities": [0.99, 0.01], "in_distribution": None, "out_of_distribution": True},
+        {"score": None, "flagged": True, "checked": True},
+    ),
+    "batch of one": (
+        [{"probabilities": [0.99, 0.01], "in_distribution": 1.0, "out_of_distribution": False}],
+        {"score": 1.0, "flagged": False, "checked": True},
+    ),
+    "plain list": ([0.99, 0.01], {"score": None, "flagged": False, "checked": False}),
+}
+
+
+@pytest.mark.parametrize(("answer", "ood"), ANSWERS.values(), ids=ANSWERS.keys())
+def test_classify_asks_for_the_full_answer_and_reads_both_forms(
+    classify: Callable[..., Any], endpoint: dict[str, Any], answer: Any, ood: dict[str, Any]
+) -> None:
+    endpoint["body"] = json.dumps(answer)
+    body = classify(record(image_data=PNG_B64), None)["body"]
+    assert (body["inferences"], body["ood"]) == ([0.99, 0.01], ood)
+    assert endpoint["requests"][0]["headers"]["accept"] == PREDICTION_TYPE
+
+
+def test_classify_asks_the_built_in_algorithm_for_plain_json(
+    classify: Callable[..., Any], endpoint: dict[str, Any], monkeypatch: pytest.MonkeyPatch, capsys: Any
+) -> None:
+    monkeypatch.setenv("ENDPOINT_ACCEPT", "application/json")
+    body = classify(record(image_data=PNG_B64), None)["body"]
+    assert body["ood"] == {"score": None, "flagged": False, "checked": False}
+    assert [r["headers"]["accept"] for r in endpoint["requests"]] == ["application/json"]
+    assert any(line.get("ood") == "not checked" for line in log_lines(capsys))
+    monkeypatch.setenv("ENDPOINT_ACCEPT", "application/jsonlines")
+    with pytest.raises(WorkflowError) as info:
+        classify(record(image_data=PNG_B64), None)
+    assert type(info.value).__name__ == "ConfigurationError" and "ENDPOINT_ACCEPT" in str(info.value)
+
+
+def test_an_artifact_that_refuses_the_full_answer_is_asked_for_plain_json(
+    classify: Callable[..., Any], endpoint: dict[str, Any], capsys: Any
+) -> None:
+    endpoint["refuses"] = (PREDICTION_TYPE,)
+    body = classify(record(image_data=PNG_B64), None)["body"]
+    assert (body["inferences"], body["ood"]["checked"]) == ([0.97, 0.03], False)
+    assert [r["headers"]["accept"] for r in endpoint["requests"]] == [PREDICTION_TYPE, "application/json"]
+    assert [line["level"] for line in log_lines(capsys) if line.get("refused")] == ["WARNING"]
+    # A model that fails whatever it is asked still ends in the named error.
+    endpoint["refuses"] = (PREDICTION_TYPE, "application/json")
+    with pytest.raises(WorkflowError) as info:
+        classify(record(image_data=PNG_B64), None)
+    assert type(info.value).__name__ == "EndpointInvocationError" and "ModelError" in str(info.value)
+
+
+def test_a_refusal_too_late_for_a_second_call_is_an_endpoint_error(
+    endpoint: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    app = load_app("classify_image")
+    # Both calls must end inside the function's timeout: a refusal after the allowance is not retried.
+    monkeypatch.setattr(app, "REFUSAL_FALLBACK_MAX_SECONDS", 0.0)
+    endpoint["refuses"] = (PREDICTION_TYPE,)
+    with pytest.raises(WorkflowError) as info:
+        app.handler(record(image_data=PNG_B64), None)
+    assert type(info.value).__name__ == "EndpointInvocationError"
+    assert len(endpoint["requests"]) == 1
+
+
+MALFORMED_ANSWERS = {
+    "no out_of_distribution": ({"probabilities": [0.5, 0.5], "in_distribution": 1.0}, "without probabilities"),
+    "flag not a bool": (
+        {"probabilities": [0.5, 0.5], "in_distribution": 1.0, "out_of_distribution": "no"},
+        "true or false",
+    ),
+    "score not a number": (
+        {"probabilities": [0.5, 0.5], "in_distribution": "high", "out_of_distribution": False},
+        "finite number",
+    ),
+    "bad probabilities": (
+        {"probabilities": [1.5, 0.5], "in_distribution": 1.0, "out_of_distribution": False},
+        "outside [0, 1]",
+    ),
+}
+
+
+@pytest.mark.parametrize(("answer", "message"), MALFORMED_ANSWERS.values(), ids=MALFORMED_ANSWERS.keys())
+def test_classify_rejects_malformed_full_answers(
+    classify: Callable[..., Any], endpoint: dict[str, Any], answer: Any, message: str
+) -> None:
+    endpoint["body"] = json.dumps(answer)
+    with pytest.raises(WorkflowError) as info:
+        classify(record(image_data=PNG_B64), None)
+    assert type(info.value).__name__ == "InvalidInferencesError" and message in str(info.value)
+
+
 # ---------------------------------------------------------------- filter_low_confidence
 
 
@@ -427,7 +540,7 @@ def filter_handler(monkeypatch: pytest.MonkeyPatch) -> Callable[..., Any]:
 
 @pytest.mark.parametrize("top", [0.93, 0.9300001, 1.0])
 def test_filter_passes_at_or_above_threshold(filter_handler: Callable[..., Any], top: float) -> None:
-    event = {"statusCode": 200, "body": record(image_data=PNG_B64, inferences=[1 - top, top])}
+    event = {"statusCode": 200, "body": record(image_data=PNG_B64, inferences=[1 - top, top], ood=IN_DISTRIBUTION)}
     out = filter_handler(event, None)
     assert out == {"statusCode": 200, "body": event["body"]}
 
@@ -447,6 +560,58 @@ def test_filter_raises_below_threshold(filter_handler: Callable[..., Any], top: 
         "s3_bucket": BUCKET,
         "s3_key": KEY,
     }
+
+
+IN_DISTRIBUTION = {"score": 2.0, "flagged": False, "checked": True}
+FLAGGED = {"score": -4.0, "flagged": True, "checked": True}
+NOT_CHECKED = {"score": None, "flagged": False, "checked": False}
+
+
+@pytest.mark.parametrize("top", [0.999, 0.5])
+def test_filter_rejects_a_flagged_image_before_the_threshold(filter_handler: Callable[..., Any], top: float) -> None:
+    with pytest.raises(WorkflowError) as info:
+        filter_handler(record(inferences=[top, 1 - top], ood=FLAGGED), None)
+    # Flagged and below the threshold too: still the out-of-distribution rejection, checked first.
+    assert type(info.value).__name__ == "OutOfDistributionError"
+    details = json.loads(str(info.value))
+    assert details == {
+        "message": f"the model's guard flagged s3://{BUCKET}/{KEY} as unlike its training images "
+        f"(score -4.0000; top probability {top:.4f})",
+        "score": -4.0,
+        "inferences": [top, 1 - top],
+        "s3_bucket": BUCKET,
+        "s3_key": KEY,
+    }
+
+
+@pytest.mark.parametrize("ood", [None, NOT_CHECKED], ids=["no ood", "not checked"])
+def test_filter_without_a_verdict_applies_the_threshold_and_says_so(
+    filter_handler: Callable[..., Any], capsys: pytest.CaptureFixture[str], ood: dict[str, Any] | None
+) -> None:
+    out = filter_handler(record(inferences=[0.99, 0.01], ood=ood), None)
+    assert out["body"]["ood"] == ood
+    with pytest.raises(WorkflowError) as info:
+        filter_handler(record(inferences=[0.6, 0.4], ood=ood), None)
+    assert type(info.value).__name__ == "ThresholdConfidenceNotMetError"
+    lines = log_lines(capsys)
+    assert [line["ood"] for line in lines if "ood" in line] == ["not checked", "not checked"]
+    assert [line["OutOfDistribution"] for line in lines if "_aws" in line] == [0, 0]
+
+
+MALFORMED_OOD = {
+    "not an object": ("yes", "must be an object"),
+    "missing checked": ({"score": 1.0, "flagged": False}, "missing checked"),
+    "flag not a bool": ({"score": 1.0, "flagged": 1, "checked": True}, "true or false"),
+    "infinite score": ({"score": float("inf"), "flagged": False, "checked": True}, "finite number"),
+    "flagged unchecked": ({"score": None, "flagged": True, "checked": False}, "flagged but not checked"),
+}
+
+
+@pytest.mark.parametrize(("ood", "message"), MALFORMED_OOD.values(), ids=MALFORMED_OOD.keys())
+def test_filter_names_a_malformed_verdict(filter_handler: Callable[..., Any], ood: Any, message: str) -> None:
+    with pytest.raises(WorkflowError) as info:
+        filter_handler(record(inferences=[0.99, 0.01], ood=ood), None)
+    assert type(info.value).__name__ == "InvalidInferencesError" and message in str(info.value)
 
 
 def test_errors_without_details_keep_a_plain_message() -> None:
@@ -508,15 +673,18 @@ def test_filter_rejects_nan_inferences(filter_handler: Callable[..., Any]) -> No
 
 
 def test_filter_emits_embedded_metrics(filter_handler: Callable[..., Any], capsys: pytest.CaptureFixture[str]) -> None:
-    filter_handler(record(inferences=[0.99, 0.01]), None)
-    with pytest.raises(WorkflowError):
-        filter_handler(record(inferences=[0.6, 0.4]), None)
+    filter_handler(record(inferences=[0.99, 0.01], ood=IN_DISTRIBUTION), None)
+    for inferences, ood in (([0.6, 0.4], IN_DISTRIBUTION), ([0.6, 0.4], FLAGGED), ([0.99, 0.01], FLAGGED)):
+        with pytest.raises(WorkflowError):
+            filter_handler(record(inferences=inferences, ood=ood), None)
     metrics = [line for line in log_lines(capsys) if "_aws" in line]
-    assert [m["LowConfidence"] for m in metrics] == [0, 1]
+    # Each rejection is counted once, under its own reason: their sum is the filter's errors.
+    assert [(m["LowConfidence"], m["OutOfDistribution"]) for m in metrics] == [(0, 0), (1, 0), (0, 1), (0, 1)]
+    assert [m["Confidence"] for m in metrics] == [0.99, 0.6, 0.6, 0.99]
     directive = metrics[0]["_aws"]["CloudWatchMetrics"][0]
     assert directive["Namespace"] == "SconesUnlimited"
     assert directive["Dimensions"] == [["FunctionName"]]
-    assert {m["Name"] for m in directive["Metrics"]} >= {"LowConfidence", "Predictions"}
+    assert {m["Name"] for m in directive["Metrics"]} >= {"LowConfidence", "OutOfDistribution", "Predictions"}
     assert metrics[0]["FunctionName"] == "scones-filter" and metrics[0]["Predictions"] == 1
 
 
@@ -536,11 +704,11 @@ def test_log_level_filters_log_lines_but_never_metrics(
     assert [(line["level"], line["outcome"]) for line in logs] == [("ERROR", "error")]
 
     monkeypatch.setenv("LOG_LEVEL", "DEBUG")
-    filter_handler(record(inferences=[0.99, 0.01]), None)
+    filter_handler(record(inferences=[0.99, 0.01], ood=IN_DISTRIBUTION), None)
     logs = [line for line in log_lines(capsys) if "_aws" not in line]
     assert [line["level"] for line in logs] == ["DEBUG", "INFO"]
     # The event's shape is logged at DEBUG, never its image.
-    assert logs[0]["event_keys"] == ["image_data", "inferences", "s3_bucket", "s3_key"]
+    assert logs[0]["event_keys"] == ["image_data", "inferences", "ood", "s3_bucket", "s3_key"]
 
 
 def test_an_invalid_log_level_is_a_configuration_error(

@@ -50,6 +50,12 @@ def test_sampling_percentage_is_respected() -> None:
     assert 400 < sum(half.sampled(rng) for _ in range(1000)) < 600
 
 
+def test_without_a_content_type_header_everything_is_base64() -> None:
+    settings = CaptureSettings.from_endpoint_config(CONFIG)
+    assert settings is not None
+    assert settings.encode(b"[0.1, 0.9]", "application/json") == (base64.b64encode(b"[0.1, 0.9]").decode(), "BASE64")
+
+
 def test_content_type_header_decides_the_encoding() -> None:
     with_header = CaptureSettings.from_endpoint_config(
         {**CONFIG, "CaptureContentTypeHeader": {"CsvContentTypes": ["text/csv"]}}
@@ -61,7 +67,13 @@ def test_content_type_header_decides_the_encoding() -> None:
 
 
 def test_record_shape() -> None:
-    settings = CaptureSettings.from_endpoint_config({**CONFIG, "CaptureOptions": [{"CaptureMode": "Output"}]})
+    settings = CaptureSettings.from_endpoint_config(
+        {
+            **CONFIG,
+            "CaptureOptions": [{"CaptureMode": "Output"}],
+            "CaptureContentTypeHeader": {"JsonContentTypes": ["application/json"]},
+        }
+    )
     assert settings is not None
     when = datetime(2026, 11, 22, 10, 11, 12, tzinfo=UTC)
     invocation = CapturedInvocation(b"\x89PNG", "image/png", b"[0.2, 0.8]", "application/json", None, when)

@@ -34,6 +34,8 @@ def _capture(bucket: str, percentage: int = 100, modes: tuple[str, ...] = ("Inpu
         "InitialSamplingPercentage": percentage,
         "DestinationS3Uri": f"s3://{bucket}/data-capture",
         "CaptureOptions": [{"CaptureMode": mode} for mode in modes],
+        # What the stack configures (terraform/modules/endpoint): without it SageMaker captures all base64.
+        "CaptureContentTypeHeader": {"JsonContentTypes": ["application/json"]},
     }
 
 
@@ -50,7 +52,13 @@ def _captured(url: str, bucket: str, endpoint: str) -> list[tuple[str, dict[str,
 def _invoke(url: str, endpoint: str, body: bytes, **kwargs: Any) -> dict[str, Any]:
     return dict(
         client("sagemaker-runtime", url).invoke_endpoint(
-            EndpointName=endpoint, Body=body, ContentType="image/png", Accept="application/json", **kwargs
+            **{
+                "EndpointName": endpoint,
+                "Body": body,
+                "ContentType": "image/png",
+                "Accept": "application/json",
+                **kwargs,
+            }
         )
     )
 
@@ -84,6 +92,39 @@ def test_png_is_classified_by_the_artifacts_inference_code_and_captured(aws: Loc
     assert record["eventMetadata"]["inferenceId"] == "data/test/bicycle/red.png"
     assert re.fullmatch(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z", record["eventMetadata"]["inferenceTime"])
     assert record["eventVersion"] == "0"
+
+
+PREDICTION_TYPE = "application/vnd.scones.prediction+json"
+
+
+def test_the_requests_accept_reaches_output_fn_and_its_answer_is_captured(aws: LocalAWS, artifact: bytes) -> None:
+    """ClassifyImage's Accept goes through the emulator's HTTP path to the artifact's output_fn; the full
+    answer comes back under that media type and is captured base64 (a type the header cannot list)."""
+    deploy_endpoint(aws.url, "capture-full", "full", artifact, _capture("capture-full"))
+    response = _invoke(aws.url, "full", png((10, 250, 10)), Accept=PREDICTION_TYPE, InferenceId="green.png")
+    assert response["ContentType"] == PREDICTION_TYPE
+    answer = json.loads(response["Body"].read())
+    assert set(answer) == {"probabilities", "in_distribution", "out_of_distribution"}
+    assert answer["out_of_distribution"] is True and answer["in_distribution"] < 0.3
+    plain = json.loads(_invoke(aws.url, "full", png(RED), Accept="*/*")["Body"].read())
+    assert isinstance(plain, list) and plain[0] > 0.9  # */* is plain JSON, as for the SageMaker SDK
+    records = {r["eventMetadata"].get("inferenceId"): r for _, r in _captured(aws.url, "capture-full", "full")}
+    output = records["green.png"]["captureData"]["endpointOutput"]
+    assert (output["observedContentType"], output["encoding"]) == (PREDICTION_TYPE, "BASE64")
+    assert json.loads(base64.b64decode(output["data"])) == answer
+
+
+@pytest.mark.parametrize("content_type", [PREDICTION_TYPE, "application/json; charset=utf-8", "json"])
+def test_capture_content_types_must_match_the_documented_pattern(aws: LocalAWS, content_type: str) -> None:
+    sagemaker = client("sagemaker", aws.url)
+    capture = {**_capture("bad-types"), "CaptureContentTypeHeader": {"JsonContentTypes": [content_type]}}
+    variant = {"VariantName": "AllTraffic", "ModelName": "m", "InitialInstanceCount": 1, "InstanceType": "ml.m5.large"}
+    with pytest.raises(sagemaker.exceptions.ClientError, match="failed to satisfy constraint") as info:
+        sagemaker.create_endpoint_config(
+            EndpointConfigName="bad-types", ProductionVariants=[variant], DataCaptureConfig=capture
+        )
+    assert info.value.response["Error"]["Code"] == "ValidationException"
+    assert "jsonContentTypes.1.member" in str(info.value)
 
 
 def test_model_is_loaded_once_and_served_warm(aws: LocalAWS, artifact: bytes) -> None:

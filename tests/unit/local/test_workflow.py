@@ -10,6 +10,7 @@ import pytest
 from scones.bench import BenchError, measure_latency, measure_throughput
 from scones.local.notifications import sent_bodies, sent_notifications
 from scones.local.server import LocalAWS
+from scones.monitor.capture import decode_capture_line
 from scones.workflow import Outcome, run_executions
 from tests.support.local_fixtures import (
     BUILT_LAMBDAS,
@@ -21,9 +22,11 @@ from tests.support.local_fixtures import (
     png,
     wait_for_execution,
 )
+from tests.support.local_metrics import eventually, metric_data_sum
 
 ASL = REPO / "asl" / "classify_image.asl.json"
 FUNCTIONS = ("serialize_image", "classify_image", "filter_low_confidence")
+FILTER_DIMENSIONS = {"FunctionName": "filter-low-confidence"}
 
 pytestmark = pytest.mark.skipif(
     not ASL.is_file() or not all((BUILT_LAMBDAS / f"{f}.zip").is_file() for f in FUNCTIONS),
@@ -93,6 +96,38 @@ def test_low_confidence_ends_in_fail_with_one_notification(workflow: tuple[Local
     assert execution["error"] == "ThresholdConfidenceNotMetError"
     (notification,) = sent_bodies(aws.url, topic_arn, since=before)
     assert (notification["event"], notification["execution"]) == ("low_confidence", execution["executionArn"])
+
+
+def test_an_out_of_distribution_image_is_rejected_notified_counted_and_captured(
+    workflow: tuple[LocalAWS, str, str],
+) -> None:
+    """A green frame: the tiny model is sure of a class (softmax says nothing else) but its guard flags it."""
+    aws, machine, topic_arn = workflow
+    before = len(sent_notifications(aws.url, topic_arn))
+    flagged_before = metric_data_sum(aws.url, "SconesUnlimited", "OutOfDistribution", FILTER_DIMENSIONS)
+    key = "data/test/bicycle/green.png"
+    client("s3", aws.url).put_object(Bucket="workflow-bucket", Key=key, Body=png((10, 250, 10)))
+    execution = _execute(aws.url, machine, key)
+    assert (execution["status"], execution["error"]) == ("FAILED", "OutOfDistributionError")
+    details = json.loads(json.loads(execution["cause"])["errorMessage"])
+    assert details["s3_key"] == key and details["score"] < 0.3
+    (sent,) = sent_notifications(aws.url, topic_arn)[before:]
+    assert sent.subject == "Scones Unlimited: green.png does not look like a bicycle or motorcycle photo"
+    notification = sent.body()
+    assert notification["event"] == "out_of_distribution" and notification["ood"]["flagged"] is True
+    # Counted in its own metric, extracted from the filter's log line as CloudWatch Logs does.
+    counted = eventually(
+        lambda: metric_data_sum(aws.url, "SconesUnlimited", "OutOfDistribution", FILTER_DIMENSIONS) > flagged_before
+    )
+    assert counted
+    # The emulator passed ClassifyImage's Accept through to the model's output_fn: the capture holds the
+    # full answer, base64 (its media type is not one the capture config lists as JSON).
+    s3 = client("s3", aws.url)
+    listed = s3.list_objects_v2(Bucket="workflow-bucket", Prefix="capture/workflow-endpoint/")["Contents"]
+    lines = [s3.get_object(Bucket="workflow-bucket", Key=o["Key"])["Body"].read().decode() for o in listed]
+    captured = [decode_capture_line(line, "capture") for line in lines]
+    (record,) = [c for c in captured if c.inference_id == key]
+    assert record.out_of_distribution is True and record.ood_score is not None and record.ood_score < 0.3
 
 
 def test_missing_image_fails_with_image_not_found(workflow: tuple[LocalAWS, str, str]) -> None:

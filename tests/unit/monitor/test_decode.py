@@ -186,3 +186,45 @@ def test_s3_uri_prefix_is_read_as_a_folder() -> None:
         parse_s3_uri("https://bucket/x")
     with pytest.raises(CaptureSourceError):
         parse_s3_uri("s3:///x")
+
+
+FULL_ANSWERS = {
+    "flagged": ({"probabilities": [0.99, 0.01], "in_distribution": -3.0, "out_of_distribution": True}, True, -3.0),
+    "in distribution": (
+        {"probabilities": [0.99, 0.01], "in_distribution": 1.5, "out_of_distribution": False},
+        False,
+        1.5,
+    ),
+    "no guard": ({"probabilities": [0.99, 0.01], "in_distribution": None, "out_of_distribution": False}, None, None),
+    "batch of one": (
+        [{"probabilities": [0.99, 0.01], "in_distribution": 0.5, "out_of_distribution": False}],
+        False,
+        0.5,
+    ),
+    "plain list": ([0.99, 0.01], None, None),
+}
+
+
+@pytest.mark.parametrize(("answer", "flagged", "score"), FULL_ANSWERS.values(), ids=FULL_ANSWERS.keys())
+def test_both_answer_forms_decode_with_their_verdict(answer: Any, flagged: bool | None, score: float | None) -> None:
+    line = json.dumps(_record(captureData__endpointOutput__data=json.dumps(answer)))
+    prediction = decode_capture_line(line, "x")
+    assert (prediction.probabilities, prediction.out_of_distribution, prediction.ood_score) == (
+        (0.99, 0.01),
+        flagged,
+        score,
+    )
+
+
+@pytest.mark.parametrize(
+    ("answer", "reason"),
+    [
+        ({"probabilities": [0.5, 0.5], "in_distribution": 1.0}, "out_of_distribution None is not true or false"),
+        ({"probabilities": [0.5, 0.5], "in_distribution": "x", "out_of_distribution": False}, "not a finite number"),
+        ({"scores": [0.5, 0.5]}, "neither a JSON list of probabilities nor a prediction object"),
+    ],
+)
+def test_a_malformed_full_answer_is_a_corrupt_record(answer: Any, reason: str) -> None:
+    line = json.dumps(_record(captureData__endpointOutput__data=json.dumps(answer)))
+    with pytest.raises(CorruptCaptureRecordError, match=reason):
+        decode_capture_line(line, "x")

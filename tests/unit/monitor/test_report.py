@@ -179,17 +179,27 @@ def assert_expected_numbers(summary: dict[str, Any]) -> None:
     assert summary["threshold"] == 0.93
     assert summary["time_range"] == {"first": "2026-11-22T10:01:00Z", "last": "2026-11-22T11:58:00Z"}
     assert summary["predictions_per_class"] == {
-        "bicycle": {"predicted": 9, "accepted": 7, "rejected": 2},
-        "motorcycle": {"predicted": 12, "accepted": 8, "rejected": 4},
+        "bicycle": {"predicted": 9, "accepted": 7, "rejected": 2, "out_of_distribution": 0},
+        "motorcycle": {"predicted": 12, "accepted": 8, "rejected": 4, "out_of_distribution": 0},
     }
     assert summary["below_threshold"] == {"count": 6, "share": round(6 / 21, 6)}
+    # Plain-list answers carry no verdict: nothing was checked, so nothing is flagged.
+    assert summary["out_of_distribution"] == {"count": 0, "share": 0.0, "checked": 0}
+    none_flagged = {"out_of_distribution": 0, "share_out_of_distribution": 0.0}
     assert summary["hourly"] == [
-        {"hour": "2026-11-22T10:00:00Z", "records": 10, "below_threshold": 1, "share_below_threshold": 0.1},
+        {
+            "hour": "2026-11-22T10:00:00Z",
+            "records": 10,
+            "below_threshold": 1,
+            "share_below_threshold": 0.1,
+            **none_flagged,
+        },
         {
             "hour": "2026-11-22T11:00:00Z",
             "records": 11,
             "below_threshold": 5,
             "share_below_threshold": round(5 / 11, 6),
+            **none_flagged,
         },
     ]
     truth = summary["ground_truth"]
@@ -208,8 +218,8 @@ def assert_expected_numbers(summary: dict[str, Any]) -> None:
     assert sum(histogram["rejected_counts"]) == 6
     assert 0.93 in histogram["bin_edges"]
     assert summary["headline"] == (
-        "21 predictions, 28.6% below the 0.93 threshold, accepted accuracy 92.9% "
-        "(ground truth for 20 of 21) (2 corrupt records skipped)."
+        "21 predictions, 28.6% below the 0.93 threshold, none checked for out-of-distribution images, "
+        "accepted accuracy 92.9% (ground truth for 20 of 21) (2 corrupt records skipped)."
     )
 
 
@@ -439,3 +449,53 @@ def test_missing_local_folder_is_a_clear_error(tmp_path: Path) -> None:
     exit_code, output = run_cli("--local-dir", str(tmp_path / "nope"), "--out", str(tmp_path / "out"))
     assert exit_code == 1
     assert "does not exist" in output
+
+
+def _full_answer_line(capture: Capture, png: bytes, filename: str, score: float, flagged: bool) -> bytes:
+    """A record of what ClassifyImage asks for: the full answer, captured base64 under its media type."""
+    record = capture_record(capture, png, filename)
+    answer = {"probabilities": list(capture.probabilities), "in_distribution": score, "out_of_distribution": flagged}
+    record["captureData"]["endpointOutput"] = {
+        "observedContentType": "application/vnd.scones.prediction+json",
+        "mode": "OUTPUT",
+        "data": base64.b64encode(json.dumps(answer).encode()).decode(),
+        "encoding": "BASE64",
+    }
+    return json.dumps(record).encode()
+
+
+def test_flagged_records_are_counted_charted_and_shown_first(
+    tmp_path: Path, cifar_pngs: dict[str, list[tuple[str, bytes]]]
+) -> None:
+    """Full answers next to plain ones: the flagged images are rejected whatever their confidence, counted
+    per hour, and come first in the grid; a plain answer counts as not checked."""
+    (bike, bike_png), (moto, moto_png), (odd, odd_png) = (cifar_pngs["bicycle"][i] for i in range(3))
+    lines = [
+        _full_answer_line(Capture("2026-11-22T10:01:00Z", "bicycle", (0.99, 0.01)), bike_png, bike, 2.0, False),
+        _full_answer_line(Capture("2026-11-22T10:02:00Z", "bicycle", (0.995, 0.005)), odd_png, odd, -4.0, True),
+        _full_answer_line(Capture("2026-11-22T11:03:00Z", "motorcycle", (0.40, 0.60)), moto_png, moto, -5.5, True),
+        json.dumps(capture_record(Capture("2026-11-22T11:04:00Z", "bicycle", (0.97, 0.03)), bike_png, bike)).encode(),
+    ]
+    capture_root = tmp_path / "capture"
+    write_tree(capture_root, {f"{ENDPOINT_PREFIX}/2026/11/22/10/00-00-000-{uuid.UUID(int=9)}.jsonl": b"\n".join(lines)})
+    out = tmp_path / "report"
+    exit_code, output = run_cli("--local-dir", str(capture_root), "--out", str(out))
+    assert exit_code == 0, output
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["out_of_distribution"] == {"count": 2, "share": 0.5, "checked": 3}
+    # The confident flagged bicycle is rejected, not accepted; the unsure flagged one is not "below threshold".
+    assert summary["below_threshold"]["count"] == 0
+    assert summary["predictions_per_class"]["bicycle"] == {
+        "predicted": 3, "accepted": 2, "rejected": 1, "out_of_distribution": 1,
+    }  # fmt: skip
+    assert [(h["out_of_distribution"], h["records"]) for h in summary["hourly"]] == [(1, 2), (1, 2)]
+    assert "50.0% flagged out of distribution (1 not checked)" in summary["headline"]
+    assert_self_contained_report(out, PLOT_NAMES | {"out_of_distribution_per_hour"})
+    assert "out of distribution (2)" in (out / "report.html").read_text(encoding="utf-8")
+    # The grid shows the flagged images first (the confident one included), then the accepted, least sure first.
+    stats = collect(LocalCaptureSource(capture_root), threshold=0.93)
+    grid = stats.images.images()
+    assert [(p.out_of_distribution, p.confidence) for p in grid] == [
+        (True, 0.6), (True, 0.995), (None, 0.97), (False, 0.99),
+    ]  # fmt: skip
+    assert {p.ood_score for p in grid[:2]} == {-4.0, -5.5}

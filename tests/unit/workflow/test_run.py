@@ -53,8 +53,14 @@ def test_every_outcome_in_the_keys_order(workflow: str) -> None:
         Outcome.LOW_CONFIDENCE,
         Outcome.SUCCEEDED,
         Outcome.FAILED,
+        Outcome.OUT_OF_DISTRIBUTION,
     ]
     assert results[2].probabilities == [0.61, 0.39] and results[2].details is not None
+    # Both record forms: with the verdict, and from before the guard (none); a flagged image's from its error.
+    assert results[0].ood is not None and (results[0].ood.score, results[0].ood.flagged) == (1.5, False)
+    assert results[3].ood is None
+    assert results[5].ood is not None and (results[5].ood.score, results[5].ood.flagged) == (-3.25, True)
+    assert results[5].probabilities == [0.99, 0.01] and results[5].details is not None
     assert results[4].error == "InvalidImageError" and results[4].details is None
     assert results[3].correct is False  # the stand-in says bicycle for a motorcycle
     assert sorted(result.key for result in done) == sorted(KEYS)  # told about each one once
@@ -63,8 +69,11 @@ def test_every_outcome_in_the_keys_order(workflow: str) -> None:
     assert sfn.calls["describe_execution"] == len(KEYS) == sfn.calls["start_execution"]
     summary = summarize(results)
     assert (summary["succeeded"], summary["low_confidence"], summary["failed"], summary["timed_out"]) == (3, 1, 1, 0)
+    assert summary["out_of_distribution"] == 1
     assert summary["succeeded_accuracy"] == pytest.approx(2 / 3)
-    assert "5 executions: 3 succeeded, 1 low confidence, 1 failed, 0 timed out" in summary_line(summary)
+    assert "6 executions: 3 succeeded, 1 out of distribution, 1 low confidence, 1 failed, 0 timed out" in summary_line(
+        summary
+    )
 
 
 def test_each_execution_gets_the_seed_input_and_its_own_name(workflow: str) -> None:

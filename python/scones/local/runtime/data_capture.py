@@ -15,10 +15,9 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-# Without a CaptureContentTypeHeader, text payloads of these types are captured as text
-# (what real endpoints produce for JSON/CSV); everything else is base64.
-_DEFAULT_JSON_TYPES = ("application/json",)
-_DEFAULT_CSV_TYPES = ("text/csv",)
+# "If no headers are specified Amazon SageMaker AI will by default base64 encode when capturing the data"
+# (https://docs.aws.amazon.com/sagemaker/latest/APIReference/API_CaptureContentTypeHeader.html): only the
+# types a CaptureContentTypeHeader lists are captured as text, everything else base64.
 
 
 class DataCaptureConfigError(Exception):
@@ -52,8 +51,8 @@ class CaptureSettings:
             prefix=prefix.strip("/"),
             capture_input="input" in modes if modes else True,
             capture_output="output" in modes if modes else True,
-            json_types=tuple(header.get("JsonContentTypes") or (() if header else _DEFAULT_JSON_TYPES)),
-            csv_types=tuple(header.get("CsvContentTypes") or (() if header else _DEFAULT_CSV_TYPES)),
+            json_types=tuple(header.get("JsonContentTypes") or ()),
+            csv_types=tuple(header.get("CsvContentTypes") or ()),
         )
 
     def sampled(self, rng: random.Random) -> bool:

@@ -7,10 +7,13 @@
   Terraform AWS provider reads back as a `vpc_config` block and plans to remove on every run.
 - moto's `CreateModel` drops `EnableNetworkIsolation` (read back as false: the provider would
   replace the model).
+- moto's `CreateEndpointConfig` accepts any data-capture content type; SageMaker refuses one its
+  documented pattern does not match (the Terraform provider only checks the start of the value).
 """
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from moto.applicationautoscaling.models import applicationautoscaling_backends
@@ -117,6 +120,43 @@ def _update_endpoint_response(self: SageMakerResponse) -> ActionResult:
     return ActionResult({"EndpointArn": endpoint.arn})
 
 
+# CaptureContentTypeHeader's CsvContentTypes and JsonContentTypes: 1-10 items, each 1-256 characters matching
+# this pattern, which SageMaker checks against the whole value as it does every documented pattern
+# (https://docs.aws.amazon.com/sagemaker/latest/APIReference/API_CaptureContentTypeHeader.html). No "+": a
+# structured-syntax type such as application/vnd.scones.prediction+json cannot be listed (answers of such a
+# type are captured base64).
+_CAPTURE_CONTENT_TYPE = re.compile(r"[a-zA-Z0-9](-*[a-zA-Z0-9])*\/[a-zA-Z0-9](-*[a-zA-Z0-9.])*")
+_CAPTURE_TYPE_LISTS = (("CsvContentTypes", "csvContentTypes"), ("JsonContentTypes", "jsonContentTypes"))
+
+
+def _refuse_bad_capture_content_types(data_capture_config: Any) -> None:
+    header = (data_capture_config or {}).get("CaptureContentTypeHeader") or {}
+    for key, member in _CAPTURE_TYPE_LISTS:
+        types = header.get(key)
+        if types is None:
+            continue
+        where = f"dataCaptureConfig.captureContentTypeHeader.{member}"
+        if not 1 <= len(types) <= 10:
+            raise ValidationError(
+                f"1 validation error detected: Value '{types}' at '{where}' failed to satisfy constraint: "
+                "Member must have length less than or equal to 10 and greater than or equal to 1"
+            )
+        for index, value in enumerate(types, start=1):
+            if not (1 <= len(str(value)) <= 256 and _CAPTURE_CONTENT_TYPE.fullmatch(str(value))):
+                raise ValidationError(
+                    f"1 validation error detected: Value '{value}' at '{where}.{index}.member' failed to satisfy "
+                    f"constraint: Member must satisfy regular expression pattern: {_CAPTURE_CONTENT_TYPE.pattern}"
+                )
+
+
+_original_create_endpoint_config = SageMakerResponse.create_endpoint_config
+
+
+def _create_endpoint_config(self: SageMakerResponse) -> Any:
+    _refuse_bad_capture_content_types(self._get_param("DataCaptureConfig"))
+    return _original_create_endpoint_config(self)
+
+
 _original_describe_model = SageMakerResponse.describe_model
 _original_create_model = SageMakerResponse.create_model
 
@@ -142,3 +182,4 @@ def install() -> None:
     SageMakerResponse.update_endpoint = _update_endpoint_response  # type: ignore[attr-defined]
     SageMakerResponse.describe_model = _describe_model  # type: ignore[method-assign]
     SageMakerResponse.create_model = _create_model  # type: ignore[method-assign]
+    SageMakerResponse.create_endpoint_config = _create_endpoint_config  # type: ignore[method-assign]
