@@ -80,8 +80,9 @@ def _captured(stack: Stack) -> tuple[list[CapturedPrediction], list[str]]:
 
 @pytest.fixture(scope="module")
 def observed(stack: Stack, tmp_path_factory: pytest.TempPathFactory) -> Observed:
-    confident = max(stack.confidences, key=lambda k: stack.confidences[k][0])
-    unsure = min(stack.confidences, key=lambda k: stack.confidences[k][0])
+    candidates = stack.in_distribution()
+    confident = max(candidates, key=lambda k: candidates[k][0])
+    unsure = min(candidates, key=lambda k: candidates[k][0])
     notified = _notified(stack)
     runs = {
         name: Run(key, result, execution)

@@ -38,6 +38,11 @@ class Stack:
     daemon_pid: int
     confidences: dict[str, tuple[float, list[float]]]  # test key -> (top probability, probabilities)
     threshold: float  # the filter's
+    flagged: frozenset[str] = frozenset()  # test keys the model's own guard calls out of distribution
+
+    def in_distribution(self) -> dict[str, tuple[float, list[float]]]:
+        """The test images the guard passes: the ones whose confidence alone decides the outcome."""
+        return {key: value for key, value in self.confidences.items() if key not in self.flagged}
 
     def client(self, service: str) -> Any:
         return self.deployment.session().client(service)
@@ -79,15 +84,19 @@ def trained_stack(out: Path) -> Iterator[Stack]:
         trained = train_for_stack(config)
         session = make_session(endpoint_url=config.url)
         served = load_served_model(trained.trained["model_data_url"], out / "model", session=session)
-        confidences = {}
+        confidences, flagged = {}, set()
         for png in sorted((config.data_dir / "test").rglob("*.png")):
-            probabilities = served.probabilities(png.read_bytes(), "image/png")
-            confidences[f"data/test/{png.parent.name}/{png.name}"] = (max(probabilities), probabilities)
-        threshold = _choose_threshold([c for c, _ in confidences.values()])
+            answer = served.answer(png.read_bytes(), "image/png")
+            key = f"data/test/{png.parent.name}/{png.name}"
+            confidences[key] = (max(answer.probabilities), list(answer.probabilities))
+            if answer.out_of_distribution:
+                flagged.add(key)
+        # Between the confidences of images the guard passes: a flagged image is rejected before its confidence counts.
+        threshold = _choose_threshold([c for key, (c, _) in confidences.items() if key not in flagged])
         # Chosen before the endpoint's apply, which then also updates the deployed filter Lambda's
         # THRESHOLD in place (one apply fewer than a separate threshold apply: ~20 s of plan and waits).
         config.extra_vars = {"threshold": str(threshold)}
-        yield Stack(apply_endpoint(config, trained), state.pid, confidences, threshold)
+        yield Stack(apply_endpoint(config, trained), state.pid, confidences, threshold, frozenset(flagged))
     finally:
         control.down(config.emulator_dir)
     assert_nothing_left(config, state.pid)
