@@ -9,7 +9,8 @@ model.json's "mode" says how output_fn treats the object form's media type:
 - "object": answers it, as the contract says (docs/contracts.md);
 - "refuses": raises a ValueError for it, as an artifact built before the guard does;
 - "unfitted": answers it without a score, as an artifact without a fitted guard does;
-- "malformed": answers an object without the out_of_distribution key.
+- "malformed": answers an object without the out_of_distribution key;
+- "ignores": answers the plain list whatever the Accept, as hand-written serving code may.
 """
 
 from __future__ import annotations
@@ -58,7 +59,7 @@ def predict_fn(image, model):
 
 def output_fn(prediction, accept):
     mode, answer = prediction
-    if accept == MEDIA_TYPE:
+    if accept == MEDIA_TYPE and mode != "ignores":
         if mode == "refuses":
             raise UnsupportedAcceptError(f"accept type {{accept!r}} is not supported")
         if mode == "unfitted":

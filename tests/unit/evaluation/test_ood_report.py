@@ -4,9 +4,7 @@ that ignores Accept (the emulator tests' tiny model) and one that breaks the con
 
 from __future__ import annotations
 
-import io
 import json
-import tarfile
 from pathlib import Path
 
 import numpy as np
@@ -17,7 +15,7 @@ from scones.cli import main
 from scones.evaluation import ood_sets
 from scones.evaluation.evaluate import evaluate_ood
 from scones.evaluation.served_model import ArtifactError, ServedModel
-from tests.support.local_fixtures import model_artifact, png
+from tests.support.local_fixtures import png
 from tests.support.ood_artifacts import FLAG_BELOW, known_test_split, ood_artifact
 
 
@@ -81,12 +79,10 @@ def test_an_artifact_without_a_score_is_not_checked(mode: str, tmp_path: Path) -
 
 
 def test_an_artifact_that_ignores_accept_is_not_checked(tmp_path: Path) -> None:
-    with tarfile.open(fileobj=io.BytesIO(model_artifact())) as archive:
-        archive.extractall(tmp_path / "model", filter="data")
-    served = ServedModel(tmp_path / "model")
-    answer = served.answer(png((200, 0, 0)))
+    served = ServedModel(ood_artifact(tmp_path / "model", "ignores"))
+    answer = served.answer(png((40, 40, 40)))  # flat: the object form would flag it
     assert answer.checked is False and answer.in_distribution is None and answer.out_of_distribution is False
-    assert answer.probabilities[0] > 0.9  # red: bicycle
+    assert answer.probabilities[0] == pytest.approx(0.97)  # dark: bicycle
     assert served.answers_object_form is False
 
 
