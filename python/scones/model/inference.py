@@ -142,8 +142,11 @@ def predict_fn(input_data: torch.Tensor, model: SconesModel) -> Prediction:
 def _negotiated(accept: str | None) -> str:
     """The response form for an Accept header: PREDICTION_MEDIA_TYPE or "application/json".
 
-    Media ranges are taken in order of their q values (ties: as listed; q=0 refuses one), as the
-    SageMaker inference toolkit passes the header through unparsed.
+    Media ranges are taken in order of their q values (ties: as listed; q=0 refuses one): the
+    SageMaker inference toolkit hands output_fn the request's Accept unparsed (its own
+    default_output_fn splits it at commas, sagemaker-inference-toolkit PR 61), replacing only a
+    missing or */* one with application/json. The response's Content-Type is that Accept as sent,
+    so callers wanting the object form should ask for PREDICTION_MEDIA_TYPE alone.
     """
     ranges = []
     for position, item in enumerate((accept or "").split(",")):

@@ -11,9 +11,10 @@ for one of the classes. The guard scores each image beside its probabilities:
   (net.SconesNet.forward_with_statistics): the penultimate, max-pooled features the head reads
   separate nothing (RECIPE.md, "Out-of-distribution guard"). They come out of the forward pass the
   probabilities need, so the score costs one (width x width) product per member.
-- the threshold: the (1 - target TPR) quantile of the score on the held-out validation images, so
-  that share of in-distribution images passes it (the training images' own scores are optimistic:
-  the network has seen them).
+- the threshold: where the held-out validation images' scores put the target TPR, by a robust
+  log-normal fit (median and MAD of the log distances) rather than the raw quantile: the 1%
+  quantile of 100 scores is the lowest one or two, set by whichever validation images happen to be
+  odd (RECIPE.md). The training images' own scores are optimistic: the network has seen them.
 - input sanity checks (`input_faults`) that need no fitting: a near-constant frame (a lens cap, a
   dead sensor) or one whose neighbouring pixels are no more alike than random pixels (noise, 1-pixel
   patterns); no CIFAR photo of the training or test split is either.
@@ -25,15 +26,16 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from statistics import NormalDist
 from typing import Any
 
 import torch
 
 METHOD = "mahalanobis"
 FEATURES = "second-to-last block, global average pool, mean over TTA views"
-# The share of held-out in-distribution images the threshold keeps: the endpoint's coverage may
-# drop by at most two points, and the 1% quantile of 100 validation images is itself uncertain
-# by about a point (RECIPE.md, "Out-of-distribution guard").
+THRESHOLD_RULE = "validation scores, log-normal fit by median and MAD, at the target TPR"
+# The share of held-out in-distribution images the threshold is set to keep: the endpoint's
+# coverage may drop by at most two points (RECIPE.md, "Out-of-distribution guard").
 DEFAULT_TARGET_TPR = 0.99
 # Shrinkage of the shared covariance towards its mean variance: 900 training features in 128
 # dimensions estimate it poorly in its smallest directions, which Mahalanobis distance weights
@@ -110,6 +112,7 @@ class Guard:
             "method": METHOD,
             "features": FEATURES,
             "covariance_shrinkage": COVARIANCE_SHRINKAGE,
+            "threshold_rule": THRESHOLD_RULE,
             "threshold": float(self.threshold),
             "target_tpr": float(self.target_tpr),
             "fitted_on": dict(self.fitted_on),
@@ -154,7 +157,7 @@ def fit_guard(
     target_tpr: float = DEFAULT_TARGET_TPR,
 ) -> Guard:
     """Class means and shared covariance from the training features (members, N, width); the
-    threshold from the validation features, keeping `target_tpr` of them."""
+    threshold from the validation features, for `target_tpr` of them (`robust_threshold`)."""
     if not 0.0 < target_tpr < 1.0:
         raise ValueError(f"target TPR {target_tpr} must be between 0 and 1")
     features = train_features.double()
@@ -168,8 +171,7 @@ def fit_guard(
     # Contiguous, as model.pt stores them: the scores at fitting are bit for bit the served ones.
     means, precisions = means.contiguous(), torch.linalg.inv(shrunk).contiguous()
     unfitted = Guard(means, precisions, threshold=float("-inf"), target_tpr=target_tpr, fitted_on={})
-    val_scores = unfitted.scores(val_features)
-    threshold = float(torch.quantile(val_scores, 1.0 - target_tpr))
+    threshold = robust_threshold(unfitted.scores(val_features), target_tpr)
     return Guard(
         means=means,
         precisions=precisions,
@@ -177,3 +179,13 @@ def fit_guard(
         target_tpr=target_tpr,
         fitted_on={"train": int(train_features.shape[1]), "validation": int(val_features.shape[1])},
     )
+
+
+def robust_threshold(scores: torch.Tensor, target_tpr: float) -> float:
+    """The score above which `target_tpr` of in-distribution images lie, if their log distances
+    (log of minus the score) are normal, with the normal's centre and spread estimated by the
+    median and the MAD (x 1.4826): a few odd validation images move neither."""
+    log_distances = torch.log((-scores.double()).clamp(min=1e-12))
+    centre = torch.quantile(log_distances, 0.5)
+    spread = 1.4826 * torch.quantile((log_distances - centre).abs(), 0.5)
+    return float(-torch.exp(centre + NormalDist().inv_cdf(target_tpr) * spread))

@@ -203,9 +203,15 @@ def test_the_threshold_keeps_the_target_share_of_validation_features() -> None:
     generator = torch.Generator().manual_seed(0)
     train = torch.randn(2, 400, 8, generator=generator, dtype=torch.float64)
     labels = torch.arange(400) % 2
-    validation = torch.randn(2, 200, 8, generator=generator, dtype=torch.float64)
+    validation = torch.randn(2, 2000, 8, generator=generator, dtype=torch.float64)
     guard = ood.fit_guard(train, labels, validation, target_tpr=0.9)
-    assert float((guard.scores(validation) >= guard.threshold).double().mean()) == pytest.approx(0.9, abs=0.01)
+    assert float((guard.scores(validation) >= guard.threshold).double().mean()) == pytest.approx(0.9, abs=0.02)
+    # A few odd validation images do not loosen the threshold (a raw 1% quantile would follow them).
+    odd = validation.clone()
+    odd[:, :30] += 6.0
+    assert ood.fit_guard(train, labels, odd, target_tpr=0.99).threshold == pytest.approx(
+        ood.fit_guard(train, labels, validation, target_tpr=0.99).threshold, rel=0.05
+    )
     far = validation + 10.0
     assert bool((guard.scores(far) < guard.threshold).all())
     restored = ood.Guard.from_saved(guard.to_saved())
