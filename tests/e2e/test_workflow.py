@@ -10,6 +10,7 @@ count only what they add themselves. Any test order gives the same results.
 
 from __future__ import annotations
 
+import io
 import json
 import time
 import uuid
@@ -18,8 +19,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pytest
 from click.testing import CliRunner
+from PIL import Image
 
 from scones import CLASS_NAMES
 from scones.data.sampling import pick_keys
@@ -285,3 +288,25 @@ def test_bench_measures_a_deployed_stack(stack: Stack, observed: Observed) -> No
     assert results["train_seconds"] == metrics["train_seconds"]
     assert results["train_peak_rss_mb"] == metrics.get("peak_rss_mb")  # training's own measurement
     assert "workflow_p50_ms" in format_table(results)
+
+
+def test_a_blank_frame_and_noise_are_rejected_by_the_real_models_guard(stack: Stack, observed: Observed) -> None:
+    """The trained artifact's own guard, through the endpoint: a lens-cap frame and sensor noise, which
+    the two-class softmax alone scores 0.96-0.99, end as out-of-distribution rejections, notified once each."""
+    rng = np.random.default_rng(7)
+    frames = {
+        "data/ood/blank.png": np.full((32, 32, 3), 12, dtype=np.uint8),
+        "data/ood/noise.png": rng.integers(0, 256, size=(32, 32, 3), dtype=np.uint8),
+    }
+    for key, pixels in frames.items():
+        buffer = io.BytesIO()
+        Image.fromarray(pixels).save(buffer, format="PNG")
+        stack.client("s3").put_object(Bucket=stack.bucket, Key=key, Body=buffer.getvalue())
+    notified = _notified(stack)
+    runs = stack.run(*frames)
+    for (result, execution), key in zip(runs, frames, strict=True):
+        assert execution["status"] == "FAILED" and execution["error"] == "OutOfDistributionError", execution
+        assert result.outcome is Outcome.OUT_OF_DISTRIBUTION and key in execution["cause"]
+    rejected = [n for n in _notifications_since(stack, notified) if n.get("event") == "out_of_distribution"]
+    assert sorted(n["s3_key"] for n in rejected) == sorted(frames)
+    assert all(n["ood"]["flagged"] and n["ood"]["checked"] for n in rejected)
