@@ -38,6 +38,13 @@ CUSTOM = {
     "threshold": 0.8,
     "capture_sampling_percentage": 37,
     "autoscaling": {"min_capacity": 2, "max_capacity": 5},
+    "endpoint_deployment": {
+        "traffic_routing": "LINEAR",
+        "step": {"type": "CAPACITY_PERCENT", "value": 50},
+        "wait_interval_seconds": 120,
+        "maximum_execution_timeout_seconds": 900,
+        "termination_wait_seconds": 60,
+    },
     "alarm_thresholds": {
         "low_confidence_share": 0.25,
         "model_latency_p95_ms": 250,
