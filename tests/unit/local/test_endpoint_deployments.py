@@ -15,6 +15,7 @@ import pytest
 
 from scones.local.alarms import evaluate_alarms
 from scones.local.server import LocalAWS
+from scones.local.services.sagemaker_deployments import steps
 from tests.support.local_fixtures import client, deploy_endpoint, model_artifact, png
 
 RED = png((255, 0, 0))
@@ -217,3 +218,33 @@ def test_a_step_larger_than_half_of_the_instances_is_refused(
     assert message in raised.value.response["Error"]["Message"]
     described = sagemaker.describe_endpoint(EndpointName=endpoint)
     assert (described["EndpointStatus"], described["EndpointConfigName"]) == ("InService", f"{endpoint}-config")
+
+
+def test_an_alarm_set_to_alarm_rolls_back_when_the_endpoint_is_next_described(aws: LocalAWS) -> None:
+    endpoint = "set-alarm"
+    deploy_endpoint(aws.url, endpoint, endpoint, model_artifact(), None)
+    candidate = _candidate(aws.url, endpoint, model_artifact(swapped=True))
+    alarm = _errors_alarm(aws.url, endpoint)
+    sagemaker = client("sagemaker", aws.url)
+    sagemaker.update_endpoint(EndpointName=endpoint, EndpointConfigName=candidate, DeploymentConfig=_canary(alarm))
+    # SageMaker reads the alarm's state: one set by hand counts as one CloudWatch set.
+    client("cloudwatch", aws.url).set_alarm_state(AlarmName=alarm, StateValue="ALARM", StateReason="game day")
+    described = sagemaker.describe_endpoint(EndpointName=endpoint)
+    assert (described["EndpointStatus"], described["EndpointConfigName"]) == ("InService", f"{endpoint}-config")
+    assert alarm in described["FailureReason"]
+
+
+@pytest.mark.parametrize(
+    ("routing", "shares"),
+    [
+        ({"Type": "ALL_AT_ONCE"}, (1.0,)),
+        ({"Type": "CANARY", "CanarySize": {"Type": "CAPACITY_PERCENT", "Value": 10}}, (0.1, 1.0)),
+        ({"Type": "LINEAR", "LinearStepSize": {"Type": "CAPACITY_PERCENT", "Value": 30}}, (0.3, 0.6, 0.9, 1.0)),
+        ({"Type": "LINEAR", "LinearStepSize": {"Type": "INSTANCE_COUNT", "Value": 2}}, (0.4, 0.8, 1.0)),
+    ],
+)
+def test_each_traffic_routing_moves_the_traffic_in_its_steps(
+    routing: dict[str, Any], shares: tuple[float, ...]
+) -> None:
+    policy = {"TrafficRoutingConfiguration": routing | {"WaitIntervalInSeconds": 0}}
+    assert steps(policy, [{"VariantName": "AllTraffic", "InitialInstanceCount": 5}]) == pytest.approx(shares)
