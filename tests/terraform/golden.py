@@ -80,6 +80,11 @@ INTENDED_CHANGES |= {
         "configuration, created before the old one is deleted, and the endpoint updated in place to it",
         ("prod",),
     ),
+    ("module.stack.module.iam.aws_iam_role_policy.sagemaker", "policy"): (
+        "issue 19: the SageMaker role may describe the endpoint's rollback alarms (deployment guardrails need "
+        "cloudwatch:DescribeAlarms on them)",
+        ENVS,
+    ),
     (f"{_ENDPOINT}.aws_appautoscaling_target.this[0]", "min_capacity"): (
         "issue 19: prod autoscales from two instances (the canary's half), updated in place",
         ("prod",),

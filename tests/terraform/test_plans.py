@@ -304,6 +304,10 @@ def test_sagemaker_role_grants_exactly_training_and_serving_needs(env_plan: Call
     assert _grant(grants["PublishSageMakerMetrics"]) == ({"cloudwatch:PutMetricData"}, {"*"})
     metrics_condition = grants["PublishSageMakerMetrics"].condition
     assert metrics_condition == {"StringLike": {"cloudwatch:namespace": "/aws/sagemaker/*"}}
+    # Deployment guardrails read the rollback alarms as this role: the endpoint's two, nothing else.
+    alarm_arn = f"arn:aws:cloudwatch:{ENV_SETTINGS[env]['region']}:{ENV_SETTINGS[env]['account']}:alarm:scones-{env}"
+    rollback_alarms = {f"{alarm_arn}-endpoint-5xx", f"{alarm_arn}-endpoint-latency-p95"}
+    assert _grant(grants["ReadRollbackAlarms"]) == ({"cloudwatch:DescribeAlarms"}, rollback_alarms)
     kms_key = ENV_EXTRA.get(env, {}).get("kms_key_arn")
     expected = {
         "ListData",
@@ -315,6 +319,7 @@ def test_sagemaker_role_grants_exactly_training_and_serving_needs(env_plan: Call
         "EcrLogin",
         "WriteSageMakerLogs",
         "PublishSageMakerMetrics",
+        "ReadRollbackAlarms",
     }
     assert set(grants) == expected | ({"UseBucketKeys"} if kms_key else set())
     if kms_key:

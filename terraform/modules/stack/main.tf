@@ -103,6 +103,7 @@ module "iam" {
   capture_bucket_name   = local.names.capture_bucket
   image_repository_arns = local.image_repository_arns
   kms_key_arns          = local.kms_key_arns
+  rollback_alarm_names  = module.alarms.endpoint_alarm_names
   tags                  = var.tags
 }
 
