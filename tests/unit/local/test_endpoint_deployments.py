@@ -248,3 +248,20 @@ def test_each_traffic_routing_moves_the_traffic_in_its_steps(
 ) -> None:
     policy = {"TrafficRoutingConfiguration": routing | {"WaitIntervalInSeconds": 0}}
     assert steps(policy, [{"VariantName": "AllTraffic", "InitialInstanceCount": 5}]) == pytest.approx(shares)
+
+
+def test_a_deployment_that_outlasts_its_maximum_execution_timeout_is_rolled_back(aws: LocalAWS) -> None:
+    endpoint = "too-slow"
+    deploy_endpoint(aws.url, endpoint, endpoint, model_artifact(), None)
+    candidate = _candidate(aws.url, endpoint, model_artifact(swapped=True))
+    config = _canary(_errors_alarm(aws.url, endpoint), wait=400)
+    config["BlueGreenUpdatePolicy"]["MaximumExecutionTimeoutInSeconds"] = 600
+    sagemaker = client("sagemaker", aws.url)
+    started = datetime.now(UTC)
+    sagemaker.update_endpoint(EndpointName=endpoint, EndpointConfigName=candidate, DeploymentConfig=config)
+    evaluate_alarms(now=started + timedelta(seconds=401))  # the canary baked; the rest of the traffic moves
+    assert sagemaker.describe_endpoint(EndpointName=endpoint)["EndpointStatus"] == "Updating"
+    evaluate_alarms(now=started + timedelta(seconds=700))  # the second bake would end at 800
+    described = sagemaker.describe_endpoint(EndpointName=endpoint)
+    assert (described["EndpointStatus"], described["EndpointConfigName"]) == ("InService", f"{endpoint}-config")
+    assert "MaximumExecutionTimeoutInSeconds (600 s)" in described["FailureReason"]
