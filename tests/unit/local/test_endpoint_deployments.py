@@ -265,3 +265,17 @@ def test_a_deployment_that_outlasts_its_maximum_execution_timeout_is_rolled_back
     described = sagemaker.describe_endpoint(EndpointName=endpoint)
     assert (described["EndpointStatus"], described["EndpointConfigName"]) == ("InService", f"{endpoint}-config")
     assert "MaximumExecutionTimeoutInSeconds (600 s)" in described["FailureReason"]
+
+
+def test_a_clock_that_jumps_past_every_bake_completes_the_deployment_within_its_timeout(aws: LocalAWS) -> None:
+    endpoint = "jump"
+    deploy_endpoint(aws.url, endpoint, endpoint, model_artifact(), None)
+    candidate = _candidate(aws.url, endpoint, model_artifact(swapped=True))
+    sagemaker = client("sagemaker", aws.url)
+    started = datetime.now(UTC)
+    config = _canary(_errors_alarm(aws.url, endpoint), wait=600)
+    sagemaker.update_endpoint(EndpointName=endpoint, EndpointConfigName=candidate, DeploymentConfig=config)
+    evaluate_alarms(now=started + timedelta(hours=2))  # both bakes ended at 1200 s, within the 3600 s timeout
+    described = sagemaker.describe_endpoint(EndpointName=endpoint)
+    assert (described["EndpointStatus"], described["EndpointConfigName"]) == ("InService", candidate)
+    assert "FailureReason" not in described

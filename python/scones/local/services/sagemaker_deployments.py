@@ -101,19 +101,20 @@ class Deployment:
                 f"({self.share:.0%} of the traffic on {self.new_config_name})."
             )
             return
-        if now - self.started > self.timeout:
-            self._finish(
-                f"Deployment was rolled back: it exceeded MaximumExecutionTimeoutInSeconds "
-                f"({int(self.timeout.total_seconds())} s)."
-            )
-            return
-        while now >= self.step_started + self.wait:
+        deadline = self.started + self.timeout
+        reached = min(now, deadline)  # the steps whose bakes ended in time
+        while reached >= self.step_started + self.wait:
             if self.step + 1 == len(self.shares):
                 self._complete()
                 return
             self.step += 1
             self.step_started += self.wait
             self.routed = self.to_new = 0
+        if now > deadline:
+            self._finish(
+                f"Deployment was rolled back: it exceeded MaximumExecutionTimeoutInSeconds "
+                f"({int(self.timeout.total_seconds())} s)."
+            )
 
     def _complete(self) -> None:
         switch(self.endpoint, self.new_config_name, self.new_variants, self.new_capture)
