@@ -204,14 +204,18 @@ variable "deployment" {
   }
 
   validation {
-    condition = alltrue([
-      for rule in [
-        [var.deployment.wait_interval_seconds, 0, 3600],
-        [var.deployment.maximum_execution_timeout_seconds, 600, 28800],
-        [var.deployment.termination_wait_seconds, 0, 3600],
-      ] : rule[0] >= rule[1] && rule[0] <= rule[2] && floor(rule[0]) == rule[0]
-    ])
-    error_message = "deployment needs whole seconds: wait_interval_seconds 0-3600, maximum_execution_timeout_seconds 600-28800, termination_wait_seconds 0-3600."
+    condition     = var.deployment.wait_interval_seconds >= 0 && var.deployment.wait_interval_seconds <= 3600 && floor(var.deployment.wait_interval_seconds) == var.deployment.wait_interval_seconds
+    error_message = "deployment.wait_interval_seconds must be whole seconds from 0 to 3600."
+  }
+
+  validation {
+    condition     = var.deployment.maximum_execution_timeout_seconds >= 600 && var.deployment.maximum_execution_timeout_seconds <= 28800 && floor(var.deployment.maximum_execution_timeout_seconds) == var.deployment.maximum_execution_timeout_seconds
+    error_message = "deployment.maximum_execution_timeout_seconds must be whole seconds from 600 to 28800."
+  }
+
+  validation {
+    condition     = var.deployment.termination_wait_seconds >= 0 && var.deployment.termination_wait_seconds <= 3600 && floor(var.deployment.termination_wait_seconds) == var.deployment.termination_wait_seconds
+    error_message = "deployment.termination_wait_seconds must be whole seconds from 0 to 3600."
   }
 
   # "the timeout value should be larger than the total waiting time specified in TerminationWaitInSeconds and
