@@ -71,6 +71,7 @@ NOT_OBSERVED: dict[str, str] = {
     "WriteArtifacts": "training only",
     "WriteSageMakerLogs": "the emulator writes the endpoint's log lines itself",
     "PublishSageMakerMetrics": "no SageMaker metrics published as the role",
+    "ReadRollbackAlarms": "the emulator's deployment monitor reads the rollback alarms itself, as SageMaker's service",
     "EncryptNotifications": "KMS is not enforced (docs/emulator.md, IAM)",
     "UseBucketKeys": "KMS is not enforced",
     "DecryptImages": "KMS is not enforced",

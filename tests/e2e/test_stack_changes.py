@@ -93,7 +93,17 @@ def test_redeploying_another_artifact_serves_it_without_retraining(stack: Stack)
 
     sagemaker = stack.client("sagemaker")
     endpoint = stack.deployment.outputs["endpoint_name"]
-    config_name = sagemaker.describe_endpoint(EndpointName=endpoint)["EndpointConfigName"]
+    described = sagemaker.describe_endpoint(EndpointName=endpoint)
+    # The redeploy was local's blue/green deployment (all at once, no bake), watched by the endpoint's alarms,
+    # and it completed: no rollback (docs/emulator.md, "SageMaker endpoint deployments").
+    deployment = described["LastDeploymentConfig"]
+    assert deployment["BlueGreenUpdatePolicy"]["TrafficRoutingConfiguration"]["Type"] == "ALL_AT_ONCE"
+    assert {a["AlarmName"] for a in deployment["AutoRollbackConfiguration"]["Alarms"]} == {
+        "scones-local-endpoint-5xx",
+        "scones-local-endpoint-latency-p95",
+    }
+    assert described["EndpointStatus"] == "InService" and "FailureReason" not in described
+    config_name = described["EndpointConfigName"]
     variant = sagemaker.describe_endpoint_config(EndpointConfigName=config_name)["ProductionVariants"][0]
     assert sagemaker.describe_model(ModelName=variant["ModelName"])["PrimaryContainer"]["ModelDataUrl"] == new_url
     # The swapped model's answer, not the old one's: red now means motorcycle.

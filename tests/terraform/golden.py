@@ -81,6 +81,28 @@ INTENDED_CHANGES: dict[tuple[str, str], tuple[str, tuple[str, ...]]] = {
         for name in ("filename", "s3_bucket", "s3_key")
     },
 }
+_ENDPOINT = "module.stack.module.endpoint"
+INTENDED_CHANGES |= {
+    (f"{_ENDPOINT}.aws_sagemaker_endpoint.this[0]", "deployment_config"): (
+        "issue 19: every update of the endpoint is a blue/green deployment with baking periods, rolled back by the "
+        "endpoint's 5XX and p95-latency alarms (prod a canary; dev and local all at once); UpdateEndpoint in place",
+        ENVS,
+    ),
+    (f"{_ENDPOINT}.aws_sagemaker_endpoint_configuration.this[0]", "production_variants"): (
+        "issue 19: prod starts the variant on two instances (a canary is at most half of them); a new endpoint "
+        "configuration, created before the old one is deleted, and the endpoint updated in place to it",
+        ("prod",),
+    ),
+    ("module.stack.module.iam.aws_iam_role_policy.sagemaker", "policy"): (
+        "issue 19: the SageMaker role may describe the endpoint's rollback alarms (deployment guardrails need "
+        "cloudwatch:DescribeAlarms on them)",
+        ENVS,
+    ),
+    (f"{_ENDPOINT}.aws_appautoscaling_target.this[0]", "min_capacity"): (
+        "issue 19: prod autoscales from two instances (the canary's half), updated in place",
+        ("prod",),
+    ),
+}
 # Resources added on purpose since the records were taken: new address -> (why, the roots that gain it).
 # An upgrade creates them; the address comparison expects exactly these to be new.
 INTENDED_ADDITIONS: dict[str, tuple[str, tuple[str, ...]]] = {

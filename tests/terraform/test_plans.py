@@ -38,6 +38,13 @@ CUSTOM = {
     "threshold": 0.8,
     "capture_sampling_percentage": 37,
     "autoscaling": {"min_capacity": 2, "max_capacity": 5},
+    "endpoint_deployment": {
+        "traffic_routing": "LINEAR",
+        "step": {"type": "CAPACITY_PERCENT", "value": 50},
+        "wait_interval_seconds": 120,
+        "maximum_execution_timeout_seconds": 900,
+        "termination_wait_seconds": 60,
+    },
     "alarm_thresholds": {
         "low_confidence_share": 0.25,
         "out_of_distribution_share": 0.15,
@@ -299,6 +306,10 @@ def test_sagemaker_role_grants_exactly_training_and_serving_needs(env_plan: Call
     assert _grant(grants["PublishSageMakerMetrics"]) == ({"cloudwatch:PutMetricData"}, {"*"})
     metrics_condition = grants["PublishSageMakerMetrics"].condition
     assert metrics_condition == {"StringLike": {"cloudwatch:namespace": "/aws/sagemaker/*"}}
+    # Deployment guardrails read the rollback alarms as this role: the endpoint's two, nothing else.
+    alarm_arn = f"arn:aws:cloudwatch:{ENV_SETTINGS[env]['region']}:{ENV_SETTINGS[env]['account']}:alarm:scones-{env}"
+    rollback_alarms = {f"{alarm_arn}-endpoint-5xx", f"{alarm_arn}-endpoint-latency-p95"}
+    assert _grant(grants["ReadRollbackAlarms"]) == ({"cloudwatch:DescribeAlarms"}, rollback_alarms)
     kms_key = ENV_EXTRA.get(env, {}).get("kms_key_arn")
     expected = {
         "ListData",
@@ -310,6 +321,7 @@ def test_sagemaker_role_grants_exactly_training_and_serving_needs(env_plan: Call
         "EcrLogin",
         "WriteSageMakerLogs",
         "PublishSageMakerMetrics",
+        "ReadRollbackAlarms",
     }
     assert set(grants) == expected | ({"UseBucketKeys"} if kms_key else set())
     if kms_key:

@@ -8,7 +8,8 @@ The parts:
 - The server: `server.py` (`LocalAWS`: moto's WSGI app on 127.0.0.1, in a thread) and
   `retry_replay.py` (middleware that answers an SDK's retry with the first attempt's answer).
 - What the emulator changes in moto: `services/`, one module per AWS service (`lambda_.py`,
-  `stepfunctions.py`, `sagemaker.py`, `sagemaker_runtime.py`, `application_autoscaling.py`,
+  `stepfunctions.py`, `sagemaker.py` (with `sagemaker_deployments.py`: blue/green updates, their bakes
+  on the alarms' clock and auto-rollback), `sagemaker_runtime.py`, `application_autoscaling.py`,
   `s3.py`, `cloudwatch_alarms.py`, `sns.py`: the record of what each topic sent, served over
   HTTP and read by `notifications.py` and `scones local notifications`), and `speedups.py`
   (shortcuts that change how fast moto answers, never what; each with the measurement that
@@ -17,7 +18,8 @@ The parts:
   of their executions) and `stepfunctions_errors.py` (`States.Runtime` is never caught nor
   retried; no Python exception as a cause). User reference: docs/emulator.md.
 - CloudWatch alarms: `alarms.py` evaluates every alarm at a given time (injectable clock), sets
-  its state and notifies its SNS actions, with `metric_math.py` (the expression parser);
+  its state and notifies its SNS actions (then tells its observers, `after_evaluation`: endpoint
+  deployments move on the same clock), with `metric_math.py` (the expression parser);
   `services/cloudwatch_alarms.py` gives alarms AWS's initial state and DescribeAlarmHistory;
   `scones local alarms` asks the running emulator through its route.
 - The emulator's own routes (under `/_scones/` on its port, for what only its process can answer):

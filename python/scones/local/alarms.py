@@ -37,7 +37,7 @@ from __future__ import annotations
 import json
 import math
 import threading
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from functools import cache
@@ -73,6 +73,7 @@ _COMPARISONS = {
     "LessThanOrEqualToThreshold": (lambda v, t: v <= t, "less than or equal to"),
 }
 _EVALUATING = threading.Lock()
+_OBSERVERS: list[Callable[[datetime], None]] = []
 _BASIC_STATISTICS = frozenset({"SampleCount", "Average", "Sum", "Minimum", "Maximum"})
 
 
@@ -131,6 +132,15 @@ def in_alarm(evaluations: Iterable[AlarmEvaluation]) -> list[str]:
     return sorted(e.name for e in evaluations if e.new_state == ALARM)
 
 
+def after_evaluation(observer: Callable[[datetime], None]) -> None:
+    """Call `observer(now)` after every evaluation, once the alarms hold their states at `now` (idempotent).
+
+    What watches alarms over time (SageMaker's deployment monitor, `services/sagemaker_deployments.py`)
+    moves on the same clock as the alarms: a test that evaluates at a later time advances both."""
+    if observer not in _OBSERVERS:
+        _OBSERVERS.append(observer)
+
+
 def evaluate_alarms(now: datetime | None = None) -> list[AlarmEvaluation]:
     """Evaluate every metric alarm the emulator holds at `now` (default: the current time)."""
     at = _as_utc(now or datetime.now(UTC))
@@ -143,6 +153,8 @@ def evaluate_alarms(now: datetime | None = None) -> list[AlarmEvaluation]:
             for alarm in list(backend.alarms.values()):
                 if alarm.rule is None:  # composite alarms are not evaluated
                     results.append(_evaluate_alarm(alarm, at, data))
+    for observer in list(_OBSERVERS):
+        observer(at)
     return sorted(results, key=lambda r: r.name)
 
 

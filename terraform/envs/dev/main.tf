@@ -21,6 +21,10 @@ module "stack" {
   log_retention_days          = 30
   force_destroy               = false
 
+  # One instance: all at once, then a baking period of one alarm period (5 minutes) in which the endpoint's
+  # 5XX or p95-latency alarm rolls the update back.
+  endpoint_deployment = { traffic_routing = "ALL_AT_ONCE", wait_interval_seconds = 300, maximum_execution_timeout_seconds = 1800 }
+
   # Every transition, for debugging, but not the images themselves.
   execution_log = { level = "ALL", include_execution_data = false }
 }

@@ -19,8 +19,18 @@ module "stack" {
   extra_image_repository_arns = var.extra_image_repository_arns
   capture_expiration_days     = 90
   log_retention_days          = 90
-  autoscaling                 = { max_capacity = 4 }
-  force_destroy               = false
+  # Two instances at least: one of them takes the canary (a canary is at most half of the variant's instances),
+  # and a second instance keeps the endpoint up through an instance or Availability Zone failure.
+  autoscaling = { min_capacity = 2, max_capacity = 4 }
+  # A new model first serves through one instance for two alarm periods (10 minutes), then everything for
+  # another 10; the endpoint's 5XX or p95-latency alarm in ALARM during either rolls it back.
+  endpoint_deployment = {
+    traffic_routing                   = "CANARY"
+    step                              = { type = "INSTANCE_COUNT", value = 1 }
+    wait_interval_seconds             = 600
+    maximum_execution_timeout_seconds = 3600
+  }
+  force_destroy = false
 
   # Failed executions only, without the images: customers' photos stay out of the logs (an execution's
   # input stays in its execution history for 90 days).

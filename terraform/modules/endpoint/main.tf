@@ -93,7 +93,70 @@ resource "aws_sagemaker_endpoint" "this" {
   endpoint_config_name = aws_sagemaker_endpoint_configuration.this[0].name
   tags                 = var.tags
 
+  # Applies to the next UpdateEndpoint (a new model or configuration): SageMaker brings up the new fleet, shifts
+  # traffic to it in steps, bakes wait_interval_seconds after each and rolls everything back to the old fleet
+  # when a rollback alarm is in ALARM meanwhile ("Deployment guardrails",
+  # https://docs.aws.amazon.com/sagemaker/latest/dg/deployment-guardrails.html).
+  deployment_config {
+    blue_green_update_policy {
+      maximum_execution_timeout_in_seconds = var.deployment.maximum_execution_timeout_seconds
+      termination_wait_in_seconds          = var.deployment.termination_wait_seconds
+
+      traffic_routing_configuration {
+        type                     = var.deployment.traffic_routing
+        wait_interval_in_seconds = var.deployment.wait_interval_seconds
+
+        dynamic "canary_size" {
+          for_each = var.deployment.traffic_routing == "CANARY" ? [var.deployment.step] : []
+          content {
+            type  = canary_size.value.type
+            value = canary_size.value.value
+          }
+        }
+
+        dynamic "linear_step_size" {
+          for_each = var.deployment.traffic_routing == "LINEAR" ? [var.deployment.step] : []
+          content {
+            type  = linear_step_size.value.type
+            value = linear_step_size.value.value
+          }
+        }
+      }
+    }
+
+    dynamic "auto_rollback_configuration" {
+      for_each = length(var.rollback_alarm_names) > 0 ? [var.rollback_alarm_names] : []
+      content {
+        dynamic "alarms" {
+          for_each = toset(auto_rollback_configuration.value)
+          content {
+            alarm_name = alarms.value
+          }
+        }
+      }
+    }
+  }
+
   depends_on = [aws_cloudwatch_log_group.this]
+
+  lifecycle {
+    # A step is a share of the variant's instances, which start at min_capacity: "CanarySize ... must be less than
+    # or equal to 50% of the variant's total instance count", "LinearStepSize ... must be 10-50%" (TrafficRoutingConfig,
+    # https://docs.aws.amazon.com/sagemaker/latest/APIReference/API_TrafficRoutingConfig.html). One instance has
+    # no half: canary and linear need min_capacity >= 2; with one, use ALL_AT_ONCE and the rollback alarms.
+    precondition {
+      condition     = var.deployment.traffic_routing == "ALL_AT_ONCE" || var.autoscaling.min_capacity >= 2
+      error_message = "deployment.traffic_routing ${var.deployment.traffic_routing} needs autoscaling.min_capacity >= 2 (a step is at most half of the variant's instances); with one instance use ALL_AT_ONCE."
+    }
+
+    precondition {
+      condition = try(var.deployment.step.type, null) != "INSTANCE_COUNT" ? true : (
+        var.deployment.step.value * 2 <= var.autoscaling.min_capacity
+        && (var.deployment.traffic_routing != "LINEAR" || var.deployment.step.value * 10 >= var.autoscaling.min_capacity)
+      )
+      error_message = "An INSTANCE_COUNT step must be at most half of autoscaling.min_capacity (${var.autoscaling.min_capacity}), and a linear one at least a tenth of it."
+    }
+  }
 }
 
 resource "aws_appautoscaling_target" "this" {

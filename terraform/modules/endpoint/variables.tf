@@ -157,3 +157,86 @@ variable "tags" {
   type        = map(string)
   default     = {}
 }
+
+# SageMaker deployment guardrails, blue/green ("Blue/Green Deployments",
+# https://docs.aws.amazon.com/sagemaker/latest/dg/deployment-guardrails-blue-green.html). The ranges are the API's:
+# TrafficRoutingConfig (https://docs.aws.amazon.com/sagemaker/latest/APIReference/API_TrafficRoutingConfig.html),
+# CapacitySize (https://docs.aws.amazon.com/sagemaker/latest/APIReference/API_CapacitySize.html) and
+# BlueGreenUpdatePolicy (https://docs.aws.amazon.com/sagemaker/latest/APIReference/API_BlueGreenUpdatePolicy.html).
+# The rules that also need the instance count (a canary or linear step is at most half of the variant's instances)
+# are preconditions on the endpoint: a validation block can only read its own variable in Terraform < 1.9.
+variable "deployment" {
+  description = "How an update of the endpoint (a new model or configuration) shifts traffic from the old fleet to the new one: SageMaker's blue/green update policy, rolled back when a rollback alarm fires during a baking period."
+  type = object({
+    traffic_routing                   = optional(string, "ALL_AT_ONCE")
+    step                              = optional(object({ type = string, value = number }))
+    wait_interval_seconds             = optional(number, 300)
+    maximum_execution_timeout_seconds = optional(number, 1800)
+    termination_wait_seconds          = optional(number, 0)
+  })
+  default = {}
+
+  validation {
+    condition     = contains(["ALL_AT_ONCE", "CANARY", "LINEAR"], var.deployment.traffic_routing)
+    error_message = "deployment.traffic_routing must be ALL_AT_ONCE, CANARY or LINEAR."
+  }
+
+  validation {
+    condition     = (var.deployment.traffic_routing == "ALL_AT_ONCE") == (var.deployment.step == null)
+    error_message = "deployment.step (the canary size or the linear step) is required for CANARY and LINEAR and not allowed for ALL_AT_ONCE."
+  }
+
+  validation {
+    condition = var.deployment.step == null ? true : (
+      contains(["INSTANCE_COUNT", "CAPACITY_PERCENT"], var.deployment.step.type)
+      && var.deployment.step.value >= 1 && floor(var.deployment.step.value) == var.deployment.step.value
+    )
+    error_message = "deployment.step needs type INSTANCE_COUNT or CAPACITY_PERCENT and a whole value of at least 1."
+  }
+
+  # "CanarySize ... must be less than or equal to 50% of the variant's total instance count"; "LinearStepSize ...
+  # must be 10-50% of the variant's total instance count" (TrafficRoutingConfig).
+  validation {
+    condition = try(var.deployment.step.type, null) != "CAPACITY_PERCENT" ? true : (
+      var.deployment.step.value <= 50 && (var.deployment.traffic_routing != "LINEAR" || var.deployment.step.value >= 10)
+    )
+    error_message = "A CAPACITY_PERCENT step is at most 50 (a canary) or 10 to 50 (a linear step)."
+  }
+
+  validation {
+    condition     = var.deployment.wait_interval_seconds >= 0 && var.deployment.wait_interval_seconds <= 3600 && floor(var.deployment.wait_interval_seconds) == var.deployment.wait_interval_seconds
+    error_message = "deployment.wait_interval_seconds must be whole seconds from 0 to 3600."
+  }
+
+  validation {
+    condition     = var.deployment.maximum_execution_timeout_seconds >= 600 && var.deployment.maximum_execution_timeout_seconds <= 28800 && floor(var.deployment.maximum_execution_timeout_seconds) == var.deployment.maximum_execution_timeout_seconds
+    error_message = "deployment.maximum_execution_timeout_seconds must be whole seconds from 600 to 28800."
+  }
+
+  validation {
+    condition     = var.deployment.termination_wait_seconds >= 0 && var.deployment.termination_wait_seconds <= 3600 && floor(var.deployment.termination_wait_seconds) == var.deployment.termination_wait_seconds
+    error_message = "deployment.termination_wait_seconds must be whole seconds from 0 to 3600."
+  }
+
+  # "the timeout value should be larger than the total waiting time specified in TerminationWaitInSeconds and
+  # WaitIntervalInSeconds" (BlueGreenUpdatePolicy). A canary bakes twice (after the canary, after the rest).
+  validation {
+    condition = var.deployment.maximum_execution_timeout_seconds > (
+      var.deployment.termination_wait_seconds + var.deployment.wait_interval_seconds * (var.deployment.traffic_routing == "CANARY" ? 2 : 1)
+    )
+    error_message = "deployment.maximum_execution_timeout_seconds must be larger than the baking periods (wait_interval_seconds, twice for a canary) plus termination_wait_seconds."
+  }
+}
+
+variable "rollback_alarm_names" {
+  description = "CloudWatch alarms on the endpoint that roll an update back when one is in ALARM during a baking period (the alarms module's endpoint alarms)."
+  type        = list(string)
+  default     = []
+
+  # AutoRollbackConfig: "Array Members: Minimum number of 1 item. Maximum number of 10 items."
+  # (https://docs.aws.amazon.com/sagemaker/latest/APIReference/API_AutoRollbackConfig.html); none: no auto-rollback.
+  validation {
+    condition     = length(var.rollback_alarm_names) <= 10 && alltrue([for name in var.rollback_alarm_names : length(name) >= 1 && length(name) <= 255])
+    error_message = "rollback_alarm_names takes at most 10 alarm names of 1-255 characters."
+  }
+}

@@ -230,6 +230,18 @@ data "aws_iam_policy_document" "sagemaker" {
     ]
   }
 
+  # Deployment guardrails: "Ensure that your IAM execution role has permission to perform the
+  # cloudwatch:DescribeAlarms action on the auto-rollback alarms you specify"
+  # (https://docs.aws.amazon.com/sagemaker/latest/dg/deployment-guardrails-configuration.html).
+  dynamic "statement" {
+    for_each = length(var.rollback_alarm_names) > 0 ? [1] : []
+    content {
+      sid       = "ReadRollbackAlarms"
+      actions   = ["cloudwatch:DescribeAlarms"]
+      resources = [for name in var.rollback_alarm_names : "arn:${var.partition}:cloudwatch:${var.region}:${var.account_id}:alarm:${name}"]
+    }
+  }
+
   statement {
     sid = "PublishSageMakerMetrics"
     # cloudwatch:PutMetricData has no resource-level permissions; the namespace condition scopes it instead.

@@ -162,6 +162,17 @@ variable "kms_key_arns" {
   }
 }
 
+variable "rollback_alarm_names" {
+  description = "CloudWatch alarms that roll back an endpoint update; the SageMaker role may describe these only."
+  type        = list(string)
+  default     = []
+
+  validation {
+    condition     = alltrue([for name in var.rollback_alarm_names : length(name) >= 1 && length(name) <= 255])
+    error_message = "rollback_alarm_names must be alarm names of 1-255 characters."
+  }
+}
+
 variable "tags" {
   description = "Tags for every resource of this module."
   type        = map(string)

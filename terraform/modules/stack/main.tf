@@ -111,6 +111,7 @@ module "iam" {
   capture_bucket_name   = local.names.capture_bucket
   image_repository_arns = local.image_repository_arns
   kms_key_arns          = local.kms_key_arns
+  rollback_alarm_names  = module.alarms.endpoint_alarm_names
   tags                  = var.tags
 }
 
@@ -169,10 +170,13 @@ module "endpoint" {
     sampling_percentage = var.capture_sampling_percentage
     kms_key_arn         = local.kms_key_arn
   }
-  autoscaling        = var.autoscaling
-  kms_key_arn        = local.kms_key_arn
-  log_retention_days = var.log_retention_days
-  tags               = var.tags
+  autoscaling = var.autoscaling
+  deployment  = var.endpoint_deployment
+  # The alarms name the endpoint, not the reverse: no cycle, and the alarms exist before the endpoint uses them.
+  rollback_alarm_names = module.alarms.endpoint_alarm_names
+  kms_key_arn          = local.kms_key_arn
+  log_retention_days   = var.log_retention_days
+  tags                 = var.tags
 }
 
 module "alarms" {

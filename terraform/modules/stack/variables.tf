@@ -128,6 +128,12 @@ variable "autoscaling" {
   default     = {}
 }
 
+variable "endpoint_deployment" {
+  description = "How an endpoint update shifts traffic (blue/green: ALL_AT_ONCE, CANARY or LINEAR, baking periods), passed to the endpoint module as `deployment` (its README lists the fields, defaults and rules); the endpoint's alarms roll it back."
+  type        = any
+  default     = {}
+}
+
 variable "alarm_thresholds" {
   description = "Alarm thresholds, passed to the alarms module (its README lists the fields and defaults)."
   type        = any

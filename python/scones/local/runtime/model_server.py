@@ -43,6 +43,7 @@ from scones.local.runtime.data_capture import (
     to_jsonl,
 )
 from scones.local.runtime.worker_process import WorkerExitedError, WorkerProcess, WorkerTimeoutError
+from scones.local.services import sagemaker_deployments
 
 MODEL_LOAD_TIMEOUT_SECONDS = 300.0
 # SageMaker real-time endpoints give the container 60 s per request.
@@ -198,10 +199,12 @@ class ModelServer:
         endpoint = backend.endpoints.get(request.endpoint_name)
         if endpoint is None:
             raise EndpointNotFoundError(request.endpoint_name, request.account_id)
-        config = backend.endpoint_configs.get(endpoint.endpoint_config_name)
+        # During a blue/green deployment the new configuration serves its step's share of the requests.
+        config_name = sagemaker_deployments.serving_config_name(endpoint)
+        config = backend.endpoint_configs.get(config_name)
         if config is None:
             raise EndpointConfigurationError(
-                f"Endpoint config {endpoint.endpoint_config_name} of endpoint {request.endpoint_name} not found."
+                f"Endpoint config {config_name} of endpoint {request.endpoint_name} not found."
             )
         variants: list[dict[str, Any]] = list(config.production_variants)
         if not variants:

@@ -1,6 +1,7 @@
 """SageMaker: UpdateEndpoint, and model read-backs that match AWS's.
 
-- moto has no `UpdateEndpoint`; a redeploy of the model calls it. It refuses what AWS refuses
+- moto has no `UpdateEndpoint`; a redeploy of the model calls it. With a blue/green `DeploymentConfig`
+  it is a deployment with baking periods and auto-rollback (`sagemaker_deployments.py`). It refuses what AWS refuses
   (an instance-type change or removal of an autoscaled variant) and keeps or resets instance
   counts as AWS does (docs/emulator.md, "SageMaker endpoint updates").
 - moto's `DescribeModel` reports an empty `VpcConfig` for a model created without one, which the
@@ -22,6 +23,8 @@ from moto.core.utils import utcnow
 from moto.sagemaker.exceptions import ValidationError
 from moto.sagemaker.models import FakeEndpoint, FakeEndpointConfig, SageMakerModelBackend
 from moto.sagemaker.responses import SageMakerResponse
+
+from scones.local.services import sagemaker_deployments
 
 # "Update endpoints that use auto scaling", https://docs.aws.amazon.com/sagemaker/latest/dg/endpoint-scaling-update.html:
 # an update that changes the instance type of (or removes) a variant registered as a scalable target fails.
@@ -79,6 +82,8 @@ def _update_endpoint(
     endpoint_config_name: str,
     retain_all_variant_properties: bool = False,
     excluded_properties: tuple[str, ...] = (),
+    deployment_config: dict[str, Any] | None = None,
+    retain_deployment_config: bool = False,
 ) -> FakeEndpoint:
     """Point the endpoint at another config, as a redeploy does.
 
@@ -86,7 +91,9 @@ def _update_endpoint(
     invocation serves the new model; a real endpoint would blue/green the fleet instead.
     Variants take the new config's InitialInstanceCount and weight unless the caller retains
     them (RetainAllVariantProperties, API_UpdateEndpoint): then a same-named variant keeps its
-    live DesiredInstanceCount, a scaled-out count included.
+    live DesiredInstanceCount, a scaled-out count included. A blue/green DeploymentConfig (or the last
+    one, with RetainDeploymentConfig) makes it a deployment that bakes and may roll back
+    (`sagemaker_deployments.py`); without one the switch is immediate.
     """
     endpoint = self.endpoints.get(endpoint_name)
     if endpoint is None:
@@ -101,11 +108,15 @@ def _update_endpoint(
         tuple(prop for prop in _RETAINED if prop not in excluded_properties) if retain_all_variant_properties else ()
     )
     _retain(variants, endpoint.production_variants, retained)
-    endpoint.endpoint_config_name = endpoint_config_name
-    endpoint.production_variants = variants
-    if "DataCaptureConfig" not in retained:
-        endpoint.data_capture_config = config.data_capture_config
+    if retain_deployment_config:
+        deployment_config = getattr(endpoint, "last_deployment_config", None)
+    capture = endpoint.data_capture_config if "DataCaptureConfig" in retained else config.data_capture_config
     endpoint.last_modified_time = utcnow()
+    config_name = endpoint_config_name
+    if not sagemaker_deployments.start(self, endpoint, config_name, variants, capture, deployment_config or {}):
+        sagemaker_deployments.switch(endpoint, endpoint_config_name, variants, capture)
+        endpoint.failure_reason = None
+    endpoint.last_deployment_config = deployment_config
     return endpoint
 
 
@@ -116,6 +127,8 @@ def _update_endpoint_response(self: SageMakerResponse) -> ActionResult:
         endpoint_config_name=self._get_param("EndpointConfigName"),
         retain_all_variant_properties=bool(self._get_param("RetainAllVariantProperties", False)),
         excluded_properties=tuple(item["VariantPropertyType"] for item in excluded),
+        deployment_config=self._get_param("DeploymentConfig"),
+        retain_deployment_config=bool(self._get_param("RetainDeploymentConfig", False)),
     )
     return ActionResult({"EndpointArn": endpoint.arn})
 
@@ -183,3 +196,4 @@ def install() -> None:
     SageMakerResponse.describe_model = _describe_model  # type: ignore[method-assign]
     SageMakerResponse.create_model = _create_model  # type: ignore[method-assign]
     SageMakerResponse.create_endpoint_config = _create_endpoint_config  # type: ignore[method-assign]
+    sagemaker_deployments.install()

@@ -1,0 +1,281 @@
+"""Blue/green endpoint deployments on the emulator: the DeploymentConfig is kept and reported, traffic moves to the
+new configuration step by step on the alarms' test clock, and a rollback alarm in ALARM during a baking period
+puts everything back on the old configuration (docs/emulator.md, "SageMaker endpoint deployments")."""
+
+from __future__ import annotations
+
+import io
+import json
+import tarfile
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+
+from scones.local.alarms import evaluate_alarms
+from scones.local.server import LocalAWS
+from scones.local.services.sagemaker_deployments import steps
+from tests.support.local_fixtures import client, deploy_endpoint, model_artifact, png
+
+RED = png((255, 0, 0))
+# Serving code that loads but fails on every request: what a candidate that breaks on real traffic does.
+FAILING_INFERENCE_PY = """
+def model_fn(model_dir):
+    return None
+
+
+def predict_fn(data, model):
+    raise RuntimeError("this candidate cannot serve")
+"""
+
+
+@pytest.fixture(scope="module")
+def aws() -> Iterator[LocalAWS]:
+    with LocalAWS() as emulator:
+        yield emulator
+
+
+def _failing_artifact() -> bytes:
+    buffer = io.BytesIO()
+    with tarfile.open(fileobj=buffer, mode="w:gz") as archive:
+        data = FAILING_INFERENCE_PY.encode()
+        info = tarfile.TarInfo("code/inference.py")
+        info.size = len(data)
+        archive.addfile(info, io.BytesIO(data))
+    return buffer.getvalue()
+
+
+def _candidate(url: str, endpoint: str, artifact: bytes, instances: int = 2) -> str:
+    """A second model and endpoint configuration (`<endpoint>-candidate`) with the same variant name."""
+    key = f"models/{endpoint}-candidate.tar.gz"
+    client("s3", url).put_object(Bucket=endpoint, Key=key, Body=artifact)
+    sagemaker = client("sagemaker", url)
+    sagemaker.create_model(
+        ModelName=f"{endpoint}-candidate",
+        ExecutionRoleArn="arn:aws:iam::123456789012:role/sagemaker",
+        PrimaryContainer={"Image": "pytorch-inference:2.5-cpu", "ModelDataUrl": f"s3://{endpoint}/{key}"},
+    )
+    variant = {
+        "VariantName": "AllTraffic",
+        "ModelName": f"{endpoint}-candidate",
+        "InitialInstanceCount": instances,
+        "InstanceType": "ml.m5.large",
+    }
+    sagemaker.create_endpoint_config(EndpointConfigName=f"{endpoint}-candidate", ProductionVariants=[variant])
+    return f"{endpoint}-candidate"
+
+
+def _errors_alarm(url: str, endpoint: str) -> str:
+    """The endpoint's 5XX alarm, as the alarms module writes it (one-minute periods here)."""
+    name = f"{endpoint}-5xx"
+    client("cloudwatch", url).put_metric_alarm(
+        AlarmName=name,
+        Namespace="AWS/SageMaker",
+        MetricName="Invocation5XXErrors",
+        Dimensions=[{"Name": "EndpointName", "Value": endpoint}, {"Name": "VariantName", "Value": "AllTraffic"}],
+        Statistic="Sum",
+        Period=60,
+        EvaluationPeriods=1,
+        Threshold=0,
+        ComparisonOperator="GreaterThanThreshold",
+        TreatMissingData="notBreaching",
+    )
+    return name
+
+
+def _canary(alarm: str, wait: int = 600) -> dict[str, Any]:
+    return {
+        "BlueGreenUpdatePolicy": {
+            "TrafficRoutingConfiguration": {
+                "Type": "CANARY",
+                "WaitIntervalInSeconds": wait,
+                "CanarySize": {"Type": "INSTANCE_COUNT", "Value": 1},
+            },
+            "MaximumExecutionTimeoutInSeconds": 3600,
+        },
+        "AutoRollbackConfiguration": {"Alarms": [{"AlarmName": alarm}]},
+    }
+
+
+def _answers(url: str, endpoint: str, count: int) -> list[Any]:
+    """What `count` requests got: the probabilities, or the error code of a failed one."""
+    runtime = client("sagemaker-runtime", url, max_attempts=1)
+    answers: list[Any] = []
+    for _ in range(count):
+        try:
+            body = runtime.invoke_endpoint(EndpointName=endpoint, ContentType="image/png", Body=RED)["Body"].read()
+            answers.append("bicycle" if json.loads(body)[0] > 0.5 else "motorcycle")
+        except runtime.exceptions.ClientError as exc:
+            answers.append(exc.response["Error"]["Code"])
+    return answers
+
+
+def test_a_canary_shifts_half_the_traffic_then_all_of_it_as_the_bakes_end(aws: LocalAWS) -> None:
+    endpoint = "canary-ok"
+    deploy_endpoint(aws.url, endpoint, endpoint, model_artifact(), None)
+    candidate = _candidate(aws.url, endpoint, model_artifact(swapped=True))
+    alarm = _errors_alarm(aws.url, endpoint)
+    sagemaker = client("sagemaker", aws.url)
+    started = datetime.now(UTC)
+    sagemaker.update_endpoint(EndpointName=endpoint, EndpointConfigName=candidate, DeploymentConfig=_canary(alarm))
+
+    described = sagemaker.describe_endpoint(EndpointName=endpoint)
+    assert described["EndpointStatus"] == "Updating"
+    assert described["EndpointConfigName"] == f"{endpoint}-config"  # the old one serves until the end
+    assert described["PendingDeploymentSummary"]["EndpointConfigName"] == candidate
+    assert described["LastDeploymentConfig"] == _canary(alarm)
+    # The canary: one instance of the new configuration's two, so every other request.
+    assert sorted(_answers(aws.url, endpoint, 4)) == ["bicycle", "bicycle", "motorcycle", "motorcycle"]
+
+    evaluate_alarms(now=started + timedelta(seconds=601))  # the canary's bake is over
+    assert sagemaker.describe_endpoint(EndpointName=endpoint)["EndpointStatus"] == "Updating"
+    assert _answers(aws.url, endpoint, 3) == ["motorcycle"] * 3
+
+    evaluate_alarms(now=started + timedelta(seconds=1202))  # and the final one
+    described = sagemaker.describe_endpoint(EndpointName=endpoint)
+    assert (described["EndpointStatus"], described["EndpointConfigName"]) == ("InService", candidate)
+    assert "FailureReason" not in described and "PendingDeploymentSummary" not in described
+    assert described["LastDeploymentConfig"] == _canary(alarm)
+    assert [v["CurrentInstanceCount"] for v in described["ProductionVariants"]] == [2]
+
+
+def test_a_rollback_alarm_in_alarm_during_the_canary_rolls_the_update_back(aws: LocalAWS) -> None:
+    endpoint = "canary-bad"
+    deploy_endpoint(aws.url, endpoint, endpoint, model_artifact(), None)
+    candidate = _candidate(aws.url, endpoint, _failing_artifact())
+    alarm = _errors_alarm(aws.url, endpoint)
+    sagemaker = client("sagemaker", aws.url)
+    started = datetime.now(UTC)
+    sagemaker.update_endpoint(EndpointName=endpoint, EndpointConfigName=candidate, DeploymentConfig=_canary(alarm))
+
+    # Half the requests reach the failing candidate; the 5XX alarm fires within the canary's bake.
+    assert sorted(_answers(aws.url, endpoint, 4)) == ["ModelError", "ModelError", "bicycle", "bicycle"]
+    evaluate_alarms(now=started + timedelta(seconds=30))
+
+    described = sagemaker.describe_endpoint(EndpointName=endpoint)
+    assert (described["EndpointStatus"], described["EndpointConfigName"]) == ("InService", f"{endpoint}-config")
+    assert alarm in described["FailureReason"] and "rolled back" in described["FailureReason"]
+    assert "PendingDeploymentSummary" not in described
+    assert _answers(aws.url, endpoint, 3) == ["bicycle"] * 3  # the old model serves everything again
+    # Later evaluations change nothing: the deployment is over.
+    evaluate_alarms(now=started + timedelta(seconds=1300))
+    assert sagemaker.describe_endpoint(EndpointName=endpoint)["EndpointConfigName"] == f"{endpoint}-config"
+
+
+def test_an_all_at_once_update_without_a_bake_completes_when_first_described(aws: LocalAWS) -> None:
+    endpoint = "all-at-once"
+    deploy_endpoint(aws.url, endpoint, endpoint, model_artifact(), None)
+    candidate = _candidate(aws.url, endpoint, model_artifact(swapped=True), instances=1)
+    config = {
+        "BlueGreenUpdatePolicy": {
+            "TrafficRoutingConfiguration": {"Type": "ALL_AT_ONCE", "WaitIntervalInSeconds": 0},
+            "MaximumExecutionTimeoutInSeconds": 600,
+        },
+        "AutoRollbackConfiguration": {"Alarms": [{"AlarmName": _errors_alarm(aws.url, endpoint)}]},
+    }
+    sagemaker = client("sagemaker", aws.url)
+    sagemaker.update_endpoint(EndpointName=endpoint, EndpointConfigName=candidate, DeploymentConfig=config)
+    # What the Terraform provider's waiter sees: the deployment moves on the caller's clock.
+    described = sagemaker.describe_endpoint(EndpointName=endpoint)
+    assert (described["EndpointStatus"], described["EndpointConfigName"]) == ("InService", candidate)
+    assert described["LastDeploymentConfig"] == config
+    assert _answers(aws.url, endpoint, 2) == ["motorcycle"] * 2
+
+
+def test_the_deployment_config_of_a_new_endpoint_is_reported(aws: LocalAWS) -> None:
+    endpoint = "created-with-config"
+    deploy_endpoint(aws.url, endpoint, endpoint, model_artifact(), None)
+    sagemaker = client("sagemaker", aws.url)
+    config = _canary(_errors_alarm(aws.url, endpoint))
+    sagemaker.create_endpoint(
+        EndpointName=f"{endpoint}-2", EndpointConfigName=f"{endpoint}-config", DeploymentConfig=config
+    )
+    assert sagemaker.describe_endpoint(EndpointName=f"{endpoint}-2")["LastDeploymentConfig"] == config
+
+
+@pytest.mark.parametrize(
+    ("routing", "message"),
+    [
+        # One instance has no half.
+        ({"Type": "CANARY", "CanarySize": {"Type": "INSTANCE_COUNT", "Value": 1}}, "at most 50%"),
+        ({"Type": "LINEAR", "LinearStepSize": {"Type": "CAPACITY_PERCENT", "Value": 60}}, "must be 10-50%"),
+    ],
+)
+def test_a_step_larger_than_half_of_the_instances_is_refused(
+    aws: LocalAWS, routing: dict[str, Any], message: str
+) -> None:
+    endpoint = f"refused-{routing['Type'].lower()}"
+    deploy_endpoint(aws.url, endpoint, endpoint, model_artifact(), None)
+    candidate = _candidate(aws.url, endpoint, model_artifact(swapped=True), instances=1)
+    sagemaker = client("sagemaker", aws.url)
+    policy = {"TrafficRoutingConfiguration": routing | {"WaitIntervalInSeconds": 0}}
+    with pytest.raises(sagemaker.exceptions.ClientError) as raised:
+        sagemaker.update_endpoint(
+            EndpointName=endpoint, EndpointConfigName=candidate, DeploymentConfig={"BlueGreenUpdatePolicy": policy}
+        )
+    assert raised.value.response["Error"]["Code"] == "ValidationException"
+    assert message in raised.value.response["Error"]["Message"]
+    described = sagemaker.describe_endpoint(EndpointName=endpoint)
+    assert (described["EndpointStatus"], described["EndpointConfigName"]) == ("InService", f"{endpoint}-config")
+
+
+def test_an_alarm_set_to_alarm_rolls_back_when_the_endpoint_is_next_described(aws: LocalAWS) -> None:
+    endpoint = "set-alarm"
+    deploy_endpoint(aws.url, endpoint, endpoint, model_artifact(), None)
+    candidate = _candidate(aws.url, endpoint, model_artifact(swapped=True))
+    alarm = _errors_alarm(aws.url, endpoint)
+    sagemaker = client("sagemaker", aws.url)
+    sagemaker.update_endpoint(EndpointName=endpoint, EndpointConfigName=candidate, DeploymentConfig=_canary(alarm))
+    # SageMaker reads the alarm's state: one set by hand counts as one CloudWatch set.
+    client("cloudwatch", aws.url).set_alarm_state(AlarmName=alarm, StateValue="ALARM", StateReason="game day")
+    described = sagemaker.describe_endpoint(EndpointName=endpoint)
+    assert (described["EndpointStatus"], described["EndpointConfigName"]) == ("InService", f"{endpoint}-config")
+    assert alarm in described["FailureReason"]
+
+
+@pytest.mark.parametrize(
+    ("routing", "shares"),
+    [
+        ({"Type": "ALL_AT_ONCE"}, (1.0,)),
+        ({"Type": "CANARY", "CanarySize": {"Type": "CAPACITY_PERCENT", "Value": 10}}, (0.1, 1.0)),
+        ({"Type": "LINEAR", "LinearStepSize": {"Type": "CAPACITY_PERCENT", "Value": 30}}, (0.3, 0.6, 0.9, 1.0)),
+        ({"Type": "LINEAR", "LinearStepSize": {"Type": "INSTANCE_COUNT", "Value": 2}}, (0.4, 0.8, 1.0)),
+    ],
+)
+def test_each_traffic_routing_moves_the_traffic_in_its_steps(
+    routing: dict[str, Any], shares: tuple[float, ...]
+) -> None:
+    policy = {"TrafficRoutingConfiguration": routing | {"WaitIntervalInSeconds": 0}}
+    assert steps(policy, [{"VariantName": "AllTraffic", "InitialInstanceCount": 5}]) == pytest.approx(shares)
+
+
+def test_a_deployment_that_outlasts_its_maximum_execution_timeout_is_rolled_back(aws: LocalAWS) -> None:
+    endpoint = "too-slow"
+    deploy_endpoint(aws.url, endpoint, endpoint, model_artifact(), None)
+    candidate = _candidate(aws.url, endpoint, model_artifact(swapped=True))
+    config = _canary(_errors_alarm(aws.url, endpoint), wait=400)
+    config["BlueGreenUpdatePolicy"]["MaximumExecutionTimeoutInSeconds"] = 600
+    sagemaker = client("sagemaker", aws.url)
+    started = datetime.now(UTC)
+    sagemaker.update_endpoint(EndpointName=endpoint, EndpointConfigName=candidate, DeploymentConfig=config)
+    evaluate_alarms(now=started + timedelta(seconds=401))  # the canary baked; the rest of the traffic moves
+    assert sagemaker.describe_endpoint(EndpointName=endpoint)["EndpointStatus"] == "Updating"
+    evaluate_alarms(now=started + timedelta(seconds=700))  # the second bake would end at 800
+    described = sagemaker.describe_endpoint(EndpointName=endpoint)
+    assert (described["EndpointStatus"], described["EndpointConfigName"]) == ("InService", f"{endpoint}-config")
+    assert "MaximumExecutionTimeoutInSeconds (600 s)" in described["FailureReason"]
+
+
+def test_a_clock_that_jumps_past_every_bake_completes_the_deployment_within_its_timeout(aws: LocalAWS) -> None:
+    endpoint = "jump"
+    deploy_endpoint(aws.url, endpoint, endpoint, model_artifact(), None)
+    candidate = _candidate(aws.url, endpoint, model_artifact(swapped=True))
+    sagemaker = client("sagemaker", aws.url)
+    started = datetime.now(UTC)
+    config = _canary(_errors_alarm(aws.url, endpoint), wait=600)
+    sagemaker.update_endpoint(EndpointName=endpoint, EndpointConfigName=candidate, DeploymentConfig=config)
+    evaluate_alarms(now=started + timedelta(hours=2))  # both bakes ended at 1200 s, within the 3600 s timeout
+    described = sagemaker.describe_endpoint(EndpointName=endpoint)
+    assert (described["EndpointStatus"], described["EndpointConfigName"]) == ("InService", candidate)
+    assert "FailureReason" not in described
