@@ -113,7 +113,7 @@ INTENDED_ADDITIONS: dict[str, tuple[str, tuple[str, ...]]] = {
         )
         for key in ("serialize_image", "classify_image", "filter_low_confidence")
     },
-    "module.stack.module.alarms.aws_cloudwatch_metric_alarm.out_of_distribution_share": (
+    'module.stack.module.alarms.aws_cloudwatch_metric_alarm.share["out-of-distribution"]': (
         "issue 18: an alarm on the share of images the model's guard flags as out of distribution",
         ENVS,
     ),

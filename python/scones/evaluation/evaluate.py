@@ -11,6 +11,7 @@ guided the guard's design.
 from __future__ import annotations
 
 import tempfile
+import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -28,11 +29,21 @@ if TYPE_CHECKING:
 OOD_SPLIT = "report"
 
 
-def predict_split(served: ServedModel, data_dir: Path, split: str) -> tuple[list[str], list[Answer], np.ndarray]:
-    """(relative paths, the endpoint's answers, labels) for every image of the split."""
+def predict_split(
+    served: ServedModel, data_dir: Path, split: str
+) -> tuple[list[str], list[Answer], np.ndarray, list[float]]:
+    """(relative paths, the endpoint's answers, labels, seconds per answer) for every image of the split.
+
+    The seconds are input_fn + predict_fn + output_fn of the full answer, one image at a time: what the
+    endpoint's serving code spends per request."""
     entries = read_split(data_dir, split)
-    answers = [served.answer((data_dir / split / path).read_bytes()) for path, _ in entries]
-    return [path for path, _ in entries], answers, np.array([label for _, label in entries])
+    answers, seconds = [], []
+    for path, _ in entries:
+        body = (data_dir / split / path).read_bytes()
+        started = time.perf_counter()
+        answers.append(served.answer(body))
+        seconds.append(time.perf_counter() - started)
+    return [path for path, _ in entries], answers, np.array([label for _, label in entries]), seconds
 
 
 def _arrays(answers: list[Answer]) -> tuple[np.ndarray, np.ndarray]:
@@ -83,12 +94,14 @@ def evaluate_artifact(
 
     with tempfile.TemporaryDirectory(prefix="scones-eval-") as tmp, one_thread():
         served = load_served_model(model, Path(tmp), session=session)
-        paths, answers, labels = predict_split(served, data_dir, split)
+        paths, answers, labels, seconds = predict_split(served, data_dir, split)
         ood_figures, ood_rows = evaluate_ood(served, threshold, natural_file=natural_file)
         metadata = served.metadata
     probabilities, flagged = _arrays(answers)
     report = classification_report(probabilities, labels, CLASS_NAMES, threshold=threshold, target=target)
     report["model"] = model
+    # The median: the first answers also pay for torch's lazy initialisation.
+    report["serving_ms_per_image"] = round(1000 * float(np.median(seconds)), 3)
     report["split"] = split
     report["model_metadata"] = {k: metadata[k] for k in ("metrics", "temperature", "flip_tta") if k in metadata}
     report["gate"] = {

@@ -163,31 +163,58 @@ resource "aws_cloudwatch_metric_alarm" "lambda" {
   }
 }
 
-resource "aws_cloudwatch_metric_alarm" "low_confidence_share" {
-  alarm_name          = "${var.name_prefix}-low-confidence-share"
-  alarm_description   = "More than ${local.t.low_confidence_share * 100}% of predictions fell below the confidence threshold: the input distribution may have drifted away from what the model was trained on."
+locals {
+  # The two safeguards on what the filter sees: each metric is 0 or 1 per prediction, so its Average over
+  # the period is the share; judged only once enough predictions were made.
+  share_alarms = {
+    "low-confidence" = {
+      metric          = "LowConfidence"
+      query_id        = "low_confidence"
+      share           = local.t.low_confidence_share
+      period          = local.t.low_confidence_period_seconds
+      min_predictions = local.t.low_confidence_min_predictions
+      label           = "Share of predictions below the confidence threshold"
+      description     = "More than ${local.t.low_confidence_share * 100}% of predictions fell below the confidence threshold: the input distribution may have drifted away from what the model was trained on."
+    }
+    # 0 when the endpoint gave no score (the built-in algorithm): such images are never counted as flagged.
+    "out-of-distribution" = {
+      metric          = "OutOfDistribution"
+      query_id        = "out_of_distribution"
+      share           = local.t.out_of_distribution_share
+      period          = local.t.out_of_distribution_period_seconds
+      min_predictions = local.t.out_of_distribution_min_predictions
+      label           = "Share of images flagged as out of distribution"
+      description     = "More than ${local.t.out_of_distribution_share * 100}% of images were flagged as unlike the training images (not a bicycle or motorcycle photo, a blank or broken-camera frame): a camera or upload path may have gone wrong."
+    }
+  }
+}
+
+resource "aws_cloudwatch_metric_alarm" "share" {
+  for_each = local.share_alarms
+
+  alarm_name          = "${var.name_prefix}-${each.key}-share"
+  alarm_description   = each.value.description
   comparison_operator = "GreaterThanThreshold"
   evaluation_periods  = local.t.evaluation_periods
-  threshold           = local.t.low_confidence_share
+  threshold           = each.value.share
   treat_missing_data  = "notBreaching"
   alarm_actions       = local.actions
   ok_actions          = local.actions
   tags                = var.tags
 
-  # LowConfidence is 0 or 1 per prediction, so its Average is the share; judged only with enough predictions.
   metric_query {
     id          = "share"
-    expression  = "IF(predictions >= ${local.t.low_confidence_min_predictions}, low_confidence, 0)"
-    label       = "Share of predictions below the confidence threshold"
+    expression  = "IF(predictions >= ${each.value.min_predictions}, ${each.value.query_id}, 0)"
+    label       = each.value.label
     return_data = true
   }
 
   metric_query {
-    id = "low_confidence"
+    id = each.value.query_id
     metric {
       namespace   = var.metrics_namespace
-      metric_name = "LowConfidence"
-      period      = local.t.low_confidence_period_seconds
+      metric_name = each.value.metric
+      period      = each.value.period
       stat        = "Average"
       dimensions  = { FunctionName = var.confidence_metrics_function_name }
     }
@@ -198,54 +225,16 @@ resource "aws_cloudwatch_metric_alarm" "low_confidence_share" {
     metric {
       namespace   = var.metrics_namespace
       metric_name = "Predictions"
-      period      = local.t.low_confidence_period_seconds
+      period      = each.value.period
       stat        = "Sum"
       dimensions  = { FunctionName = var.confidence_metrics_function_name }
     }
   }
 }
 
-resource "aws_cloudwatch_metric_alarm" "out_of_distribution_share" {
-  alarm_name          = "${var.name_prefix}-out-of-distribution-share"
-  alarm_description   = "More than ${local.t.out_of_distribution_share * 100}% of images were flagged as unlike the training images (not a bicycle or motorcycle photo, a blank or broken-camera frame): a camera or upload path may have gone wrong."
-  comparison_operator = "GreaterThanThreshold"
-  evaluation_periods  = local.t.evaluation_periods
-  threshold           = local.t.out_of_distribution_share
-  treat_missing_data  = "notBreaching"
-  alarm_actions       = local.actions
-  ok_actions          = local.actions
-  tags                = var.tags
-
-  # OutOfDistribution is 0 or 1 per prediction (0 when the endpoint gave no score), so its Average is the
-  # share; judged only with enough predictions, like the low-confidence share.
-  metric_query {
-    id          = "share"
-    expression  = "IF(predictions >= ${local.t.out_of_distribution_min_predictions}, out_of_distribution, 0)"
-    label       = "Share of images flagged as out of distribution"
-    return_data = true
-  }
-
-  metric_query {
-    id = "out_of_distribution"
-    metric {
-      namespace   = var.metrics_namespace
-      metric_name = "OutOfDistribution"
-      period      = local.t.out_of_distribution_period_seconds
-      stat        = "Average"
-      dimensions  = { FunctionName = var.confidence_metrics_function_name }
-    }
-  }
-
-  metric_query {
-    id = "predictions"
-    metric {
-      namespace   = var.metrics_namespace
-      metric_name = "Predictions"
-      period      = local.t.out_of_distribution_period_seconds
-      stat        = "Sum"
-      dimensions  = { FunctionName = var.confidence_metrics_function_name }
-    }
-  }
+moved {
+  from = aws_cloudwatch_metric_alarm.low_confidence_share
+  to   = aws_cloudwatch_metric_alarm.share["low-confidence"]
 }
 
 resource "aws_cloudwatch_metric_alarm" "endpoint_5xx" {

@@ -4,9 +4,8 @@ output "alarm_names" {
     [
       aws_cloudwatch_metric_alarm.execution_failures.alarm_name,
       aws_cloudwatch_metric_alarm.execution_timeouts.alarm_name,
-      aws_cloudwatch_metric_alarm.low_confidence_share.alarm_name,
-      aws_cloudwatch_metric_alarm.out_of_distribution_share.alarm_name,
     ],
+    [for alarm in aws_cloudwatch_metric_alarm.share : alarm.alarm_name],
     [for alarm in aws_cloudwatch_metric_alarm.lambda : alarm.alarm_name],
     aws_cloudwatch_metric_alarm.endpoint_5xx[*].alarm_name,
     aws_cloudwatch_metric_alarm.model_latency_p95[*].alarm_name,

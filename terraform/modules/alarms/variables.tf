@@ -85,8 +85,8 @@ variable "thresholds" {
     filter's threshold over low_confidence_period_seconds, judged only once at least
     low_confidence_min_predictions were made. out_of_distribution_share is the share of images the model's
     guard flagged over out_of_distribution_period_seconds, judged once at least
-    out_of_distribution_min_predictions were made; the guard's threshold is fitted for about 5% false alarms
-    on vehicle photos, so the default 0.2 is four times that: a camera or upload path sending the wrong
+    out_of_distribution_min_predictions were made; the guard flags a few vehicle photos in a hundred (its
+    threshold keeps 99% of held-out ones), so the default 0.2 is several times that: a camera or upload path sending the wrong
     images, not chance.
   EOT
   type = object({

@@ -71,6 +71,7 @@ def _results(gate: dict | None = None, **overrides: float | None) -> dict:
         "accepted_accuracy": 0.995,
         **guard_figures(gate or _gate()),
         "threshold": 0.93,
+        "serving_ms_per_image": 8.6,
         "train_seconds": 150.0,
         "train_peak_rss_mb": 600.0,
         "workflow_p50_ms": 90.0,
@@ -91,9 +92,9 @@ def test_table_shows_every_goal_met_and_the_seeds_beside_ours() -> None:
 
 
 def test_table_flags_a_missed_goal() -> None:
-    lines = format_table(_results(workflow_p50_ms=400.0, test_accuracy=0.9, apply_seconds=75.0)).splitlines()
-    missed = [line.split()[0] for line in lines if "MISSED" in line]
-    assert missed == ["test_accuracy", "workflow_p50_ms", "apply_seconds"]
+    slow = _results(workflow_p50_ms=400.0, test_accuracy=0.9, apply_seconds=75.0, serving_ms_per_image=13.0)
+    missed = [line.split()[0] for line in format_table(slow).splitlines() if "MISSED" in line]
+    assert missed == ["test_accuracy", "serving_ms_per_image", "workflow_p50_ms", "apply_seconds"]
 
 
 def test_table_shows_the_guard_figures_with_intervals_and_the_issue_targets() -> None:

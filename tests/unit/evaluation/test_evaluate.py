@@ -80,6 +80,7 @@ def test_evaluate_writes_json_and_plots(trained: tuple[Path, Path], tmp_path: Pa
     assert code == 0, output
     report = json.loads((tmp_path / "evaluation.json").read_text())
     assert report["count"] == 16 and report["split"] == "test"
+    assert report["serving_ms_per_image"] > 0  # timed per image, for make bench
     predictions = report["predictions"]
     assert {p["path"].split("/")[0] for p in predictions} == {"bicycle", "motorcycle"}
     recomputed = np.mean([int(np.argmax(p["probabilities"])) == p["label"] for p in predictions])
