@@ -135,16 +135,16 @@ def demo_cmd(out: Path | None, port: int, count: int, seed: int, epochs: int | N
         "notifications",
         "captured_records",
     ):
-        click.echo(f"    {key:<18}{summary[key]}")
-    click.echo(f"    {'test_accuracy':<18}{summary['test_accuracy']:.3f}")
-    click.echo(f"    {'alarms_in_alarm':<18}{', '.join(summary['alarms_in_alarm']) or 'none'}")
-    click.echo(f"    report            {summary['report']}")
+        click.echo(f"    {key:<21}{summary[key]}")
+    click.echo(f"    {'test_accuracy':<21}{summary['test_accuracy']:.3f}")
+    click.echo(f"    {'alarms_in_alarm':<21}{', '.join(summary['alarms_in_alarm']) or 'none'}")
+    click.echo(f"    {'report':<21}{summary['report']}")
     parts = [f"{summary['seconds']} s in all"]
     if summary["train_seconds"] is not None:
         parts.append(f"{summary['train_seconds']:.0f} s training")
     if summary["first_apply_seconds"] is not None:
         parts.append(f"{summary['first_apply_seconds']:.0f} s first apply")
-    click.echo(f"    summary           {config.out / 'summary.json'}  ({', '.join(parts)})")
+    click.echo(f"    {'summary':<21}{config.out / 'summary.json'}  ({', '.join(parts)})")
 
 
 if __name__ == "__main__":
