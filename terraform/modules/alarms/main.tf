@@ -2,6 +2,15 @@ locals {
   t       = var.thresholds
   actions = [var.topic_arn]
 
+  # The filter's embedded metrics that count rejections, one kind each (query id, metric): both alarms that
+  # are about breakage subtract them all, in this order.
+  rejection_metrics = [
+    { id = "rejected", metric = "LowConfidence" },
+    { id = "out_of_distribution", metric = "OutOfDistribution" },
+  ]
+  rejection_queries = { for r in local.rejection_metrics : r.id => r.metric }
+  rejections_sum    = join(" - ", [for r in local.rejection_metrics : "FILL(${r.id}, 0)"])
+
   # The confidence filter raises for every rejection (ThresholdConfidenceNotMetError, the original design's
   # contract, and OutOfDistributionError), and Lambda counts every exception a function raises in AWS/Lambda
   # Errors ("Function errors include exceptions that your code throws",
@@ -35,7 +44,7 @@ resource "aws_cloudwatch_metric_alarm" "execution_failures" {
   # Rejections end in a Fail state too; subtracting them keeps this alarm about breakage, not model doubt.
   metric_query {
     id          = "failures"
-    expression  = "failed - FILL(rejected, 0) - FILL(out_of_distribution, 0)"
+    expression  = "failed - ${local.rejections_sum}"
     label       = "Failed executions other than rejections"
     return_data = true
   }
@@ -51,25 +60,17 @@ resource "aws_cloudwatch_metric_alarm" "execution_failures" {
     }
   }
 
-  metric_query {
-    id = "rejected"
-    metric {
-      namespace   = var.metrics_namespace
-      metric_name = "LowConfidence"
-      period      = local.t.period_seconds
-      stat        = "Sum"
-      dimensions  = { FunctionName = var.confidence_metrics_function_name }
-    }
-  }
-
-  metric_query {
-    id = "out_of_distribution"
-    metric {
-      namespace   = var.metrics_namespace
-      metric_name = "OutOfDistribution"
-      period      = local.t.period_seconds
-      stat        = "Sum"
-      dimensions  = { FunctionName = var.confidence_metrics_function_name }
+  dynamic "metric_query" {
+    for_each = local.rejection_queries
+    content {
+      id = metric_query.key
+      metric {
+        namespace   = var.metrics_namespace
+        metric_name = metric_query.value
+        period      = local.t.period_seconds
+        stat        = "Sum"
+        dimensions  = { FunctionName = var.confidence_metrics_function_name }
+      }
     }
   }
 }
@@ -114,7 +115,7 @@ resource "aws_cloudwatch_metric_alarm" "lambda" {
     for_each = each.value.minus_rejections ? [1] : []
     content {
       id          = "unexpected"
-      expression  = "FILL(errors, 0) - FILL(rejected, 0) - FILL(out_of_distribution, 0)"
+      expression  = "FILL(errors, 0) - ${local.rejections_sum}"
       label       = "Errors other than rejections"
       return_data = true
     }
@@ -135,26 +136,12 @@ resource "aws_cloudwatch_metric_alarm" "lambda" {
   }
 
   dynamic "metric_query" {
-    for_each = each.value.minus_rejections ? [1] : []
+    for_each = each.value.minus_rejections ? local.rejection_queries : {}
     content {
-      id = "rejected"
+      id = metric_query.key
       metric {
         namespace   = var.metrics_namespace
-        metric_name = "LowConfidence"
-        period      = local.t.period_seconds
-        stat        = "Sum"
-        dimensions  = { FunctionName = var.confidence_metrics_function_name }
-      }
-    }
-  }
-
-  dynamic "metric_query" {
-    for_each = each.value.minus_rejections ? [1] : []
-    content {
-      id = "out_of_distribution"
-      metric {
-        namespace   = var.metrics_namespace
-        metric_name = "OutOfDistribution"
+        metric_name = metric_query.value
         period      = local.t.period_seconds
         stat        = "Sum"
         dimensions  = { FunctionName = var.confidence_metrics_function_name }
