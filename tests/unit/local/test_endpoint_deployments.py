@@ -8,6 +8,7 @@ import io
 import json
 import tarfile
 from collections.abc import Iterator
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -84,7 +85,7 @@ def _errors_alarm(url: str, endpoint: str) -> str:
     return name
 
 
-def _canary(alarm: str, wait: int = 600) -> dict[str, Any]:
+def _canary(alarm: str, wait: int = 600, timeout: int = 3600) -> dict[str, Any]:
     return {
         "BlueGreenUpdatePolicy": {
             "TrafficRoutingConfiguration": {
@@ -92,10 +93,30 @@ def _canary(alarm: str, wait: int = 600) -> dict[str, Any]:
                 "WaitIntervalInSeconds": wait,
                 "CanarySize": {"Type": "INSTANCE_COUNT", "Value": 1},
             },
-            "MaximumExecutionTimeoutInSeconds": 3600,
+            "MaximumExecutionTimeoutInSeconds": timeout,
         },
         "AutoRollbackConfiguration": {"Alarms": [{"AlarmName": alarm}]},
     }
+
+
+@dataclass
+class Update:
+    sagemaker: Any
+    candidate: str  # the new configuration's name
+    alarm: str  # the rollback alarm
+    started: datetime
+
+
+def _start_canary(url: str, endpoint: str, artifact: bytes, wait: int = 600, timeout: int = 3600) -> Update:
+    """`endpoint` serving the tiny model, then updated under a canary to a configuration serving `artifact`."""
+    deploy_endpoint(url, endpoint, endpoint, model_artifact(), None)
+    candidate = _candidate(url, endpoint, artifact)
+    alarm = _errors_alarm(url, endpoint)
+    config = _canary(alarm, wait, timeout)
+    sagemaker = client("sagemaker", url)
+    started = datetime.now(UTC)
+    sagemaker.update_endpoint(EndpointName=endpoint, EndpointConfigName=candidate, DeploymentConfig=config)
+    return Update(sagemaker, candidate, alarm, started)
 
 
 def _answers(url: str, endpoint: str, count: int) -> list[Any]:
@@ -113,12 +134,8 @@ def _answers(url: str, endpoint: str, count: int) -> list[Any]:
 
 def test_a_canary_shifts_half_the_traffic_then_all_of_it_as_the_bakes_end(aws: LocalAWS) -> None:
     endpoint = "canary-ok"
-    deploy_endpoint(aws.url, endpoint, endpoint, model_artifact(), None)
-    candidate = _candidate(aws.url, endpoint, model_artifact(swapped=True))
-    alarm = _errors_alarm(aws.url, endpoint)
-    sagemaker = client("sagemaker", aws.url)
-    started = datetime.now(UTC)
-    sagemaker.update_endpoint(EndpointName=endpoint, EndpointConfigName=candidate, DeploymentConfig=_canary(alarm))
+    update = _start_canary(aws.url, endpoint, model_artifact(swapped=True))
+    sagemaker, candidate, alarm, started = update.sagemaker, update.candidate, update.alarm, update.started
 
     described = sagemaker.describe_endpoint(EndpointName=endpoint)
     assert described["EndpointStatus"] == "Updating"
@@ -142,12 +159,8 @@ def test_a_canary_shifts_half_the_traffic_then_all_of_it_as_the_bakes_end(aws: L
 
 def test_a_rollback_alarm_in_alarm_during_the_canary_rolls_the_update_back(aws: LocalAWS) -> None:
     endpoint = "canary-bad"
-    deploy_endpoint(aws.url, endpoint, endpoint, model_artifact(), None)
-    candidate = _candidate(aws.url, endpoint, _failing_artifact())
-    alarm = _errors_alarm(aws.url, endpoint)
-    sagemaker = client("sagemaker", aws.url)
-    started = datetime.now(UTC)
-    sagemaker.update_endpoint(EndpointName=endpoint, EndpointConfigName=candidate, DeploymentConfig=_canary(alarm))
+    update = _start_canary(aws.url, endpoint, _failing_artifact())
+    sagemaker, alarm, started = update.sagemaker, update.alarm, update.started
 
     # Half the requests reach the failing candidate; the 5XX alarm fires within the canary's bake.
     assert sorted(_answers(aws.url, endpoint, 4)) == ["ModelError", "ModelError", "bicycle", "bicycle"]
@@ -222,11 +235,8 @@ def test_a_step_larger_than_half_of_the_instances_is_refused(
 
 def test_an_alarm_set_to_alarm_rolls_back_when_the_endpoint_is_next_described(aws: LocalAWS) -> None:
     endpoint = "set-alarm"
-    deploy_endpoint(aws.url, endpoint, endpoint, model_artifact(), None)
-    candidate = _candidate(aws.url, endpoint, model_artifact(swapped=True))
-    alarm = _errors_alarm(aws.url, endpoint)
-    sagemaker = client("sagemaker", aws.url)
-    sagemaker.update_endpoint(EndpointName=endpoint, EndpointConfigName=candidate, DeploymentConfig=_canary(alarm))
+    update = _start_canary(aws.url, endpoint, model_artifact(swapped=True))
+    sagemaker, alarm = update.sagemaker, update.alarm
     # SageMaker reads the alarm's state: one set by hand counts as one CloudWatch set.
     client("cloudwatch", aws.url).set_alarm_state(AlarmName=alarm, StateValue="ALARM", StateReason="game day")
     described = sagemaker.describe_endpoint(EndpointName=endpoint)
@@ -252,13 +262,8 @@ def test_each_traffic_routing_moves_the_traffic_in_its_steps(
 
 def test_a_deployment_that_outlasts_its_maximum_execution_timeout_is_rolled_back(aws: LocalAWS) -> None:
     endpoint = "too-slow"
-    deploy_endpoint(aws.url, endpoint, endpoint, model_artifact(), None)
-    candidate = _candidate(aws.url, endpoint, model_artifact(swapped=True))
-    config = _canary(_errors_alarm(aws.url, endpoint), wait=400)
-    config["BlueGreenUpdatePolicy"]["MaximumExecutionTimeoutInSeconds"] = 600
-    sagemaker = client("sagemaker", aws.url)
-    started = datetime.now(UTC)
-    sagemaker.update_endpoint(EndpointName=endpoint, EndpointConfigName=candidate, DeploymentConfig=config)
+    update = _start_canary(aws.url, endpoint, model_artifact(swapped=True), wait=400, timeout=600)
+    sagemaker, started = update.sagemaker, update.started
     evaluate_alarms(now=started + timedelta(seconds=401))  # the canary baked; the rest of the traffic moves
     assert sagemaker.describe_endpoint(EndpointName=endpoint)["EndpointStatus"] == "Updating"
     evaluate_alarms(now=started + timedelta(seconds=700))  # the second bake would end at 800
@@ -269,12 +274,8 @@ def test_a_deployment_that_outlasts_its_maximum_execution_timeout_is_rolled_back
 
 def test_a_clock_that_jumps_past_every_bake_completes_the_deployment_within_its_timeout(aws: LocalAWS) -> None:
     endpoint = "jump"
-    deploy_endpoint(aws.url, endpoint, endpoint, model_artifact(), None)
-    candidate = _candidate(aws.url, endpoint, model_artifact(swapped=True))
-    sagemaker = client("sagemaker", aws.url)
-    started = datetime.now(UTC)
-    config = _canary(_errors_alarm(aws.url, endpoint), wait=600)
-    sagemaker.update_endpoint(EndpointName=endpoint, EndpointConfigName=candidate, DeploymentConfig=config)
+    update = _start_canary(aws.url, endpoint, model_artifact(swapped=True), wait=600)
+    sagemaker, candidate, started = update.sagemaker, update.candidate, update.started
     evaluate_alarms(now=started + timedelta(hours=2))  # both bakes ended at 1200 s, within the 3600 s timeout
     described = sagemaker.describe_endpoint(EndpointName=endpoint)
     assert (described["EndpointStatus"], described["EndpointConfigName"]) == ("InService", candidate)
