@@ -23,6 +23,7 @@ COMMANDS: dict[str, str] = {
     "bench": "scones.bench:bench_cmd",
     "bootstrap-state": "scones.state_bucket:bootstrap_state_cmd",
     "demo": "scones.demo:demo_cmd",
+    "release": "scones.release.cli:release_cmd",
 }
 
 SHORT_HELP: dict[str, str] = {
@@ -37,6 +38,7 @@ SHORT_HELP: dict[str, str] = {
     "bench": "Run the benchmarks and print a table.",
     "bootstrap-state": "Create the S3 bucket of the Terraform state (any region) and an environment's backend.hcl.",
     "demo": "Deploy, train, run, evaluate and monitor, end to end on a private local emulator.",
+    "release": "Release a model to an environment: gate, register, reviewed plan, verify, smoke test, rollback.",
 }
 
 

@@ -43,6 +43,13 @@ output "endpoint_deployed" {
   value       = module.endpoint.enabled
 }
 
+# The release's verify stage compares it with DescribeEndpoint's EndpointConfigName: the name is generated from a
+# prefix, so only the state knows which configuration the last apply deployed (python/scones/release/verify.py).
+output "endpoint_config_name" {
+  description = "The endpoint configuration the last apply deployed, or null without an endpoint."
+  value       = module.endpoint.endpoint_config_name
+}
+
 # model.auto.tfvars.json is not committed (docs/model-record.md): after an apply, these outputs in the
 # root's state are the record of which model the endpoint serves.
 output "model_data_url" {
