@@ -68,17 +68,23 @@ tf-init: tf-toolchain ## terraform init for ENV (local|dev|prod; default local)
 tf-preflight: $(STAMP) ## Refuse ENV's variable files if they set a variable its root does not declare
 	$(BIN)/python -m scones.toolchain.tfvars_check $(TF_ROOT)
 
+# The reviewed plan: `make plan` saves it (and a short summary next to it, scones.release.plan_file) and
+# `make apply` applies that file, never a new plan; Terraform refuses a plan the state moved past.
+TF_PLAN := $(abspath $(TF_BUILD))/$(ENV).tfplan
+
 .PHONY: plan
-plan: tf-preflight tf-init lambdas ## terraform plan for ENV (writes build/terraform/<env>.tfplan)
-	$(TERRAFORM) -chdir=$(TF_ROOT) plan -input=false $(TF_VARS) -parallelism=$(TF_PARALLELISM) -out=$(abspath $(TF_BUILD))/$(ENV).tfplan
+plan: tf-preflight tf-init lambdas ## terraform plan for ENV into build/terraform/<env>.tfplan, with its summary (<env>.tfplan.summary.md)
+	$(TERRAFORM) -chdir=$(TF_ROOT) plan -input=false $(TF_VARS) -parallelism=$(TF_PARALLELISM) -out=$(TF_PLAN)
+	@$(BIN)/python -m scones.release.plan_file $(TF_PLAN) --chdir $(TF_ROOT)
 
 .PHONY: apply
 # Its output also goes to build/terraform/<env>.apply.log; when the apply fails, scones.quotas says which
 # SageMaker quota to raise if a ResourceLimitExceeded refusal is the reason (new accounts have 0).
-apply: tf-preflight tf-init lambdas ## terraform apply for ENV (local needs `scones local up`)
-	@mkdir -p $(TF_BUILD)
-	set -o pipefail; $(TERRAFORM) -chdir=$(TF_ROOT) apply -input=false $(TF_VARS) -parallelism=$(TF_PARALLELISM) $(if $(filter local,$(ENV)),-auto-approve) 2>&1 | tee $(abspath $(TF_BUILD))/$(ENV).apply.log \
+apply: tf-preflight tf-init lambdas ## terraform apply of the plan `make plan ENV=` saved (local needs `scones local up`)
+	@test -f $(TF_PLAN) || { echo "make apply: no $(TF_PLAN): run make plan ENV=$(ENV) and review it first" >&2; exit 2; }
+	set -o pipefail; $(TERRAFORM) -chdir=$(TF_ROOT) apply -input=false -parallelism=$(TF_PARALLELISM) $(TF_PLAN) 2>&1 | tee $(abspath $(TF_BUILD))/$(ENV).apply.log \
 	  || { $(BIN)/python -m scones.quotas explain $(abspath $(TF_BUILD))/$(ENV).apply.log; exit 1; }
+	@rm -f $(TF_PLAN)  # applied: the next apply needs a new, reviewed plan
 
 .PHONY: destroy
 destroy: tf-init lambdas ## terraform destroy for ENV

@@ -24,6 +24,9 @@ from scones.aws import make_session
 from scones.cli import main
 from scones.deploy import StackConfig, apply_stack
 from scones.local import control
+from scones.paths import repo_root
+from scones.release.terraform import Terraform
+from scones.release.workspace import workspace_for
 from scones.workflow import Outcome, run_executions
 from tests.support.e2e_stacks import assert_nothing_left
 from tests.support.local_fixtures import free_port
@@ -52,7 +55,6 @@ class ReleaseStack:
     reports: Path
     release_config: Path  # floors a two-epoch model meets
 
-
     @property
     def session(self) -> Any:
         return make_session(endpoint_url=self.config.url)
@@ -75,10 +77,6 @@ class ReleaseStack:
         return dict(json.loads((self.runs()[-1] / "report.json").read_text()))
 
     def outputs(self) -> dict[str, Any]:
-        from scones.release.terraform import Terraform
-        from scones.release.workspace import workspace_for
-        from scones.paths import repo_root
-
         workspace = workspace_for(
             "local", envs_dir=repo_root() / "terraform" / "envs", out=self.reports, data_dir=self.config.data_dir,
             endpoint_url=self.config.url, state_dir=self.config.out,
@@ -150,3 +148,90 @@ def test_a_good_candidate_releases_end_to_end_with_a_complete_report(
     summary = (stack.runs()[-1] / "summary.md").read_text()
     for part in ("**released**", "| accuracy |", "Gate: **passed**", "**Plan:**", "Verification:", "Smoke test:"):
         assert part in summary
+
+
+def test_a_second_release_of_the_same_artifact_changes_nothing(stack: ReleaseStack, released: dict[str, Any]) -> None:
+    before = stack.serving_config()
+    result = stack.release("--model-data-url", released["candidate"]["model_data_url"])
+    assert result.exit_code == 0, result.output
+    report = stack.last_report()
+    assert report["status"] == "unchanged"
+    assert report["plan"]["headline"] == "no changes"
+    assert report["stages"]["apply"]["outcome"] == "skipped"
+    assert "smoke" not in report["stages"]
+    assert stack.serving_config() == before
+
+
+def test_a_candidate_below_the_floors_is_stopped_at_the_gate(
+    stack: ReleaseStack, released: dict[str, Any], tmp_path: Path
+) -> None:
+    before = stack.serving_config()
+    strict = _write_config(
+        tmp_path / "strict.json", floors={"accuracy": 0.99, "coverage": 0.9, "accepted_accuracy": 0.99}
+    )
+    result = stack.release("--config", str(strict), "--model-data-url", released["candidate"]["model_data_url"])
+    assert result.exit_code != 0
+    assert "gate: the candidate is refused" in result.output
+    assert "accuracy           0.8" in result.output and ">= 0.9900  REFUSED" in result.output  # the numbers
+    report = stack.last_report()
+    assert report["status"] == "refused"
+    assert list(report["stages"]) == ["data", "train", "evaluate", "gate"]  # nothing registered, nothing applied
+    assert stack.serving_config() == before
+
+
+def _failing_copy(stack: ReleaseStack, model_data_url: str) -> str:
+    """The released artifact with serving code that raises in the model server, next to it in S3."""
+    s3 = stack.session.client("s3")
+    bucket, key = model_data_url.removeprefix("s3://").split("/", 1)
+    body = io.BytesIO(s3.get_object(Bucket=bucket, Key=key)["Body"].read())
+    copy = io.BytesIO()
+    with tarfile.open(fileobj=body) as original, tarfile.open(fileobj=copy, mode="w:gz") as archive:
+        for member in original.getmembers():
+            data = original.extractfile(member).read() if member.isfile() else None  # type: ignore[union-attr]
+            if member.name.endswith("code/inference.py") and data is not None:
+                data += FAILS_IN_SERVING.encode()
+                member.size = len(data)
+            archive.addfile(member, io.BytesIO(data) if data is not None else None)
+    failing_key = key.replace("model.tar.gz", "fails-in-serving/model.tar.gz")
+    s3.put_object(Bucket=bucket, Key=failing_key, Body=copy.getvalue())
+    return f"s3://{bucket}/{failing_key}"
+
+
+def test_a_candidate_failing_in_serving_trips_a_rollback_alarm_and_is_rolled_back(
+    stack: ReleaseStack, released: dict[str, Any]
+) -> None:
+    previous = released["candidate"]["model_data_url"]
+    result = stack.release("--model-data-url", _failing_copy(stack, previous))
+    assert result.exit_code != 0
+    assert "rollback alarm(s) in ALARM: scones-local-endpoint-5xx" in result.output
+    assert f"rolled back to {previous}" in result.output
+    report = stack.last_report()
+    assert report["status"] == "rolled_back"
+    assert report["gate"]["passed"]  # its evaluation is the good model's
+    assert report["stages"]["smoke"]["outcome"] == "failed"
+    assert report["stages"]["rollback"]["outcome"] == "done"
+    assert stack.outputs()["model_data_url"] == previous
+    assert all(outcome not in (Outcome.FAILED, Outcome.TIMED_OUT) for outcome in stack.answers())
+
+
+@pytest.mark.parametrize(
+    ("args", "error"),
+    [
+        (["--env", "staging"], "unknown environment 'staging'"),
+        (["--env", "dev"], "backend.hcl is missing"),
+        (
+            ["--model-data-url", "s3://scones-local-data-123456789012-us-east-1/models/none/model.tar.gz"],
+            "does not exist",
+        ),
+    ],
+    ids=["unknown-environment", "missing-backend-config", "missing-artifact"],
+)
+def test_bad_input_gets_a_named_error_and_changes_nothing(
+    stack: ReleaseStack, released: dict[str, Any], args: list[str], error: str
+) -> None:
+    before, runs = stack.serving_config(), stack.runs()
+    result = stack.release(*args)
+    assert result.exit_code != 0
+    assert error in result.output
+    assert stack.runs() == runs  # not even a report: refused before the release began
+    assert stack.serving_config() == before

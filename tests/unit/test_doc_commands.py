@@ -136,7 +136,24 @@ def test_make_invoke_reads_the_invoke_variables() -> None:
     assert "--bucket t" not in recipe
 
 
-@pytest.mark.parametrize("target", ["plan", "apply", "destroy"])
+@pytest.mark.parametrize("target", ["plan", "destroy"])
 def test_local_port_reaches_terraform_on_the_local_root(target: str) -> None:
     assert "-var=emulator_url=http://127.0.0.1:4599" in make_recipe(target, "ENV=local", "LOCAL_PORT=4599")
     assert "emulator_url" not in make_recipe(target, "ENV=dev")
+
+
+def test_apply_applies_the_plan_file_make_plan_saved_and_nothing_else() -> None:
+    plan = make_recipe("plan", "ENV=dev")
+    apply = make_recipe("apply", "ENV=dev")
+    assert "-out=" in plan and "scones.release.plan_file" in plan  # the summary next to the plan
+    saved = plan.split("-out=", 1)[1].split()[0]
+    assert saved.endswith("build/terraform/dev.tfplan")
+    assert f"apply -input=false -parallelism=10 {saved}" in apply
+    assert "-var" not in apply and "-auto-approve" not in apply  # a saved plan takes neither
+
+
+def test_make_release_reaches_the_emulator_on_local_port() -> None:
+    assert "release --env local --endpoint-url http://127.0.0.1:4599" in make_recipe(
+        "release", "ENV=local", "LOCAL_PORT=4599"
+    )
+    assert "--endpoint-url" not in make_recipe("release", "ENV=dev")

@@ -12,6 +12,9 @@ from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
+from scones.local.alarms import evaluate_remote
+from scones.local.emulator_api import EmulatorApiError
+
 
 def rollback_alarm_names(described_endpoint: dict[str, Any]) -> list[str]:
     config = described_endpoint.get("LastDeploymentConfig") or {}
@@ -27,10 +30,21 @@ def alarms_in_alarm(session: Any, endpoint_name: str, *, emulator_url: str | Non
         if not names:
             return []
         if emulator_url is not None:
-            from scones.local.alarms import evaluate_remote
-
             evaluate_remote(emulator_url)
         answer = session.client("cloudwatch").describe_alarms(AlarmNames=names)
-    except (ClientError, BotoCoreError):
+    except (ClientError, BotoCoreError, EmulatorApiError):
         return []  # the reason of a failure already known; what cannot be read adds nothing
     return sorted(alarm["AlarmName"] for alarm in answer.get("MetricAlarms", []) if alarm["StateValue"] == "ALARM")
+
+
+def reset_for_rollback(session: Any, names: list[str], reason: str) -> None:
+    """Set the rollback alarms the candidate tripped back to OK before the previous model is deployed
+    again: an endpoint update started while one of them is in ALARM is rolled back at once, so the
+    restore itself would be undone. CloudWatch re-evaluates them at their next period and they fire
+    again if the restored model fails too ("SetAlarmState",
+    https://docs.aws.amazon.com/AmazonCloudWatch/latest/APIReference/API_SetAlarmState.html)."""
+    cloudwatch = session.client("cloudwatch")
+    for name in names:
+        cloudwatch.set_alarm_state(
+            AlarmName=name, StateValue="OK", StateReason=f"scones release rollback: {reason}"[:1023]
+        )

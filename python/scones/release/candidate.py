@@ -10,6 +10,7 @@ here, so a release refuses them (README, "Releasing a model").
 
 from __future__ import annotations
 
+import hashlib
 import json
 import subprocess
 import sys
@@ -17,9 +18,9 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from scones.aws import InvalidS3UriError
+from scones.aws import InvalidS3UriError, parse_s3_uri
 from scones.release.errors import CandidateArtifactError
-from scones.tfvars import TfvarsError, artifact_exists, validate_image_uri, validate_model_data_url
+from scones.tfvars import TfvarsError, artifact_exists, validate_image_uri, validate_model_data_url, write_atomically
 from scones.training import images
 
 
@@ -112,8 +113,41 @@ def train_on_sagemaker(
     }
 
 
-def evaluate(model_data_url: str, data_dir: Path, threshold: float, session: Any, out: Path) -> dict[str, Any]:
-    """`scones evaluate`'s report of the candidate, written to out/evaluation.json."""
+def artifact_sha256(session: Any, model_data_url: str) -> str:
+    """SHA-256 of the artifact in S3, streamed."""
+    bucket, key = parse_s3_uri(model_data_url)
+    digest = hashlib.sha256()
+    for chunk in session.client("s3").get_object(Bucket=bucket, Key=key)["Body"].iter_chunks(1 << 20):
+        digest.update(chunk)
+    return digest.hexdigest()
+
+
+def _split_fingerprint(data_dir: Path, split: str) -> str:
+    """The split's list of images and labels: what an evaluation of it depends on besides the artifact."""
+    listing = sorted(str(path.relative_to(data_dir)) for path in (data_dir / split).rglob("*.png"))
+    return hashlib.sha256("\n".join(listing).encode()).hexdigest()[:16]
+
+
+def evaluate(
+    model_data_url: str, data_dir: Path, threshold: float, session: Any, out: Path, cache: Path
+) -> dict[str, Any]:
+    """`scones evaluate`'s report of the candidate, written to out/evaluation.json. An artifact evaluated
+    before (same content, threshold and test split) is read from `cache`: evaluation is deterministic,
+    and a release of an artifact already evaluated (a re-release, a promotion) need not pay for it again."""
+    key = f"{artifact_sha256(session, model_data_url)}-{threshold}-{_split_fingerprint(data_dir, 'test')}.json"
+    cached = cache / key
+    if cached.is_file():
+        report = dict(json.loads(cached.read_text()))
+    else:
+        report = _evaluate(model_data_url, data_dir, threshold, session)
+        cache.mkdir(parents=True, exist_ok=True)
+        write_atomically(cached, report)
+    report["model"] = model_data_url
+    (out / "evaluation.json").write_text(json.dumps(report, indent=2) + "\n")
+    return report
+
+
+def _evaluate(model_data_url: str, data_dir: Path, threshold: float, session: Any) -> dict[str, Any]:
     from scones.evaluation.evaluate import evaluate_artifact
     from scones.evaluation.served_model import ArtifactError
 
@@ -127,5 +161,4 @@ def evaluate(model_data_url: str, data_dir: Path, threshold: float, session: Any
             else ""
         )
         raise CandidateArtifactError(f"cannot evaluate {model_data_url}: {exc}{hint}") from None
-    (out / "evaluation.json").write_text(json.dumps(report, indent=2) + "\n")
     return report

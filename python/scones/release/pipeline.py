@@ -76,6 +76,7 @@ class Release:
         self.terraform = terraform or Terraform(workspace)
         self.echo = echo
         self.run: Run
+        self.fired_alarms: list[str] = []  # the endpoint's rollback alarms a failed check found in ALARM
 
     # -- the stage runner ---------------------------------------------------------------------------
 
@@ -160,7 +161,7 @@ class Release:
             self.stage("verify", self._verify)
             self.stage("smoke", self._smoke)
         except click.ClickException as exc:
-            self._rollback(deployed_record(stack), exc.message)
+            self._rollback(deployed_record(stack), self._with_fired_alarms(stack, exc.message))
         self.run.finish("released")
 
     # -- the stages ---------------------------------------------------------------------------------
@@ -216,7 +217,12 @@ class Release:
 
     def _evaluate(self, chosen: dict[str, Any]) -> tuple[str, str, Any]:
         report = candidate.evaluate(
-            chosen["model_data_url"], self.workspace.data_dir, self.config.threshold, self.session, self.run.folder
+            chosen["model_data_url"],
+            self.workspace.data_dir,
+            self.config.threshold,
+            self.session,
+            self.run.folder,
+            cache=self.workspace.out.parent / "evaluations",
         )
         metrics = gate.candidate_metrics(report)
         accepted = metrics["accepted_accuracy"]
@@ -283,12 +289,19 @@ class Release:
         )
         self.run.set(smoke=result.as_dict())
         if not result.passed:
-            fired = alarms.alarms_in_alarm(
-                self.session, stack["endpoint_name"], emulator_url=self.workspace.endpoint_url
-            )
-            named = f"; rollback alarm(s) in ALARM: {', '.join(fired)}" if fired else ""
-            raise SmokeTestError(f"smoke test: {result.reason()}{named}")
+            raise SmokeTestError(f"smoke test: {result.reason()}")
         return "passed", result.reason() + f" ({result.details.get('line', '')})", result.as_dict()
+
+    def _with_fired_alarms(self, stack: dict[str, Any], reason: str) -> str:
+        """The reason of a failure after the apply, naming the endpoint's rollback alarms in ALARM."""
+        if not stack.get("endpoint_name"):
+            return reason
+        self.fired_alarms = alarms.alarms_in_alarm(
+            self.session, stack["endpoint_name"], emulator_url=self.workspace.endpoint_url
+        )
+        if not self.fired_alarms:
+            return reason
+        return f"{reason}; rollback alarm(s) in ALARM: {', '.join(self.fired_alarms)}"
 
     def _rollback(self, previous: dict[str, Any], reason: str) -> None:
         """Restore the previous model, apply, check that it serves; RolledBackError with the reason."""
@@ -297,6 +310,8 @@ class Release:
 
         def body() -> tuple[str, str, Any]:
             update_tfvars(self.workspace.tfvars_file, restored)
+            if self.fired_alarms:
+                alarms.reset_for_rollback(self.session, self.fired_alarms, reason)
             plan_file = self.run.folder / "rollback.tfplan"
             self.terraform.plan(plan_file)
             write_summary(plan_file, self.terraform.show_json(plan_file))

@@ -46,11 +46,10 @@ class PlanSummary:
 
     def markdown(self) -> str:
         lines = [f"**Plan:** {self.headline()}"]
-        if self.counts["delete"] or self.counts["replace"]:
-            lines.append("")
-            lines.append(
-                f"> **Destroys:** {self.counts['delete']} deleted, {self.counts['replace']} replaced: read them below."
-            )
+        if self.counts["delete"]:
+            # A replacement is the usual way a new model ships (name_prefix + create_before_destroy); a
+            # delete removes something for good.
+            lines += ["", f"> **Destroys {self.counts['delete']} resource(s)**: read the `-` lines below."]
         if self.model is not None:
             lines += ["", "| model | before | after |", "|---|---|---|"]
             for name in _MODEL_FIELDS:

@@ -74,14 +74,14 @@ def workspace_for(
         known = sorted(p.name for p in envs_dir.iterdir() if (p / "main.tf").is_file()) if envs_dir.is_dir() else []
         raise UnknownEnvironmentError(f"unknown environment {env!r}: expected one of {', '.join(known) or 'none'}")
     if env != LOCAL:
-        if state_dir is not None or endpoint_url is not None:
-            raise UnknownEnvironmentError(
-                f"--state-dir and --endpoint-url are for the local environment (the emulator), not {env!r}"
-            )
         if not (env_dir / "backend.hcl").is_file():
             raise MissingBackendConfigError(
                 f"{env_dir / 'backend.hcl'} is missing: copy backend.hcl.example and name your state bucket "
                 f"(make bootstrap-state ENV={env} REGION=... BUCKET=...)"
+            )
+        if state_dir is not None or endpoint_url is not None:
+            raise UnknownEnvironmentError(
+                f"--state-dir and --endpoint-url are for the local environment (the emulator), not {env!r}"
             )
     resolved_state = state_dir.resolve() if state_dir is not None else None
     tfvars_dir = (resolved_state / "tfvars" / env) if resolved_state is not None else env_dir
