@@ -2,7 +2,7 @@
 # apply the reviewed plan, verify, smoke test, and roll back on a failure after the apply. Floors, approval
 # mode and smoke test: terraform/envs/<env>/release.json. Reports: build/release/<env>/<timestamp>/.
 #   make release ENV=local                  (on the emulator `make local-up` started on LOCAL_PORT)
-#   make release ENV=dev RELEASE_ARGS="--model-data-url s3://<bucket>/models/<run>/model.tar.gz"
+#   make release ENV=dev RELEASE_ARGS="--model-data-url s3://<bucket>/models/<job-name>/model.tar.gz"
 RELEASE_ARGS ?=
 
 .PHONY: release
