@@ -56,6 +56,7 @@ LONGEST_FIRST = (
     "tests/e2e/test_workflow.py",
     "environment-root-plans",
     "plan-testing-roots",
+    "tests/e2e/test_release.py",
     "tests/e2e/test_stack_changes.py",
     "tests/e2e/test_alarms.py",
     "tests/e2e/test_express.py",

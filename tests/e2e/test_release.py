@@ -113,7 +113,8 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ReleaseStack]:
         # A two-epoch model is sure of few images at the stack's threshold: the repository's floors, with
         # the coverage floor lowered to what it reaches.
         floors = {"accuracy": 0.7, "coverage": 0.02, "accepted_accuracy": 0.8}
-        yield ReleaseStack(config, out / "reports", _write_config(out / "release.json", floors=floors))
+        smoke = {"count": 2, "capture_timeout_seconds": 20}
+        yield ReleaseStack(config, out / "reports", _write_config(out / "release.json", floors=floors, smoke=smoke))
     finally:
         control.down(config.emulator_dir)
     assert_nothing_left(config, state.pid)
