@@ -57,7 +57,7 @@ class SmokeResult:
         }
 
 
-def test_keys(s3: Any, bucket: str, prefix: str, count: int) -> list[str]:
+def smoke_keys(s3: Any, bucket: str, prefix: str, count: int) -> list[str]:
     """`count` test images, taking the classes in turn (data/test/<class>/...)."""
     by_class: dict[str, list[str]] = {}
     for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=f"{prefix.strip('/')}/test/"):
@@ -112,7 +112,7 @@ def sampling_percentage(sagemaker: Any, endpoint_name: str) -> float:
 def smoke_test(session: Any, stack: dict[str, Any], count: int, *, capture_timeout_seconds: float) -> SmokeResult:
     s3 = session.client("s3")
     bucket = stack["data_bucket_name"]
-    keys = test_keys(s3, bucket, stack.get("data_prefix") or "data", count)
+    keys = smoke_keys(s3, bucket, stack.get("data_prefix") or "data", count)
     if not keys:
         return SmokeResult({}, [{"key": f"s3://{bucket}/data/test/", "outcome": "no images", "error": ""}], 0, 0)
     started = time.time() - 1  # capture times are whole seconds on some writers
