@@ -67,3 +67,11 @@ def test_vehicles_keep_their_coverage_and_accuracy(gate: dict[str, Any]) -> None
     assert figures["with_guard"]["coverage"] >= 0.78
     assert figures["without_guard"]["coverage"] - figures["with_guard"]["coverage"] <= 0.02 + 1e-9
     assert figures["with_guard"]["accepted_accuracy"] >= 0.99
+
+
+def test_photos_of_other_things_are_flagged_far_more_often_than_vehicles(gate: dict[str, Any]) -> None:
+    natural, vehicles = gate["out_of_distribution"]["natural"], gate["in_distribution"]
+    natural_rate, vehicle_rate = natural["flagged"] / natural["count"], vehicles["flagged"] / vehicles["count"]
+    assert natural_rate >= 0.3, natural["by_group"]
+    assert vehicle_rate <= 0.05  # the threshold's target: 99 % of in-distribution images pass it
+    assert natural_rate >= 8 * vehicle_rate, (natural_rate, vehicle_rate)
