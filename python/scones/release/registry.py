@@ -42,7 +42,7 @@ _MAX_KEY = 128
 _MAX_VALUE = 256
 _PROPERTY_KEY = re.compile(r"^[\w\s.:/=+\-@]*$")
 # A versioned model package ARN: model-package/<group>/<version> (SageMaker writes the group in lower case).
-_VERSION_ARN = re.compile(
+VERSION_ARN = re.compile(
     r"^arn:aws[a-z-]*:sagemaker:[a-z0-9-]+:\d{12}:model-package/(?P<group>[a-z0-9](?:-*[a-z0-9]){0,62})/(?P<version>\d+)$"
 )
 # What the endpoint takes and answers (docs/contracts.md); SageMaker requires both lists in a version's
@@ -159,7 +159,7 @@ def _from_description(described: dict[str, Any]) -> ModelVersion:
 
 
 def _parse_arn(arn: str) -> re.Match[str]:
-    found = _VERSION_ARN.match(arn or "")
+    found = VERSION_ARN.match(arn or "")
     if found is None:
         raise InvalidVersionArnError(
             f"{arn!r} is not a model version ARN (arn:aws:sagemaker:<region>:<account>:model-package/<group>/<version>)"
