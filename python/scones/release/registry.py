@@ -265,6 +265,11 @@ def require_approved(session: Any, arn: str, *, group: str | None = None) -> Mod
     return version
 
 
+def versions(session: Any, group: str) -> list[ModelVersion]:
+    """Every version of the group, newest first."""
+    return [describe(session, arn, group=group) for arn in _versions_newest_first(session, group)]
+
+
 def latest(session: Any, group: str, *, approval: str | None = None) -> ModelVersion | None:
     """The group's newest version (with that approval status, if given), or None."""
     if approval is not None and approval not in APPROVAL_STATUSES:

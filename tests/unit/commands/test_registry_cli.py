@@ -1,7 +1,9 @@
-"""`scones approve ARN`: approves a registry version of the environment's group, on the in-process emulator."""
+"""`scones approve ARN` approves a registry version of the environment's group; `scones registry list` shows the
+versions. On the in-process emulator."""
 
 from __future__ import annotations
 
+import json
 import uuid
 from collections.abc import Iterator
 from typing import Any
@@ -75,3 +77,16 @@ def test_bad_input_is_named(aws: LocalAWS, pending: str) -> None:
     assert missing.exit_code == 1 and "/99" in missing.output
     bad = _approve(aws, "scones-prod-models/1", "--group", "scones-prod-models")
     assert bad.exit_code == 1 and "is not a model version ARN" in bad.output
+
+
+def test_registry_list_shows_every_version_newest_first(aws: LocalAWS, pending: str) -> None:
+    result = CliRunner().invoke(main, ["registry", "list", "--env", "prod", "--json", "--endpoint-url", aws.url])
+    assert result.exit_code == 0, result.output
+    listed = json.loads(result.output)
+    assert listed[0]["arn"] == pending and listed[0]["approval"] == "PendingManualApproval"
+    assert [v["version"] for v in listed] == sorted((v["version"] for v in listed), reverse=True)
+    assert listed[0]["metrics"] == {"accuracy": 0.9} and listed[0]["source"] == "job-1"
+    table = CliRunner().invoke(main, ["registry", "list", "--env", "prod", "--endpoint-url", aws.url])
+    assert table.exit_code == 0 and pending in table.output and "PendingManualApproval" in table.output
+    empty = CliRunner().invoke(main, ["registry", "list", "--env", "local", "--endpoint-url", aws.url])
+    assert empty.exit_code == 0 and "scones-local-models: no versions" in empty.output
