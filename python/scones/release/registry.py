@@ -123,6 +123,15 @@ def artifact_sha256(session: Any, model_data_url: str) -> str:
     return digest.hexdigest()
 
 
+def _require_ecr_image(image_uri: str) -> None:
+    from scones.tfvars import TfvarsError, validate_image_uri
+
+    try:
+        validate_image_uri(image_uri or "")
+    except TfvarsError as exc:
+        raise InvalidCandidateError(f"image_uri: {exc.message}") from None
+
+
 def _metric_properties(metrics: dict[str, Any]) -> dict[str, str]:
     properties = {}
     for name, value in sorted(metrics.items()):
@@ -220,8 +229,7 @@ def register(
         raise InvalidCandidateError(f"approval {approval!r} must be one of {', '.join(APPROVAL_STATUSES)}")
     if not model_data_url.endswith(".tar.gz"):
         raise InvalidCandidateError(f"model_data_url {model_data_url!r} must point at a .tar.gz model artifact")
-    if not image_uri:
-        raise InvalidCandidateError("image_uri is required: the version's container runs it")
+    _require_ecr_image(image_uri)
     properties = _metric_properties(metrics)
     source_value = (source or "unknown")[:_MAX_VALUE]
     _require_group(session, group)

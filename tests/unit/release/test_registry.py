@@ -119,6 +119,8 @@ def test_bad_input_gets_a_named_error_and_registers_nothing(aws: LocalAWS, sessi
         _register(session, group, f"s3://{BUCKET}/models/missing.tar.gz")
     with pytest.raises(registry.ModelGroupNotFoundError, match="apply the environment's stack"):
         _register(session, "lib-no-such-group", url)
+    with pytest.raises(registry.InvalidCandidateError, match="is not an ECR image URI"):
+        _register(session, group, url, image_uri="pytorch-inference:latest")
     with pytest.raises(registry.InvalidCandidateError, match="approval"):
         _register(session, group, url, approval="Yes")
     with pytest.raises(registry.InvalidCandidateError, match="metric"):
