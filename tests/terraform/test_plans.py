@@ -198,7 +198,10 @@ def test_roles_grant_exactly_what_each_consumer_needs(env_plan: Callable[[str], 
     settings = ENV_SETTINGS[env]
     kms_key = ENV_EXTRA.get(env, {}).get("kms_key_arn")
     by_role = _by_role(env_plan(env))
-    assert set(by_role) == {"serialize_image", "classify_image", "filter_low_confidence", "sagemaker", "state_machine"}
+    # "release": the model registry's policy for the release pipeline (tests/terraform/test_registry.py).
+    assert set(by_role) == {
+        "serialize_image", "classify_image", "filter_low_confidence", "sagemaker", "state_machine", "release"
+    }  # fmt: skip
     decrypt = {"DecryptImages": ({"kms:Decrypt"}, {kms_key})} if kms_key else {}
     assert by_role["serialize_image"] == _lambda_baseline(n, "serialize-image") | {
         "ReadImages": ({"s3:GetObject"}, {f"arn:aws:s3:::{n['data_bucket']}/data/*"}),
@@ -813,6 +816,11 @@ BAD_STACK_VALUES = [
 BAD_LOCAL_ROOT_VALUES = [
     ({"threshold": 1.5}, "threshold must be in (0, 1]"),
     ({"state_machine_type": "FAST"}, "state_machine_type must be STANDARD or EXPRESS."),
+    (
+        {"model_package_arn": "arn:aws:sagemaker:us-east-1:123456789012:model-package/scones-local-models"},
+        "model_package_arn must be a versioned model package ARN",
+    ),
+    ({"model_serving": "pytorch"}, 'model_serving must be "scones" or "image-classification".'),
 ]
 
 
