@@ -80,8 +80,9 @@ include $(wildcard mk/*.mk)
 
 DEMO_ARGS ?=
 .PHONY: demo
-demo: setup lambdas tf-toolchain ## The whole workflow end to end on the local emulator (DEMO_ARGS="--count 40 --epochs N")
-	TERRAFORM=$(TERRAFORM) $(BIN)/scones demo $(DEMO_ARGS)
+KEEP ?=
+demo: setup lambdas tf-toolchain ## The whole workflow end to end on the local emulator (DEMO_ARGS="--count 40 --epochs N"; KEEP=1 leaves it up)
+	TERRAFORM=$(TERRAFORM) $(BIN)/scones demo $(DEMO_ARGS) $(if $(KEEP),--keep-running)
 
 BENCH_ARGS ?=
 .PHONY: bench

@@ -12,3 +12,7 @@ evaluate: | $(STAMP) ## Evaluate a model artifact (MODEL=path|s3://...) on the p
 	$(BIN)/scones evaluate "$(MODEL)" --data-dir "$(EVAL_DATA_DIR)" --split $(EVAL_SPLIT) --out "$(EVAL_OUT)" \
 	  $(if $(EVAL_ENDPOINT_URL),--endpoint-url "$(EVAL_ENDPOINT_URL)")
 
+
+.PHONY: model-fixture
+model-fixture: | $(STAMP) ## Retrain the committed test model (tests/fixtures/trained_model) after a recipe change
+	$(BIN)/python scripts/make_model_fixture.py

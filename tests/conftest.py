@@ -4,6 +4,7 @@ up the developer's AWS setup."""
 from __future__ import annotations
 
 import importlib.util
+import os
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -12,6 +13,13 @@ import pytest
 
 REPO = Path(__file__).resolve().parents[1]
 DEMO_TARBALL = REPO / "data" / "cifar-100-python-bicycle-motorcycle.tar.gz"
+
+# torch (and the processes the tests start: training, the model servers) on one intra-op thread. The suite
+# runs more workers than the machine has cores, and torch's threads then wait on each other by spinning,
+# burning the CPU the other workers need; on 32x32 images they saved nothing even on an idle machine
+# (scones.evaluation.served_model.one_thread). Set before anything imports torch; the tests of the
+# multi-threaded paths set their thread counts themselves (tests/unit/model/test_net.py).
+os.environ.setdefault("OMP_NUM_THREADS", "1")
 
 
 def pytest_sessionstart(session: pytest.Session) -> None:

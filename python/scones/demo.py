@@ -3,12 +3,15 @@
 Brings the stack up on a private emulator (scones.deploy), then exercises it: workflow executions
 on random test images (scones.workflow), the artifact's evaluation on the test split, the report
 of what the endpoint captured and the deployed alarms' states (scones.local.alarms). The emulator
-is always stopped, whatever fails. The same seed gives the same images, executions and counts.
+is stopped at the end, whatever fails; with `--keep-running` a demo that succeeded leaves it and the
+deployed stack up and prints how to look around (`look_around`). The same seed gives the same images,
+executions and counts.
 """
 
 from __future__ import annotations
 
 import json
+import shlex
 import shutil
 import time
 from pathlib import Path
@@ -17,6 +20,7 @@ from typing import Any
 import click
 
 from scones import DEFAULT_THRESHOLD
+from scones.aws import EMULATOR_REGION
 from scones.data.sampling import list_image_keys, pick_keys
 from scones.deploy import Deployment, StackConfig, StageError, deploy, emulator, stage
 from scones.local import control
@@ -28,16 +32,44 @@ from scones.workflow import run_executions, summarize, summary_line
 TEST_PREFIX = "data/test/"
 
 
-def run_demo(config: StackConfig, *, count: int) -> dict[str, Any]:
+def run_demo(config: StackConfig, *, count: int, keep_running: bool = False) -> tuple[Deployment, dict[str, Any]]:
     started = time.monotonic()
-    # The emulator starts empty: state and tfvars of an earlier run would point at nothing.
-    shutil.rmtree(config.out, ignore_errors=True)
-    config.out.mkdir(parents=True)
+    # The emulator starts empty: state and tfvars of an earlier run would point at nothing. (A kept
+    # emulator of an earlier demo still runs from this folder: `emulator` refuses to start over it.)
+    if control.running_state(config.emulator_dir) is None:
+        shutil.rmtree(config.out, ignore_errors=True)
+    config.out.mkdir(parents=True, exist_ok=True)
 
     stage("local AWS emulator")
-    with emulator(config.emulator_dir, config.port):
+    with emulator(config.emulator_dir, config.port, keep=keep_running):
         deployment = deploy(config)
-        return exercise(deployment, count=count, seed=config.seed, started=started)
+        return deployment, exercise(deployment, count=count, seed=config.seed, started=started)
+
+
+def look_around(deployment: Deployment) -> list[str]:
+    """What a newcomer can do with the stack a `--keep-running` demo left up: commands ready to paste, from
+    any folder (absolute paths)."""
+    config, outputs = deployment.config, deployment.outputs
+    state_dir = shlex.quote(str(config.emulator_dir))
+    machine, bucket = outputs["state_machine_arn"], outputs["data_bucket_name"]
+    data_dir, root = shlex.quote(str(config.out / ".terraform")), shlex.quote(str(config.env_dir))
+    terraform = f"TF_DATA_DIR={data_dir} terraform -chdir={root}"
+    return [
+        f"The emulator and the deployed stack stay up on {config.url}.",
+        "Point the AWS CLI and scones at it (test credentials, its region, its URL):",
+        f'  eval "$(scones local env --state-dir {state_dir})"',
+        "Then try:",
+        f"  scones invoke --count 5 --state-machine-arn {machine} --bucket {bucket}",
+        f"  aws stepfunctions list-executions --state-machine-arn {machine} --max-items 5",
+        f"  aws sagemaker describe-endpoint --endpoint-name {outputs['endpoint_name']}",
+        f"  scones local alarms --state-dir {state_dir}",
+        f"  scones monitor --s3-uri {outputs['capture_s3_uri']} --out {shlex.quote(str(config.out / 'monitor'))}",
+        "  scones local fault --help    (inject a fault, then run scones invoke again)",
+        f"  {terraform} output    (the stack's outputs, from its state {config.state_file})",
+        "Stop it (the emulator and every process it started):",
+        f"  scones local down --state-dir {state_dir}",
+        f"Without the exports, give each command --endpoint-url {config.url} --region {EMULATOR_REGION}.",
+    ]
 
 
 def exercise(deployment: Deployment, *, count: int, seed: int, started: float | None = None) -> dict[str, Any]:
@@ -121,10 +153,15 @@ def exercise(deployment: Deployment, *, count: int, seed: int, started: float | 
 @click.option("--count", type=click.IntRange(min=1), default=40, show_default=True, help="Workflow executions.")
 @click.option("--seed", type=int, default=0, show_default=True, help="Seed of training and of the images picked.")
 @click.option("--epochs", type=click.IntRange(min=1), default=None, help="Override the local recipe's epochs.")
-def demo_cmd(out: Path | None, port: int, count: int, seed: int, epochs: int | None) -> None:
+@click.option(
+    "--keep-running",
+    is_flag=True,
+    help="Leave the emulator and the deployed stack up afterwards, and print how to use and stop them.",
+)
+def demo_cmd(out: Path | None, port: int, count: int, seed: int, epochs: int | None, keep_running: bool) -> None:
     """Run the end-to-end demo on the local emulator."""
     config = StackConfig(out=out or repo_root() / "build" / "demo", port=port, seed=seed, epochs=epochs)
-    summary = run_demo(config, count=count)
+    deployment, summary = run_demo(config, count=count, keep_running=keep_running)
     stage("summary")
     for key in (
         "executions",
@@ -145,6 +182,10 @@ def demo_cmd(out: Path | None, port: int, count: int, seed: int, epochs: int | N
     if summary["first_apply_seconds"] is not None:
         parts.append(f"{summary['first_apply_seconds']:.0f} s first apply")
     click.echo(f"    {'summary':<21}{config.out / 'summary.json'}  ({', '.join(parts)})")
+    if keep_running:
+        stage("the stack stays up (--keep-running)")
+        for line in look_around(deployment):
+            click.echo(f"    {line}")
 
 
 if __name__ == "__main__":

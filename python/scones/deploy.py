@@ -190,8 +190,9 @@ class Terraform:
 
 
 @contextmanager
-def emulator(state_dir: Path, port: int) -> Iterator[str]:
-    """A private emulator on `port` for the block (its URL); always stopped afterwards."""
+def emulator(state_dir: Path, port: int, *, keep: bool = False) -> Iterator[str]:
+    """A private emulator on `port` for the block (its URL); stopped afterwards, unless `keep` and the block
+    succeeded (a failed run never leaves processes behind)."""
     try:
         state, already_running = control.up(state_dir, port=port)
     except control.EmulatorError as exc:  # a port clash or a daemon that died: a one-line error, not a traceback
@@ -202,11 +203,14 @@ def emulator(state_dir: Path, port: int) -> Iterator[str]:
             f"stop it first: scones local down --state-dir {state_dir}"
         )
     click.echo(f"    emulator on {state.url} (log: {state_dir / 'emulator.log'})")
+    succeeded = False
     try:
         yield state.url
+        succeeded = True
     finally:
-        control.down(state_dir)
-        click.echo("    emulator stopped")
+        if not (keep and succeeded):
+            control.down(state_dir)
+            click.echo("    emulator stopped")
 
 
 @dataclass

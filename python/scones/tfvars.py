@@ -1,4 +1,5 @@
-"""`scones tfvars`: write a trained model's URIs into terraform/envs/<env>/model.auto.tfvars.json.
+"""`scones tfvars`: write a trained model's URIs, or a model registry version, into
+terraform/envs/<env>/model.auto.tfvars.json.
 
 Terraform loads `*.auto.tfvars.json` by itself, so `terraform apply` (or `make apply`) after this
 command redeploys the endpoint with that artifact; nothing is retrained.
@@ -43,6 +44,10 @@ class InvalidImageUriError(TfvarsError):
     """model_image_uri is not an ECR image URI."""
 
 
+class InvalidModelPackageArnError(TfvarsError):
+    """model_package_arn is not a versioned model package ARN."""
+
+
 class ModelArtifactNotFoundError(TfvarsError):
     """--check-exists: the model artifact is not in S3."""
 
@@ -72,6 +77,17 @@ def validate_image_uri(uri: str) -> str:
             "(<account>.dkr.ecr.<region>.amazonaws.com/<repository>:<tag>)"
         )
     return uri
+
+
+def validate_model_package_arn(arn: str) -> str:
+    from scones.release.registry import VERSION_ARN
+
+    if not VERSION_ARN.match(arn):
+        raise InvalidModelPackageArnError(
+            f"model_package_arn {arn!r} is not a model registry version "
+            "(arn:aws:sagemaker:<region>:<account>:model-package/<group>/<version>)"
+        )
+    return arn
 
 
 def env_dir(tfvars_dir: Path, env: str) -> Path:
@@ -108,12 +124,14 @@ def write_atomically(path: Path, data: dict[str, Any]) -> None:
         raise
 
 
-def update_tfvars(path: Path, values: dict[str, str]) -> list[tuple[str, Any, str]]:
-    """Set `values` in the file, keeping every other key; returns (key, old, new) per change."""
+def update_tfvars(path: Path, values: dict[str, str | None]) -> list[tuple[str, Any, str | None]]:
+    """Set `values` in the file, keeping every other key; returns (key, old, new) per change. A None for a key the
+    file does not have is no change (Terraform reads both as null) and is not written."""
     current = read_tfvars(path)
     changes = [(key, current.get(key), value) for key, value in values.items() if current.get(key) != value]
     if changes or not path.exists():
-        write_atomically(path, {**current, **values})
+        written = {key: value for key, value in values.items() if value is not None or key in current}
+        write_atomically(path, {**current, **written})
     return changes
 
 
@@ -167,6 +185,11 @@ def artifact_exists(session: Any, url: str) -> bool:
 @click.option("--model-data-url", default=None, help="s3://bucket/key.tar.gz of a trained model.")
 @click.option("--model-image-uri", default=None, help="ECR image that serves the model.")
 @click.option(
+    "--model-package-arn",
+    default=None,
+    help="A model registry version to deploy instead (model-package/<group>/<version>; nulls the two URIs).",
+)
+@click.option(
     "--from-json",
     "from_json",
     type=click.Path(path_type=Path, dir_okay=False, exists=True),
@@ -186,6 +209,7 @@ def tfvars_cmd(
     training_job: str | None,
     model_data_url: str | None,
     model_image_uri: str | None,
+    model_package_arn: str | None,
     from_json: Path | None,
     tfvars_dir: Path | None,
     check_exists: bool,
@@ -199,16 +223,24 @@ def tfvars_cmd(
     scones tfvars --env dev --training-job scones-image-classification-20260101120000
     scones tfvars --env local --model-data-url s3://B/models/local-X/model.tar.gz --model-image-uri URI
     scones tfvars --env local --from-json build/train/result.json
+    scones tfvars --env prod --model-package-arn arn:aws:sagemaker:R:A:model-package/scones-prod-models/7
 
     Other keys in the file are kept; what changed is printed as old -> new.
     """
-    sources = sum(x is not None for x in (training_job, from_json)) + (model_data_url is not None)
+    sources = sum(x is not None for x in (training_job, from_json, model_data_url, model_package_arn))
     if sources != 1:
         raise click.UsageError(
             "give exactly one source: --training-job NAME, --model-data-url URL (+ --model-image-uri), "
-            "or --from-json FILE"
+            "--from-json FILE, or --model-package-arn ARN"
         )
     target_dir = env_dir(tfvars_dir or repo_root() / "terraform" / "envs", env)
+    if model_package_arn is not None:
+        if model_image_uri is not None or check_exists:
+            raise click.UsageError("--model-package-arn takes neither --model-image-uri nor --check-exists")
+        # The version brings its artifact and image: the stack refuses either beside it.
+        arn = validate_model_package_arn(model_package_arn)
+        _write(target_dir / TFVARS_FILE, {"model_package_arn": arn, "model_data_url": None, "model_image_uri": None})
+        return
     needs_aws = training_job is not None or check_exists
     session = make_session(region=region, endpoint_url=endpoint_url, profile=profile) if needs_aws else None
 
@@ -223,12 +255,18 @@ def tfvars_cmd(
         raise click.UsageError("no model_data_url: pass --model-data-url")
     if not image:
         raise click.UsageError("no model_image_uri: pass --model-image-uri")
-    values = {"model_data_url": validate_model_data_url(data_url), "model_image_uri": validate_image_uri(image)}
+    values: dict[str, str | None] = {
+        "model_data_url": validate_model_data_url(data_url),
+        "model_image_uri": validate_image_uri(image),
+        "model_package_arn": None,  # a registry version excludes an artifact (the stack's precondition)
+    }
 
     if check_exists and not artifact_exists(session, data_url):
         raise ModelArtifactNotFoundError(f"{data_url} does not exist (checked with --check-exists)")
+    _write(target_dir / TFVARS_FILE, values)
 
-    path = target_dir / TFVARS_FILE
+
+def _write(path: Path, values: dict[str, str | None]) -> None:
     changes = update_tfvars(path, values)
     if not changes:
         click.echo(f"{path}: unchanged")

@@ -12,6 +12,9 @@ from __future__ import annotations
 
 import io
 import json
+import os
+import subprocess
+import sys
 import time
 import uuid
 from collections.abc import Iterator
@@ -310,3 +313,32 @@ def test_a_blank_frame_and_noise_are_rejected_by_the_real_models_guard(stack: St
     rejected = [n for n in _notifications_since(stack, notified) if n.get("event") == "out_of_distribution"]
     assert sorted(n["s3_key"] for n in rejected) == sorted(frames)
     assert all(n["ood"]["flagged"] and n["ood"]["checked"] for n in rejected)
+
+
+def test_the_commands_a_kept_demo_prints_work(stack: Stack, observed: Observed, tmp_path: Path) -> None:
+    """`scones demo --keep-running` prints commands to paste: with the printed exports, each `scones` and
+    `terraform` command works on the deployed stack, from any folder. (The stop command is
+    tests/unit/commands/test_demo_keep_running.py's; this stack is the module's. The `aws` lines need the
+    AWS CLI, which the project does not install: they name the same resources.)"""
+    from scones.demo import look_around
+    from scones.toolchain.binary import find_terraform
+
+    lines = [line.strip() for line in look_around(stack.deployment)]
+    (exports,) = [line for line in lines if line.startswith("eval ")]
+    commands = [line.split("    (")[0] for line in lines if line.startswith(("scones ", "TF_DATA_DIR="))]
+    assert [c for c in commands if c.startswith("scones local down")], lines
+    bin_dir = str(Path(sys.executable).parent)  # the scones of this environment
+    terraform = find_terraform()
+    assert terraform is not None
+    env = {**os.environ, "PATH": f"{bin_dir}:{Path(terraform).parent}:{os.environ['PATH']}"}
+    for command in commands:
+        if command.startswith("scones local down"):
+            continue
+        ran = subprocess.run(
+            ["bash", "-c", f"set -e; {exports}; {command}"], cwd=tmp_path, env=env, capture_output=True, text=True
+        )
+        assert ran.returncode == 0, f"{command}\n{ran.stdout}\n{ran.stderr}"
+        if command.startswith("scones invoke"):
+            assert "5 executions:" in ran.stdout, ran.stdout
+        if "terraform" in command:
+            assert stack.deployment.outputs["state_machine_arn"] in ran.stdout

@@ -117,6 +117,14 @@ INTENDED_ADDITIONS: dict[str, tuple[str, tuple[str, ...]]] = {
         "issue 18: an alarm on the share of images the model's guard flags as out of distribution",
         ENVS,
     ),
+    "module.stack.module.registry.aws_sagemaker_model_package_group.this": (
+        "issue 19: the model registry, the group the release pipeline registers versions in",
+        ENVS,
+    ),
+    "module.stack.module.registry.aws_iam_policy.release": (
+        "issue 19: what the release pipeline's role may do on the model registry (register, read, approve)",
+        ENVS,
+    ),
 }
 # Resources removed on purpose since the records were taken: old address -> (why, the roots that lose it).
 # An upgrade destroys them; the address comparison expects exactly these to be gone.

@@ -18,6 +18,8 @@ module "stack" {
   threshold                = var.threshold
   model_data_url           = var.model_data_url
   model_image_uri          = var.model_image_uri
+  model_package_arn        = var.model_package_arn
+  model_serving            = var.model_serving
   log_retention_days       = 7
   force_destroy            = true
 

@@ -13,6 +13,8 @@ module "stack" {
   state_machine_definition    = "${local.repo_root}/asl/classify_image.asl.json"
   model_data_url              = var.model_data_url
   model_image_uri             = var.model_image_uri
+  model_package_arn           = var.model_package_arn
+  model_serving               = var.model_serving
   notification_subscriptions  = var.notification_subscriptions
   kms_key_arn                 = var.kms_key_arn
   create_kms_key              = var.create_kms_key

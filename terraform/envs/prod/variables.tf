@@ -44,6 +44,28 @@ variable "model_image_uri" {
   default     = null
 }
 
+variable "model_package_arn" {
+  description = "A version of this environment's model registry for the endpoint to serve (written by `scones tfvars --model-package-arn`, which nulls model_data_url and model_image_uri); null: the endpoint serves model_data_url."
+  type        = string
+  default     = null
+
+  validation {
+    condition     = var.model_package_arn == null || can(regex("^arn:aws[a-z-]*:sagemaker:[a-z0-9-]+:[0-9]{12}:model-package/[a-z0-9](-*[a-z0-9]){0,62}/[0-9]+$", var.model_package_arn))
+    error_message = "model_package_arn must be a versioned model package ARN: arn:aws:sagemaker:<region>:<account>:model-package/<group>/<version>."
+  }
+}
+
+variable "model_serving" {
+  description = "What serves a registry version (model_package_arn): \"scones\" (the project's serving code) or \"image-classification\" (the built-in algorithm). Ignored with model_image_uri, whose image says it."
+  type        = string
+  default     = "scones"
+
+  validation {
+    condition     = contains(["scones", "image-classification"], var.model_serving)
+    error_message = "model_serving must be \"scones\" or \"image-classification\"."
+  }
+}
+
 variable "extra_image_repository_arns" {
   description = "Private ECR repositories the SageMaker role may pull training images from."
   type        = list(string)

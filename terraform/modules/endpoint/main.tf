@@ -1,7 +1,9 @@
 locals {
-  enabled = var.model_data_url != null
-  # A new artifact or image gets a new model name, so create_before_destroy can swap it in.
-  model_suffix = substr(sha1(jsonencode([var.model_data_url, var.model_image_uri, var.model_environment])), 0, 8)
+  enabled      = var.model_data_url != null || var.model_package_arn != null
+  from_package = var.model_package_arn != null
+  # A new artifact, image or registry version gets a new model name, so create_before_destroy can swap it in.
+  # The artifact's form of the hash is the one deployed stacks have (no rename, no replacement on upgrade).
+  model_suffix = substr(sha1(local.from_package ? jsonencode([var.model_package_arn]) : jsonencode([var.model_data_url, var.model_image_uri, var.model_environment])), 0, 8)
 }
 
 resource "aws_sagemaker_model" "this" {
@@ -13,18 +15,29 @@ resource "aws_sagemaker_model" "this" {
   enable_network_isolation = true
   tags                     = var.tags
 
+  # From a registry version, the container is the version's own (image, artifact, environment): CreateModel
+  # takes ModelPackageName instead of Image ("ContainerDefinition",
+  # https://docs.aws.amazon.com/sagemaker/latest/APIReference/API_ContainerDefinition.html), and a version
+  # must be Approved to be deployed ("ModelApprovalStatus ... must be set to Approved to deploy the model",
+  # https://docs.aws.amazon.com/sagemaker/latest/APIReference/API_CreateModelPackage.html).
   primary_container {
-    image          = var.model_image_uri
-    model_data_url = var.model_data_url
-    environment    = var.model_environment
+    image              = var.model_image_uri
+    model_data_url     = var.model_data_url
+    model_package_name = var.model_package_arn
+    environment        = local.from_package ? {} : var.model_environment
   }
 
   lifecycle {
     create_before_destroy = true
 
     precondition {
-      condition     = var.model_image_uri != null
+      condition     = local.from_package || var.model_image_uri != null
       error_message = "model_image_uri is required when model_data_url is set (`scones tfvars` writes both)."
+    }
+
+    precondition {
+      condition     = !local.from_package || (var.model_data_url == null && var.model_image_uri == null)
+      error_message = "model_package_arn excludes model_data_url and model_image_uri: the registry version brings its own artifact and image (`scones tfvars --model-package-arn` sets it and nulls the other two)."
     }
   }
 }

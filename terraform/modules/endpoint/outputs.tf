@@ -1,5 +1,5 @@
 output "enabled" {
-  description = "Whether the model/endpoint exist in this configuration (model_data_url set)."
+  description = "Whether the model/endpoint exist in this configuration (model_data_url or model_package_arn set)."
   value       = local.enabled
 }
 

@@ -30,6 +30,17 @@ variable "model_image_uri" {
   }
 }
 
+variable "model_package_arn" {
+  description = "Versioned model package ARN (a model registry version) to create the model from, instead of model_data_url/model_image_uri (which must then be null); its container's environment applies and model_environment is not used."
+  type        = string
+  default     = null
+
+  validation {
+    condition     = var.model_package_arn == null || can(regex("^arn:aws[a-z-]*:sagemaker:[a-z0-9-]+:[0-9]{12}:model-package/[a-z0-9](-*[a-z0-9]){0,62}/[0-9]+$", var.model_package_arn))
+    error_message = "model_package_arn must be a versioned model package ARN: arn:aws:sagemaker:<region>:<account>:model-package/<group>/<version>."
+  }
+}
+
 variable "model_environment" {
   description = "Environment of the inference container (e.g. SAGEMAKER_PROGRAM for framework images)."
   type        = map(string)

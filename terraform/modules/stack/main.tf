@@ -7,6 +7,7 @@ locals {
     topic          = "${local.p}-notifications"
     state_machine  = "${local.p}-classify-image"
     endpoint       = "${local.p}-classifier"
+    model_group    = "${local.p}-models"
   }
 
   # The inference image's own repository, when it is a private ECR image (AWS-owned images need no grant, but one is harmless).
@@ -62,7 +63,10 @@ locals {
   # https://docs.aws.amazon.com/sagemaker/latest/dg/image-classification.html) and has no such score, so it is
   # asked for plain JSON and the filter applies the threshold alone. Its images are recognised as
   # scones.training.images recognises them.
-  endpoint_accept = can(regex("/image-classification:", coalesce(var.model_image_uri, "none"))) ? "application/json" : "application/vnd.scones.prediction+json"
+  # A registry version (model_package_arn) carries its image inside the package, which Terraform cannot read:
+  # model_serving says what serves it (the project's serving code unless told otherwise).
+  serves_builtin_algorithm = var.model_image_uri != null ? can(regex("/image-classification:", var.model_image_uri)) : var.model_serving == "image-classification"
+  endpoint_accept          = local.serves_builtin_algorithm ? "application/json" : "application/vnd.scones.prediction+json"
 
   function_names = { for key, _ in local.functions : key => "${local.p}-${replace(key, "_", "-")}" }
   function_arns  = { for key, name in local.function_names : key => "arn:${var.partition}:lambda:${var.region}:${var.account_id}:function:${name}" }
@@ -162,6 +166,7 @@ module "endpoint" {
   model_data_url     = var.model_data_url
   model_image_uri    = var.model_image_uri
   model_environment  = var.model_environment
+  model_package_arn  = var.model_package_arn
   execution_role_arn = module.iam.sagemaker_role_arn
   instance_type      = var.endpoint_instance_type
   data_capture = {
@@ -177,6 +182,17 @@ module "endpoint" {
   kms_key_arn          = local.kms_key_arn
   log_retention_days   = var.log_retention_days
   tags                 = var.tags
+}
+
+module "registry" {
+  source = "../registry"
+
+  partition           = var.partition
+  region              = var.region
+  account_id          = var.account_id
+  group_name          = local.names.model_group
+  release_policy_name = "${local.p}-model-registry-release"
+  tags                = var.tags
 }
 
 module "alarms" {

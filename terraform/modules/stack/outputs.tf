@@ -62,6 +62,27 @@ output "model_image_uri" {
   value       = var.model_image_uri
 }
 
+output "model_package_arn" {
+  description = "The registry version the endpoint serves (model_package_arn as applied), or null when it serves model_data_url or there is no endpoint."
+  value       = var.model_package_arn
+
+  # A version of another group (another environment's registry, another account) is not this stack's record.
+  precondition {
+    condition     = var.model_package_arn == null || startswith(coalesce(var.model_package_arn, "-"), module.registry.versions_arn_prefix)
+    error_message = "model_package_arn ${coalesce(var.model_package_arn, "-")} is not a version of this stack's model registry (${module.registry.versions_arn_prefix}<version>)."
+  }
+}
+
+output "model_package_group_name" {
+  description = "The stack's model registry: the model package group the release pipeline registers versions in."
+  value       = module.registry.group_name
+}
+
+output "model_registry_release_policy_arn" {
+  description = "IAM policy to attach to the release pipeline's role: register, read, list and approve versions of this stack's model registry only."
+  value       = module.registry.release_policy_arn
+}
+
 output "lambda_function_arns" {
   description = "Lambda ARN per function key."
   value       = module.lambdas.function_arns

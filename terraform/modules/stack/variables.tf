@@ -92,6 +92,23 @@ variable "model_image_uri" {
   default     = null
 }
 
+variable "model_package_arn" {
+  description = "A version of this stack's model registry (model-package/<name_prefix>-models/<version>) for the endpoint to serve, instead of model_data_url/model_image_uri (which must then be null); null: the endpoint serves model_data_url."
+  type        = string
+  default     = null
+}
+
+variable "model_serving" {
+  description = "What serves a registry version (model_package_arn), whose image Terraform cannot read: \"scones\" (the project's serving code; ClassifyImage asks for its full answer) or \"image-classification\" (the built-in algorithm; plain JSON). With model_image_uri, the image says it and this is ignored."
+  type        = string
+  default     = "scones"
+
+  validation {
+    condition     = contains(["scones", "image-classification"], var.model_serving)
+    error_message = "model_serving must be \"scones\" or \"image-classification\"."
+  }
+}
+
 variable "model_environment" {
   description = "Environment of the inference container."
   type        = map(string)

@@ -190,3 +190,59 @@ def test_check_exists(envs: Path, sagemaker: boto3.client) -> None:
     assert not (envs / "dev" / "model.auto.tfvars.json").exists()
     s3.put_object(Bucket="scones-models", Key="models/job-1/output/model.tar.gz", Body=b"tar")
     assert _tfvars(envs, *args).exit_code == 0
+
+
+VERSION = "arn:aws:sagemaker:eu-west-1:111111111111:model-package/scones-dev-models/7"
+
+
+def test_a_registry_version_replaces_the_artifact_and_back(envs: Path) -> None:
+    path = envs / "dev" / "model.auto.tfvars.json"
+    path.write_text(json.dumps({"model_data_url": ARTIFACT, "model_image_uri": PT_IMAGE, "threshold": 0.9}))
+    result = _tfvars(envs, "--env", "dev", "--model-package-arn", VERSION)
+    assert result.exit_code == 0, result.output
+    # The stack refuses an artifact beside a version: both are nulled, other keys kept.
+    assert _file(envs) == {
+        "model_data_url": None,
+        "model_image_uri": None,
+        "threshold": 0.9,
+        "model_package_arn": VERSION,
+    }
+    assert f'model_package_arn: (unset) -> "{VERSION}"' in result.output
+    assert f'model_data_url: "{ARTIFACT}" -> null' in result.output
+    # And back to an artifact (a rollback to a model deployed before the registry): the version is nulled.
+    result = _tfvars(envs, "--env", "dev", "--model-data-url", ARTIFACT, "--model-image-uri", PT_IMAGE)
+    assert result.exit_code == 0, result.output
+    assert _file(envs) == {
+        "model_data_url": ARTIFACT,
+        "model_image_uri": PT_IMAGE,
+        "threshold": 0.9,
+        "model_package_arn": None,
+    }
+
+
+def test_a_version_alone_writes_no_nulls_of_keys_the_file_never_had(envs: Path) -> None:
+    assert _tfvars(envs, "--env", "local", "--model-package-arn", VERSION).exit_code == 0
+    assert _file(envs, "local") == {"model_package_arn": VERSION}
+    assert "unchanged" in _tfvars(envs, "--env", "local", "--model-package-arn", VERSION).output
+
+
+@pytest.mark.parametrize(
+    "arn",
+    [
+        "arn:aws:sagemaker:eu-west-1:111111111111:model-package/scones-dev-models",  # no version
+        "arn:aws:sagemaker:eu-west-1:111111111111:model-package-group/scones-dev-models",
+        "scones-dev-models/7",
+    ],
+)
+def test_bad_model_package_arn_leaves_the_file_alone(envs: Path, arn: str) -> None:
+    result = _tfvars(envs, "--env", "dev", "--model-package-arn", arn)
+    assert result.exit_code == 1 and "is not a model registry version" in result.output
+    assert not (envs / "dev" / "model.auto.tfvars.json").exists()
+
+
+def test_a_version_takes_no_other_source_or_image(envs: Path) -> None:
+    both = _tfvars(envs, "--env", "dev", "--model-package-arn", VERSION, "--model-data-url", ARTIFACT)
+    assert both.exit_code == 2 and "exactly one source" in both.output
+    image = _tfvars(envs, "--env", "dev", "--model-package-arn", VERSION, "--model-image-uri", PT_IMAGE)
+    assert image.exit_code == 2 and "--model-image-uri" in image.output
+    assert not (envs / "dev" / "model.auto.tfvars.json").exists()

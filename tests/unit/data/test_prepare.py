@@ -147,29 +147,44 @@ def test_class_from_key() -> None:
     assert class_from_key("data/test/car/x.png") is None
 
 
+def _first_of_each_class(raw: dict, count: int) -> dict:
+    """The split with only its first `count` images of each class (bicycle 8, motorcycle 48)."""
+    keep = [i for label in (8, 48) for i in [j for j, lab in enumerate(raw[b"fine_labels"]) if lab == label][:count]]
+    return {
+        b"data": raw[b"data"][keep],
+        b"fine_labels": [raw[b"fine_labels"][i] for i in keep],
+        b"filenames": [raw[b"filenames"][i] for i in keep],
+    }
+
+
 @mock_aws
-def test_upload_is_idempotent(prepared: Path) -> None:
+def test_upload_is_idempotent(tmp_path: Path) -> None:
+    # Five images of each class per split: what is uploaded and skipped does not depend on how many.
+    source = _tarball(
+        tmp_path / "small.tar.gz", {name: _first_of_each_class(_raw_split(name), 5) for name in ("train", "test")}
+    )
+    prepared = tmp_path / "prepared"
     s3 = boto3.client("s3", region_name="us-east-1")
     s3.create_bucket(Bucket="scones-data")
-    args = ["prepare", "--source", str(DEMO_TARBALL), "--out", str(prepared), "--bucket", "scones-data"]
+    args = ["prepare", "--source", str(source), "--out", str(prepared), "--bucket", "scones-data"]
     first = CliRunner().invoke(main, [*args, "--prefix", "data"])
     assert first.exit_code == 0, first.output
-    assert "1202 uploaded, 0 skipped" in first.output
+    assert "22 uploaded, 0 skipped" in first.output
     keys = {o["Key"] for p in s3.get_paginator("list_objects_v2").paginate(Bucket="scones-data") for o in p["Contents"]}
-    assert "data/train.lst" in keys and "data/test/motorcycle/bike_s_000035.png" not in keys
-    assert "data/train/motorcycle/bike_s_000035.png" in keys
-    assert len(keys) == 1202
+    written = {f"data/{path.relative_to(prepared).as_posix()}" for path in prepared.rglob("*") if path.is_file()}
+    assert keys == written and len(keys) == 22
+    assert {"data/train.lst", "data/test.lst"} <= keys
     obj = s3.get_object(Bucket="scones-data", Key="data/test.lst")
     assert obj["Body"].read() == (prepared / "test.lst").read_bytes()
 
     second = CliRunner().invoke(main, [*args, "--prefix", "data/"])
     assert second.exit_code == 0, second.output
-    assert "0 uploaded, 1202 skipped" in second.output
+    assert "0 uploaded, 22 skipped" in second.output
 
     # A changed object is sent again, and only that one.
     s3.put_object(Bucket="scones-data", Key="data/train.lst", Body=b"stale")
     third = CliRunner().invoke(main, [*args])
-    assert "1 uploaded, 1201 skipped" in third.output
+    assert "1 uploaded, 21 skipped" in third.output
 
 
 @mock_aws

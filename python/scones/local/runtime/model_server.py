@@ -1,8 +1,9 @@
 """sagemaker-runtime InvokeEndpoint for the emulator: real inference on the deployed artifact.
 
-endpoint -> endpoint config -> production variant -> model -> ModelDataUrl (a model.tar.gz in
-emulated S3). Each artifact is unpacked and loaded once, in a model worker subprocess that
-stays warm (torch stays out of the emulator process, and a crashing model cannot take it down).
+endpoint -> endpoint config -> production variant -> model (or the model package version it was created
+from) -> ModelDataUrl (a model.tar.gz in emulated S3). Each artifact is unpacked and loaded once, in a
+model worker subprocess that stays warm (torch stays out of the emulator process, and a crashing model
+cannot take it down).
 Every invocation is captured as the endpoint config's DataCaptureConfig says, and publishes
 SageMaker's endpoint invocation metrics (`AWS/SageMaker` by EndpointName and VariantName). The
 `EndpointError` and `EndpointLatency` faults of the emulator's `FaultRegistry` act here.
@@ -44,6 +45,7 @@ from scones.local.runtime.data_capture import (
 )
 from scones.local.runtime.worker_process import WorkerExitedError, WorkerProcess, WorkerTimeoutError
 from scones.local.services import sagemaker_deployments
+from scones.local.services.sagemaker_model_packages import serving_container
 
 MODEL_LOAD_TIMEOUT_SECONDS = 300.0
 # SageMaker real-time endpoints give the container 60 s per request.
@@ -224,7 +226,7 @@ class ModelServer:
             raise EndpointConfigurationError(
                 f"Model {variant.get('ModelName')} of endpoint {request.endpoint_name} not found."
             )
-        container = model.primary_container or (model.containers[0] if model.containers else {})
+        container = serving_container(model)
         url = (container or {}).get("ModelDataUrl")
         if not url:
             raise EndpointConfigurationError(

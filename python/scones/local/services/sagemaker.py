@@ -8,6 +8,7 @@
   Terraform AWS provider reads back as a `vpc_config` block and plans to remove on every run.
 - moto's `CreateModel` drops `EnableNetworkIsolation` (read back as false: the provider would
   replace the model).
+- Model packages (the model registry) and models created from one: `sagemaker_model_packages.py`.
 - moto's `CreateEndpointConfig` accepts any data-capture content type; SageMaker refuses one its
   documented pattern does not match (the Terraform provider only checks the start of the value).
 """
@@ -24,7 +25,7 @@ from moto.sagemaker.exceptions import ValidationError
 from moto.sagemaker.models import FakeEndpoint, FakeEndpointConfig, SageMakerModelBackend
 from moto.sagemaker.responses import SageMakerResponse
 
-from scones.local.services import sagemaker_deployments
+from scones.local.services import sagemaker_deployments, sagemaker_model_packages
 
 # "Update endpoints that use auto scaling", https://docs.aws.amazon.com/sagemaker/latest/dg/endpoint-scaling-update.html:
 # an update that changes the instance type of (or removes) a variant registered as a scalable target fails.
@@ -184,9 +185,14 @@ def _describe_model(self: SageMakerResponse) -> Any:
 
 
 def _create_model(self: SageMakerResponse) -> Any:
+    # Resolved (or refused) before the model exists; DescribeModel keeps reporting the container as given.
+    package_container = sagemaker_model_packages.resolve_container(
+        self.sagemaker_backend, self._get_param("PrimaryContainer")
+    )
     result = _original_create_model(self)
     model = self.sagemaker_backend.describe_model(self._get_param("ModelName"))
     model.enable_network_isolation = bool(self._get_param("EnableNetworkIsolation", False))
+    model.package_container = package_container
     return result
 
 
@@ -197,3 +203,4 @@ def install() -> None:
     SageMakerResponse.create_model = _create_model  # type: ignore[method-assign]
     SageMakerResponse.create_endpoint_config = _create_endpoint_config  # type: ignore[method-assign]
     sagemaker_deployments.install()
+    sagemaker_model_packages.install()
