@@ -25,6 +25,7 @@ from scones.cli import main
 from scones.deploy import StackConfig, apply_stack
 from scones.local import control
 from scones.paths import repo_root
+from scones.release import registry
 from scones.release.terraform import Terraform
 from scones.release.workspace import workspace_for
 from scones.workflow import Outcome, run_executions
@@ -120,9 +121,10 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ReleaseStack]:
     assert_nothing_left(config, state.pid)
 
 
-def _write_config(path: Path, **changes: Any) -> Path:
-    repo_config = json.loads((Path(__file__).resolve().parents[2] / "terraform/envs/local/release.json").read_text())
-    path.write_text(json.dumps({**repo_config, **changes}))
+def _write_config(path: Path, base: Path | None = None, **changes: Any) -> Path:
+    """The local environment's release.json (or `base`) with `changes`."""
+    base = base or Path(__file__).resolve().parents[2] / "terraform/envs/local/release.json"
+    path.write_text(json.dumps({**json.loads(base.read_text()), **changes}))
     return path
 
 
@@ -145,10 +147,16 @@ def test_a_good_candidate_releases_end_to_end_with_a_complete_report(
     assert released["plan"]["counts"]["create"] > 0 and released["plan"]["counts"]["delete"] == 0
     assert released["verification"]["status"] == "InService"
     assert released["smoke"]["passed"] and released["smoke"]["captured"] == released["smoke"]["captures_expected"]
-    assert stack.outputs()["model_data_url"] == released["candidate"]["model_data_url"]
+    version = released["registry"]
+    assert (version["approval"], version["created"]) == ("Approved", True)
+    assert stack.outputs()["model_package_arn"] == version["arn"]  # the state records the registry version
+    registered = registry.describe(stack.session, version["arn"])
+    assert registered.model_data_url == released["candidate"]["model_data_url"]
+    assert registered.metrics["accuracy"] == released["candidate"]["metrics"]["accuracy"]
     summary = (stack.runs()[-1] / "summary.md").read_text()
-    for part in ("**released**", "| accuracy |", "Gate: **passed**", "**Plan:**", "Verification:", "Smoke test:"):
+    for part in ("**released**", "| accuracy |", "Gate: **passed**", "Registry: version 1", "**Plan:**"):
         assert part in summary
+    assert "Verification:" in summary and "Smoke test: **passed**" in summary
 
 
 def test_a_second_release_of_the_same_artifact_changes_nothing(stack: ReleaseStack, released: dict[str, Any]) -> None:
@@ -157,6 +165,7 @@ def test_a_second_release_of_the_same_artifact_changes_nothing(stack: ReleaseSta
     assert result.exit_code == 0, result.output
     report = stack.last_report()
     assert report["status"] == "unchanged"
+    assert report["registry"]["arn"] == released["registry"]["arn"] and not report["registry"]["created"]
     assert report["plan"]["headline"] == "no changes"
     assert report["stages"]["apply"]["outcome"] == "skipped"
     assert "smoke" not in report["stages"]
@@ -178,10 +187,14 @@ def test_a_candidate_below_the_floors_is_stopped_at_the_gate(
     assert report["status"] == "refused"
     assert list(report["stages"]) == ["data", "train", "evaluate", "gate"]  # nothing registered, nothing applied
     assert stack.serving_config() == before
+    assert (
+        registry.latest(stack.session, stack.outputs()["model_package_group_name"]).arn == released["registry"]["arn"]
+    )
 
 
-def _failing_copy(stack: ReleaseStack, model_data_url: str) -> str:
-    """The released artifact with serving code that raises in the model server, next to it in S3."""
+def _copy(stack: ReleaseStack, model_data_url: str, name: str, serving_code_suffix: str = "") -> str:
+    """A copy of the released artifact next to it in S3 (`name`/model.tar.gz), its serving code extended with
+    `serving_code_suffix`, and its own content whatever the suffix (the registry knows artifacts by SHA-256)."""
     s3 = stack.session.client("s3")
     bucket, key = model_data_url.removeprefix("s3://").split("/", 1)
     body = io.BytesIO(s3.get_object(Bucket=bucket, Key=key)["Body"].read())
@@ -190,19 +203,20 @@ def _failing_copy(stack: ReleaseStack, model_data_url: str) -> str:
         for member in original.getmembers():
             data = original.extractfile(member).read() if member.isfile() else None  # type: ignore[union-attr]
             if member.name.endswith("code/inference.py") and data is not None:
-                data += FAILS_IN_SERVING.encode()
+                data += f"\n# {name}\n{serving_code_suffix}".encode()
                 member.size = len(data)
             archive.addfile(member, io.BytesIO(data) if data is not None else None)
-    failing_key = key.replace("model.tar.gz", "fails-in-serving/model.tar.gz")
-    s3.put_object(Bucket=bucket, Key=failing_key, Body=copy.getvalue())
-    return f"s3://{bucket}/{failing_key}"
+    copy_key = key.replace("model.tar.gz", f"{name}/model.tar.gz")
+    s3.put_object(Bucket=bucket, Key=copy_key, Body=copy.getvalue())
+    return f"s3://{bucket}/{copy_key}"
 
 
 def test_a_candidate_failing_in_serving_trips_a_rollback_alarm_and_is_rolled_back(
     stack: ReleaseStack, released: dict[str, Any]
 ) -> None:
-    previous = released["candidate"]["model_data_url"]
-    result = stack.release("--model-data-url", _failing_copy(stack, previous))
+    previous = released["registry"]["arn"]
+    failing = _copy(stack, released["candidate"]["model_data_url"], "fails-in-serving", FAILS_IN_SERVING)
+    result = stack.release("--model-data-url", failing)
     assert result.exit_code != 0
     assert "rollback alarm(s) in ALARM: scones-local-endpoint-5xx" in result.output
     assert f"rolled back to {previous}" in result.output
@@ -211,8 +225,27 @@ def test_a_candidate_failing_in_serving_trips_a_rollback_alarm_and_is_rolled_bac
     assert report["gate"]["passed"]  # its evaluation is the good model's
     assert report["stages"]["smoke"]["outcome"] == "failed"
     assert report["stages"]["rollback"]["outcome"] == "done"
-    assert stack.outputs()["model_data_url"] == previous
+    assert stack.outputs()["model_package_arn"] == previous
     assert all(outcome not in (Outcome.FAILED, Outcome.TIMED_OUT) for outcome in stack.answers())
+
+
+def test_a_prod_configured_release_refuses_an_unapproved_version(
+    stack: ReleaseStack, released: dict[str, Any], tmp_path: Path
+) -> None:
+    before, deployed = stack.serving_config(), stack.outputs()["model_package_arn"]
+    manual = _write_config(tmp_path / "manual.json", base=stack.release_config, approval="manual")
+    result = stack.release(
+        "--config", str(manual), "--model-data-url", _copy(stack, released["candidate"]["model_data_url"], "v-next")
+    )
+    assert result.exit_code != 0
+    report = stack.last_report()
+    version = report["registry"]
+    assert (version["approval"], version["created"]) == ("PendingManualApproval", True)
+    assert f"{version['arn']} is PendingManualApproval, not Approved" in result.output
+    assert f"scones approve {version['arn']}" in result.output
+    assert report["status"] == "failed" and report["stages"]["record"]["outcome"] == "failed"  # resumable
+    assert "plan" not in report["stages"]
+    assert (stack.serving_config(), stack.outputs()["model_package_arn"]) == (before, deployed)
 
 
 @pytest.mark.parametrize(
@@ -224,8 +257,12 @@ def test_a_candidate_failing_in_serving_trips_a_rollback_alarm_and_is_rolled_bac
             ["--model-data-url", "s3://scones-local-data-123456789012-us-east-1/models/none/model.tar.gz"],
             "does not exist",
         ),
+        (
+            ["--model-package-arn", "arn:aws:sagemaker:us-east-1:123456789012:model-package/scones-dev-models/1"],
+            "is a version of scones-dev-models, not of scones-local-models",
+        ),
     ],
-    ids=["unknown-environment", "missing-backend-config", "missing-artifact"],
+    ids=["unknown-environment", "missing-backend-config", "missing-artifact", "version-of-another-group"],
 )
 def test_bad_input_gets_a_named_error_and_changes_nothing(
     stack: ReleaseStack, released: dict[str, Any], args: list[str], error: str

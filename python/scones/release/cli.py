@@ -17,6 +17,11 @@ from scones.release.workspace import workspace_for
 @click.option("--env", "env", required=True, help="Environment: a folder of terraform/envs (local, dev, prod).")
 @click.option("--model-data-url", default=None, help="Release this s3://.../model.tar.gz instead of training one.")
 @click.option("--model-image-uri", default=None, help="With --model-data-url: the serving image [default: PyTorch's].")
+@click.option(
+    "--model-package-arn",
+    default=None,
+    help="Release this version of the stack's model registry group instead of training one.",
+)
 @click.option("--epochs", type=click.IntRange(1, 500), default=None, help="Training epochs [default: the config's].")
 @click.option(
     "--config",
@@ -50,6 +55,7 @@ def release_cmd(
     env: str,
     model_data_url: str | None,
     model_image_uri: str | None,
+    model_package_arn: str | None,
     epochs: int | None,
     config_file: Path | None,
     out: Path,
@@ -65,9 +71,12 @@ def release_cmd(
     \b
     scones release --env local                       (train locally, on `scones local up`)
     scones release --env dev --model-data-url s3://B/models/X/model.tar.gz
+    scones release --env prod --model-package-arn arn:aws:sagemaker:R:A:model-package/scones-prod-models/3
     """
     if model_image_uri is not None and model_data_url is None:
         raise click.UsageError("--model-image-uri goes with --model-data-url")
+    if model_package_arn is not None and (model_data_url is not None or epochs is not None):
+        raise click.UsageError("--model-package-arn releases a registered version: no --model-data-url or --epochs")
     workspace = workspace_for(
         env,
         envs_dir=repo_root() / "terraform" / "envs",
@@ -78,6 +87,11 @@ def release_cmd(
     )
     config = load_config(config_file or workspace.config_file)
     session = make_session(region=region, endpoint_url=workspace.endpoint_url, profile=profile)
-    request = ReleaseRequest(model_data_url=model_data_url, model_image_uri=model_image_uri, epochs=epochs)
+    request = ReleaseRequest(
+        model_data_url=model_data_url,
+        model_image_uri=model_image_uri,
+        model_package_arn=model_package_arn,
+        epochs=epochs,
+    )
     run = release(workspace, config, request, session)
     click.secho(f"release {env}: {run.data['status']} (report: {run.report_file})", bold=True)

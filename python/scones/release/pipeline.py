@@ -19,7 +19,7 @@ from typing import Any
 import click
 
 from scones.paths import DEMO_TARBALL, repo_root
-from scones.release import alarms, candidate, gate
+from scones.release import alarms, candidate, gate, registry
 from scones.release.config import ReleaseConfig
 from scones.release.errors import (
     GateRefusedError,
@@ -36,14 +36,16 @@ from scones.release.verify import verify_endpoint
 from scones.release.workspace import Workspace
 from scones.tfvars import update_tfvars
 
-# The record's keys: which model the endpoint serves.
-RECORD_KEYS = ("model_data_url", "model_image_uri")
+# The record's keys: which model the endpoint serves, a registry version or (a stack deployed before the
+# registry) an artifact and image.
+RECORD_KEYS = ("model_package_arn", "model_data_url", "model_image_uri")
 
 
 @dataclass(frozen=True)
 class ReleaseRequest:
     model_data_url: str | None = None  # release this artifact instead of training
     model_image_uri: str | None = None  # with model_data_url; default: the PyTorch inference image
+    model_package_arn: str | None = None  # release this registry version instead of training
     epochs: int | None = None  # overrides the configuration's training.epochs
     source: Path = repo_root() / DEMO_TARBALL  # the images `scones prepare` stages
 
@@ -52,6 +54,7 @@ class ReleaseRequest:
         return {
             "model_data_url": self.model_data_url,
             "model_image_uri": self.model_image_uri,
+            "model_package_arn": self.model_package_arn,
             "epochs": self.epochs or config.epochs,
         }
 
@@ -59,6 +62,10 @@ class ReleaseRequest:
 def deployed_record(stack: dict[str, Any]) -> dict[str, Any]:
     """The model the state records as deployed (all None: no endpoint)."""
     return {key: stack.get(key) for key in RECORD_KEYS}
+
+
+def describe_record(record: dict[str, Any]) -> str:
+    return record.get("model_package_arn") or record.get("model_data_url") or "no model"
 
 
 class Release:
@@ -109,6 +116,8 @@ class Release:
         stack = self.terraform.stack()
         if self.request.model_data_url is not None:
             candidate.check_given_artifact(self.session, self.request.model_data_url, self.request.model_image_uri)
+        if self.request.model_package_arn is not None:
+            registry.describe(self.session, self.request.model_package_arn, group=stack["model_package_group_name"])
         return stack
 
     def open_run(self) -> None:
@@ -187,6 +196,15 @@ class Release:
         )
 
     def _train(self, stack: dict[str, Any]) -> tuple[str, str, Any]:
+        if self.request.model_package_arn is not None:
+            version = registry.describe(self.session, self.request.model_package_arn)
+            chosen = {
+                "model_data_url": version.model_data_url,
+                "model_image_uri": version.image_uri,
+                "source": f"registry version {version.arn} ({version.source})",
+                "model_package_arn": version.arn,
+            }
+            return "skipped", f"releasing version {version.version} of {version.group} (--model-package-arn)", chosen
         if self.request.model_data_url is not None:
             image = self.request.model_image_uri or candidate.default_image_uri(self.session.region_name)
             chosen = {
@@ -233,8 +251,10 @@ class Release:
         return "done", detail, metrics
 
     def _deployed_metrics(self, stack: dict[str, Any]) -> dict[str, Any]:
-        """The deployed model's registered evaluation figures ({} when it has none to compare with)."""
-        return {}
+        """The deployed model's registered evaluation figures ({} when it has none to compare with: nothing
+        deployed, or a model deployed before the registry)."""
+        arn = stack.get("model_package_arn")
+        return dict(registry.describe(self.session, arn).metrics) if arn else {}
 
     def _gate(self, metrics: dict[str, Any], deployed: dict[str, Any]) -> tuple[str, str, Any]:
         decision = gate.decide(metrics, deployed, self.config)
@@ -249,10 +269,41 @@ class Release:
         return "passed", f"every floor {compared} met", decision.as_dict()
 
     def _register(self, stack: dict[str, Any], chosen: dict[str, Any], metrics: dict[str, Any]) -> tuple[str, str, Any]:
-        return "skipped", "no model registry in this checkout: the record names the artifact", None
+        group = stack["model_package_group_name"]
+        if chosen.get("model_package_arn"):
+            version, created = registry.describe(self.session, chosen["model_package_arn"], group=group), False
+        else:
+            version, created = registry.register(
+                self.session,
+                group=group,
+                model_data_url=chosen["model_data_url"],
+                image_uri=chosen["model_image_uri"],
+                environment={},
+                metrics=metrics,
+                source=chosen["source"],
+                approval=self.config.approval_status,
+            )
+        result = {
+            "arn": version.arn,
+            "group": version.group,
+            "version": version.version,
+            "approval": version.approval,
+            "sha256": version.sha256,
+            "created": created,
+        }
+        self.run.set(registry=result)
+        detail = f"version {version.version} of {group}, {version.approval}" + (
+            "" if created else " (already registered)"
+        )
+        return ("done" if created else "skipped"), detail, result
 
-    def _record(self, chosen: dict[str, Any], registered: dict[str, Any] | None) -> tuple[str, str, Any]:
-        values = {"model_data_url": chosen["model_data_url"], "model_image_uri": chosen["model_image_uri"]}
+    def _record(self, chosen: dict[str, Any], registered: dict[str, Any]) -> tuple[str, str, Any]:
+        group = registered["group"]
+        # Checked at every attempt, never taken from an earlier one: a prod release stops here until the
+        # version is approved (scones approve), and a re-run after the approval resumes from here.
+        version = registry.require_approved(self.session, registered["arn"], group=group)
+        self.run.set(registry={**registered, "approval": version.approval})
+        values = {"model_package_arn": version.arn, "model_data_url": None, "model_image_uri": None}
         self.workspace.tfvars_file.parent.mkdir(parents=True, exist_ok=True)
         changes = update_tfvars(self.workspace.tfvars_file, values)
         detail = f"{self.workspace.tfvars_file}: " + (
@@ -306,7 +357,7 @@ class Release:
     def _rollback(self, previous: dict[str, Any], reason: str) -> None:
         """Restore the previous model, apply, check that it serves; RolledBackError with the reason."""
         restored = dict(previous)
-        served = restored.get("model_data_url") or "no model"
+        served = describe_record(restored)
 
         def body() -> tuple[str, str, Any]:
             update_tfvars(self.workspace.tfvars_file, restored)
