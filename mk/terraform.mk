@@ -75,7 +75,7 @@ TF_PLAN := $(abspath $(TF_BUILD))/$(ENV).tfplan
 .PHONY: plan
 plan: tf-preflight tf-init lambdas ## terraform plan for ENV into build/terraform/<env>.tfplan, with its summary (<env>.tfplan.summary.md)
 	$(TERRAFORM) -chdir=$(TF_ROOT) plan -input=false $(TF_VARS) -parallelism=$(TF_PARALLELISM) -out=$(TF_PLAN)
-	@$(BIN)/python -m scones.release.plan_file $(TF_PLAN) --chdir $(TF_ROOT)
+	@TERRAFORM=$(TERRAFORM) $(BIN)/python -m scones.release.plan_file $(TF_PLAN) --chdir $(TF_ROOT)
 
 .PHONY: apply
 # Its output also goes to build/terraform/<env>.apply.log; when the apply fails, scones.quotas says which

@@ -18,7 +18,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from scones.aws import InvalidS3UriError, parse_s3_uri
+from scones.aws import InvalidS3UriError
 from scones.release.errors import CandidateArtifactError
 from scones.tfvars import TfvarsError, artifact_exists, validate_image_uri, validate_model_data_url, write_atomically
 from scones.training import images
@@ -113,15 +113,6 @@ def train_on_sagemaker(
     }
 
 
-def artifact_sha256(session: Any, model_data_url: str) -> str:
-    """SHA-256 of the artifact in S3, streamed."""
-    bucket, key = parse_s3_uri(model_data_url)
-    digest = hashlib.sha256()
-    for chunk in session.client("s3").get_object(Bucket=bucket, Key=key)["Body"].iter_chunks(1 << 20):
-        digest.update(chunk)
-    return digest.hexdigest()
-
-
 def _split_fingerprint(data_dir: Path, split: str) -> str:
     """The split's list of images and labels: what an evaluation of it depends on besides the artifact."""
     listing = sorted(str(path.relative_to(data_dir)) for path in (data_dir / split).rglob("*.png"))
@@ -134,6 +125,8 @@ def evaluate(
     """`scones evaluate`'s report of the candidate, written to out/evaluation.json. An artifact evaluated
     before (same content, threshold and test split) is read from `cache`: evaluation is deterministic,
     and a release of an artifact already evaluated (a re-release, a promotion) need not pay for it again."""
+    from scones.release.registry import artifact_sha256
+
     key = f"{artifact_sha256(session, model_data_url)}-{threshold}-{_split_fingerprint(data_dir, 'test')}.json"
     cached = cache / key
     if cached.is_file():

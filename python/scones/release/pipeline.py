@@ -84,6 +84,7 @@ class Release:
         self.echo = echo
         self.run: Run
         self.fired_alarms: list[str] = []  # the endpoint's rollback alarms a failed check found in ALARM
+        self.applied: dict[str, Any] = {}  # the stack's outputs after the apply (verify reads them)
 
     # -- the stage runner ---------------------------------------------------------------------------
 
@@ -151,11 +152,11 @@ class Release:
         self.stage("data", lambda: self._data(stack))
         chosen = self.stage("train", lambda: self._train(stack), reuse=True)
         evaluation = self.stage("evaluate", lambda: self._evaluate(chosen), reuse=True)
-        deployed = {**deployed_record(stack), "metrics": self._deployed_metrics(stack)}
-        self.run.set(
-            candidate={**chosen, "metrics": evaluation},
-            deployed=deployed,
-        )
+        # What was deployed when this run began, kept in the run: a resumed run may find its own candidate
+        # deployed already, and must still roll back to what was there before it.
+        deployed = self.run.data.get("deployed") or {**deployed_record(stack), "metrics": self._deployed_metrics(stack)}
+        previous = {key: deployed.get(key) for key in RECORD_KEYS}
+        self.run.set(candidate={**chosen, "metrics": evaluation}, deployed=deployed)
         self.stage("gate", lambda: self._gate(evaluation, deployed["metrics"]))
         registered = self.stage("register", lambda: self._register(stack, chosen, evaluation), reuse=True)
         self.stage("record", lambda: self._record(chosen, registered))
@@ -170,7 +171,7 @@ class Release:
             self.stage("verify", self._verify)
             self.stage("smoke", self._smoke)
         except click.ClickException as exc:
-            self._rollback(deployed_record(stack), self._with_fired_alarms(stack, exc.message))
+            self._rollback(previous, self._with_fired_alarms(stack, exc.message))
         self.run.finish("released")
 
     # -- the stages ---------------------------------------------------------------------------------
@@ -326,7 +327,7 @@ class Release:
         return "done", f"applied {plan_file.name} (the reviewed plan, not a new one)", None
 
     def _verify(self) -> tuple[str, str, Any]:
-        stack = self.terraform.stack()
+        stack = self.applied = self.terraform.stack()  # what the apply recorded, for the smoke test too
         if not stack.get("endpoint_deployed"):
             return "skipped", "no endpoint in this configuration", None
         seen = verify_endpoint(self.session.client("sagemaker"), stack["endpoint_name"], stack["endpoint_config_name"])
@@ -334,7 +335,7 @@ class Release:
         return "done", f"{seen['endpoint_name']} InService on {seen['endpoint_config_name']}", seen
 
     def _smoke(self) -> tuple[str, str, Any]:
-        stack = self.terraform.stack()
+        stack = self.applied
         result = smoke_test(
             self.session, stack, self.config.smoke_count, capture_timeout_seconds=self.config.capture_timeout_seconds
         )
