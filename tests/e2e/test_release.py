@@ -55,6 +55,7 @@ class ReleaseStack:
     config: StackConfig
     reports: Path
     release_config: Path  # floors a two-epoch model meets
+    applied: dict[str, Any]  # the stack's outputs before any release: names that no release changes
 
     @property
     def session(self) -> Any:
@@ -78,6 +79,7 @@ class ReleaseStack:
         return dict(json.loads((self.runs()[-1] / "report.json").read_text()))
 
     def outputs(self) -> dict[str, Any]:
+        """The stack output as the state records it now (the model deployed)."""
         workspace = workspace_for(
             "local", envs_dir=repo_root() / "terraform" / "envs", out=self.reports, data_dir=self.config.data_dir,
             endpoint_url=self.config.url, state_dir=self.config.out,
@@ -85,12 +87,11 @@ class ReleaseStack:
         return Terraform(workspace).stack()
 
     def serving_config(self) -> str:
-        stack = self.outputs()
-        described = self.session.client("sagemaker").describe_endpoint(EndpointName=stack["endpoint_name"])
+        described = self.session.client("sagemaker").describe_endpoint(EndpointName=self.applied["endpoint_name"])
         return str(described["EndpointConfigName"])
 
     def answers(self) -> list[Outcome]:
-        stack = self.outputs()
+        stack = self.applied
         s3 = self.session.client("s3")
         keys = [
             obj["Key"]
@@ -110,12 +111,13 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ReleaseStack]:
     state, already_running = control.up(config.emulator_dir, port=config.port)
     assert not already_running
     try:
-        apply_stack(config)  # the stack without a model: the first release deploys one
+        terraform, _ = apply_stack(config)  # the stack without a model: the first release deploys one
         # A two-epoch model is sure of few images at the stack's threshold: the repository's floors, with
         # the coverage floor lowered to what it reaches.
         floors = {"accuracy": 0.7, "coverage": 0.02, "accepted_accuracy": 0.8}
         smoke = {"count": 2, "capture_timeout_seconds": 20}
-        yield ReleaseStack(config, out / "reports", _write_config(out / "release.json", floors=floors, smoke=smoke))
+        release_config = _write_config(out / "release.json", floors=floors, smoke=smoke)
+        yield ReleaseStack(config, out / "reports", release_config, terraform.outputs()["stack"])
     finally:
         control.down(config.emulator_dir)
     assert_nothing_left(config, state.pid)
@@ -187,9 +189,7 @@ def test_a_candidate_below_the_floors_is_stopped_at_the_gate(
     assert report["status"] == "refused"
     assert list(report["stages"]) == ["data", "train", "evaluate", "gate"]  # nothing registered, nothing applied
     assert stack.serving_config() == before
-    assert (
-        registry.latest(stack.session, stack.outputs()["model_package_group_name"]).arn == released["registry"]["arn"]
-    )
+    assert registry.latest(stack.session, stack.applied["model_package_group_name"]).arn == released["registry"]["arn"]
 
 
 def _copy(stack: ReleaseStack, model_data_url: str, name: str, serving_code_suffix: str = "") -> str:
