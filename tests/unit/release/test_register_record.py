@@ -1,0 +1,70 @@
+"""Register and record against the in-process emulator's model registry: a manual-approval environment
+registers the candidate PendingManualApproval and stops at the record until it is approved; the record then
+names the version; the same artifact again is the same version."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from scones.aws import make_session
+from scones.local.server import LocalAWS
+from scones.paths import repo_root
+from scones.release import registry
+from scones.release.config import load_config
+from scones.release.pipeline import Release, ReleaseRequest
+from scones.release.workspace import workspace_for
+from tests.support.local_fixtures import client
+
+GROUP = "scones-prod-models"
+IMAGE = "763104351884.dkr.ecr.us-east-1.amazonaws.com/pytorch-inference:2.6-cpu-py312"
+METRICS = {"accuracy": 0.95, "coverage": 0.7, "accepted_accuracy": 0.99, "threshold": 0.93, "count": 200}
+
+
+@pytest.fixture(scope="module")
+def aws() -> Iterator[LocalAWS]:
+    with LocalAWS() as emulator:
+        client("s3", emulator.url).create_bucket(Bucket="models")
+        client("s3", emulator.url).put_object(Bucket="models", Key="m/model.tar.gz", Body=b"an artifact")
+        client("sagemaker", emulator.url).create_model_package_group(ModelPackageGroupName=GROUP)
+        yield emulator
+
+
+def _manual_release(aws: LocalAWS, tmp_path: Path) -> Release:
+    workspace = workspace_for(
+        "local", envs_dir=repo_root() / "terraform" / "envs", out=tmp_path, data_dir=tmp_path, state_dir=tmp_path
+    )
+    config = load_config(repo_root() / "terraform" / "envs" / "prod" / "release.json")  # approval: manual
+    session = make_session(endpoint_url=aws.url)
+    release = Release(workspace, config, ReleaseRequest(model_data_url="s3://models/m/model.tar.gz"), session,
+                      terraform=object(), echo=lambda line: None)  # type: ignore[arg-type]  # fmt: skip
+    release.open_run()
+    return release
+
+
+def test_a_manual_environment_stops_at_the_record_until_the_version_is_approved(aws: LocalAWS, tmp_path: Path) -> None:
+    release = _manual_release(aws, tmp_path)
+    chosen = {"model_data_url": "s3://models/m/model.tar.gz", "model_image_uri": IMAGE, "source": "--model-data-url"}
+    stack: dict[str, Any] = {"model_package_group_name": GROUP}
+
+    registered = release.stage("register", lambda: release._register(stack, chosen, METRICS), reuse=True)
+    assert (registered["approval"], registered["created"], registered["version"]) == ("PendingManualApproval", True, 1)
+    assert registry.describe(release.session, registered["arn"]).metrics["accuracy"] == 0.95
+
+    with pytest.raises(registry.VersionNotApprovedError, match=f"scones approve {registered['arn']}"):
+        release.stage("record", lambda: release._record(chosen, registered))
+    assert not release.workspace.tfvars_file.exists()  # nothing recorded, nothing to plan
+    assert release.run.data["stages"]["record"]["outcome"] == "failed"
+
+    registry.approve(release.session, registered["arn"], group=GROUP)
+    release.stage("record", lambda: release._record(chosen, registered))
+    assert json.loads(release.workspace.tfvars_file.read_text()) == {"model_package_arn": registered["arn"]}
+    assert release.run.data["registry"]["approval"] == "Approved"
+
+    again = _manual_release(aws, tmp_path / "again")
+    same = again._register(stack, chosen, METRICS)
+    assert same[0] == "skipped" and same[2]["arn"] == registered["arn"] and not same[2]["created"]
