@@ -51,6 +51,8 @@ SHARED_PLANS = {
     "tests/terraform/test_plans.py": "environment-root-plans",
     "tests/terraform/test_upgrade.py": "environment-root-plans",
     "tests/terraform/test_static.py": "environment-root-plans",
+    "tests/terraform/test_deployment.py": "environment-root-plans",
+    "tests/terraform/test_registry.py": "environment-root-plans",
     "tests/plan_testing/test_helpers_on_roots.py": "plan-testing-roots",
     "tests/plan_testing/test_planner.py": "plan-testing-roots",
 }
