@@ -44,8 +44,10 @@ from scones.local.runtime.model_server import ModelServer
 from scones.local.services import (
     application_autoscaling,
     cloudwatch_alarms,
+    eventbridge,
     lambda_,
     s3,
+    s3_events,
     sagemaker,
     sagemaker_runtime,
     stepfunctions,
@@ -63,6 +65,8 @@ MOTO_EXTENSIONS: tuple[Callable[[], None], ...] = (
     sagemaker_runtime.install,
     application_autoscaling.install,
     s3.install,
+    eventbridge.install,
+    s3_events.install,
     cloudwatch_alarms.install,
     speedups.install,
 )
