@@ -169,3 +169,14 @@ def test_the_result_writer_writes_result_files_and_their_manifest(aws: LocalAWS)
     assert (failed["Status"], failed["Error"], failed["Cause"]) == ("FAILED", "NotAnImage", "cannot decode")
     written = s3.get_object(Bucket=BUCKET, Key=files["SUCCEEDED"][0]["Key"])["Body"].read()
     assert files["SUCCEEDED"][0]["Size"] == len(written)
+
+
+def test_a_catch_on_the_map_state_sees_the_exceeded_threshold(aws: LocalAWS) -> None:
+    _put(["caught/a.bad"])
+    definition = _map("caught/", processor=FAILS_ON_BAD)
+    definition["States"]["Batch"].pop("End")
+    definition["States"]["Batch"]["Catch"] = [{"ErrorEquals": ["States.ALL"], "ResultPath": "$.error", "Next": "Done"}]
+    definition["States"]["Done"] = {"Type": "Pass", "End": True}
+    described = _run(aws, "caught", definition)
+    assert described["status"] == "SUCCEEDED", described
+    assert json.loads(described["output"])["error"]["Error"] == "States.ExceedToleratedFailureThreshold"
