@@ -120,6 +120,12 @@ def _executions(url: str, machine: str) -> list[dict[str, Any]]:
     return [wait_for_execution(url, execution["executionArn"]) for execution in listed]
 
 
+def test_the_buckets_eventbridge_setting_reads_back(aws: LocalAWS) -> None:
+    """The Terraform provider reads it back after applying `eventbridge = true`."""
+    answer = client("s3", aws.url).get_bucket_notification_configuration(Bucket=BUCKET)
+    assert answer["EventBridgeConfiguration"] == {}
+
+
 def test_an_upload_sends_an_object_created_event_shaped_as_aws_documents_it(aws: LocalAWS) -> None:
     queue_url, queue_arn = _queue(aws.url)
     _rule(aws.url, IMAGES_RULE, [{"Id": "queue", "Arn": queue_arn}])

@@ -13,6 +13,7 @@ import pytest
 from moto.s3.models import s3_backends
 
 from scones.local.server import LocalAWS
+from scones.local.services.stepfunctions import validate_definition
 from tests.support.local_fixtures import ACCOUNT_ID, client
 
 ROLE = "arn:aws:iam::123456789012:role/sfn"
@@ -180,3 +181,14 @@ def test_a_catch_on_the_map_state_sees_the_exceeded_threshold(aws: LocalAWS) -> 
     described = _run(aws, "caught", definition)
     assert described["status"] == "SUCCEEDED", described
     assert json.loads(described["output"])["error"]["Error"] == "States.ExceedToleratedFailureThreshold"
+
+
+def test_express_children_and_an_integer_percentage_are_valid_asl(aws: LocalAWS) -> None:
+    """Both are AWS's ASL (and what Terraform's jsonencode writes); moto's grammar refused them."""
+    _put(["express/a.png"])
+    definition = _map("express/", ToleratedFailurePercentage=5)
+    definition["States"]["Batch"]["ItemProcessor"]["ProcessorConfig"]["ExecutionType"] = "EXPRESS"
+    assert validate_definition(json.dumps(definition)) == ("OK", [])
+    described = _run(aws, "express", definition)
+    assert described["status"] == "SUCCEEDED", described
+    assert json.loads(described["output"]) == [{"key": "express/a.png"}]

@@ -31,6 +31,7 @@ import uuid
 from typing import Any
 
 from moto.s3 import notifications
+from moto.s3.responses import S3Response
 from moto.utilities.utils import get_partition
 
 from scones.local.services import eventbridge
@@ -119,5 +120,31 @@ def _send_event_bridge_message(account_id: str, bucket: Any, event_name: str, ke
         LOG.exception("S3 could not send %s for s3://%s/%s to EventBridge", event_name, bucket.name, key.name)
 
 
+_original_get_bucket_notification = S3Response.get_bucket_notification
+
+
+def _get_bucket_notification(self: S3Response) -> Any:
+    """moto's answer, with the `EventBridgeConfiguration` it dropped: without it the Terraform
+    provider reads `eventbridge = false` back and plans the notification again on every apply."""
+    answer = _original_get_bucket_notification(self)
+    configuration = self.backend.get_bucket_notification_configuration(self.bucket_name)
+    if configuration is None or configuration.event_bridge is None:
+        return answer
+    status, headers, body = answer
+    text = body.decode() if isinstance(body, bytes) else str(body)
+    closing = "</NotificationConfiguration>"
+    if closing in text:
+        text = text.replace(closing, "<EventBridgeConfiguration></EventBridgeConfiguration>" + closing)
+    else:  # moto's empty answer: <NotificationConfiguration/>, or nothing
+        text = (
+            '<?xml version="1.0" encoding="UTF-8"?>'
+            '<NotificationConfiguration xmlns="http://s3.amazonaws.com/doc/2006-03-01/">'
+            "<EventBridgeConfiguration></EventBridgeConfiguration></NotificationConfiguration>"
+        )
+    headers = {**headers, "content-length": str(len(text.encode()))}
+    return status, headers, text
+
+
 def install() -> None:
     notifications._send_event_bridge_message = _send_event_bridge_message  # type: ignore[assignment]
+    S3Response.get_bucket_notification = _get_bucket_notification  # type: ignore[method-assign]

@@ -13,8 +13,9 @@ moto's interpreter has a partial Distributed Map. Here:
   `States.ExceedToleratedFailureThreshold` when the failed (or timed-out) items exceed either
   threshold that is set; with neither set the tolerance is zero, so one failed item fails it. The
   percentage is failed items / all items; it may be written as an integer (moto's grammar wanted
-  a decimal). ("Tolerated failure threshold for Distributed Map
-  state", https://docs.aws.amazon.com/step-functions/latest/dg/maprun-fail-threshold.html).
+  a decimal). ("Tolerated failure threshold for Distributed Map state",
+  https://docs.aws.amazon.com/step-functions/latest/dg/maprun-fail-threshold.html).
+  `ProcessorConfig.ExecutionType` may be EXPRESS (moto's grammar refused it).
   moto never failed a Map Run for its items.
 - Without a ResultWriter, a failed item appears in the Map state's output as its execution
   result unchanged (ExecutionArn, Input, Status "FAILED", Error, Cause, ...), as the
@@ -36,6 +37,7 @@ from __future__ import annotations
 
 import datetime
 import json
+import logging
 import re
 import uuid
 from typing import Any
@@ -47,6 +49,7 @@ from moto.stepfunctions.parser.asl.component.common.error_name.failure_event imp
 )
 from moto.stepfunctions.parser.asl.component.common.error_name.states_error_name import StatesErrorName
 from moto.stepfunctions.parser.asl.component.common.error_name.states_error_name_type import StatesErrorNameType
+from moto.stepfunctions.parser.asl.component.common.timeouts.timeout import EvalTimeoutError
 from moto.stepfunctions.parser.asl.component.state.exec.state_map.item_reader.eval import (
     resource_eval_s3 as reader_s3,
 )
@@ -178,13 +181,17 @@ def _reader_config_eval_body(self: ReaderConfig, env: Environment) -> None:
 
 
 # moto's grammar takes ToleratedFailurePercentage only as a decimal ("25.0"); AWS takes any JSON
-# number, and Terraform's jsonencode writes 25. The definition is rewritten for the parser only.
+# number, and Terraform's jsonencode writes 25. It also refuses `"ExecutionType": "EXPRESS"` in a
+# ProcessorConfig, which AWS accepts (Express child workflows); child runs are in process here
+# either way. The definition is rewritten for the parser only: DescribeStateMachine keeps it.
 _INTEGER_PERCENTAGE = re.compile(r'("ToleratedFailurePercentage"\s*:\s*)(\d+)(?=\s*[,}])')
+_EXPRESS_CHILDREN = re.compile(r'("ExecutionType"\s*:\s*)"EXPRESS"')
 _original_parse = AmazonStateLanguageParser.parse
 
 
 def _parse(definition: str) -> Any:
-    return _original_parse(_INTEGER_PERCENTAGE.sub(r"\g<1>\g<2>.0", definition))
+    definition = _INTEGER_PERCENTAGE.sub(r"\g<1>\g<2>.0", definition)
+    return _original_parse(_EXPRESS_CHILDREN.sub(r'\g<1>"STANDARD"', definition))
 
 
 _original_item_reader_init = ItemReader.__init__
@@ -261,6 +268,8 @@ def _eval_job(self: item_worker.DistributedItemProcessorWorker, env: Environment
             status = "ABORTED"
         else:
             status, output = "SUCCEEDED", env.states.get_input()
+    except EvalTimeoutError:
+        status, failure = "TIMED_OUT", ("States.Timeout", "")
     except FailureEventException as failed:
         pair = failed.extract_error_cause_pair()
         failure = (str(pair[0] or ""), str(pair[1] or "")) if pair else ("States.TaskFailed", "")
@@ -269,7 +278,7 @@ def _eval_job(self: item_worker.DistributedItemProcessorWorker, env: Environment
     finally:
         record.item_counter.running.offset(-1)
         record.execution_counter.running.offset(-1)
-    counts = {"SUCCEEDED": "succeeded", "ABORTED": "aborted"}.get(status, "failed")
+    counts = {"SUCCEEDED": "succeeded", "ABORTED": "aborted", "TIMED_OUT": "timed_out"}.get(status, "failed")
     getattr(record.item_counter, counts).count()
     getattr(record.execution_counter, counts).count()
     if status == "SUCCEEDED":
@@ -320,7 +329,7 @@ def _map_run(self: Any, env: Environment, eval_input: Any) -> None:
     finally:
         record.max_concurrency = saved
     results = _records(record).values()
-    failed = sum(1 for result in results if result["Status"] == "FAILED")
+    failed = sum(1 for result in results if result["Status"] in ("FAILED", "TIMED_OUT"))
     if _exceeds(failed, len(items), eval_input.tolerated_failure_count, eval_input.tolerated_failure_percentage):
         raise _threshold_failure(env)
 
@@ -346,7 +355,8 @@ def result_files(record: MapRunRecord, bucket: str, prefix: str) -> tuple[dict[s
     by_status: dict[str, list[dict[str, Any]]] = {status: [] for status in STATUSES}
     for index in sorted(_records(record)):
         result = _records(record)[index]
-        by_status.setdefault(result["Status"], []).append(result)
+        # A timed-out or aborted child is not a success: it goes with the failed ones.
+        by_status["SUCCEEDED" if result["Status"] == "SUCCEEDED" else "FAILED"].append(result)
     bodies: dict[str, bytes] = {}
     listed: dict[str, list[dict[str, Any]]] = {status: [] for status in STATUSES}
     for status in STATUSES:
@@ -372,7 +382,15 @@ def _put_object(env: Environment, resource_runtime_part: Any, state_credentials:
     env.stack.append({"MapRunArn": record.map_run_arn, "ResultWriterDetails": {"Bucket": bucket, "Key": manifest_key}})
 
 
+def _not_the_tolerance_warning(record: logging.LogRecord) -> bool:
+    # moto's parser warns that tolerances have no effect; here they have.
+    return not str(record.msg).startswith("ToleratedFailure")
+
+
 def install() -> None:
+    preprocessor_log = logging.getLogger("moto.stepfunctions.parser.asl.parse.preprocessor")
+    if _not_the_tolerance_warning not in preprocessor_log.filters:
+        preprocessor_log.addFilter(_not_the_tolerance_warning)
     reader_s3.ResourceEvalS3._handle_list_objects_v2 = staticmethod(_list_objects_v2)  # type: ignore[method-assign]
     writer_s3.ResourceEvalS3._handle_put_object = staticmethod(_put_object)  # type: ignore[method-assign]
     ItemReader._eval_body = _item_reader_eval_body  # type: ignore[method-assign]
