@@ -192,3 +192,15 @@ def test_express_children_and_an_integer_percentage_are_valid_asl(aws: LocalAWS)
     described = _run(aws, "express", definition)
     assert described["status"] == "SUCCEEDED", described
     assert json.loads(described["output"]) == [{"key": "express/a.png"}]
+
+
+def test_s3_errors_fail_the_map_with_the_reader_or_writer_error(aws: LocalAWS) -> None:
+    reading = _map("x/")
+    reading["States"]["Batch"]["ItemReader"]["Parameters"]["Bucket"] = "no-such-bucket"
+    unreadable = _run(aws, "unreadable", reading)
+    assert (unreadable["status"], unreadable["error"]) == ("FAILED", "States.ItemReaderFailed")
+    assert "NoSuchBucket" in unreadable["cause"]
+    _put(["unwritable/a.png"])
+    writer = {"Resource": "arn:aws:states:::s3:putObject", "Parameters": {"Bucket": "no-such-bucket", "Prefix": "r"}}
+    unwritable = _run(aws, "unwritable", _map("unwritable/", ResultWriter=writer))
+    assert (unwritable["status"], unwritable["error"]) == ("FAILED", "States.ResultWriterFailed")

@@ -27,6 +27,9 @@ moto's interpreter has a partial Distributed Map. Here:
   `{"MapRunArn", "ResultWriterDetails": {"Bucket", "Key"}}` ("ResultWriter (Map)",
   https://docs.aws.amazon.com/step-functions/latest/dg/input-output-resultwriter.html). moto
   wrote a manifest listing no files. A Map Run that fails on its threshold writes no results here.
+- S3 refusing the listing or a write (a missing bucket, the role's missing permission) fails the
+  Map state with `States.ItemReaderFailed` or `States.ResultWriterFailed` (the ResultWriter page
+  names the latter), the S3 error as the cause; moto reported an interpreter error.
 
 Child runs stay in process (moto's item processor workers), at most `MAX_WORKERS` at a time
 whatever `MaxConcurrency` says: moto started one thread per item when MaxConcurrency is 0.
@@ -42,6 +45,7 @@ import re
 import uuid
 from typing import Any
 
+from botocore.exceptions import ClientError
 from moto.stepfunctions.parser.api import HistoryEventType, TaskFailedEventDetails
 from moto.stepfunctions.parser.asl.component.common.error_name.failure_event import (
     FailureEvent,
@@ -131,8 +135,11 @@ def _list_objects_v2(env: Environment, resource_runtime_part: Any, state_credent
     parameters = dict(env.stack.pop())
     s3 = sfn_boto_client.boto_client_for(resource_runtime_part.region, "s3", state_credentials)
     items: list[dict[str, Any]] = []
-    for page in s3.get_paginator("list_objects_v2").paginate(**parameters):
-        items += [_s3_object_item(listed) for listed in page.get("Contents", [])]
+    try:
+        for page in s3.get_paginator("list_objects_v2").paginate(**parameters):
+            items += [_s3_object_item(listed) for listed in page.get("Contents", [])]
+    except ClientError as exc:
+        raise states_failure(env, StatesErrorNameType.StatesItemReaderFailed, str(exc)) from None
     env.stack.append(items)
 
 
@@ -301,14 +308,15 @@ def _exceeds(failed: int, total: int, count: int, percentage: float) -> bool:
     return over_count or over_percentage
 
 
-def _threshold_failure(env: Environment) -> FailureEventException:
+def states_failure(env: Environment, error: StatesErrorNameType, cause: str) -> FailureEventException:
+    """The Map state fails with a States.* error (its Retry and Catch see it)."""
     return FailureEventException(
         failure_event=FailureEvent(
             env=env,
-            error_name=StatesErrorName(typ=EXCEEDED),
-            event_type=HistoryEventType.ExecutionFailed,
+            error_name=StatesErrorName(typ=error),
+            event_type=HistoryEventType.TaskFailed,
             event_details=EventDetails(
-                taskFailedEventDetails=TaskFailedEventDetails(error=EXCEEDED.to_name(), cause=EXCEEDED_CAUSE)
+                taskFailedEventDetails=TaskFailedEventDetails(error=error.to_name(), cause=cause)
             ),
         )
     )
@@ -331,7 +339,7 @@ def _map_run(self: Any, env: Environment, eval_input: Any) -> None:
     results = _records(record).values()
     failed = sum(1 for result in results if result["Status"] in ("FAILED", "TIMED_OUT"))
     if _exceeds(failed, len(items), eval_input.tolerated_failure_count, eval_input.tolerated_failure_percentage):
-        raise _threshold_failure(env)
+        raise states_failure(env, EXCEEDED, EXCEEDED_CAUSE)
 
 
 _original_from_state_props = StateMap.from_state_props
@@ -376,8 +384,11 @@ def _put_object(env: Environment, resource_runtime_part: Any, state_credentials:
     bucket, prefix = parameters["Bucket"], parameters.get("Prefix", "")
     s3 = sfn_boto_client.boto_client_for(resource_runtime_part.region, "s3", state_credentials)
     bodies, _ = result_files(record, bucket, prefix)
-    for key, body in bodies.items():
-        s3.put_object(Bucket=bucket, Key=key, Body=body)
+    try:
+        for key, body in bodies.items():
+            s3.put_object(Bucket=bucket, Key=key, Body=body)
+    except ClientError as exc:
+        raise states_failure(env, StatesErrorNameType.StatesResultWriterFailed, str(exc)) from None
     manifest_key = next(key for key in bodies if key.endswith("/manifest.json"))
     env.stack.append({"MapRunArn": record.map_run_arn, "ResultWriterDetails": {"Bucket": bucket, "Key": manifest_key}})
 
