@@ -148,6 +148,7 @@ def test_the_result_writer_writes_result_files_and_their_manifest(aws: LocalAWS)
     )
     assert described["status"] == "SUCCEEDED", described
     output = json.loads(described["output"])
+    assert output["MapRunArn"].startswith("arn:aws:states:us-east-1:123456789012:mapRun:written/Batch:")
     run_id = output["MapRunArn"].split(":")[-1]
     assert output["ResultWriterDetails"] == {"Bucket": BUCKET, "Key": f"results/{run_id}/manifest.json"}
 
@@ -165,7 +166,7 @@ def test_the_result_writer_writes_result_files_and_their_manifest(aws: LocalAWS)
     (succeeded,) = read(files["SUCCEEDED"][0]["Key"])
     assert succeeded["Status"] == "SUCCEEDED" and json.loads(succeeded["Output"]) == {"key": "written/a.png"}
     assert json.loads(succeeded["Input"])["Key"] == "written/a.png"
-    assert succeeded["ExecutionArn"].startswith("arn:aws:states:us-east-1:123456789012:execution:written/")
+    assert succeeded["ExecutionArn"].startswith("arn:aws:states:us-east-1:123456789012:execution:written/Batch:")
     (failed,) = read(files["FAILED"][0]["Key"])
     assert (failed["Status"], failed["Error"], failed["Cause"]) == ("FAILED", "NotAnImage", "cannot decode")
     written = s3.get_object(Bucket=BUCKET, Key=files["SUCCEEDED"][0]["Key"])["Body"].read()

@@ -345,8 +345,18 @@ def _map_run(self: Any, env: Environment, eval_input: Any) -> None:
 _original_from_state_props = StateMap.from_state_props
 
 
+class _StateNameLabel:
+    """A Map Run's label when the state has none: its name, as in AWS's Map Run ARNs
+    (arn:aws:states:REGION:ACCOUNT:mapRun:MACHINE/STATE:ID); moto put a random id there."""
+
+    def __init__(self, name: str) -> None:
+        self.label = name
+
+
 def _from_state_props(self: StateMap, state_props: Any) -> None:
     _original_from_state_props(self, state_props)
+    if self.label is None:
+        self.label = _StateNameLabel(self.name)  # type: ignore[assignment]
     if state_props.get(ToleratedFailureCountDecl) is None:
         self.tolerated_failure_count_decl = ToleratedFailureCountInt(_Unset(0))
     if state_props.get(ToleratedFailurePercentageDecl) is None:
