@@ -11,7 +11,8 @@ The parts:
   `stepfunctions.py`, `sagemaker.py` (with `sagemaker_deployments.py`: blue/green updates, their bakes
   on the alarms' clock and auto-rollback), `sagemaker_runtime.py`, `application_autoscaling.py`,
   `s3.py`, `s3_events.py` (S3's events to EventBridge), `eventbridge.py` (rules delivering to
-  their targets: input transformers, retries, dead-letter queues), `cloudwatch_alarms.py`,
+  their targets: input transformers, retries, dead-letter queues), `sqs_lambda.py` (the poller of
+  SQS event source mappings, started and stopped with the server), `cloudwatch_alarms.py`,
   `sns.py`: the record of what each topic sent, served over
   HTTP and read by `notifications.py` and `scones local notifications`), and `speedups.py`
   (shortcuts that change how fast moto answers, never what; each with the measurement that
