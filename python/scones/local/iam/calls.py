@@ -13,6 +13,9 @@ Reference:
 - SageMaker endpoint: `arn:${Partition}:sagemaker:${Region}:${Account}:endpoint/${EndpointName}`
   (SageMaker ARNs carry the name in lower case); InvokeEndpoint is `sagemaker:InvokeEndpoint`,
   https://docs.aws.amazon.com/service-authorization/latest/reference/list_amazonsagemaker.html
+- EventBridge event bus: `arn:${Partition}:events:${Region}:${Account}:event-bus/${EventBusName}`;
+  PutEvents is `events:PutEvents` on each entry's bus (no EventBusName: `default`),
+  https://docs.aws.amazon.com/service-authorization/latest/reference/list_amazoneventbridge.html
 - Step Functions state machine: `arn:${Partition}:states:${Region}:${Account}:stateMachine:${Name}`;
   StartExecution is `states:StartExecution`, StartSyncExecution `states:StartSyncExecution`,
   https://docs.aws.amazon.com/service-authorization/latest/reference/list_awsstepfunctions.html
@@ -35,9 +38,10 @@ _ENDPOINT_INVOKE = re.compile(r"^/endpoints/([^/]+)/invocations$")
 
 @dataclass(frozen=True)
 class Call:
-    service: str  # the signing name: s3, lambda, sns, sagemaker
+    service: str  # the signing name: s3, lambda, sns, sagemaker, states, events
     action: str
     resource: str
+    also: tuple[str, ...] = ()  # further resources of the same call (PutEvents to several buses)
 
 
 @dataclass(frozen=True)
@@ -151,6 +155,18 @@ def _states(environ: dict[str, Any]) -> Call | None:
     return Call("states", action, machine) if machine else None
 
 
+def _events(environ: dict[str, Any], partition: str, region: str, account: str) -> Call | None:
+    if str(environ.get("HTTP_X_AMZ_TARGET", "")) != "AWSEvents.PutEvents":
+        return None
+    buses: list[str] = []
+    for entry in _read_json(environ).get("Entries") or []:
+        name = str((entry or {}).get("EventBusName") or "default")
+        arn = name if name.startswith("arn:") else f"arn:{partition}:events:{region}:{account}:event-bus/{name}"
+        if arn not in buses:
+            buses.append(arn)
+    return Call("events", "events:PutEvents", buses[0], tuple(buses[1:])) if buses else None
+
+
 def call_of(environ: dict[str, Any], signature: Signature, partition: str, account: str) -> Call | None:
     """The checked call this request makes, or None for a call the emulator does not check."""
     if signature.service == "s3":
@@ -163,4 +179,6 @@ def call_of(environ: dict[str, Any], signature: Signature, partition: str, accou
         return _sagemaker(environ, partition, signature.region, account)
     if signature.service == "states":
         return _states(environ)
+    if signature.service == "events":
+        return _events(environ, partition, signature.region, account)
     return None
