@@ -10,13 +10,17 @@ The parts:
 - What the emulator changes in moto: `services/`, one module per AWS service (`lambda_.py`,
   `stepfunctions.py`, `sagemaker.py` (with `sagemaker_deployments.py`: blue/green updates, their bakes
   on the alarms' clock and auto-rollback), `sagemaker_runtime.py`, `application_autoscaling.py`,
-  `s3.py`, `cloudwatch_alarms.py`, `sns.py`: the record of what each topic sent, served over
+  `s3.py`, `s3_events.py` (S3's events to EventBridge), `eventbridge.py` (rules delivering to
+  their targets: input transformers, retries, dead-letter queues), `sqs_lambda.py` (the poller of
+  SQS event source mappings, started and stopped with the server), `cloudwatch_alarms.py`,
+  `sns.py`: the record of what each topic sent, served over
   HTTP and read by `notifications.py` and `scones local notifications`), and `speedups.py`
   (shortcuts that change how fast moto answers, never what; each with the measurement that
   justified it). Step Functions has two more, installed by `stepfunctions.py`:
   `stepfunctions_express.py` (EXPRESS machines: `StartSyncExecution`, and no `DescribeExecution`
-  of their executions) and `stepfunctions_errors.py` (`States.Runtime` is never caught nor
-  retried; no Python exception as a cause). User reference: docs/emulator.md.
+  of their executions), `stepfunctions_errors.py` (`States.Runtime` is never caught nor
+  retried; no Python exception as a cause) and `stepfunctions_distributed_map.py` (Distributed
+  Map: every page of an S3 listing, tolerated failures, ResultWriter's files). User reference: docs/emulator.md.
 - CloudWatch alarms: `alarms.py` evaluates every alarm at a given time (injectable clock), sets
   its state and notifies its SNS actions (then tells its observers, `after_evaluation`: endpoint
   deployments move on the same clock), with `metric_math.py` (the expression parser);

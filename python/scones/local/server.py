@@ -44,10 +44,13 @@ from scones.local.runtime.model_server import ModelServer
 from scones.local.services import (
     application_autoscaling,
     cloudwatch_alarms,
+    eventbridge,
     lambda_,
     s3,
+    s3_events,
     sagemaker,
     sagemaker_runtime,
+    sqs_lambda,
     stepfunctions,
     stepfunctions_metrics,
 )
@@ -63,6 +66,9 @@ MOTO_EXTENSIONS: tuple[Callable[[], None], ...] = (
     sagemaker_runtime.install,
     application_autoscaling.install,
     s3.install,
+    eventbridge.install,
+    s3_events.install,
+    sqs_lambda.install,
     cloudwatch_alarms.install,
     speedups.install,
 )
@@ -111,6 +117,7 @@ class LocalAWS:
         self._work_dir_parent = work_dir
         self._server: BaseWSGIServer | None = None
         self._thread: threading.Thread | None = None
+        self._sqs_poller: sqs_lambda.SqsPoller | None = None
         self._runtimes: active.Runtimes | None = None
         self._saved_config: dict[str, Any] = {}
         self._saved_moto_port: str | None = None
@@ -179,6 +186,7 @@ class LocalAWS:
         self._configure_moto()
         self._thread = threading.Thread(target=server.serve_forever, name="scones-local-aws", daemon=True)
         self._thread.start()
+        self._sqs_poller = sqs_lambda.SqsPoller().start()
         return self
 
     def _configure_moto(self) -> None:
@@ -203,6 +211,9 @@ class LocalAWS:
 
     def stop(self) -> None:
         """Stop serving, end every worker process, remove the temp dirs (idempotent)."""
+        poller, self._sqs_poller = self._sqs_poller, None
+        if poller is not None:
+            poller.stop()
         server, self._server = self._server, None
         if server is not None:
             server.shutdown()

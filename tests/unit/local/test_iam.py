@@ -339,6 +339,34 @@ def test_task_states_act_as_the_state_machines_role(
     assert "Status Code: 403; Error Code: AccessDeniedException" in cause
 
 
+def test_starting_an_execution_is_checked_on_the_state_machine_arn(aws: LocalAWS) -> None:
+    sfn = client("stepfunctions", aws.url)
+    definition = json.dumps({"StartAt": "P", "States": {"P": {"Type": "Pass", "End": True}}})
+    role = "arn:aws:iam::123456789012:role/any"
+    allowed_machine, other_machine = (
+        sfn.create_state_machine(name=f"m-{uuid.uuid4().hex[:8]}", definition=definition, roleArn=role)[
+            "stateMachineArn"
+        ]
+        for _ in range(2)
+    )
+    starter = _as_role(aws.url, _role(aws.url, _statement("states:StartExecution", allowed_machine)), "stepfunctions")
+    assert starter.start_execution(stateMachineArn=allowed_machine, input="{}")["executionArn"]
+    response = _denied(starter.start_execution, stateMachineArn=other_machine, input="{}")
+    assert response["Error"]["Code"] == "AccessDeniedException"
+    assert f"states:StartExecution on resource: {other_machine}" in response["Error"]["Message"]
+
+
+def test_put_events_is_checked_on_each_entrys_bus(aws: LocalAWS) -> None:
+    bus = client("events", aws.url).create_event_bus(Name=f"bus-{uuid.uuid4().hex[:8]}")["EventBusArn"]
+    events = _as_role(aws.url, _role(aws.url, _statement("events:PutEvents", bus)), "events")
+    entry = {"Source": "scones", "DetailType": "VehicleClassified", "Detail": "{}"}
+    assert events.put_events(Entries=[{**entry, "EventBusName": bus}])["FailedEntryCount"] == 0
+    response = _denied(events.put_events, Entries=[{**entry, "EventBusName": bus}, entry])
+    assert response["Error"]["Code"] == "AccessDeniedException"
+    default_bus = "arn:aws:events:us-east-1:123456789012:event-bus/default"
+    assert f"events:PutEvents on resource: {default_bus}" in response["Error"]["Message"]
+
+
 # -- SageMaker: the model's execution role reads the artifact and writes capture ------------------
 
 

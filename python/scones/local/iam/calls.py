@@ -13,11 +13,18 @@ Reference:
 - SageMaker endpoint: `arn:${Partition}:sagemaker:${Region}:${Account}:endpoint/${EndpointName}`
   (SageMaker ARNs carry the name in lower case); InvokeEndpoint is `sagemaker:InvokeEndpoint`,
   https://docs.aws.amazon.com/service-authorization/latest/reference/list_amazonsagemaker.html
+- EventBridge event bus: `arn:${Partition}:events:${Region}:${Account}:event-bus/${EventBusName}`;
+  PutEvents is `events:PutEvents` on each entry's bus (no EventBusName: `default`),
+  https://docs.aws.amazon.com/service-authorization/latest/reference/list_amazoneventbridge.html
+- Step Functions state machine: `arn:${Partition}:states:${Region}:${Account}:stateMachine:${Name}`;
+  StartExecution is `states:StartExecution`, StartSyncExecution `states:StartSyncExecution`,
+  https://docs.aws.amazon.com/service-authorization/latest/reference/list_awsstepfunctions.html
 """
 
 from __future__ import annotations
 
 import io
+import json
 import re
 from dataclasses import dataclass
 from typing import Any
@@ -31,9 +38,10 @@ _ENDPOINT_INVOKE = re.compile(r"^/endpoints/([^/]+)/invocations$")
 
 @dataclass(frozen=True)
 class Call:
-    service: str  # the signing name: s3, lambda, sns, sagemaker
+    service: str  # the signing name: s3, lambda, sns, sagemaker, states, events
     action: str
     resource: str
+    also: tuple[str, ...] = ()  # further resources of the same call (PutEvents to several buses)
 
 
 @dataclass(frozen=True)
@@ -121,6 +129,44 @@ def _sagemaker(environ: dict[str, Any], partition: str, region: str, account: st
     )
 
 
+def _read_json(environ: dict[str, Any]) -> dict[str, Any]:
+    """The JSON body, left readable for the app behind ({} when it is not an object)."""
+    length = int(environ.get("CONTENT_LENGTH") or 0)
+    body = environ["wsgi.input"].read(length) if length else b""
+    environ["wsgi.input"] = io.BytesIO(body)
+    try:
+        parsed = json.loads(body or b"{}")
+    except ValueError:
+        return {}
+    return parsed if isinstance(parsed, dict) else {}
+
+
+_STATES_STARTS = {
+    "AWSStepFunctions.StartExecution": "states:StartExecution",
+    "AWSStepFunctions.StartSyncExecution": "states:StartSyncExecution",
+}
+
+
+def _states(environ: dict[str, Any]) -> Call | None:
+    action = _STATES_STARTS.get(str(environ.get("HTTP_X_AMZ_TARGET", "")))
+    if action is None:
+        return None
+    machine = str(_read_json(environ).get("stateMachineArn") or "")
+    return Call("states", action, machine) if machine else None
+
+
+def _events(environ: dict[str, Any], partition: str, region: str, account: str) -> Call | None:
+    if str(environ.get("HTTP_X_AMZ_TARGET", "")) != "AWSEvents.PutEvents":
+        return None
+    buses: list[str] = []
+    for entry in _read_json(environ).get("Entries") or []:
+        name = str((entry or {}).get("EventBusName") or "default")
+        arn = name if name.startswith("arn:") else f"arn:{partition}:events:{region}:{account}:event-bus/{name}"
+        if arn not in buses:
+            buses.append(arn)
+    return Call("events", "events:PutEvents", buses[0], tuple(buses[1:])) if buses else None
+
+
 def call_of(environ: dict[str, Any], signature: Signature, partition: str, account: str) -> Call | None:
     """The checked call this request makes, or None for a call the emulator does not check."""
     if signature.service == "s3":
@@ -131,4 +177,8 @@ def call_of(environ: dict[str, Any], signature: Signature, partition: str, accou
         return _sns(environ)
     if signature.service == "sagemaker":
         return _sagemaker(environ, partition, signature.region, account)
+    if signature.service == "states":
+        return _states(environ)
+    if signature.service == "events":
+        return _events(environ, partition, signature.region, account)
     return None

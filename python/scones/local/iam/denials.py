@@ -8,6 +8,10 @@
   (https://docs.aws.amazon.com/sns/latest/api/API_Publish.html, Errors).
 - SageMaker runtime: 400 `AccessDeniedException`, JSON
   (https://docs.aws.amazon.com/sagemaker/latest/APIReference/CommonErrors.html).
+- Step Functions: 400 `AccessDeniedException`, JSON
+  (https://docs.aws.amazon.com/step-functions/latest/apireference/CommonErrors.html).
+- EventBridge: 400 `AccessDeniedException`, JSON
+  (https://docs.aws.amazon.com/eventbridge/latest/APIReference/CommonErrors.html).
 """
 
 from __future__ import annotations
@@ -47,6 +51,8 @@ def denial_for(service: str, error: AccessDeniedError, *, head: bool = False) ->
         return Denial("403 Forbidden", [("Content-Type", "text/xml"), ("x-amzn-RequestId", request_id)], body)
     status = "403 Forbidden" if service == "lambda" else "400 Bad Request"
     payload = {"Type": "User", "Message": error.message()} if service == "lambda" else {"message": error.message()}
+    if service in ("states", "events"):  # awsJson: the SDKs read the code from the body's __type
+        payload["__type"] = "AccessDeniedException"
     headers = [
         ("Content-Type", "application/json"),
         ("x-amzn-ErrorType", "AccessDeniedException"),

@@ -31,7 +31,8 @@ class IAMEnforcement:
         if call is None:
             return self._app(environ, start_response)
         try:
-            self._authorizer.check(principal, call.action, call.resource)
+            for resource in (call.resource, *call.also):
+                self._authorizer.check(principal, call.action, resource)
         except AccessDeniedError as error:
             denial = denial_for(call.service, error, head=str(environ.get("REQUEST_METHOD")).upper() == "HEAD")
             start_response(denial.status, denial.headers)

@@ -13,6 +13,8 @@
   the SDK exception Step Functions reports for a Lambda error that is not one of Lambda's modelled
   exceptions (moto names it `Lambda.AccessDeniedException`, which no Retry or Catch of this
   workflow would see as Step Functions reports it).
+- Distributed Map (ItemReader pages, tolerated failures, ResultWriter files):
+  `stepfunctions_distributed_map.py`.
 - With IAM enforced, Task states call as the state machine's role (`task_principal`).
 """
 
@@ -31,7 +33,7 @@ from moto.stepfunctions.parser.models import StepFunctionsParserBackend
 from moto.stepfunctions.responses import StepFunctionResponse
 
 from scones.local.iam.authorizer import Principal
-from scones.local.services import stepfunctions_errors, stepfunctions_express
+from scones.local.services import stepfunctions_distributed_map, stepfunctions_errors, stepfunctions_express
 
 # The session name in the assumed-role ARN of a Task state's calls (on AWS a random string).
 STATES_SESSION_NAME = "StepFunctions"
@@ -132,3 +134,4 @@ def install() -> None:
     StepFunctionsParserBackend.start_execution = _start_execution  # type: ignore[method-assign]
     stepfunctions_express.install()
     stepfunctions_errors.install()
+    stepfunctions_distributed_map.install()
