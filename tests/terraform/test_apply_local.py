@@ -1,5 +1,8 @@
-"""Apply envs/local to the emulator, release a model registry version to it (served), plan again (no drift),
-destroy (nothing left).
+"""Apply envs/local to the emulator, plan again (no drift), destroy (nothing left: the model registry's group
+too, which has no versions here).
+
+A stack serving a registry version is applied, re-planned (no changes) and served by the release tests
+(tests/e2e/test_release.py: the first release deploys a version, the second plans no changes).
 
 Applying is not planning: this test drives terraform itself against the in-process emulator (the `emulator`
 fixture, LocalAWS), with its own state. The plan tests' emulator is the plan-testing plugin's own process on
@@ -8,7 +11,6 @@ another port, so both run in one session.
 
 from __future__ import annotations
 
-import json
 import subprocess
 from pathlib import Path
 from typing import Any
@@ -17,11 +19,8 @@ import boto3
 import pytest
 import tftest
 
-from scones.aws import make_session
 from scones.local.server import LocalAWS
-from scones.release import registry
-from tests.support.local_fixtures import model_artifact, png
-from tests.terraform.conftest import MODEL_IMAGE, PARALLELISM, base_vars, copy_terraform, terraform_binary
+from tests.terraform.conftest import PARALLELISM, base_vars, copy_terraform, terraform_binary
 
 pytestmark = pytest.mark.terraform
 
@@ -67,16 +66,11 @@ def test_apply_then_plan_shows_no_changes_then_destroy_leaves_nothing(
     aws = emulator
     tf = tftest.TerraformTest(str(root / "envs" / "local"), binary=terraform_binary(), env=tf_env)
     tf.setup(cleanup_on_exit=False)
-    # First the stack without a model (what a fresh environment applies before its first release), then a
-    # release: a version of the stack's registry, which the endpoint is created from. (Deploying an artifact by
-    # model_data_url is applied by every e2e stack, tests/support/e2e_stacks.py.)
-    tf.apply(tf_vars=base_vars("local", aws.url, with_model=False), parallelism=PARALLELISM)
-    version = _register_version(aws.url, tf.output()["stack"])
-    tf_vars = base_vars("local", aws.url, with_model=False) | {"model_package_arn": version}
+    tf_vars = base_vars("local", aws.url, with_model=True)
     tf.apply(tf_vars=tf_vars, parallelism=PARALLELISM)
 
     outputs = tf.output()
-    assert outputs["endpoint_deployed"] is True and outputs["stack"]["model_package_arn"] == version
+    assert outputs["endpoint_deployed"] is True
     assert set(outputs["lambda_function_arns"]) == {"serialize_image", "classify_image", "filter_low_confidence"}
     # The stack derives these ARNs (IAM policies, the state machine definition, the alarms' dimensions use
     # them at plan time): they must be the ARNs the resources really got.
@@ -90,32 +84,6 @@ def test_apply_then_plan_shows_no_changes_then_destroy_leaves_nothing(
         (f"/aws/sagemaker/Endpoints/{PREFIX}-classifier", 7)
     ]
 
-    answer = boto3.client("sagemaker-runtime", endpoint_url=aws.url, region_name="us-east-1").invoke_endpoint(
-        EndpointName=f"{PREFIX}-classifier", ContentType="image/png", Body=png((0, 0, 255))
-    )
-    probabilities = json.loads(answer["Body"].read())
-    assert probabilities[1] > probabilities[0]  # the version's model: blue is a motorcycle
-
-    # No drift: the provider reads the model back as it was created, from the package.
-    _assert_no_drift(root, tf_env, tf_vars)
-    # SageMaker deletes no group that has versions: a stack's destroy follows the deletion of its versions.
-    boto3.client("sagemaker", endpoint_url=aws.url, region_name="us-east-1").delete_model_package(
-        ModelPackageName=version
-    )
-
-    tf.destroy(tf_vars=tf_vars, parallelism=PARALLELISM)
-    assert not subprocess.run(
-        [terraform_binary(), "state", "list"],
-        cwd=root / "envs" / "local",
-        env=tf_env,
-        capture_output=True,
-        text=True,
-        check=True,
-    ).stdout.strip()
-    assert {kind: names for kind, names in _leftovers(aws.url).items() if names} == {}
-
-
-def _assert_no_drift(root: Path, tf_env: dict[str, str], tf_vars: dict[str, Any]) -> None:
     args = [f"-var={k}={v}" for k, v in tf_vars.items()]
     replan = subprocess.run(
         [
@@ -135,22 +103,13 @@ def _assert_no_drift(root: Path, tf_env: dict[str, str], tf_vars: dict[str, Any]
     )
     assert replan.returncode == 0, f"drift after apply (exit {replan.returncode}):\n{replan.stdout}\n{replan.stderr}"
 
-
-def _register_version(url: str, stack: dict[str, Any]) -> str:
-    """An approved version of the stack's registry: the tiny model, registered as a release registers it."""
-    bucket = stack["data_bucket_name"]
-    key = f"{stack['models_prefix']}/registry/model.tar.gz"
-    boto3.client("s3", endpoint_url=url, region_name="us-east-1").put_object(
-        Bucket=bucket, Key=key, Body=model_artifact()
-    )
-    version, _ = registry.register(
-        make_session(endpoint_url=url, region="us-east-1"),
-        group=stack["model_package_group_name"],
-        model_data_url=f"s3://{bucket}/{key}",
-        image_uri=MODEL_IMAGE.format(region="us-east-1"),
-        environment={},
-        metrics={},
-        source="test_apply_local",
-        approval=registry.APPROVED,
-    )
-    return version.arn
+    tf.destroy(tf_vars=tf_vars, parallelism=PARALLELISM)
+    assert not subprocess.run(
+        [terraform_binary(), "state", "list"],
+        cwd=root / "envs" / "local",
+        env=tf_env,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.strip()
+    assert {kind: names for kind, names in _leftovers(aws.url).items() if names} == {}

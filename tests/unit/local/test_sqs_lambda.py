@@ -16,12 +16,15 @@ from scones.local.server import LocalAWS
 from tests.support.local_fixtures import client, create_function
 
 # Each record it gets goes to S3 as records/<message id>.json; a body of "fail" fails the batch,
-# and with partial responses a body of "bad" is reported as the one failed item.
+# with partial responses a body of "bad" is reported as the one failed item, and a body of "slow" is
+# recorded only after three seconds.
 RECORDER = """
-import json, boto3
+import json, time, boto3
 
 def handler(event, context):
     s3 = boto3.client("s3")
+    if any(record["body"] == "slow" for record in event["Records"]):
+        time.sleep(3)
     for record in event["Records"]:
         key = "records/%s-%s.json" % (record["messageId"], record["attributes"]["ApproximateReceiveCount"])
         s3.put_object(Bucket="sqs-lambda", Key=key, Body=json.dumps({"batch": len(event["Records"]), **record}))
@@ -104,8 +107,9 @@ def test_messages_arrive_in_batches_with_the_queues_attributes_and_are_deleted(a
 def test_sending_does_not_wait_for_the_function(aws: LocalAWS) -> None:
     queue_url, queue_arn = _queue(aws.url, "async")
     _mapping(aws.url, queue_arn)
-    client("sqs", aws.url).send_message(QueueUrl=queue_url, MessageBody="m")
-    # moto ran the function inside SendMessage: its record would already be there.
+    client("sqs", aws.url).send_message(QueueUrl=queue_url, MessageBody="slow")
+    # moto ran the function inside SendMessage: its record would already be there. The function takes three
+    # seconds before it records, so only a SendMessage that waited for it would find the record now.
     assert _recorded(aws.url, queue_arn) == []
     _until(lambda: _recorded(aws.url, queue_arn))
 
