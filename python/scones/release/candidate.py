@@ -55,14 +55,14 @@ def run_command(cmd: list[str], what: str) -> None:
 
 
 def train_local(
-    *, bucket: str, data_dir: Path, run_dir: Path, aws_args: list[str], epochs: int | None
+    *, bucket: str, data_dir: Path, run_dir: Path, aws_args: list[str], epochs: int | None, seed: int = 0
 ) -> dict[str, Any]:
     result_json = run_dir / "train.json"
     epoch_args = ["--epochs", str(epochs)] if epochs else []
     run_command(
         scones_command(
             "train", "--local", "--bucket", bucket, "--data-dir", str(data_dir), "--result-json", str(result_json),
-            "--keep-artifact", str(run_dir / "model.tar.gz"), *epoch_args, *aws_args,
+            "--keep-artifact", str(run_dir / "model.tar.gz"), "--seed", str(seed), *epoch_args, *aws_args,
         ),
         "scones train --local",
     )  # fmt: skip

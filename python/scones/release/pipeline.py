@@ -47,6 +47,7 @@ class ReleaseRequest:
     model_image_uri: str | None = None  # with model_data_url; default: the PyTorch inference image
     model_package_arn: str | None = None  # release this registry version instead of training
     epochs: int | None = None  # overrides the configuration's training.epochs
+    seed: int = 0  # local training's seed (its validation carve and initialisation)
     source: Path = repo_root() / DEMO_TARBALL  # the images `scones prepare` stages
 
     def inputs(self, config: ReleaseConfig) -> dict[str, Any]:
@@ -56,6 +57,7 @@ class ReleaseRequest:
             "model_image_uri": self.model_image_uri,
             "model_package_arn": self.model_package_arn,
             "epochs": self.epochs or config.epochs,
+            "seed": self.seed,
         }
 
 
@@ -222,6 +224,7 @@ class Release:
                 run_dir=self.run.folder,
                 aws_args=self._aws_args(),
                 epochs=epochs,
+                seed=self.request.seed,
             )
         else:
             chosen = candidate.train_on_sagemaker(
