@@ -1,5 +1,5 @@
 """End to end on the local emulator: the real Terraform, Lambda zips, state machine and a real
-(quickly) trained model, deployed by scones.deploy as `scones demo` deploys them.
+trained model (the committed one, tests/fixtures/trained_model), deployed by scones.deploy.
 
 One stack for the whole module, never changed (tests/e2e/test_stack_changes.py has the tests that
 redeploy or stop theirs). Three executions run first, and what they left (notifications, captured

@@ -1,7 +1,7 @@
 """Whole stacks on a private local emulator for the end-to-end tests, brought up by scones.deploy.
 
-`trained_stack`: what `scones demo` deploys (real data, a two-epoch model), with the filter's
-threshold moved between the test images' confidences so both outcomes happen. `tiny_stack`: the
+`trained_stack`: the real test images and the committed trained model (tests/fixtures/trained_model), with
+the filter's threshold moved between the test images' confidences so both outcomes happen. `tiny_stack`: the
 same Terraform with the tiny red/blue model of tests/support/local_fixtures.py and no training,
 for a test that changes its stack (its SageMaker role is also granted the artifact's own bucket:
 the emulator enforces IAM).
@@ -22,11 +22,14 @@ from pathlib import Path
 from typing import Any
 
 from scones.aws import make_session
-from scones.deploy import Deployment, StackConfig, apply_endpoint, apply_stack, set_model, train_for_stack
+from scones.data.s3_sync import sync_folder
+from scones.deploy import Deployment, StackConfig, apply_stack, set_model
 from scones.evaluation.served_model import load_served_model, one_thread
 from scones.local import control
+from scones.prepare import prepare_local
 from scones.workflow import ExecutionResult, run_executions
 from tests.support.local_fixtures import free_port
+from tests.support.trained_model import fixture_metadata, trained_model_tarball
 
 # What `scones train --local` names for us-east-1; the emulator serves any image.
 MODEL_IMAGE_URI = "763104351884.dkr.ecr.us-east-1.amazonaws.com/pytorch-inference:2.6-cpu-py312"
@@ -67,8 +70,7 @@ class Stack:
 
 
 def _choose_threshold(confidences: list[float]) -> float:
-    """A threshold with test images on both sides of it, so both outcomes can be exercised
-    whatever a two-epoch model happens to learn."""
+    """A threshold with test images on both sides of it, so both outcomes can be exercised."""
     ordered = sorted(confidences)
     low, high = ordered[len(ordered) // 4], ordered[(3 * len(ordered)) // 4]
     assert high > low, f"the model gives every image the same confidence {low}"
@@ -77,15 +79,18 @@ def _choose_threshold(confidences: list[float]) -> float:
 
 @contextmanager
 def trained_stack(out: Path) -> Iterator[Stack]:
-    config = StackConfig(out=out, port=free_port(), epochs=2, data_dir=out / "prepared")
+    """The committed trained model (tests/fixtures/trained_model, with this checkout's serving code) on the
+    real test images, in one apply, with the filter's threshold between the confidences of the images its
+    guard passes. (Training, and a model released by the pipeline, are tests/e2e/test_release.py's.)"""
+    config = StackConfig(out=out, port=free_port(), data_dir=out / "prepared")
     state, already_running = control.up(config.emulator_dir, port=config.port)
     assert not already_running
     try:
-        trained = train_for_stack(config)
-        session = make_session(endpoint_url=config.url)
-        served = load_served_model(trained.trained["model_data_url"], out / "model", session=session)
+        tarball = trained_model_tarball(out / "model.tar.gz")
+        prepare_local(config.source, config.data_dir)
+        served = load_served_model(str(tarball), out / "model")
         confidences, flagged = {}, set()
-        with one_thread():  # 200 images one at a time: torch's default threads only contend (served_model.py)
+        with one_thread():  # 200 images one at a time: torch's threads only contend (served_model.py)
             for png in sorted((config.data_dir / "test").rglob("*.png")):
                 answer = served.answer(png.read_bytes(), "image/png")
                 key = f"data/test/{png.parent.name}/{png.name}"
@@ -94,10 +99,23 @@ def trained_stack(out: Path) -> Iterator[Stack]:
                     flagged.add(key)
         # Between the confidences of images the guard passes: a flagged image is rejected before its confidence counts.
         threshold = _choose_threshold([c for key, (c, _) in confidences.items() if key not in flagged])
-        # Chosen before the endpoint's apply, which then also updates the deployed filter Lambda's
-        # THRESHOLD in place (one apply fewer than a separate threshold apply: ~20 s of plan and waits).
+        session = make_session(endpoint_url=config.url)
+        model_data_url = upload_artifact(session, "trained/model.tar.gz", tarball.read_bytes())
+        set_model(config, ["--model-data-url", model_data_url, "--model-image-uri", MODEL_IMAGE_URI])
         config.extra_vars = {"threshold": str(threshold)}
-        yield Stack(apply_endpoint(config, trained), state.pid, confidences, threshold, frozenset(flagged))
+        terraform, seconds = apply_stack(config)
+        outputs = terraform.outputs()
+        grant_models_bucket(session, outputs["stack"]["sagemaker_role_arn"])
+        # The test split where `scones prepare` stages it (data/test/...); the train split serves no test here.
+        test_files = [config.data_dir / "test.lst", *sorted((config.data_dir / "test").rglob("*.png"))]
+        sync_folder(session.client("s3"), config.data_dir, test_files, outputs["data_bucket_name"], "data")
+        trained = {
+            "model_data_url": model_data_url,
+            "model_image_uri": MODEL_IMAGE_URI,
+            "metrics": fixture_metadata()["metrics"],  # as training recorded them in the artifact
+        }
+        deployment = Deployment(config, terraform, outputs, trained, seconds)
+        yield Stack(deployment, state.pid, confidences, threshold, frozenset(flagged))
     finally:
         control.down(config.emulator_dir)
     assert_nothing_left(config, state.pid)
