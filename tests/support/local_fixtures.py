@@ -173,6 +173,28 @@ OOD_THRESHOLD = 0.3
 """
 
 
+# Serving code that loads but fails on every request: what a candidate that breaks on real traffic does.
+FAILING_INFERENCE_PY = """
+def model_fn(model_dir):
+    return None
+
+
+def predict_fn(data, model):
+    raise RuntimeError("this candidate cannot serve")
+"""
+
+
+def failing_artifact() -> bytes:
+    """A model.tar.gz whose code/inference.py loads and then raises on every request."""
+    buffer = io.BytesIO()
+    with tarfile.open(fileobj=buffer, mode="w:gz") as archive:
+        data = FAILING_INFERENCE_PY.encode()
+        info = tarfile.TarInfo("code/inference.py")
+        info.size = len(data)
+        archive.addfile(info, io.BytesIO(data))
+    return buffer.getvalue()
+
+
 def model_artifact(*, swapped: bool = False) -> bytes:
     """Red means bicycle and blue motorcycle; `swapped` gives the opposite model (a redeploy test)."""
     import torch

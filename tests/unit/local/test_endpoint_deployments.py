@@ -4,9 +4,7 @@ puts everything back on the old configuration (docs/emulator.md, "SageMaker endp
 
 from __future__ import annotations
 
-import io
 import json
-import tarfile
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -17,34 +15,15 @@ import pytest
 from scones.local.alarms import evaluate_alarms
 from scones.local.server import LocalAWS
 from scones.local.services.sagemaker_deployments import steps
-from tests.support.local_fixtures import client, deploy_endpoint, model_artifact, png
+from tests.support.local_fixtures import client, deploy_endpoint, failing_artifact, model_artifact, png
 
 RED = png((255, 0, 0))
-# Serving code that loads but fails on every request: what a candidate that breaks on real traffic does.
-FAILING_INFERENCE_PY = """
-def model_fn(model_dir):
-    return None
-
-
-def predict_fn(data, model):
-    raise RuntimeError("this candidate cannot serve")
-"""
 
 
 @pytest.fixture(scope="module")
 def aws() -> Iterator[LocalAWS]:
     with LocalAWS() as emulator:
         yield emulator
-
-
-def _failing_artifact() -> bytes:
-    buffer = io.BytesIO()
-    with tarfile.open(fileobj=buffer, mode="w:gz") as archive:
-        data = FAILING_INFERENCE_PY.encode()
-        info = tarfile.TarInfo("code/inference.py")
-        info.size = len(data)
-        archive.addfile(info, io.BytesIO(data))
-    return buffer.getvalue()
 
 
 def _candidate(url: str, endpoint: str, artifact: bytes, instances: int = 2) -> str:
@@ -159,7 +138,7 @@ def test_a_canary_shifts_half_the_traffic_then_all_of_it_as_the_bakes_end(aws: L
 
 def test_a_rollback_alarm_in_alarm_during_the_canary_rolls_the_update_back(aws: LocalAWS) -> None:
     endpoint = "canary-bad"
-    update = _start_canary(aws.url, endpoint, _failing_artifact())
+    update = _start_canary(aws.url, endpoint, failing_artifact())
     sagemaker, alarm, started = update.sagemaker, update.alarm, update.started
 
     # Half the requests reach the failing candidate; the 5XX alarm fires within the canary's bake.

@@ -5,8 +5,6 @@ the alarms check names the alarm in ALARM."""
 from __future__ import annotations
 
 import contextlib
-import io
-import tarfile
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -19,18 +17,10 @@ from scones.local.server import LocalAWS
 from scones.release.alarms import alarms_in_alarm, rollback_alarm_names
 from scones.release.errors import VerificationError
 from scones.release.verify import verify_endpoint
-from tests.support.local_fixtures import client, deploy_endpoint, model_artifact, png
+from tests.support.local_fixtures import client, deploy_endpoint, failing_artifact, model_artifact, png
 
 ENDPOINT = "release-verify"
 ALARM = f"{ENDPOINT}-5xx"
-FAILING_INFERENCE_PY = b"""
-def model_fn(model_dir):
-    return None
-
-
-def predict_fn(data, model):
-    raise RuntimeError("this candidate cannot serve")
-"""
 
 
 @pytest.fixture(scope="module")
@@ -39,19 +29,10 @@ def aws() -> Iterator[LocalAWS]:
         yield emulator
 
 
-def _failing_artifact() -> bytes:
-    buffer = io.BytesIO()
-    with tarfile.open(fileobj=buffer, mode="w:gz") as archive:
-        info = tarfile.TarInfo("code/inference.py")
-        info.size = len(FAILING_INFERENCE_PY)
-        archive.addfile(info, io.BytesIO(FAILING_INFERENCE_PY))
-    return buffer.getvalue()
-
-
 def _update_to_failing_candidate(url: str) -> Any:
     """The endpoint on the tiny model, then a canary update (rollback alarm: its 5XX alarm) to a failing one."""
     deploy_endpoint(url, ENDPOINT, ENDPOINT, model_artifact(), None)
-    client("s3", url).put_object(Bucket=ENDPOINT, Key="models/candidate.tar.gz", Body=_failing_artifact())
+    client("s3", url).put_object(Bucket=ENDPOINT, Key="models/candidate.tar.gz", Body=failing_artifact())
     sagemaker = client("sagemaker", url)
     sagemaker.create_model(
         ModelName=f"{ENDPOINT}-candidate",

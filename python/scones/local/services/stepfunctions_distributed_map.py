@@ -46,12 +46,9 @@ import uuid
 from typing import Any
 
 from botocore.exceptions import ClientError
-from moto.stepfunctions.parser.api import HistoryEventType, TaskFailedEventDetails
 from moto.stepfunctions.parser.asl.component.common.error_name.failure_event import (
-    FailureEvent,
     FailureEventException,
 )
-from moto.stepfunctions.parser.asl.component.common.error_name.states_error_name import StatesErrorName
 from moto.stepfunctions.parser.asl.component.common.error_name.states_error_name_type import StatesErrorNameType
 from moto.stepfunctions.parser.asl.component.common.timeouts.timeout import EvalTimeoutError
 from moto.stepfunctions.parser.asl.component.state.exec.state_map.item_reader.eval import (
@@ -94,13 +91,14 @@ from moto.stepfunctions.parser.asl.component.state.exec.state_map.tolerated_fail
     ToleratedFailurePercentageDecl,
 )
 from moto.stepfunctions.parser.asl.eval.environment import Environment
-from moto.stepfunctions.parser.asl.eval.event.event_detail import EventDetails
 from moto.stepfunctions.parser.asl.eval.program_state import ProgramError, ProgramStopped
 from moto.stepfunctions.parser.asl.eval.states import ItemData, MapData
 from moto.stepfunctions.parser.asl.parse.asl_parser import AmazonStateLanguageParser
 from moto.stepfunctions.parser.asl.parse.preprocessor import Preprocessor
 from moto.stepfunctions.parser.asl.utils import boto_client as sfn_boto_client
 from moto.stepfunctions.parser.asl.utils.encoding import to_json_str
+
+from scones.local.services.stepfunctions_errors import states_failure
 
 # Child runs at once, per Map Run. Enough to keep the emulator's Lambda sandboxes busy.
 MAX_WORKERS = 40
@@ -306,20 +304,6 @@ def _exceeds(failed: int, total: int, count: int, percentage: float) -> bool:
     over_count = count_set and failed > count
     over_percentage = percentage_set and total > 0 and failed * 100.0 / total > percentage
     return over_count or over_percentage
-
-
-def states_failure(env: Environment, error: StatesErrorNameType, cause: str) -> FailureEventException:
-    """The Map state fails with a States.* error (its Retry and Catch see it)."""
-    return FailureEventException(
-        failure_event=FailureEvent(
-            env=env,
-            error_name=StatesErrorName(typ=error),
-            event_type=HistoryEventType.TaskFailed,
-            event_details=EventDetails(
-                taskFailedEventDetails=TaskFailedEventDetails(error=error.to_name(), cause=cause)
-            ),
-        )
-    )
 
 
 _original_map_run = iteration.DistributedIterationComponent._map_run

@@ -93,7 +93,8 @@ def branch_error_name(error_name: str | None) -> ErrorName:
     return custom_error_name.CustomErrorName(error_name=error_name)
 
 
-def _failure(env: Environment, error: StatesErrorNameType, cause: str) -> FailureEventException:
+def states_failure(env: Environment, error: StatesErrorNameType, cause: str) -> FailureEventException:
+    """A States.* error of the running state (its Retry and Catch see it), with `cause`."""
     return FailureEventException(
         failure_event=FailureEvent(
             env=env,
@@ -117,7 +118,7 @@ def _result_path_eval_body(self: ResultPath, env: Environment) -> None:
         output = parse(self.result_path_src).update_or_create(state_input, copy.deepcopy(result))
     except (TypeError, AttributeError, KeyError, IndexError):  # jsonpath_ng on a non-object input
         cause = f"Unable to apply ResultPath '{self.result_path_src}' to the input '{to_json_str(state_input)}'"
-        raise _failure(env, StatesErrorNameType.StatesResultPathMatchFailure, cause) from None
+        raise states_failure(env, StatesErrorNameType.StatesResultPathMatchFailure, cause) from None
     env.stack.append(output)
 
 
@@ -132,7 +133,7 @@ def _payload_binding_eval_body(self: PayloadBinding, env: Environment) -> None:
             f"The JSONPath '{missing.json_path}' specified for the field '{self._field_name()}' "
             f"could not be found in the input '{to_json_str(missing.data)}'"
         )
-        raise _failure(env, StatesErrorNameType.StatesRuntime, cause) from None
+        raise states_failure(env, StatesErrorNameType.StatesRuntime, cause) from None
     container[self.field] = value
     env.stack.append(container)
 
@@ -147,7 +148,7 @@ def _state_eval(self: CommonStateField, env: Environment) -> None:
         raise
     except Exception:
         LOG.exception("Step Functions interpreter error in state %r", getattr(self, "name", "?"))
-        raise _failure(env, StatesErrorNameType.StatesRuntime, EMULATOR_GAP_CAUSE) from None
+        raise states_failure(env, StatesErrorNameType.StatesRuntime, EMULATOR_GAP_CAUSE) from None
 
 
 _original_from_error = ExecutionState._from_error
@@ -157,7 +158,7 @@ def _from_error(self: ExecutionState, env: Environment, ex: Exception) -> Failur
     if isinstance(ex, FailureEventException | NoSuchJsonPathError | EvalTimeoutError):
         return _original_from_error(self, env, ex)
     LOG.error("Step Functions interpreter error in state %r", getattr(self, "name", "?"), exc_info=ex)
-    return _failure(env, StatesErrorNameType.StatesRuntime, EMULATOR_GAP_CAUSE).failure_event
+    return states_failure(env, StatesErrorNameType.StatesRuntime, EMULATOR_GAP_CAUSE).failure_event
 
 
 _original_execution_failed_details = FailureEventException.get_execution_failed_event_details
