@@ -69,7 +69,6 @@ LONGEST_FIRST = (
     "tests/e2e/test_release.py",
     "tests/e2e/test_stack_changes.py",
     "tests/e2e/test_alarms.py",
-    "tests/e2e/test_express.py",
     "tests/e2e/test_iam_enforced.py",
     "tests/terraform/test_apply_local.py",
     "examples/team-root/tests/test_plan.py",

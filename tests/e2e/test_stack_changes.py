@@ -1,14 +1,17 @@
 """End to end on the local emulator, for what changes a stack: redeploying another model, changing the
-endpoint's instance type, both on a scaled-out endpoint. The module brings up one stack of its own (the
-real Terraform and Lambdas with the tiny red/blue model, no training), so the shared stack of
-test_workflow.py never changes. Only the redeploy changes the model, and the instance-type test compares
-the answers before and after its own change, so either order gives the same results. Stopping the
-emulator is checked when the stack ends (tests/support/e2e_stacks.py)."""
+endpoint's instance type, both on a scaled-out endpoint, and switching the workflow to an EXPRESS state
+machine (the local root's `state_machine_type`). The module brings up one stack of its own (the real
+Terraform and Lambdas with the tiny red/blue model, no training), so the shared stack of test_workflow.py
+never changes. Only the redeploy changes the model, the instance-type test compares the answers before and
+after its own change, the workflow client runs either type, and each test counts only the notifications it
+causes, so any order gives the same results. Stopping the emulator is checked when the stack ends
+(tests/support/e2e_stacks.py)."""
 
 from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -16,13 +19,15 @@ from click.testing import CliRunner
 
 from scones.cli import main as scones_main
 from scones.local import control
-from scones.workflow import Outcome
+from scones.local.notifications import sent_bodies, sent_notifications
+from scones.workflow import Outcome, run_executions
 from tests.support.e2e_stacks import MODEL_IMAGE_URI, Stack, local_env_copy, tiny_stack, upload_artifact
 from tests.support.local_fixtures import model_artifact, png
 
 pytestmark = pytest.mark.e2e
 pytest.importorskip("torch")
-RED_BICYCLE = "data/test/bicycle/red.png"
+RED_BICYCLE = "data/test/bicycle/red.png"  # the tiny model: red is a bicycle, surely
+PURPLE_MOTORCYCLE = "data/test/motorcycle/purple.png"  # equal red and blue: 50/50, below the threshold
 
 
 @pytest.fixture(scope="module")
@@ -140,3 +145,40 @@ def test_changing_the_instance_type_of_a_scaled_out_endpoint_succeeds_in_one_app
     assert policies_again == policies
     assert _variant(stack)["DesiredInstanceCount"] == 1  # the new config's InitialInstanceCount
     assert _endpoint_answer(stack, png((250, 10, 10))) == pytest.approx(red, abs=1e-6)  # the same model serves
+
+
+def test_an_express_workflow_classifies_and_rejects_through_the_workflow_client_and_invoke(
+    stack: Stack, tmp_path: Path
+) -> None:
+    """Step Functions does not describe Express executions, so `scones invoke` and the workflow client run
+    them with StartSyncExecution. (The STANDARD type is what test_workflow.py's stack runs.)"""
+    stack.deployment.config.extra_vars["state_machine_type"] = "EXPRESS"  # and in every later apply
+    stack.deployment.terraform.apply("terraform apply (EXPRESS)")
+    outputs = stack.deployment.outputs
+    sfn = stack.client("stepfunctions")
+    machine = outputs["state_machine_arn"]
+    assert sfn.describe_state_machine(stateMachineArn=machine)["type"] == "EXPRESS"
+    stack.client("s3").put_object(Bucket=stack.bucket, Key=PURPLE_MOTORCYCLE, Body=png((128, 0, 128)))
+    topic = outputs["sns_topic_arn"]
+    before = len(sent_notifications(stack.deployment.url, topic))
+
+    keys = [RED_BICYCLE, PURPLE_MOTORCYCLE]
+    confident, unsure = run_executions(sfn, machine, stack.bucket, keys, timeout_seconds=120)
+    assert confident.outcome is Outcome.SUCCEEDED and confident.duration_ms is not None
+    assert ":express:" in confident.execution_arn
+    assert unsure.outcome is Outcome.LOW_CONFIDENCE and unsure.error == "ThresholdConfidenceNotMetError"
+    assert unsure.details is not None and unsure.details.s3_key == PURPLE_MOTORCYCLE
+    notified = sent_bodies(stack.deployment.url, topic, since=before)
+    assert [(n["event"], n["s3_key"]) for n in notified] == [("low_confidence", PURPLE_MOTORCYCLE)]
+    with pytest.raises(sfn.exceptions.InvalidArn):  # why the client cannot poll an Express execution
+        sfn.describe_execution(executionArn=confident.execution_arn)
+
+    summary = tmp_path / "invoke.json"
+    args = [
+        "invoke", "--count", "2", "--seed", "1", "--state-machine-arn", machine, "--bucket", stack.bucket,
+        "--endpoint-url", stack.deployment.config.url, "--json", str(summary), "--strict",
+    ]  # fmt: skip
+    invoked = CliRunner().invoke(scones_main, args)
+    assert invoked.exit_code == 0, invoked.output
+    counts = json.loads(summary.read_text())
+    assert (counts["succeeded"], counts["low_confidence"], counts["failed"], counts["timed_out"]) == (1, 1, 0, 0)
