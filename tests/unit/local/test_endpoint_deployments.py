@@ -6,8 +6,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
-from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -15,6 +14,7 @@ import pytest
 from scones.local.alarms import evaluate_alarms
 from scones.local.server import LocalAWS
 from scones.local.services.sagemaker_deployments import steps
+from tests.support.endpoint_updates import canary_config, candidate_config, errors_alarm, start_canary
 from tests.support.local_fixtures import client, deploy_endpoint, failing_artifact, model_artifact, png
 
 RED = png((255, 0, 0))
@@ -24,78 +24,6 @@ RED = png((255, 0, 0))
 def aws() -> Iterator[LocalAWS]:
     with LocalAWS() as emulator:
         yield emulator
-
-
-def _candidate(url: str, endpoint: str, artifact: bytes, instances: int = 2) -> str:
-    """A second model and endpoint configuration (`<endpoint>-candidate`) with the same variant name."""
-    key = f"models/{endpoint}-candidate.tar.gz"
-    client("s3", url).put_object(Bucket=endpoint, Key=key, Body=artifact)
-    sagemaker = client("sagemaker", url)
-    sagemaker.create_model(
-        ModelName=f"{endpoint}-candidate",
-        ExecutionRoleArn="arn:aws:iam::123456789012:role/sagemaker",
-        PrimaryContainer={"Image": "pytorch-inference:2.5-cpu", "ModelDataUrl": f"s3://{endpoint}/{key}"},
-    )
-    variant = {
-        "VariantName": "AllTraffic",
-        "ModelName": f"{endpoint}-candidate",
-        "InitialInstanceCount": instances,
-        "InstanceType": "ml.m5.large",
-    }
-    sagemaker.create_endpoint_config(EndpointConfigName=f"{endpoint}-candidate", ProductionVariants=[variant])
-    return f"{endpoint}-candidate"
-
-
-def _errors_alarm(url: str, endpoint: str) -> str:
-    """The endpoint's 5XX alarm, as the alarms module writes it (one-minute periods here)."""
-    name = f"{endpoint}-5xx"
-    client("cloudwatch", url).put_metric_alarm(
-        AlarmName=name,
-        Namespace="AWS/SageMaker",
-        MetricName="Invocation5XXErrors",
-        Dimensions=[{"Name": "EndpointName", "Value": endpoint}, {"Name": "VariantName", "Value": "AllTraffic"}],
-        Statistic="Sum",
-        Period=60,
-        EvaluationPeriods=1,
-        Threshold=0,
-        ComparisonOperator="GreaterThanThreshold",
-        TreatMissingData="notBreaching",
-    )
-    return name
-
-
-def _canary(alarm: str, wait: int = 600, timeout: int = 3600) -> dict[str, Any]:
-    return {
-        "BlueGreenUpdatePolicy": {
-            "TrafficRoutingConfiguration": {
-                "Type": "CANARY",
-                "WaitIntervalInSeconds": wait,
-                "CanarySize": {"Type": "INSTANCE_COUNT", "Value": 1},
-            },
-            "MaximumExecutionTimeoutInSeconds": timeout,
-        },
-        "AutoRollbackConfiguration": {"Alarms": [{"AlarmName": alarm}]},
-    }
-
-
-@dataclass
-class Update:
-    sagemaker: Any
-    candidate: str  # the new configuration's name
-    alarm: str  # the rollback alarm
-    started: datetime
-
-
-def _start_canary(url: str, endpoint: str, artifact: bytes, wait: int = 600, timeout: int = 3600) -> Update:
-    """`endpoint` serving the tiny model, then updated under a canary to a configuration serving `artifact`."""
-    deploy_endpoint(url, endpoint, endpoint, model_artifact(), None)
-    candidate = _candidate(url, endpoint, artifact)
-    alarm = _errors_alarm(url, endpoint)
-    config = _canary(alarm, wait, timeout)
-    sagemaker = client("sagemaker", url)
-    started = datetime.now(UTC)
-    sagemaker.update_endpoint(EndpointName=endpoint, EndpointConfigName=candidate, DeploymentConfig=config)
-    return Update(sagemaker, candidate, alarm, started)
 
 
 def _answers(url: str, endpoint: str, count: int) -> list[Any]:
@@ -113,14 +41,14 @@ def _answers(url: str, endpoint: str, count: int) -> list[Any]:
 
 def test_a_canary_shifts_half_the_traffic_then_all_of_it_as_the_bakes_end(aws: LocalAWS) -> None:
     endpoint = "canary-ok"
-    update = _start_canary(aws.url, endpoint, model_artifact(swapped=True))
+    update = start_canary(aws.url, endpoint, model_artifact(swapped=True))
     sagemaker, candidate, alarm, started = update.sagemaker, update.candidate, update.alarm, update.started
 
     described = sagemaker.describe_endpoint(EndpointName=endpoint)
     assert described["EndpointStatus"] == "Updating"
     assert described["EndpointConfigName"] == f"{endpoint}-config"  # the old one serves until the end
     assert described["PendingDeploymentSummary"]["EndpointConfigName"] == candidate
-    assert described["LastDeploymentConfig"] == _canary(alarm)
+    assert described["LastDeploymentConfig"] == canary_config(alarm)
     # The canary: one instance of the new configuration's two, so every other request.
     assert sorted(_answers(aws.url, endpoint, 4)) == ["bicycle", "bicycle", "motorcycle", "motorcycle"]
 
@@ -132,13 +60,13 @@ def test_a_canary_shifts_half_the_traffic_then_all_of_it_as_the_bakes_end(aws: L
     described = sagemaker.describe_endpoint(EndpointName=endpoint)
     assert (described["EndpointStatus"], described["EndpointConfigName"]) == ("InService", candidate)
     assert "FailureReason" not in described and "PendingDeploymentSummary" not in described
-    assert described["LastDeploymentConfig"] == _canary(alarm)
+    assert described["LastDeploymentConfig"] == canary_config(alarm)
     assert [v["CurrentInstanceCount"] for v in described["ProductionVariants"]] == [2]
 
 
 def test_a_rollback_alarm_in_alarm_during_the_canary_rolls_the_update_back(aws: LocalAWS) -> None:
     endpoint = "canary-bad"
-    update = _start_canary(aws.url, endpoint, failing_artifact())
+    update = start_canary(aws.url, endpoint, failing_artifact())
     sagemaker, alarm, started = update.sagemaker, update.alarm, update.started
 
     # Half the requests reach the failing candidate; the 5XX alarm fires within the canary's bake.
@@ -158,13 +86,13 @@ def test_a_rollback_alarm_in_alarm_during_the_canary_rolls_the_update_back(aws: 
 def test_an_all_at_once_update_without_a_bake_completes_when_first_described(aws: LocalAWS) -> None:
     endpoint = "all-at-once"
     deploy_endpoint(aws.url, endpoint, endpoint, model_artifact(), None)
-    candidate = _candidate(aws.url, endpoint, model_artifact(swapped=True), instances=1)
+    candidate = candidate_config(aws.url, endpoint, model_artifact(swapped=True), instances=1)
     config = {
         "BlueGreenUpdatePolicy": {
             "TrafficRoutingConfiguration": {"Type": "ALL_AT_ONCE", "WaitIntervalInSeconds": 0},
             "MaximumExecutionTimeoutInSeconds": 600,
         },
-        "AutoRollbackConfiguration": {"Alarms": [{"AlarmName": _errors_alarm(aws.url, endpoint)}]},
+        "AutoRollbackConfiguration": {"Alarms": [{"AlarmName": errors_alarm(aws.url, endpoint)}]},
     }
     sagemaker = client("sagemaker", aws.url)
     sagemaker.update_endpoint(EndpointName=endpoint, EndpointConfigName=candidate, DeploymentConfig=config)
@@ -179,7 +107,7 @@ def test_the_deployment_config_of_a_new_endpoint_is_reported(aws: LocalAWS) -> N
     endpoint = "created-with-config"
     deploy_endpoint(aws.url, endpoint, endpoint, model_artifact(), None)
     sagemaker = client("sagemaker", aws.url)
-    config = _canary(_errors_alarm(aws.url, endpoint))
+    config = canary_config(errors_alarm(aws.url, endpoint))
     sagemaker.create_endpoint(
         EndpointName=f"{endpoint}-2", EndpointConfigName=f"{endpoint}-config", DeploymentConfig=config
     )
@@ -199,7 +127,7 @@ def test_a_step_larger_than_half_of_the_instances_is_refused(
 ) -> None:
     endpoint = f"refused-{routing['Type'].lower()}"
     deploy_endpoint(aws.url, endpoint, endpoint, model_artifact(), None)
-    candidate = _candidate(aws.url, endpoint, model_artifact(swapped=True), instances=1)
+    candidate = candidate_config(aws.url, endpoint, model_artifact(swapped=True), instances=1)
     sagemaker = client("sagemaker", aws.url)
     policy = {"TrafficRoutingConfiguration": routing | {"WaitIntervalInSeconds": 0}}
     with pytest.raises(sagemaker.exceptions.ClientError) as raised:
@@ -214,7 +142,7 @@ def test_a_step_larger_than_half_of_the_instances_is_refused(
 
 def test_an_alarm_set_to_alarm_rolls_back_when_the_endpoint_is_next_described(aws: LocalAWS) -> None:
     endpoint = "set-alarm"
-    update = _start_canary(aws.url, endpoint, model_artifact(swapped=True))
+    update = start_canary(aws.url, endpoint, model_artifact(swapped=True))
     sagemaker, alarm = update.sagemaker, update.alarm
     # SageMaker reads the alarm's state: one set by hand counts as one CloudWatch set.
     client("cloudwatch", aws.url).set_alarm_state(AlarmName=alarm, StateValue="ALARM", StateReason="game day")
@@ -241,7 +169,7 @@ def test_each_traffic_routing_moves_the_traffic_in_its_steps(
 
 def test_a_deployment_that_outlasts_its_maximum_execution_timeout_is_rolled_back(aws: LocalAWS) -> None:
     endpoint = "too-slow"
-    update = _start_canary(aws.url, endpoint, model_artifact(swapped=True), wait=400, timeout=600)
+    update = start_canary(aws.url, endpoint, model_artifact(swapped=True), wait=400, timeout=600)
     sagemaker, started = update.sagemaker, update.started
     evaluate_alarms(now=started + timedelta(seconds=401))  # the canary baked; the rest of the traffic moves
     assert sagemaker.describe_endpoint(EndpointName=endpoint)["EndpointStatus"] == "Updating"
@@ -253,7 +181,7 @@ def test_a_deployment_that_outlasts_its_maximum_execution_timeout_is_rolled_back
 
 def test_a_clock_that_jumps_past_every_bake_completes_the_deployment_within_its_timeout(aws: LocalAWS) -> None:
     endpoint = "jump"
-    update = _start_canary(aws.url, endpoint, model_artifact(swapped=True), wait=600)
+    update = start_canary(aws.url, endpoint, model_artifact(swapped=True), wait=600)
     sagemaker, candidate, started = update.sagemaker, update.candidate, update.started
     evaluate_alarms(now=started + timedelta(hours=2))  # both bakes ended at 1200 s, within the 3600 s timeout
     described = sagemaker.describe_endpoint(EndpointName=endpoint)

@@ -6,8 +6,7 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
-from typing import Any
+from datetime import timedelta
 
 import pytest
 
@@ -17,6 +16,7 @@ from scones.local.server import LocalAWS
 from scones.release.alarms import alarms_in_alarm, rollback_alarm_names
 from scones.release.errors import VerificationError
 from scones.release.verify import verify_endpoint
+from tests.support.endpoint_updates import start_canary
 from tests.support.local_fixtures import client, deploy_endpoint, failing_artifact, model_artifact, png
 
 ENDPOINT = "release-verify"
@@ -29,55 +29,10 @@ def aws() -> Iterator[LocalAWS]:
         yield emulator
 
 
-def _update_to_failing_candidate(url: str) -> Any:
-    """The endpoint on the tiny model, then a canary update (rollback alarm: its 5XX alarm) to a failing one."""
-    deploy_endpoint(url, ENDPOINT, ENDPOINT, model_artifact(), None)
-    client("s3", url).put_object(Bucket=ENDPOINT, Key="models/candidate.tar.gz", Body=failing_artifact())
-    sagemaker = client("sagemaker", url)
-    sagemaker.create_model(
-        ModelName=f"{ENDPOINT}-candidate",
-        ExecutionRoleArn="arn:aws:iam::123456789012:role/sagemaker",
-        PrimaryContainer={
-            "Image": "pytorch-inference:2.5-cpu",
-            "ModelDataUrl": f"s3://{ENDPOINT}/models/candidate.tar.gz",
-        },
-    )
-    variant = {"VariantName": "AllTraffic", "ModelName": f"{ENDPOINT}-candidate", "InitialInstanceCount": 2}
-    sagemaker.create_endpoint_config(
-        EndpointConfigName=f"{ENDPOINT}-candidate", ProductionVariants=[{**variant, "InstanceType": "ml.m5.large"}]
-    )
-    client("cloudwatch", url).put_metric_alarm(
-        AlarmName=ALARM,
-        Namespace="AWS/SageMaker",
-        MetricName="Invocation5XXErrors",
-        Dimensions=[{"Name": "EndpointName", "Value": ENDPOINT}, {"Name": "VariantName", "Value": "AllTraffic"}],
-        Statistic="Sum",
-        Period=60,
-        EvaluationPeriods=1,
-        Threshold=0,
-        ComparisonOperator="GreaterThanThreshold",
-        TreatMissingData="notBreaching",
-    )
-    canary = {
-        "BlueGreenUpdatePolicy": {
-            "TrafficRoutingConfiguration": {
-                "Type": "CANARY",
-                "WaitIntervalInSeconds": 600,
-                "CanarySize": {"Type": "INSTANCE_COUNT", "Value": 1},
-            },
-            "MaximumExecutionTimeoutInSeconds": 3600,
-        },
-        "AutoRollbackConfiguration": {"Alarms": [{"AlarmName": ALARM}]},
-    }
-    sagemaker.update_endpoint(
-        EndpointName=ENDPOINT, EndpointConfigName=f"{ENDPOINT}-candidate", DeploymentConfig=canary
-    )
-    return sagemaker
-
-
 def test_a_rolled_back_update_fails_verification_naming_the_alarm(aws: LocalAWS) -> None:
-    sagemaker = _update_to_failing_candidate(aws.url)
-    started = datetime.now(UTC)
+    # The endpoint on the tiny model, then a canary update (rollback alarm: its 5XX alarm) to a failing one.
+    update = start_canary(aws.url, ENDPOINT, failing_artifact())
+    sagemaker, started = update.sagemaker, update.started
     runtime = client("sagemaker-runtime", aws.url, max_attempts=1)
     for _ in range(4):  # the canary takes every other request, and fails it
         with contextlib.suppress(runtime.exceptions.ClientError):
