@@ -33,7 +33,7 @@ SHORT_HELP: dict[str, str] = {
     "train": "Train a model: a SageMaker job (image-classification or pytorch) or --local on this machine.",
     "tfvars": "Write a trained model's URIs into terraform/envs/<env>/model.auto.tfvars.json.",
     "approve": "Approve a model registry version (SageMaker deploys only approved versions).",
-    "registry": "List an environment's model registry versions (approval, digest, source, metrics).",
+    "registry": "List an environment's model registry versions (approval, digest, source, metrics), or reject one.",
     "local": "Run the local AWS emulator (up/down/status/env/fault/alarms).",
     "invoke": "Start workflow executions on random test images and print the outcomes.",
     "evaluate": "Evaluate a model artifact on a prepared split: accuracy, calibration, threshold sweep.",

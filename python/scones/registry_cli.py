@@ -1,10 +1,12 @@
-"""The model registry's commands: `scones approve ARN` (a prod release waits for it) and `scones registry list`."""
+"""The model registry's commands: `scones approve ARN` (a prod release waits for it), `scones registry list` and
+`scones registry reject ARN` (no release deploys it then)."""
 
 from __future__ import annotations
 
 import json
 from dataclasses import asdict
 from pathlib import Path
+from typing import Any
 
 import click
 
@@ -34,6 +36,12 @@ def _expected_group(env: str | None, group: str | None) -> str:
     return group or group_of_env(str(env))
 
 
+def _session_for(arn: str, region: str | None, endpoint_url: str | None, profile: str | None) -> Any:
+    # The version's own region unless told otherwise: the ARN names it.
+    region = region or (arn.split(":")[3] if arn.count(":") >= 5 else None)
+    return make_session(region=region, endpoint_url=endpoint_url, profile=profile)
+
+
 @click.command("approve")
 @click.argument("arn")
 @_group_option
@@ -55,9 +63,7 @@ def approve_cmd(
         --description "reviewed in PR 123"
     """
     expected = _expected_group(env, group)
-    # The version's own region unless told otherwise: the ARN names it.
-    region = region or (arn.split(":")[3] if arn.count(":") >= 5 else None)
-    session = make_session(region=region, endpoint_url=endpoint_url, profile=profile)
+    session = _session_for(arn, region, endpoint_url, profile)
     before = registry.describe(session, arn, group=expected)
     if before.approval == registry.APPROVED:
         click.echo(f"{arn}: already Approved (version {before.version} of {before.group})")
@@ -69,7 +75,7 @@ def approve_cmd(
 
 @click.group("registry")
 def registry_group() -> None:
-    """Read an environment's model registry."""
+    """Read an environment's model registry, or reject one of its versions."""
 
 
 @registry_group.command("list")
@@ -93,3 +99,33 @@ def list_cmd(
         metrics = json.dumps(version.metrics, sort_keys=True)
         click.echo(f"{version.version:>4}  {version.approval:<21}  {version.sha256[:12]}  {version.source}  {metrics}")
         click.echo(f"      {version.arn}")
+
+
+@registry_group.command("reject")
+@click.argument("arn")
+@_group_option
+@click.option(
+    "--description", required=True, help="Why it is rejected (recorded as the version's ApprovalDescription)."
+)
+@aws_options
+def reject_cmd(
+    arn: str,
+    env: str | None,
+    group: str | None,
+    description: str,
+    region: str | None,
+    endpoint_url: str | None,
+    profile: str | None,
+) -> None:
+    """Reject the model registry version ARN: a release refuses it from then on.
+
+    \b
+    scones registry reject arn:aws:sagemaker:us-west-2:123456789012:model-package/scones-prod-models/7 --env prod \\
+        --description "misclassifies night-time images"
+    """
+    expected = _expected_group(env, group)
+    session = _session_for(arn, region, endpoint_url, profile)
+    before = registry.describe(session, arn, group=expected)
+    version = registry.reject(session, arn, group=expected, description=description)
+    click.echo(f"{arn}: {before.approval} -> {version.approval} (version {version.version} of {version.group})")
+    click.echo(f"  reason: {version.approval_description}")

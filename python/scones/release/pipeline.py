@@ -120,7 +120,8 @@ class Release:
         if self.request.model_data_url is not None:
             candidate.check_given_artifact(self.session, self.request.model_data_url, self.request.model_image_uri)
         if self.request.model_package_arn is not None:
-            registry.describe(self.session, self.request.model_package_arn, group=stack["model_package_group_name"])
+            group = stack["model_package_group_name"]
+            registry.refuse_rejected(registry.describe(self.session, self.request.model_package_arn, group=group))
         return stack
 
     def open_run(self) -> None:

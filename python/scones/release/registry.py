@@ -13,7 +13,9 @@ reads and approves its versions, and the endpoint deploys one with `model_packag
   of at most 128 characters and values of at most 256, "CreateModelPackage",
   https://docs.aws.amazon.com/sagemaker/latest/APIReference/API_CreateModelPackage.html).
 - Approval is the caller's: `Approved` (dev, local) or `PendingManualApproval` (prod, approved by
-  `scones approve`); SageMaker deploys only an `Approved` version (ModelApprovalStatus, ibid.).
+  `scones approve`); SageMaker deploys only an `Approved` version (ModelApprovalStatus, ibid.). A version
+  found wanting is `Rejected` with the reason as its `ApprovalDescription` (`scones registry reject`); a
+  release refuses it, and re-registering its artifact finds it rejected rather than registering it anew.
 """
 
 from __future__ import annotations
@@ -60,6 +62,10 @@ class VersionNotApprovedError(RegistryError):
     """The version is not Approved: SageMaker would not deploy it."""
 
 
+class VersionRejectedError(VersionNotApprovedError):
+    """The version was Rejected: no release deploys it."""
+
+
 class VersionFromAnotherGroupError(RegistryError):
     """The version belongs to another model package group than the one expected."""
 
@@ -95,6 +101,7 @@ class ModelVersion:
     sha256: str  # of the artifact tarball, from CustomerMetadataProperties["sha256"]
     metrics: dict[str, Any]  # the evaluation figures registered with it (may be {})
     source: str  # where the candidate came from (training job, local run, --model-data-url)
+    approval_description: str = ""  # why it was approved or rejected (ApprovalDescription)
 
 
 def _code(exc: ClientError) -> str:
@@ -164,6 +171,7 @@ def _from_description(described: dict[str, Any]) -> ModelVersion:
             if key.startswith(METRIC_PREFIX)
         },
         source=properties.get(SOURCE_KEY, ""),
+        approval_description=described.get("ApprovalDescription") or "",
     )
 
 
@@ -252,19 +260,42 @@ def register(
     return describe(session, created["ModelPackageArn"], group=group), True
 
 
-def approve(session: Any, arn: str, *, group: str | None = None, description: str = "") -> ModelVersion:
-    """Mark the version Approved (with `description` as the approval's reason), so it can be deployed."""
+def _set_approval(session: Any, arn: str, status: str, group: str | None, description: str) -> ModelVersion:
     describe(session, arn, group=group)  # refuses an ARN of another group or of no version before changing anything
-    kwargs: dict[str, Any] = {"ModelPackageArn": arn, "ModelApprovalStatus": APPROVED}
+    kwargs: dict[str, Any] = {"ModelPackageArn": arn, "ModelApprovalStatus": status}
     if description:
         kwargs["ApprovalDescription"] = description
     session.client("sagemaker").update_model_package(**kwargs)
     return describe(session, arn, group=group)
 
 
+def approve(session: Any, arn: str, *, group: str | None = None, description: str = "") -> ModelVersion:
+    """Mark the version Approved (with `description` as the approval's reason), so it can be deployed."""
+    return _set_approval(session, arn, APPROVED, group, description)
+
+
+def reject(session: Any, arn: str, *, description: str, group: str | None = None) -> ModelVersion:
+    """Mark the version Rejected with `description` as the reason (ApprovalDescription: at most 1024 characters,
+    UpdateModelPackage, https://docs.aws.amazon.com/sagemaker/latest/APIReference/API_UpdateModelPackage.html)."""
+    if not description.strip() or len(description) > 1024:
+        raise InvalidCandidateError("a rejection needs its reason: a description of 1 to 1024 characters")
+    return _set_approval(session, arn, REJECTED, group, description)
+
+
+def refuse_rejected(version: ModelVersion) -> ModelVersion:
+    """The version, unless it was Rejected (VersionRejectedError with the reason)."""
+    if version.approval == REJECTED:
+        raise VersionRejectedError(
+            f"{version.arn} was Rejected ({version.approval_description or 'no reason given'}): no release deploys "
+            "it. Release another version (or approve this one with `scones approve` if the rejection was a mistake)."
+        )
+    return version
+
+
 def require_approved(session: Any, arn: str, *, group: str | None = None) -> ModelVersion:
-    """The version, if Approved; VersionNotApprovedError (saying how to approve it) otherwise."""
-    version = describe(session, arn, group=group)
+    """The version, if Approved; VersionRejectedError (with the reason) for a Rejected one, VersionNotApprovedError
+    (saying how to approve it) for one pending."""
+    version = refuse_rejected(describe(session, arn, group=group))
     if version.approval != APPROVED:
         raise VersionNotApprovedError(
             f"{arn} is {version.approval}, not Approved: SageMaker deploys only approved versions. "

@@ -90,3 +90,25 @@ def test_registry_list_shows_every_version_newest_first(aws: LocalAWS, pending: 
     assert table.exit_code == 0 and pending in table.output and "PendingManualApproval" in table.output
     empty = CliRunner().invoke(main, ["registry", "list", "--env", "local", "--endpoint-url", aws.url])
     assert empty.exit_code == 0 and "scones-local-models: no versions" in empty.output
+
+
+def _reject(aws: LocalAWS, *args: str) -> Result:
+    return CliRunner().invoke(main, ["registry", "reject", *args, "--endpoint-url", aws.url])
+
+
+def test_rejects_a_version_with_its_reason(aws: LocalAWS, pending: str) -> None:
+    result = _reject(aws, pending, "--env", "prod", "--description", "misclassifies night-time images")
+    assert result.exit_code == 0, result.output
+    assert f"{pending}: PendingManualApproval -> Rejected" in result.output
+    described = _status(aws, pending)
+    assert (described["ModelApprovalStatus"], described["ApprovalDescription"]) == (
+        "Rejected",
+        "misclassifies night-time images",
+    )
+
+
+def test_a_rejection_without_a_reason_or_of_another_environment_changes_nothing(aws: LocalAWS, pending: str) -> None:
+    assert "Missing option '--description'" in _reject(aws, pending, "--env", "prod").output
+    other = _reject(aws, pending, "--env", "dev", "--description", "no")
+    assert other.exit_code == 1 and "not of scones-dev-models" in other.output
+    assert _status(aws, pending)["ModelApprovalStatus"] == "PendingManualApproval"

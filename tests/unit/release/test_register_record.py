@@ -68,3 +68,47 @@ def test_a_manual_environment_stops_at_the_record_until_the_version_is_approved(
     again = _manual_release(aws, tmp_path / "again")
     same = again._register(stack, chosen, METRICS)
     assert same[0] == "skipped" and same[2]["arn"] == registered["arn"] and not same[2]["created"]
+
+
+class _Recorded:
+    """Terraform's state as preflight reads it: the stack's registry group."""
+
+    def init(self) -> None:
+        pass
+
+    def stack(self) -> dict[str, Any]:
+        return {"model_package_group_name": GROUP, "data_bucket_name": "models"}
+
+
+def test_a_rejected_version_is_refused_with_its_reason_and_nothing_is_recorded(aws: LocalAWS, tmp_path: Path) -> None:
+    client("s3", aws.url).put_object(Bucket="models", Key="r/model.tar.gz", Body=b"a rejected artifact")
+    chosen = {"model_data_url": "s3://models/r/model.tar.gz", "model_image_uri": IMAGE, "source": "--model-data-url"}
+    stack: dict[str, Any] = {"model_package_group_name": GROUP}
+    first = _manual_release(aws, tmp_path / "first")
+    registered = first.stage("register", lambda: first._register(stack, chosen, METRICS), reuse=True)
+    rejected = registry.reject(first.session, registered["arn"], group=GROUP, description="fails on night images")
+    assert (rejected.approval, rejected.approval_description) == ("Rejected", "fails on night images")
+
+    # The same artifact again: the rejected version, not a new one; the record refuses it with the reason.
+    release = _manual_release(aws, tmp_path / "again")
+    again = release.stage("register", lambda: release._register(stack, chosen, METRICS), reuse=True)
+    assert again["arn"] == registered["arn"] and not again["created"]
+    with pytest.raises(registry.VersionRejectedError, match="was Rejected \\(fails on night images\\)"):
+        release.stage("record", lambda: release._record(chosen, again))
+    assert not release.workspace.tfvars_file.exists()
+
+    # The version by ARN: refused before anything runs.
+    by_arn = Release(release.workspace, release.config, ReleaseRequest(model_package_arn=registered["arn"]),
+                     release.session, terraform=_Recorded(), echo=lambda line: None)  # type: ignore[arg-type]  # fmt: skip
+    with pytest.raises(registry.VersionRejectedError, match="no release deploys it"):
+        by_arn.preflight()
+
+
+def test_a_rejection_needs_a_reason_and_changes_nothing_without_one(aws: LocalAWS, tmp_path: Path) -> None:
+    client("s3", aws.url).put_object(Bucket="models", Key="n/model.tar.gz", Body=b"another artifact")
+    release = _manual_release(aws, tmp_path)
+    chosen = {"model_data_url": "s3://models/n/model.tar.gz", "model_image_uri": IMAGE, "source": "--model-data-url"}
+    registered = release._register({"model_package_group_name": GROUP}, chosen, METRICS)[2]
+    with pytest.raises(registry.InvalidCandidateError, match="needs its reason"):
+        registry.reject(release.session, registered["arn"], group=GROUP, description="  ")
+    assert registry.describe(release.session, registered["arn"]).approval == "PendingManualApproval"
