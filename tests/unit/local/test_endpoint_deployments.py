@@ -187,3 +187,22 @@ def test_a_clock_that_jumps_past_every_bake_completes_the_deployment_within_its_
     described = sagemaker.describe_endpoint(EndpointName=endpoint)
     assert (described["EndpointStatus"], described["EndpointConfigName"]) == ("InService", candidate)
     assert "FailureReason" not in described
+
+
+def test_an_endpoint_rolled_back_keeps_serving_when_terraform_deletes_the_configuration_it_is_back_on(
+    aws: LocalAWS,
+) -> None:
+    endpoint = "canary-deleted"
+    update = start_canary(aws.url, endpoint, failing_artifact())
+    _answers(aws.url, endpoint, 2)
+    evaluate_alarms(now=update.started + timedelta(seconds=30))  # rolled back to <endpoint>-config
+    sagemaker = update.sagemaker
+    # What create_before_destroy does next: the replaced configuration and model go, the endpoint is still on them.
+    sagemaker.delete_endpoint_config(EndpointConfigName=f"{endpoint}-config")
+    sagemaker.delete_model(ModelName=f"{endpoint}-model")
+
+    assert _answers(aws.url, endpoint, 3) == ["bicycle"] * 3  # its instances still run the old model
+    with pytest.raises(sagemaker.exceptions.ClientError, match="Could not find endpoint configuration"):
+        sagemaker.describe_endpoint_config(EndpointConfigName=f"{endpoint}-config")
+    with pytest.raises(sagemaker.exceptions.ClientError):
+        sagemaker.describe_model(ModelName=f"{endpoint}-model")

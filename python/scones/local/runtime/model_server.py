@@ -44,7 +44,7 @@ from scones.local.runtime.data_capture import (
     to_jsonl,
 )
 from scones.local.runtime.worker_process import WorkerExitedError, WorkerProcess, WorkerTimeoutError
-from scones.local.services import sagemaker_deployments
+from scones.local.services import sagemaker_deployments, sagemaker_live_fleets
 from scones.local.services.sagemaker_model_packages import serving_container
 
 MODEL_LOAD_TIMEOUT_SECONDS = 300.0
@@ -203,7 +203,7 @@ class ModelServer:
             raise EndpointNotFoundError(request.endpoint_name, request.account_id)
         # During a blue/green deployment the new configuration serves its step's share of the requests.
         config_name = sagemaker_deployments.serving_config_name(endpoint)
-        config = backend.endpoint_configs.get(config_name)
+        config = sagemaker_live_fleets.serving_config(backend, config_name)
         if config is None:
             raise EndpointConfigurationError(
                 f"Endpoint config {config_name} of endpoint {request.endpoint_name} not found."
@@ -221,7 +221,7 @@ class ModelServer:
         else:
             weights = [float(v.get("InitialVariantWeight", 1.0) or 0.0) for v in variants]
             variant = self._rng.choices(variants, weights=weights if sum(weights) > 0 else None)[0]
-        model = backend._models.get(variant.get("ModelName", ""))
+        model = sagemaker_live_fleets.serving_model(backend, variant.get("ModelName", ""))
         if model is None:
             raise EndpointConfigurationError(
                 f"Model {variant.get('ModelName')} of endpoint {request.endpoint_name} not found."

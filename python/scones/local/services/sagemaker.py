@@ -9,6 +9,7 @@
 - moto's `CreateModel` drops `EnableNetworkIsolation` (read back as false: the provider would
   replace the model).
 - Model packages (the model registry) and models created from one: `sagemaker_model_packages.py`.
+- An endpoint keeps serving a deleted endpoint configuration or model: `sagemaker_live_fleets.py`.
 - moto's `CreateEndpointConfig` accepts any data-capture content type; SageMaker refuses one its
   documented pattern does not match (the Terraform provider only checks the start of the value).
 """
@@ -25,7 +26,7 @@ from moto.sagemaker.exceptions import ValidationError
 from moto.sagemaker.models import FakeEndpoint, FakeEndpointConfig, SageMakerModelBackend
 from moto.sagemaker.responses import SageMakerResponse
 
-from scones.local.services import sagemaker_deployments, sagemaker_model_packages
+from scones.local.services import sagemaker_deployments, sagemaker_live_fleets, sagemaker_model_packages
 
 # "Update endpoints that use auto scaling", https://docs.aws.amazon.com/sagemaker/latest/dg/endpoint-scaling-update.html:
 # an update that changes the instance type of (or removes) a variant registered as a scalable target fails.
@@ -203,4 +204,5 @@ def install() -> None:
     SageMakerResponse.create_model = _create_model  # type: ignore[method-assign]
     SageMakerResponse.create_endpoint_config = _create_endpoint_config  # type: ignore[method-assign]
     sagemaker_deployments.install()
+    sagemaker_live_fleets.install()
     sagemaker_model_packages.install()
