@@ -1,9 +1,9 @@
 """`scones bench` (`make bench`): the numbers the project promises, measured on this machine.
 
-Deploys the whole stack on the local emulator exactly as `scones demo` does (scones.deploy, default
-training recipe included), timing its first `terraform apply`, then measures model quality on the
-test split, single-execution workflow latency on the warm emulator and throughput with many
-executions in flight. Writes
+Deploys the whole stack on the local emulator exactly as `scones demo` does (scones.deploy.release_stack:
+the release pipeline, default training recipe included), timing its first `terraform apply`, then
+measures model quality on the test split, single-execution workflow latency on the warm emulator and
+throughput with many executions in flight. Writes
 build/bench/results.json and prints a table beside the seeds' figures and our goals.
 
 Latency and throughput come from Step Functions' own execution timestamps (startDate/stopDate),
@@ -26,7 +26,7 @@ import click
 
 from scones import DEFAULT_THRESHOLD
 from scones.data.sampling import list_image_keys
-from scones.deploy import Deployment, StackConfig, deploy, emulator
+from scones.deploy import Deployment, StackConfig, emulator, release_stack
 from scones.local import control
 from scones.paths import repo_root
 from scones.workflow import REJECTIONS, ExecutionResult, Outcome, run_executions
@@ -215,7 +215,7 @@ def run_bench(config: StackConfig, *, latency_runs: int, warmup: int, batch: int
     shutil.rmtree(config.out, ignore_errors=True)
     config.out.mkdir(parents=True)
     with emulator(config.emulator_dir, config.port):
-        return measure(deploy(config), latency_runs=latency_runs, warmup=warmup, batch=batch)
+        return measure(release_stack(config), latency_runs=latency_runs, warmup=warmup, batch=batch)
 
 
 def measure(deployment: Deployment, *, latency_runs: int, warmup: int, batch: int) -> dict[str, Any]:

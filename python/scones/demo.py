@@ -22,9 +22,9 @@ from typing import Any
 import click
 
 from scones import DEFAULT_THRESHOLD
-from scones.aws import EMULATOR_REGION, make_session
+from scones.aws import EMULATOR_REGION
 from scones.data.sampling import list_image_keys, pick_keys
-from scones.deploy import Deployment, StackConfig, StageError, apply_stack, emulator, stage
+from scones.deploy import Deployment, StackConfig, StageError, emulator, release_stack, stage
 from scones.local import control
 from scones.local.alarms import evaluate_remote, in_alarm
 from scones.local.notifications import sent_bodies, sent_notifications
@@ -46,37 +46,6 @@ def run_demo(config: StackConfig, *, count: int, keep_running: bool = False) -> 
     with emulator(config.emulator_dir, config.port, keep=keep_running):
         deployment = release_stack(config)
         return deployment, exercise(deployment, count=count, seed=config.seed, started=started)
-
-
-def release_stack(config: StackConfig) -> Deployment:
-    """The stack applied without a model, then a release of the local environment on the run's own state
-    (`scones release --env local --state-dir <out>`): data, training, evaluation, gate, registry, reviewed
-    plan, apply, verification and smoke test, its report under <out>/release/local/."""
-    from scones.release.config import load_config
-    from scones.release.pipeline import ReleaseRequest, release
-    from scones.release.workspace import workspace_for
-
-    stage("terraform apply (storage, IAM, SNS, Lambdas, state machine, alarms, model registry)")
-    terraform, first_apply_seconds = apply_stack(config)
-    stage("scones release --env local: data, train, evaluate, gate, register, record, plan, apply, verify, smoke")
-    workspace = workspace_for(
-        "local",
-        envs_dir=config.env_dir.parent,
-        out=config.out / "release",
-        data_dir=config.data_dir,
-        endpoint_url=config.url,
-        state_dir=config.out,
-    )
-    request = ReleaseRequest(epochs=config.epochs, seed=config.seed, source=config.source)
-    run = release(workspace, load_config(workspace.config_file), request, make_session(endpoint_url=config.url))
-    candidate = run.data["candidate"]
-    trained = {
-        "model_data_url": candidate["model_data_url"],
-        "model_image_uri": candidate["model_image_uri"],
-        "metrics": candidate.get("training_metrics") or {},
-        "model_package_arn": run.data["registry"]["arn"],
-    }
-    return Deployment(config, terraform, terraform.outputs(), trained, first_apply_seconds)
 
 
 def look_around(deployment: Deployment) -> list[str]:

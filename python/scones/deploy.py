@@ -4,10 +4,10 @@ end-to-end tests all start from.
 `emulator` runs a private emulator for the length of a `with` block. `Terraform` drives an
 environment root (terraform/envs/local) with the run's own state file, plugin folder and tfvars
 folder under the run's output folder, so a demo, a benchmark and the end-to-end tests never share
-(or clobber) each other's deployment. `deploy` applies the stack, stages the data, trains and
-applies again with the endpoint. The data, training and tfvars stages run the commands an
-operator would (`scones prepare`, `scones train --local`, `scones tfvars`), each in its own
-process: training's memory and thread settings stay its own.
+(or clobber) each other's deployment. `release_stack` applies the stack without a model, then
+releases one to it as `make release ENV=local` does (scones.release: data, training, gate,
+registry, reviewed plan, apply, verification, smoke test); `set_model` writes a model into the
+run's tfvars as `scones tfvars` does, for tests that deploy a given artifact.
 """
 
 from __future__ import annotations
@@ -242,70 +242,35 @@ def apply_stack(config: StackConfig) -> tuple[Terraform, float]:
     return terraform, terraform.apply("terraform apply #1")
 
 
-@dataclass
-class TrainedStack:
-    """The stack applied without an endpoint, and the model trained on it (`train_for_stack`)."""
+def release_stack(config: StackConfig) -> Deployment:
+    """The stack applied without a model, then a release of the local environment on the run's own state
+    (`scones release --env local --state-dir <out>`): data, training, evaluation, gate, registry, reviewed
+    plan, apply, verification and smoke test, its report under <out>/release/local/."""
+    from scones.release.config import load_config
+    from scones.release.pipeline import ReleaseRequest, release
+    from scones.release.workspace import workspace_for
 
-    terraform: Terraform
-    first_apply_seconds: float
-    train_json: Path  # `scones train --result-json`
-
-    @property
-    def trained(self) -> dict[str, Any]:
-        return dict(json.loads(self.train_json.read_text()))
-
-
-def deploy(config: StackConfig) -> Deployment:
-    """On the emulator at config.url: apply the stack, stage the data, train, write the run's
-    tfvars and apply again with the endpoint."""
-    return apply_endpoint(config, train_for_stack(config))
-
-
-def train_for_stack(config: StackConfig) -> TrainedStack:
-    """Apply the stack (no endpoint yet), stage the data into its bucket and train on it."""
-    aws = config.aws_args
-
-    stage("terraform apply (storage, IAM, SNS, Lambdas, state machine, alarms)")
+    stage("terraform apply (storage, IAM, SNS, Lambdas, state machine, alarms, model registry)")
     terraform, first_apply_seconds = apply_stack(config)
-    bucket = terraform.outputs()["data_bucket_name"]
-
-    stage("scones prepare: the real CIFAR-100 bicycles and motorcycles -> S3")
-    run_stage(
-        scones_command(
-            "prepare", "--source", str(config.source), "--out", str(config.data_dir), "--bucket", bucket, *aws
-        ),
-        stage="prepare",
+    stage("scones release --env local: data, train, evaluate, gate, register, record, plan, apply, verify, smoke")
+    workspace = workspace_for(
+        "local",
+        envs_dir=config.env_dir.parent,
+        out=config.out / "release",
+        data_dir=config.data_dir,
+        endpoint_url=config.url,
+        state_dir=config.out,
     )
-
-    stage("scones train --local: the PyTorch recipe on this machine")
-    train_json = config.out / "train.json"
-    epochs = ["--epochs", str(config.epochs)] if config.epochs else []
-    # The run's artifact stays with the run, not at the repository's build/model.tar.gz, which
-    # parallel runs (the end-to-end tests) would overwrite under each other.
-    run_stage(
-        scones_command(
-            "train", "--local", "--bucket", bucket, "--data-dir", str(config.data_dir),
-            "--seed", str(config.seed), "--result-json", str(train_json),
-            "--keep-artifact", str(config.out / "model.tar.gz"), *epochs, *aws,
-        ),
-        stage="train",
-    )  # fmt: skip
-    return TrainedStack(terraform=terraform, first_apply_seconds=first_apply_seconds, train_json=train_json)
-
-
-def apply_endpoint(config: StackConfig, stack: TrainedStack) -> Deployment:
-    """Write the trained model into the run's tfvars and apply again: model, endpoint config, endpoint
-    (and whatever else `config.extra_vars` changes since the first apply)."""
-    stage("scones tfvars + terraform apply (SageMaker model, endpoint config with data capture, endpoint)")
-    set_model(config, ["--from-json", str(stack.train_json)])
-    stack.terraform.apply("terraform apply #2")
-    return Deployment(
-        config=config,
-        terraform=stack.terraform,
-        outputs=stack.terraform.outputs(),
-        trained=stack.trained,
-        first_apply_seconds=stack.first_apply_seconds,
-    )
+    request = ReleaseRequest(epochs=config.epochs, seed=config.seed, source=config.source)
+    run = release(workspace, load_config(workspace.config_file), request, make_session(endpoint_url=config.url))
+    candidate = run.data["candidate"]
+    trained = {
+        "model_data_url": candidate["model_data_url"],
+        "model_image_uri": candidate["model_image_uri"],
+        "metrics": candidate.get("training_metrics") or {},
+        "model_package_arn": run.data["registry"]["arn"],
+    }
+    return Deployment(config, terraform, terraform.outputs(), trained, first_apply_seconds)
 
 
 def set_model(config: StackConfig, source: Sequence[str]) -> None:

@@ -1,11 +1,18 @@
-"""The benchmark's arithmetic and its verdicts against the goals."""
+"""The benchmark's arithmetic, its verdicts against the goals, and what it deploys."""
 
 from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
 
+from scones import bench
 from scones.bench import GOALS, SEEDS, BenchError, check_outcomes, format_table, guard_figures, percentile
+from scones.deploy import StackConfig
 from scones.evaluation.gate import share
 from scones.workflow import ExecutionResult, Outcome, classify
 
@@ -127,3 +134,31 @@ def test_seed_figures_are_the_ones_the_seeds_state() -> None:
     assert "~60% below 0.95" in rows["coverage_at_threshold"]
     assert "0.4" not in rows["coverage_at_threshold"]
     assert ">0.81 (val)" in rows["test_accuracy"]
+
+
+def test_the_bench_measures_a_stack_deployed_by_the_release_pipeline(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """`scones bench` deploys as `scones demo` does, through a release (scones.deploy.release_stack), on a
+    fresh emulator of its own, and measures what that release deployed."""
+    config = StackConfig(out=tmp_path / "bench", port=1)
+    (config.out / "stale").mkdir(parents=True)  # an earlier run's state: removed first
+    released = object()
+    seen: dict[str, Any] = {}
+
+    @contextmanager
+    def private_emulator(state_dir: Path, port: int) -> Iterator[str]:
+        seen["emulator"] = (state_dir, port)
+        yield config.url
+
+    def release_stack(given: StackConfig) -> object:
+        seen["stale_gone"] = not (given.out / "stale").exists()
+        return released
+
+    monkeypatch.setattr(bench, "emulator", private_emulator)
+    monkeypatch.setattr(bench, "release_stack", release_stack)
+    monkeypatch.setattr(bench, "measure", lambda deployment, **sizes: {"deployment": deployment, **sizes})
+
+    results = bench.run_bench(config, latency_runs=3, warmup=1, batch=5)
+    assert results == {"deployment": released, "latency_runs": 3, "warmup": 1, "batch": 5}
+    assert seen == {"emulator": (config.emulator_dir, 1), "stale_gone": True}
