@@ -2,9 +2,14 @@
 model), one two-epoch model trained once by the first release (the train stage), and every later scenario
 releasing an artifact by URL (issue 19's release tests).
 
+The stack is the local root with prod's rollout: two instances and a canary of one with a baking period
+(CANARY below), so a model update is a blue/green deployment that SageMaker (the emulator) rolls back when an
+alarm fires; its bakes are played on the emulator's test clock (tests/support/deployment_player.py).
+
 The scenarios run in order on the same stack, each starting from what the one before left deployed: a good
 candidate releases end to end; the same artifact again changes nothing; a candidate below the floors stops
-at the gate; one that passes the gate but fails in serving is rolled back; bad input changes nothing.
+at the gate; one that passes the gate but fails in serving trips a rollback alarm during the canary and is
+rolled back; bad input changes nothing.
 """
 
 from __future__ import annotations
@@ -18,17 +23,20 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from botocore.exceptions import ClientError
 from click.testing import CliRunner, Result
 
 from scones.aws import make_session
 from scones.cli import main
 from scones.deploy import StackConfig, apply_stack
 from scones.local import control
+from scones.local.alarms import evaluate_remote
 from scones.paths import repo_root
 from scones.release import registry
 from scones.release.terraform import Terraform
 from scones.release.workspace import workspace_for
 from scones.workflow import Outcome, run_executions
+from tests.support.deployment_player import DeploymentPlayer
 from tests.support.e2e_stacks import assert_nothing_left
 from tests.support.local_fixtures import free_port
 
@@ -48,6 +56,15 @@ def predict_fn(data, model):
         raise RuntimeError("this candidate cannot serve in the serving container")
     return _evaluated_predict_fn(data, model)
 """
+# prod's rollout on the emulator: a canary of one of two instances. A baking period longer than the alarms'
+# evaluation range (three 300 s periods) lets the release's own redeploy of the previous model, after a
+# rollback, bake on a clock past the candidate's errors.
+CANARY = {
+    "traffic_routing": "CANARY",
+    "step": {"type": "INSTANCE_COUNT", "value": 1},
+    "wait_interval_seconds": 1200,
+    "maximum_execution_timeout_seconds": 3600,
+}
 
 
 @dataclass
@@ -78,29 +95,48 @@ class ReleaseStack:
     def last_report(self) -> dict[str, Any]:
         return dict(json.loads((self.runs()[-1] / "report.json").read_text()))
 
-    def outputs(self) -> dict[str, Any]:
-        """The stack output as the state records it now (the model deployed)."""
+    def terraform(self) -> Terraform:
+        """terraform on the stack's root, state and tfvars, as the release drives it."""
         workspace = workspace_for(
             "local", envs_dir=repo_root() / "terraform" / "envs", out=self.reports, data_dir=self.config.data_dir,
             endpoint_url=self.config.url, state_dir=self.config.out,
         )  # fmt: skip
-        return Terraform(workspace).stack()
+        return Terraform(workspace)
+
+    def outputs(self) -> dict[str, Any]:
+        """The stack output as the state records it now (the model deployed)."""
+        return self.terraform().stack()
 
     def serving_config(self) -> str:
         described = self.session.client("sagemaker").describe_endpoint(EndpointName=self.applied["endpoint_name"])
         return str(described["EndpointConfigName"])
 
+    def test_images(self, count: int) -> list[str]:
+        s3 = self.session.client("s3")
+        listed = s3.list_objects_v2(Bucket=self.applied["data_bucket_name"], Prefix="data/test/")["Contents"]
+        return [obj["Key"] for obj in listed[:count]]
+
     def answers(self) -> list[Outcome]:
         stack = self.applied
-        s3 = self.session.client("s3")
-        keys = [
-            obj["Key"]
-            for obj in s3.list_objects_v2(Bucket=stack["data_bucket_name"], Prefix="data/test/")["Contents"][:2]
-        ]
         results = run_executions(
-            self.session.client("stepfunctions"), stack["state_machine_arn"], stack["data_bucket_name"], keys
+            self.session.client("stepfunctions"),
+            stack["state_machine_arn"],
+            stack["data_bucket_name"],
+            self.test_images(2),
         )
         return [result.outcome for result in results]
+
+    def invoke(self, count: int) -> int:
+        """`count` requests straight to the endpoint, as users would send them; how many failed."""
+        s3, runtime = self.session.client("s3"), self.session.client("sagemaker-runtime")
+        failed = 0
+        for key in self.test_images(count):
+            body = s3.get_object(Bucket=self.applied["data_bucket_name"], Key=key)["Body"].read()
+            try:
+                runtime.invoke_endpoint(EndpointName=self.applied["endpoint_name"], ContentType="image/png", Body=body)
+            except ClientError:
+                failed += 1
+        return failed
 
 
 @pytest.fixture(scope="module")
@@ -108,6 +144,10 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ReleaseStack]:
     out = tmp_path_factory.mktemp("release")
     config = StackConfig(out=out / "stack", port=free_port(), data_dir=out / "prepared")
     config.out.mkdir()
+    config.tfvars_file.parent.mkdir(parents=True)  # the release's record stage keeps these keys
+    config.tfvars_file.write_text(
+        json.dumps({"endpoint_autoscaling": {"min_capacity": 2}, "endpoint_deployment": CANARY})
+    )
     state, already_running = control.up(config.emulator_dir, port=config.port)
     assert not already_running
     try:
@@ -211,22 +251,45 @@ def _copy(stack: ReleaseStack, model_data_url: str, name: str, serving_code_suff
     return f"s3://{bucket}/{copy_key}"
 
 
-def test_a_candidate_failing_in_serving_trips_a_rollback_alarm_and_is_rolled_back(
-    stack: ReleaseStack, released: dict[str, Any]
+def test_a_candidate_failing_in_serving_trips_a_rollback_alarm_during_the_canary_and_is_rolled_back(
+    stack: ReleaseStack, released: dict[str, Any], tmp_path: Path
 ) -> None:
-    previous = released["registry"]["arn"]
+    previous, before = released["registry"]["arn"], stack.serving_config()
     failing = _copy(stack, released["candidate"]["model_data_url"], "fails-in-serving", FAILS_IN_SERVING)
-    result = stack.release("--model-data-url", failing)
+    failed_requests: list[int] = []
+
+    def during_first_bake(index: int, described: dict[str, Any]) -> None:
+        failed_requests.append(stack.invoke(4))  # users' requests
+        if index == 0:  # the candidate's canary
+            evaluate_remote(stack.config.url)  # CloudWatch evaluates the alarms while the canary bakes
+
+    with DeploymentPlayer(stack.config.url, stack.applied["endpoint_name"], during_first_bake) as player:
+        result = stack.release("--model-data-url", failing)
+    # The canary (one of two instances) took half of the requests, and failed them all; while the release
+    # rolled back, both fleets served the previous model.
+    assert failed_requests == [2, 0]
+    # Two deployments: the candidate's, rolled back by SageMaker during the canary's bake; the release's
+    # rollback stage's, of the previous version, which took over.
+    candidate, restored = player.played
+    assert candidate.failure_reason is not None and "scones-local-endpoint-5xx" in candidate.failure_reason
+    assert "step 1 of 2" in candidate.failure_reason  # during the canary, not after all traffic moved
+    assert restored.failure_reason is None
     assert result.exit_code != 0
+    # verify caught what the provider recorded as a success: the endpoint is back on its old configuration.
+    assert f"it serves endpoint configuration {before}, not" in result.output
     assert "rollback alarm(s) in ALARM: scones-local-endpoint-5xx" in result.output
     assert f"rolled back to {previous}" in result.output
     report = stack.last_report()
     assert report["status"] == "rolled_back"
     assert report["gate"]["passed"]  # its evaluation is the good model's
-    assert report["stages"]["smoke"]["outcome"] == "failed"
+    assert report["stages"]["apply"]["outcome"] == "done"
+    assert report["stages"]["verify"]["outcome"] == "failed"
+    assert "smoke" not in report["stages"]  # the candidate never served all the traffic
     assert report["stages"]["rollback"]["outcome"] == "done"
     assert stack.outputs()["model_package_arn"] == previous
+    assert stack.serving_config() == stack.outputs()["endpoint_config_name"]
     assert all(outcome not in (Outcome.FAILED, Outcome.TIMED_OUT) for outcome in stack.answers())
+    assert not stack.terraform().plan(tmp_path / "later.tfplan")  # the state matches what serves
 
 
 def test_a_prod_configured_release_refuses_an_unapproved_version(

@@ -28,10 +28,10 @@ module "stack" {
   # rest of the apply; the emulator's buckets live for one run. dev and prod keep their rules.
   lifecycle_rules = false
 
-  # One emulated instance, so no canary (a step is at most half of the instances): all at once, the endpoint's
-  # alarms checked as the new model takes the traffic, and no baking period, so an apply that deploys a model
-  # waits for nothing. The emulator runs longer bakes on its test clock (docs/emulator.md).
-  endpoint_deployment = { traffic_routing = "ALL_AT_ONCE", wait_interval_seconds = 0, maximum_execution_timeout_seconds = 600 }
+  # By default one emulated instance and all at once with no baking period (variables.tf), so an apply that
+  # deploys a model waits for nothing; the release end-to-end test sets a canary.
+  autoscaling         = var.endpoint_autoscaling
+  endpoint_deployment = var.endpoint_deployment
 
   # The demo's images are public CIFAR-100 and the emulator is throwaway: every transition, with its data.
   execution_log = { level = "ALL", include_execution_data = true }

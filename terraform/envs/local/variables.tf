@@ -73,3 +73,15 @@ variable "state_machine_type" {
     error_message = "state_machine_type must be STANDARD or EXPRESS."
   }
 }
+
+variable "endpoint_autoscaling" {
+  description = "Endpoint autoscaling, passed to the stack as `autoscaling` (terraform/modules/endpoint lists the fields); {}: one instance. A canary needs min_capacity >= 2."
+  type        = any
+  default     = {}
+}
+
+variable "endpoint_deployment" {
+  description = "How an endpoint update shifts traffic, passed to the stack (terraform/modules/endpoint lists the fields and rules). The default: one emulated instance allows no canary (a step is at most half of the instances), so all at once, the endpoint's alarms checked as the new model takes the traffic, and no baking period, so an apply that deploys a model waits for nothing. The release end-to-end test sets a canary on two instances, its bakes played on the emulator's test clock (docs/emulator.md)."
+  type        = any
+  default     = { traffic_routing = "ALL_AT_ONCE", wait_interval_seconds = 0, maximum_execution_timeout_seconds = 600 }
+}
