@@ -9,7 +9,8 @@ alarm fires; its bakes are played on the emulator's test clock (tests/support/de
 The scenarios run in order on the same stack, each starting from what the one before left deployed: a good
 candidate releases end to end; the same artifact again changes nothing; a candidate below the floors stops
 at the gate; one that passes the gate but fails in serving trips a rollback alarm during the canary and is
-rolled back; bad input changes nothing.
+rolled back; a prod-configured release stops until its version is approved, then resumes; bad input changes
+nothing.
 """
 
 from __future__ import annotations
@@ -292,14 +293,13 @@ def test_a_candidate_failing_in_serving_trips_a_rollback_alarm_during_the_canary
     assert not stack.terraform().plan(tmp_path / "later.tfplan")  # the state matches what serves
 
 
-def test_a_prod_configured_release_refuses_an_unapproved_version(
+def test_a_prod_configured_release_refuses_an_unapproved_version_and_resumes_once_it_is_approved(
     stack: ReleaseStack, released: dict[str, Any], tmp_path: Path
 ) -> None:
     before, deployed = stack.serving_config(), stack.outputs()["model_package_arn"]
     manual = _write_config(tmp_path / "manual.json", base=stack.release_config, approval="manual")
-    result = stack.release(
-        "--config", str(manual), "--model-data-url", _copy(stack, released["candidate"]["model_data_url"], "v-next")
-    )
+    candidate = _copy(stack, released["candidate"]["model_data_url"], "v-next")
+    result = stack.release("--config", str(manual), "--model-data-url", candidate)
     assert result.exit_code != 0
     report = stack.last_report()
     version = report["registry"]
@@ -309,6 +309,28 @@ def test_a_prod_configured_release_refuses_an_unapproved_version(
     assert report["status"] == "failed" and report["stages"]["record"]["outcome"] == "failed"  # resumable
     assert "plan" not in report["stages"]
     assert (stack.serving_config(), stack.outputs()["model_package_arn"]) == (before, deployed)
+
+    # Approved as the message says, the same release again resumes that run: nothing registered twice.
+    group = stack.applied["model_package_group_name"]
+    versions = len(registry.versions(stack.session, group))
+    approval = CliRunner().invoke(
+        main, ["approve", version["arn"], "--env", "local", "--endpoint-url", stack.config.url]
+    )
+    assert approval.exit_code == 0, approval.output
+    refused_run = stack.runs()[-1]
+    with DeploymentPlayer(stack.config.url, stack.applied["endpoint_name"], lambda index, described: None) as player:
+        resumed = stack.release("--config", str(manual), "--model-data-url", candidate)
+    assert resumed.exit_code == 0, resumed.output
+    assert f"resuming the unfinished release {refused_run}" in resumed.output
+    assert "register: done in an earlier attempt of this run, reused" in resumed.output
+    assert stack.runs()[-1] == refused_run
+    report = stack.last_report()
+    assert report["status"] == "released"
+    assert (report["registry"]["arn"], report["registry"]["approval"]) == (version["arn"], "Approved")
+    assert len(registry.versions(stack.session, group)) == versions
+    assert [played.failure_reason for played in player.played] == [None]  # the canary baked and took over
+    assert stack.outputs()["model_package_arn"] == version["arn"]
+    assert stack.serving_config() == stack.outputs()["endpoint_config_name"] != before
 
 
 @pytest.mark.parametrize(
