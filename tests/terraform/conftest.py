@@ -21,8 +21,9 @@ import pytest
 
 from scones.build_lambdas import discover
 from scones.local.server import LocalAWS
-from scones.plan_testing import Plan, Planner
+from scones.plan_testing import Plan, Planner, PlanRejected
 from scones.toolchain.binary import find_terraform
+from tests.terraform import refusals
 
 REPO = Path(__file__).resolve().parents[2]
 LAMBDA_DIR = REPO / "build" / "lambdas"
@@ -135,54 +136,85 @@ def env_plan(root_plan: Callable[..., Plan]) -> Callable[[str], Plan]:
     return get
 
 
-def stack_root_config(root: Path, modules: Path, inputs: dict[str, Any]) -> dict[str, Any]:
-    """A root (as .tf.json) calling the stack module with local's choices overridden by inputs.
+def stack_root_config(root: Path, modules: Path, calls: dict[str, dict[str, Any]]) -> dict[str, Any]:
+    """A root (as .tf.json) calling the stack module once per entry of calls (module name -> inputs), each
+    with local's choices overridden by its inputs.
 
     Choices are literals in an environment root, so a test that turns a knob writes its own root. Its
     provider names only the region: the plugin's override points it at the emulator.
     """
     settings = ENV_SETTINGS["local"]
-    stack = {
-        # Relative: Terraform takes an absolute path for a module package of its own, which the stack's
-        # "../<module>" sources may not leave.
-        "source": os.path.relpath(modules / "stack", root),
-        "name_prefix": "scones-local",
-        "region": settings["region"],
-        "account_id": settings["account"],
-        "lambda_package_dir": str(LAMBDA_DIR),
-        "state_machine_definition": str(ASL),
-        "model_data_url": MODEL_URL.format(env="local", **settings),
-        "model_image_uri": MODEL_IMAGE.format(region=settings["region"]),
-        "capture_expiration_days": 7,
-        "log_retention_days": 7,
-        "force_destroy": True,
-    } | inputs
+
+    def call(inputs: dict[str, Any]) -> dict[str, Any]:
+        return {
+            # Relative: Terraform takes an absolute path for a module package of its own, which the stack's
+            # "../<module>" sources may not leave.
+            "source": os.path.relpath(modules / "stack", root),
+            "name_prefix": "scones-local",
+            "region": settings["region"],
+            "account_id": settings["account"],
+            "lambda_package_dir": str(LAMBDA_DIR),
+            "state_machine_definition": str(ASL),
+            "model_data_url": MODEL_URL.format(env="local", **settings),
+            "model_image_uri": MODEL_IMAGE.format(region=settings["region"]),
+            "capture_expiration_days": 7,
+            "log_retention_days": 7,
+            "force_destroy": True,
+        } | inputs
+
     return {
         "terraform": {"required_providers": {"aws": {"source": "hashicorp/aws", "version": ">= 5.0.0, < 7.0.0"}}},
         "provider": {"aws": {"region": settings["region"]}},
-        "module": {"stack": stack},
+        "module": {name: call(inputs) for name, inputs in calls.items()},
     }
 
 
 @pytest.fixture(scope="package")
-def stack_plan(
+def stacks_plan(
     plan: Callable[..., Plan], tf_tree: Path, tmp_path_factory: pytest.TempPathFactory
 ) -> Callable[..., Plan]:
-    """`stack_plan(modules=None, **inputs)`: the plan of a root calling the stack with local's choices
-    overridden by inputs (PlanRejected when a validation rule refuses them).
+    """`stacks_plan(calls, modules=None)`: the plan of a root calling the stack once per entry of calls (module
+    name -> inputs overriding local's choices); PlanRejected when a rule refuses them.
 
     modules: another copy of terraform/modules (e.g. one with a function added); default the tests' copy.
     Equal arguments reuse one root, so the plugin serves their plan from its cache.
     """
     roots: dict[str, Path] = {}
 
-    def get(modules: Path | None = None, **inputs: Any) -> Plan:
+    def get(calls: dict[str, dict[str, Any]], modules: Path | None = None) -> Plan:
         modules = modules or tf_tree / "modules"
-        key = json.dumps([str(modules), inputs], sort_keys=True)
+        key = json.dumps([str(modules), calls], sort_keys=True)
         if key not in roots:
             root = tmp_path_factory.mktemp("stack-root")
-            (root / "main.tf.json").write_text(json.dumps(stack_root_config(root, modules, inputs), indent=1))
+            (root / "main.tf.json").write_text(json.dumps(stack_root_config(root, modules, calls), indent=1))
             roots[key] = root
         return plan(roots[key])
+
+    return get
+
+
+@pytest.fixture(scope="package")
+def stack_plan(stacks_plan: Callable[..., Plan]) -> Callable[..., Plan]:
+    """`stack_plan(modules=None, **inputs)`: the plan of a root calling the stack (module "stack") once."""
+
+    def get(modules: Path | None = None, **inputs: Any) -> Plan:
+        return stacks_plan({"stack": inputs}, modules)
+
+    return get
+
+
+@pytest.fixture(scope="package")
+def stack_refusal(stacks_plan: Callable[..., Plan]) -> Callable[[str], str]:
+    """`stack_refusal(phase)`: Terraform's message refusing every case of refusals.PHASES[phase], from one
+    plan of a root calling the stack once per case; whitespace normalised (long messages wrap)."""
+    messages: dict[str, str] = {}
+
+    def get(phase: str) -> str:
+        if phase not in messages:
+            calls = {case: inputs for case, (inputs, _) in refusals.PHASES[phase].items()}
+            with pytest.raises(PlanRejected) as error:
+                stacks_plan(calls)
+            messages[phase] = " ".join(error.value.terraform_message.split())
+        return messages[phase]
 
     return get

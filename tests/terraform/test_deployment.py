@@ -1,16 +1,15 @@
-"""The endpoint's safe rollout: each root's blue/green deployment configuration, its rollback alarms, and the
-SageMaker deployment-guardrails rules the endpoint module enforces before anything is planned."""
+"""The endpoint's safe rollout: each root's blue/green deployment configuration and its rollback alarms. The
+SageMaker deployment-guardrails rules the endpoint module enforces (ranges, a step at most half of the
+instances) are refused values in refusals.py, planned with the stack's other bad inputs."""
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable, Mapping
 from typing import Any
 
 import pytest
 
-from scones.plan_testing import Plan, PlanRejected
-from tests.terraform.conftest import terraform_message
+from scones.plan_testing import Plan
 from tests.terraform.test_plans import CUSTOM
 
 pytestmark = pytest.mark.terraform
@@ -77,67 +76,3 @@ def test_a_linear_rollout_follows_the_variables(stack_plan: Callable[..., Plan])
     assert policy["maximum_execution_timeout_in_seconds"] == 900
     assert policy["termination_wait_in_seconds"] == 60
     assert alarms == {"scones-local-endpoint-5xx", "scones-local-endpoint-latency-p95"}
-
-
-CANARY_OF_ONE = {"traffic_routing": "CANARY", "step": {"type": "INSTANCE_COUNT", "value": 1}}
-
-
-# Terraform reports every failing validation rule of a plan at once, so one plan checks several rules.
-@pytest.mark.parametrize(
-    ("deployment", "messages"),
-    [
-        (
-            {"traffic_routing": "CANARY", "wait_interval_seconds": 3601, "maximum_execution_timeout_seconds": 300},
-            [
-                "deployment.step (the canary size or the linear step) is required for CANARY and LINEAR",
-                # BlueGreenUpdatePolicy and TrafficRoutingConfig's ranges.
-                "deployment.wait_interval_seconds must be whole seconds from 0 to 3600.",
-                "deployment.maximum_execution_timeout_seconds must be whole seconds from 600 to 28800.",
-                # The timeout must outlast both of a canary's baking periods.
-                "must be larger than the baking periods",
-            ],
-        ),
-        (
-            {
-                "traffic_routing": "BLUE",
-                "step": {"type": "CAPACITY_PERCENT", "value": 60},
-                "termination_wait_seconds": 3601,
-            },
-            [
-                "deployment.traffic_routing must be ALL_AT_ONCE, CANARY or LINEAR.",
-                "A CAPACITY_PERCENT step is at most 50 (a canary) or 10 to 50 (a linear step).",
-                "deployment.termination_wait_seconds must be whole seconds from 0 to 3600.",
-            ],
-        ),
-        (
-            {"traffic_routing": "LINEAR", "step": {"type": "CAPACITY_PERCENT", "value": 5}},
-            ["A CAPACITY_PERCENT step is at most 50 (a canary) or 10 to 50 (a linear step)."],
-        ),
-    ],
-)
-def test_deployment_guardrails_ranges_are_refused_before_anything_is_planned(
-    stack_plan: Callable[..., Plan], deployment: dict[str, Any], messages: list[str]
-) -> None:
-    with pytest.raises(PlanRejected) as rejected:
-        stack_plan(endpoint_deployment=deployment, autoscaling={"min_capacity": 2})
-    for message in messages:
-        assert re.search(terraform_message(message), str(rejected.value)), message
-
-
-@pytest.mark.parametrize(
-    ("deployment", "autoscaling", "message"),
-    [
-        # One instance has no half: a canary needs two.
-        (CANARY_OF_ONE, {}, "deployment.traffic_routing CANARY needs autoscaling.min_capacity >= 2"),
-        (
-            {"traffic_routing": "CANARY", "step": {"type": "INSTANCE_COUNT", "value": 2}},
-            {"min_capacity": 3, "max_capacity": 4},
-            "An INSTANCE_COUNT step must be at most half of autoscaling.min_capacity (3)",
-        ),
-    ],
-)
-def test_a_step_larger_than_half_of_the_instances_is_refused(
-    stack_plan: Callable[..., Plan], deployment: dict[str, Any], autoscaling: dict[str, Any], message: str
-) -> None:
-    with pytest.raises(PlanRejected, match=terraform_message(message)):
-        stack_plan(endpoint_deployment=deployment, autoscaling=autoscaling)

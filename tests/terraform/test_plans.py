@@ -19,6 +19,7 @@ from scones.plan_testing import (
 )
 from scones.training.sagemaker_job import STAGING_PREFIX
 from tests.support.lambda_loader import load_app
+from tests.terraform import refusals
 from tests.terraform.conftest import (
     DEV_KMS_KEY,
     DEV_SUBSCRIPTIONS,
@@ -446,12 +447,6 @@ def test_create_kms_key_encrypts_everything_with_the_created_key(plan: Callable[
     assert deployed.outputs["stack"]["kms_key_arn"] == CREATED_KEY
 
 
-def test_create_kms_key_and_kms_key_arn_are_mutually_exclusive(root_plan: Callable[..., Plan]) -> None:
-    expected = "create_kms_key and kms_key_arn are mutually exclusive"
-    with pytest.raises(PlanRejected, match=terraform_message(expected)):
-        root_plan("dev", create_kms_key=True, kms_key_arn=DEV_KMS_KEY)
-
-
 def test_notification_subscriptions_come_from_the_typed_list(env_plan: Callable[[str], Plan]) -> None:
     subscriptions = env_plan("dev").of_type("aws_sns_topic_subscription").values()
     assert sorted((s["protocol"], s["endpoint"]) for s in subscriptions) == sorted(
@@ -791,30 +786,9 @@ def test_alarm_thresholds_follow_the_variables(stack_plan: Callable[..., Plan]) 
     assert alarms["endpoint-5xx"]["threshold"] == 4
 
 
-# Bad inputs of the stack and the message that refuses each, in groups that can share one plan: Terraform
-# checks every variable's validation rules of a module and reports each failure (it does not stop at the
-# first), so one rejected plan per group shows each rule refusing its value, for one plan instead of one each.
-BAD_STACK_VALUES = [
-    # The stack's own variable: a value it refuses stops Terraform before the rules of its modules run.
-    [({"threshold": 1.5}, "threshold must be in (0, 1]")],
-    # The variables of its modules.
-    [
-        ({"capture_sampling_percentage": 101}, "sampling_percentage must be a whole number from 0 to 100"),
-        ({"autoscaling": {"min_capacity": 3, "max_capacity": 2}}, "1 <= min_capacity <= max_capacity"),
-        ({"endpoint_instance_type": "m5.large"}, "instance_type must be a SageMaker instance type"),
-        ({"model_data_url": "https://example.com/model.tar.gz"}, "model_data_url must be an s3://"),
-        ({"alarm_thresholds": {"low_confidence_share": 1.5}}, "low_confidence_share must be in (0, 1]"),
-        ({"alarm_thresholds": {"out_of_distribution_share": 1}}, "out_of_distribution_share must be in (0, 1)"),
-        ({"log_levels": {"classify_image": "LOUD"}}, "log_level must be DEBUG, INFO, WARNING or ERROR"),
-    ],
-    # An output's precondition, checked only once every variable is valid.
-    [
-        (
-            {"log_levels": {"clasify_image": "DEBUG"}},
-            "log_levels names a function the stack does not have: clasify_image",
-        )
-    ],
-]
+# Bad inputs of the local root (its own variables) and the message that refuses each, in one plan: Terraform
+# checks every variable's validation rules and reports each failure (it does not stop at the first). The
+# stack module's bad inputs are in refusals.py, with the deployment's.
 BAD_LOCAL_ROOT_VALUES = [
     ({"threshold": 1.5}, "threshold must be in (0, 1]"),
     ({"state_machine_type": "FAST"}, "state_machine_type must be STANDARD or EXPRESS."),
@@ -842,32 +816,29 @@ def _refusal(plan: Callable[[], Plan]) -> str:
 
 
 @pytest.fixture(scope="module")
-def stack_refusals(stack_plan: Callable[..., Plan]) -> Callable[[int], str]:
-    """`stack_refusals(group)`: Terraform's message refusing BAD_STACK_VALUES[group], planned once."""
-    messages: dict[int, str] = {}
-
-    def get(group: int) -> str:
-        if group not in messages:
-            overrides = [override for override, _ in BAD_STACK_VALUES[group]]
-            messages[group] = _refusal(lambda: stack_plan(**_merged(overrides)))
-        return messages[group]
-
-    return get
-
-
-@pytest.fixture(scope="module")
 def local_root_refusal(root_plan: Callable[..., Plan]) -> str:
     return _refusal(lambda: root_plan("local", **_merged([override for override, _ in BAD_LOCAL_ROOT_VALUES])))
 
 
 @pytest.mark.parametrize(
-    ("group", "message"),
-    [(group, message) for group, values in enumerate(BAD_STACK_VALUES) for _, message in values],
+    ("phase", "case", "message"),
+    [
+        (phase, case, message)
+        for phase in ("stack_variables", "module_variables")
+        for case, message in refusals.messages(phase)
+    ],
 )
 def test_bad_values_are_rejected_before_anything_is_planned(
-    stack_refusals: Callable[[int], str], group: int, message: str
+    stack_refusal: Callable[[str], str], phase: str, case: str, message: str
 ) -> None:
-    assert message in stack_refusals(group)
+    assert message in stack_refusal(phase), case
+
+
+@pytest.mark.parametrize(("case", "message"), refusals.messages("precondition"))
+def test_bad_values_that_pass_validation_are_rejected_while_planning(
+    stack_refusal: Callable[[str], str], case: str, message: str
+) -> None:
+    assert message in stack_refusal("precondition"), case
 
 
 @pytest.mark.parametrize("message", [message for _, message in BAD_LOCAL_ROOT_VALUES])
