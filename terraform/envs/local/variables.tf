@@ -73,3 +73,10 @@ variable "state_machine_type" {
     error_message = "state_machine_type must be STANDARD or EXPRESS."
   }
 }
+
+variable "ingestion_enabled" {
+  description = "Whether image uploads under incoming/ of the data bucket start the workflow (the stack's ingestion). Off: the demo uploads nothing there and the queues cost the first apply about 50 s (docs/emulator.md \"Apply speed\")."
+  type        = bool
+  default     = false
+  nullable    = false
+}
