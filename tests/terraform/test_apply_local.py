@@ -71,7 +71,9 @@ def test_apply_then_plan_shows_no_changes_then_destroy_leaves_nothing(
 
     outputs = tf.output()
     assert outputs["endpoint_deployed"] is True
-    assert set(outputs["lambda_function_arns"]) == {"serialize_image", "classify_image", "filter_low_confidence"}
+    assert set(outputs["lambda_function_arns"]) == {
+        "serialize_image", "classify_image", "filter_low_confidence", "start_classification"
+    }  # fmt: skip
     # The stack derives these ARNs (IAM policies, the state machine definition, the alarms' dimensions use
     # them at plan time): they must be the ARNs the resources really got.
     assert outputs["sns_topic_arn"] == f"arn:aws:sns:us-east-1:123456789012:{PREFIX}-notifications"

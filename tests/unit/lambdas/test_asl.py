@@ -81,7 +81,10 @@ def test_happy_path_chains_the_three_functions(definition: dict[str, Any]) -> No
     # Then the top class is named and announced on the results bus before the execution succeeds.
     choice = states[name]
     assert choice["Type"] == "Choice"
-    (bicycle,) = choice["Choices"]
+    not_two, bicycle = choice["Choices"]
+    # Any other number of probabilities is a named, notified failure (a missing path would be States.Runtime).
+    assert states[not_two["Next"]]["Parameters"]["Error"] == "InvalidInferencesError"
+    assert states[not_two["Next"]]["Next"] == "NotifyFailure"
     assert (bicycle["Variable"], bicycle["NumericGreaterThanEqualsPath"]) == (
         "$.body.inferences[0]",
         "$.body.inferences[1]",

@@ -283,3 +283,46 @@ def test_bench_measures_an_express_machine(workflow: tuple[LocalAWS, str, str], 
     client("s3", aws.url).put_object(Bucket="workflow-bucket", Key=key, Body=png((250, 10, 10)))
     durations = measure_latency(sfn, express_machine, "workflow-bucket", [key], runs=2, warmup=1)
     assert len(durations) == 2 and all(0 < d < 60_000 for d in durations)
+
+
+@pytest.mark.parametrize(
+    ("inferences", "ending"),
+    [
+        ([0.9, 0.1], ("SUCCEEDED", "bicycle", 0.9)),
+        ([0.2, 0.8], ("SUCCEEDED", "motorcycle", 0.8)),
+        ([0.99], ("FAILED", "InvalidInferencesError", None)),
+        ([0.3, 0.3, 0.4], ("FAILED", "InvalidInferencesError", None)),
+    ],
+)
+def test_the_vehicle_is_the_top_class_and_any_other_count_of_classes_is_a_named_failure(
+    workflow: tuple[LocalAWS, str, str], inferences: list[float], ending: tuple[str, str, float | None]
+) -> None:
+    """The states that name the vehicle, run on their own: an endpoint answering one or three probabilities
+    must not fail the execution with States.Runtime (no notification), which a missing [1] path would."""
+    aws = workflow[0]
+    names = ("WhichVehicle", "Bicycle", "Motorcycle", "NotTwoClasses")
+    states = {name: json.loads(ASL.read_text())["States"][name] for name in names}
+    text = json.dumps(states).replace('"AnnounceClassified"', '"Done"').replace('"NotifyFailure"', '"Failed"')
+    definition = {
+        "StartAt": "WhichVehicle",
+        "States": {
+            **json.loads(text),
+            "Done": {"Type": "Succeed"},
+            "Failed": {"Type": "Fail", "ErrorPath": "$.error.Error"},
+        },
+    }
+    sfn = client("stepfunctions", aws.url)
+    machine = sfn.create_state_machine(
+        name=f"which-vehicle-{len(inferences)}-{int(inferences[0] * 10)}",
+        definition=json.dumps(definition),
+        roleArn="arn:aws:iam::123456789012:role/sfn",
+    )["stateMachineArn"]
+    arn = sfn.start_execution(stateMachineArn=machine, input=json.dumps({"body": {"inferences": inferences}}))[
+        "executionArn"
+    ]
+    execution = wait_for_execution(aws.url, arn)
+    if ending[0] == "SUCCEEDED":
+        verdict = json.loads(execution["output"])["verdict"]
+        assert (execution["status"], verdict["vehicle"], verdict["confidence"]) == ending
+    else:
+        assert (execution["status"], execution["error"]) == ending[:2]
