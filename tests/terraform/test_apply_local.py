@@ -79,7 +79,7 @@ def test_apply_then_plan_shows_no_changes_then_destroy_leaves_nothing(
     assert outputs["sns_topic_arn"] == f"arn:aws:sns:us-east-1:123456789012:{PREFIX}-notifications"
     assert outputs["state_machine_arn"] == f"arn:aws:states:us-east-1:123456789012:stateMachine:{PREFIX}-classify-image"
     made = _leftovers(aws.url)
-    assert made["endpoints"] == [f"{PREFIX}-classifier"] and len(made["alarms"]) == 12
+    assert made["endpoints"] == [f"{PREFIX}-classifier"] and len(made["alarms"]) == 14
     logs = boto3.client("logs", endpoint_url=aws.url, region_name="us-east-1")
     endpoint_logs = logs.describe_log_groups(logGroupNamePrefix="/aws/sagemaker/Endpoints/")["logGroups"]
     assert [(g["logGroupName"], g.get("retentionInDays")) for g in endpoint_logs] == [
