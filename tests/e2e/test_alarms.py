@@ -106,7 +106,7 @@ def test_normal_traffic_leaves_every_alarm_ok_and_each_fault_flips_its_own(stack
     )
     assert flagged == 1
     evaluations = _evaluate(stack)
-    assert len(evaluations) == 12, sorted(evaluations)
+    assert len(evaluations) == 14, sorted(evaluations)  # the starter's errors and throttles alarms too
     assert {name: e.new_state for name, e in evaluations.items() if e.new_state != OK} == {}
     assert all(e.error is None for e in evaluations.values())
     # INSUFFICIENT_DATA -> OK is a transition, and the alarms' ok_actions are the topic.

@@ -27,6 +27,7 @@ CONFIDENT = "data/test/bicycle/red.png"  # the tiny model: red is a bicycle, far
 UNSURE = "data/test/bicycle/purple.png"  # red and blue alike: 50/50, below it
 MISSING = "data/test/bicycle/no_such_image.png"
 POLICY = "least-privilege"  # the one inline policy terraform/modules/iam gives each role
+ANNOUNCE = "announce-results"  # the state machine role's second one (terraform/modules/events)
 
 
 @dataclass(frozen=True)
@@ -37,6 +38,8 @@ class Expected:
     cause: str  # a part of the Task's failure cause (or, with no failing Task, of what is observed)
 
 
+# The workflow's steps. start_classification is not here: this stack leaves ingestion off, so nothing runs it;
+# its role acts under enforced IAM in tests/e2e/test_events.py.
 FUNCTIONS = ("serialize-image", "classify-image", "filter-low-confidence")
 # (role, statement Sid) -> what one execution does without that statement.
 EXPECTED: dict[tuple[str, str], Expected] = {
@@ -48,6 +51,12 @@ EXPECTED: dict[tuple[str, str], Expected] = {
     ),
     ("state-machine", "InvokeWorkflowFunctions"): Expected(
         CONFIDENT, "SerializeImage", "Lambda.AWSLambdaException", "is not authorized to perform: lambda:InvokeFunction"
+    ),
+    (ANNOUNCE, "AnnounceResults"): Expected(
+        CONFIDENT,
+        "AnnounceClassified",
+        "EventBridge.AccessDeniedException",
+        "is not authorized to perform: events:PutEvents",
     ),
     ("state-machine", "PublishNotifications"): Expected(
         UNSURE, "NotifyLowConfidence", "SNS.AuthorizationErrorException", "is not authorized to perform: SNS:Publish"
@@ -82,7 +91,7 @@ NOT_OBSERVED: dict[str, str] = {
 
 @dataclass
 class Roles:
-    names: dict[str, str]  # short name (serialize-image, state-machine, sagemaker) -> role name
+    names: dict[str, str]  # short name (serialize-image, state-machine, sagemaker, announce-results) -> role name
     functions: dict[str, str]  # short name -> function name, for the Lambda roles
     policies: dict[str, dict[str, Any]]  # short name -> its policy as applied
 
@@ -101,25 +110,29 @@ def roles(stack: Stack) -> Roles:
     names: dict[str, str] = {}
     functions: dict[str, str] = {}
     lambdas = stack.client("lambda")
-    for arn in stack.deployment.outputs["lambda_function_arns"].values():
+    for short in FUNCTIONS:
+        arn = stack.deployment.outputs["lambda_function_arns"][short.replace("-", "_")]
         role_arn = lambdas.get_function_configuration(FunctionName=arn)["Role"]
-        function = arn.rsplit(":", 1)[-1]
-        short = next(k for k in FUNCTIONS if function.endswith(k))
-        names[short], functions[short] = role_arn.rsplit("/", 1)[-1], function
+        names[short], functions[short] = role_arn.rsplit("/", 1)[-1], arn.rsplit(":", 1)[-1]
     machine = stack.client("stepfunctions").describe_state_machine(
         stateMachineArn=stack.deployment.outputs["state_machine_arn"]
     )
-    names["state-machine"] = machine["roleArn"].rsplit("/", 1)[-1]
+    names["state-machine"] = names[ANNOUNCE] = machine["roleArn"].rsplit("/", 1)[-1]
     names["sagemaker"] = stack.deployment.outputs["stack"]["sagemaker_role_arn"].rsplit("/", 1)[-1]
     iam = stack.client("iam")
-    for name in names.values():
-        assert set(iam.list_role_policies(RoleName=name)["PolicyNames"]) - {MODELS_BUCKET_GRANT} == {POLICY}
+    for name in set(names.values()):
+        expected = {POLICY, ANNOUNCE} if name == names["state-machine"] else {POLICY}
+        assert set(iam.list_role_policies(RoleName=name)["PolicyNames"]) - {MODELS_BUCKET_GRANT} == expected
         assert iam.list_attached_role_policies(RoleName=name)["AttachedPolicies"] == []
     policies = {
-        short: _as_document(iam.get_role_policy(RoleName=name, PolicyName=POLICY)["PolicyDocument"])
+        short: _as_document(iam.get_role_policy(RoleName=name, PolicyName=_policy_name(short))["PolicyDocument"])
         for short, name in names.items()
     }
     return Roles(names, functions, policies)
+
+
+def _policy_name(short: str) -> str:
+    return ANNOUNCE if short == ANNOUNCE else POLICY
 
 
 def _as_document(document: Any) -> dict[str, Any]:
@@ -187,11 +200,15 @@ def test_removing_a_statement_fails_the_step_that_needs_it(
     captured_before = _capture_count(stack)
     function_log = f"/aws/lambda/{roles.functions.get(short, '')}"
     logged_before = _log(stack, function_log) if short in roles.functions else ""
-    iam.put_role_policy(RoleName=roles.names[short], PolicyName=POLICY, PolicyDocument=json.dumps(without))
+    name = _policy_name(short)
+    if without["Statement"]:
+        iam.put_role_policy(RoleName=roles.names[short], PolicyName=name, PolicyDocument=json.dumps(without))
+    else:  # the policy's only statement: IAM refuses an empty one, so the policy goes
+        iam.delete_role_policy(RoleName=roles.names[short], PolicyName=name)
     try:
         execution, failed = _run(stack, expected.key)
     finally:
-        iam.put_role_policy(RoleName=roles.names[short], PolicyName=POLICY, PolicyDocument=json.dumps(policy))
+        iam.put_role_policy(RoleName=roles.names[short], PolicyName=name, PolicyDocument=json.dumps(policy))
     if expected.state is None:
         assert execution["status"] == "SUCCEEDED" and failed == [], (execution, failed)
         if sid == "WriteCapture":

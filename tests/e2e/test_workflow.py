@@ -269,7 +269,7 @@ def test_demo_stages_after_deploy_write_the_summary(stack: Stack, observed: Obse
     # Other tests of this module fail executions on purpose, so which alarms fire depends on the
     # order; that they are this stack's alarms does not (tests/e2e/test_alarms.py has the states).
     deployed = {alarm["AlarmName"] for alarm in stack.client("cloudwatch").describe_alarms()["MetricAlarms"]}
-    assert set(summary["alarms_in_alarm"]) <= deployed and len(deployed) == 12
+    assert set(summary["alarms_in_alarm"]) <= deployed and len(deployed) == 14  # 12 + the starter's two
 
 
 def test_bench_measures_a_deployed_stack(stack: Stack, observed: Observed) -> None:

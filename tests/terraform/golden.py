@@ -126,6 +126,47 @@ INTENDED_ADDITIONS: dict[str, tuple[str, tuple[str, ...]]] = {
         ENVS,
     ),
 }
+# issue 20, event-driven: the results bus (every root) and the upload entry point (ingestion: dev and prod).
+_EVENTS = "module.stack.module.events"
+_STARTER = "issue 20: start_classification, the function that starts the workflow for each upload on the ingest queue"
+_INGESTION = "issue 20: uploads under incoming/ start the workflow (S3 -> EventBridge -> SQS -> starter); off in local"
+INTENDED_ADDITIONS |= {
+    **{
+        address: (_STARTER, ENVS)
+        for address in (
+            'module.stack.module.lambdas.aws_lambda_function.this["start_classification"]',
+            'module.stack.module.lambdas.aws_cloudwatch_log_group.this["start_classification"]',
+            'module.stack.module.lambdas.aws_s3_object.package["start_classification"]',
+            'module.stack.module.iam.aws_iam_role.lambda["start_classification"]',
+            'module.stack.module.iam.aws_iam_role_policy.lambda["start_classification"]',
+            'module.stack.module.alarms.aws_cloudwatch_metric_alarm.lambda["start_classification-errors"]',
+            'module.stack.module.alarms.aws_cloudwatch_metric_alarm.lambda["start_classification-throttles"]',
+        )
+    },
+    f"{_EVENTS}.aws_cloudwatch_event_bus.results": ("issue 20: the bus the workflow announces its results on", ENVS),
+    f"{_EVENTS}.aws_iam_role_policy.announce_results": (
+        "issue 20: the state machine may put events on its results bus (and nowhere else)",
+        ENVS,
+    ),
+    **{
+        f"{_EVENTS}.{resource}[0]": (_INGESTION, ("dev", "prod"))
+        for resource in (
+            "aws_s3_bucket_notification.data",
+            "aws_cloudwatch_event_rule.ingest",
+            "aws_cloudwatch_event_target.ingest",
+            "aws_sqs_queue.dead_letters",
+            "aws_sqs_queue.ingest",
+            "aws_lambda_event_source_mapping.ingest",
+            "aws_cloudwatch_metric_alarm.dead_letters",
+        )
+    },
+}
+INTENDED_CHANGES |= {
+    ('module.stack.module.iam.aws_iam_role_policy.lambda["serialize_image"]', "policy"): (
+        "issue 20: serialize_image also reads the uploads ingestion classifies (incoming/*)",
+        ("dev", "prod"),
+    ),
+}
 # Resources removed on purpose since the records were taken: old address -> (why, the roots that lose it).
 # An upgrade destroys them; the address comparison expects exactly these to be gone.
 _LOCAL_ONLY_FOR_COUNTING = (

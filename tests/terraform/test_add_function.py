@@ -116,4 +116,4 @@ def test_a_fourth_function_gets_its_function_role_logs_alarms_and_workflow_state
 
     states = json.loads(plan.one("aws_sfn_state_machine")["definition"])["States"]
     assert states["TagImage"]["Parameters"]["FunctionName"] == arn
-    assert plan.types()["aws_lambda_function"] == 4
+    assert plan.types()["aws_lambda_function"] == 5  # the four of the stack and this one

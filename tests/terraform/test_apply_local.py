@@ -71,13 +71,15 @@ def test_apply_then_plan_shows_no_changes_then_destroy_leaves_nothing(
 
     outputs = tf.output()
     assert outputs["endpoint_deployed"] is True
-    assert set(outputs["lambda_function_arns"]) == {"serialize_image", "classify_image", "filter_low_confidence"}
+    assert set(outputs["lambda_function_arns"]) == {
+        "serialize_image", "classify_image", "filter_low_confidence", "start_classification"
+    }  # fmt: skip
     # The stack derives these ARNs (IAM policies, the state machine definition, the alarms' dimensions use
     # them at plan time): they must be the ARNs the resources really got.
     assert outputs["sns_topic_arn"] == f"arn:aws:sns:us-east-1:123456789012:{PREFIX}-notifications"
     assert outputs["state_machine_arn"] == f"arn:aws:states:us-east-1:123456789012:stateMachine:{PREFIX}-classify-image"
     made = _leftovers(aws.url)
-    assert made["endpoints"] == [f"{PREFIX}-classifier"] and len(made["alarms"]) == 12
+    assert made["endpoints"] == [f"{PREFIX}-classifier"] and len(made["alarms"]) == 14
     logs = boto3.client("logs", endpoint_url=aws.url, region_name="us-east-1")
     endpoint_logs = logs.describe_log_groups(logGroupNamePrefix="/aws/sagemaker/Endpoints/")["logGroups"]
     assert [(g["logGroupName"], g.get("retentionInDays")) for g in endpoint_logs] == [

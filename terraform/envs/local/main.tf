@@ -33,6 +33,11 @@ module "stack" {
   autoscaling         = var.endpoint_autoscaling
   endpoint_deployment = var.endpoint_deployment
 
+  # The upload entry point's two queues cost the first apply about 50 s of the provider's fixed SQS waits
+  # (docs/emulator.md "Apply speed") and the demo does not upload under incoming/: off unless asked for
+  # (the end-to-end test of the entry point turns it on). The results bus is part of the stack either way.
+  ingestion = { enabled = var.ingestion_enabled }
+
   # The demo's images are public CIFAR-100 and the emulator is throwaway: every transition, with its data.
   execution_log = { level = "ALL", include_execution_data = true }
 }

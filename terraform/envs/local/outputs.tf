@@ -50,3 +50,13 @@ output "emulator_url" {
   description = "Emulator this state was applied to."
   value       = var.emulator_url
 }
+
+output "results_bus_name" {
+  description = "Event bus of the workflow's result events (`scones watch` tails it)."
+  value       = module.stack.results_bus_name
+}
+
+output "ingest_prefix" {
+  description = "Key prefix whose image uploads are classified as they arrive; null with ingestion off."
+  value       = module.stack.ingest_prefix
+}

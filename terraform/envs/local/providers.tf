@@ -17,6 +17,7 @@ provider "aws" {
   endpoints {
     appautoscaling = var.emulator_url
     cloudwatch     = var.emulator_url
+    events         = var.emulator_url
     iam            = var.emulator_url
     lambda         = var.emulator_url
     logs           = var.emulator_url

@@ -85,3 +85,10 @@ variable "endpoint_deployment" {
   type        = any
   default     = { traffic_routing = "ALL_AT_ONCE", wait_interval_seconds = 0, maximum_execution_timeout_seconds = 600 }
 }
+
+variable "ingestion_enabled" {
+  description = "Whether image uploads under incoming/ of the data bucket start the workflow (the stack's ingestion). Off: the demo uploads nothing there and the queues cost the first apply about 50 s (docs/emulator.md \"Apply speed\")."
+  type        = bool
+  default     = false
+  nullable    = false
+}

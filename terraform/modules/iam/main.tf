@@ -4,7 +4,7 @@ locals {
   data_bucket_arn    = "${local.arn_prefix}:s3:::${var.data_bucket_name}"
   capture_bucket_arn = "${local.arn_prefix}:s3:::${var.capture_bucket_name}"
   function_arns = [
-    for fn in values(var.functions) : "${local.arn_prefix}:lambda:${var.region}:${var.account_id}:function:${fn.name}"
+    for fn in values(var.functions) : "${local.arn_prefix}:lambda:${var.region}:${var.account_id}:function:${fn.name}" if fn.invoked_by_workflow
   ]
   log_group_arn_prefix = "${local.arn_prefix}:logs:${var.region}:${var.account_id}:log-group:"
 }

@@ -43,9 +43,10 @@ variable "role_names" {
 }
 
 variable "functions" {
-  description = "The Lambda functions, by key: name (their ARNs are derived, so roles exist before the functions) and what each may do beyond writing its own logs and traces."
+  description = "The Lambda functions, by key: name (their ARNs are derived, so roles exist before the functions), what each may do beyond writing its own logs and traces, and whether the state machine invokes it (invoked_by_workflow, default true; a function that starts the workflow is not one of its steps)."
   type = map(object({
-    name = string
+    name                = string
+    invoked_by_workflow = optional(bool, true)
     policy_statements = optional(list(object({
       sid       = string
       actions   = list(string)

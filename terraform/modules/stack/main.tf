@@ -8,6 +8,8 @@ locals {
     state_machine  = "${local.p}-classify-image"
     endpoint       = "${local.p}-classifier"
     model_group    = "${local.p}-models"
+    results_bus    = "${local.p}-results"
+    ingest_queue   = "${local.p}-ingest"
   }
 
   # The inference image's own repository, when it is a private ECR image (AWS-owned images need no grant, but one is harmless).
@@ -27,18 +29,23 @@ locals {
   state_machine_arn = "arn:${var.partition}:states:${var.region}:${var.account_id}:stateMachine:${local.names.state_machine}"
   data_bucket_arn   = "arn:${var.partition}:s3:::${local.names.data_bucket}"
   endpoint_arn      = "arn:${var.partition}:sagemaker:${var.region}:${var.account_id}:endpoint/${lower(local.names.endpoint)}"
+  results_bus_arn   = "arn:${var.partition}:events:${var.region}:${var.account_id}:event-bus/${local.names.results_bus}"
+  ingest_queue_arn  = "arn:${var.partition}:sqs:${var.region}:${var.account_id}:${local.names.ingest_queue}"
+  # What serialize_image may read: the prepared data, and the uploads ingestion classifies.
+  image_prefixes = concat([var.data_prefix], var.ingestion.enabled ? [trimsuffix(var.ingestion.prefix, "/")] : [])
 
   # The Lambda functions, by key: the key is the function's folder under lambdas/ (and its zip in
   # lambda_package_dir), names the function <name_prefix>-<key with hyphens>, and its ARN fills the
   # ASL placeholder $${<key>_arn}. Adding a function is its folder, an entry here and its state in the ASL.
-  # policy_statements: what the function's role may do beyond writing its own logs and traces. A field left
+  # policy_statements: what the function's role may do beyond writing its own logs and traces.
+  # invoked_by_workflow = false: not a step of the workflow (its role may not invoke it). A field left
   # out takes the lambdas (timeout, memory_size, environment) or iam (policy_statements) module's default.
   functions = {
     serialize_image = {
       timeout     = 15
       memory_size = 256
       policy_statements = concat(
-        [{ sid = "ReadImages", actions = ["s3:GetObject"], resources = ["${local.data_bucket_arn}/${var.data_prefix}/*"] }],
+        [{ sid = "ReadImages", actions = ["s3:GetObject"], resources = [for prefix in local.image_prefixes : "${local.data_bucket_arn}/${prefix}/*"] }],
         length(local.kms_key_arns) == 0 ? [] : [{ sid = "DecryptImages", actions = ["kms:Decrypt"], resources = local.kms_key_arns }],
       )
     }
@@ -53,7 +60,26 @@ locals {
       memory_size = 128
       environment = { THRESHOLD = tostring(var.threshold) }
     }
+    # Starts the workflow for each upload on the ingest queue (module "events"). Deployed with ingestion off
+    # too: a function costs nothing idle and a few seconds of apply, and the stack's shape stays the same.
+    start_classification = {
+      invoked_by_workflow = false
+      timeout             = local.starter_timeout
+      memory_size         = 128
+      environment         = { STATE_MACHINE_ARN = local.state_machine_arn }
+      policy_statements = concat([
+        { sid = "StartClassification", actions = ["states:StartExecution"], resources = [local.state_machine_arn] },
+        {
+          sid       = "ConsumeIngestQueue"
+          actions   = ["sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:ChangeMessageVisibility", "sqs:GetQueueAttributes"]
+          resources = [local.ingest_queue_arn]
+        },
+        ], length(local.kms_key_arns) == 0 ? [] : [
+        { sid = "DecryptIngestQueue", actions = ["kms:Decrypt"], resources = local.kms_key_arns },
+      ])
+    }
   }
+  starter_timeout = 30
   # The function whose LowConfidence/OutOfDistribution/Predictions metrics the share alarms watch.
   confidence_filter = "filter_low_confidence"
 
@@ -105,7 +131,11 @@ module "iam" {
     state_machine = "${local.p}-state-machine"
   }
   functions = {
-    for key, fn in local.functions : key => { name = local.function_names[key], policy_statements = try(fn.policy_statements, null) }
+    for key, fn in local.functions : key => {
+      name                = local.function_names[key]
+      policy_statements   = try(fn.policy_statements, null)
+      invoked_by_workflow = try(fn.invoked_by_workflow, null)
+    }
   }
   endpoint_name         = local.names.endpoint
   topic_arn             = local.topic_arn
@@ -147,7 +177,7 @@ module "workflow" {
   definition_file = var.state_machine_definition
   definition_variables = merge(
     { for key, arn in local.function_arns : "${key}_arn" => arn },
-    { sns_topic_arn = local.topic_arn },
+    { sns_topic_arn = local.topic_arn, results_bus_arn = local.results_bus_arn },
   )
   role_arn               = module.iam.state_machine_role_arn
   log_group_name         = "/aws/vendedlogs/states/${local.names.state_machine}"
@@ -231,6 +261,26 @@ data "aws_iam_policy_document" "kms" {
     }
   }
 
+  # EventBridge sends the upload events to the ingest queues, encrypted with this key, as the service
+  # ("Amazon SQS permissions", https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-use-resource-based.html#eb-sqs-permissions).
+  dynamic "statement" {
+    for_each = var.ingestion.enabled ? [1] : []
+    content {
+      sid       = "EventBridgeSendsToEncryptedQueues"
+      actions   = ["kms:Decrypt", "kms:GenerateDataKey*"]
+      resources = ["*"]
+      principals {
+        type        = "Service"
+        identifiers = ["events.amazonaws.com"]
+      }
+      condition {
+        test     = "StringEquals"
+        variable = "aws:SourceAccount"
+        values   = [var.account_id]
+      }
+    }
+  }
+
   statement {
     sid       = "CloudWatchAlarmsPublishToEncryptedTopic"
     actions   = ["kms:Decrypt", "kms:GenerateDataKey*"]
@@ -272,4 +322,24 @@ resource "aws_kms_alias" "this" {
 
   name          = "alias/${local.p}"
   target_key_id = aws_kms_key.this[0].key_id
+}
+
+# The results bus the workflow announces on (always), and the upload entry point (var.ingestion).
+module "events" {
+  source = "../events"
+
+  name_prefix             = local.p
+  partition               = var.partition
+  region                  = var.region
+  account_id              = var.account_id
+  state_machine_role_name = regex("[^/]+$", module.iam.state_machine_role_arn)
+  ingestion               = var.ingestion
+  data_bucket_name        = module.storage.data_bucket_name
+  starter_function_arn    = module.lambdas.function_arns["start_classification"]
+  starter_timeout_seconds = local.starter_timeout
+  kms_key_arn             = local.kms_key_arn
+  topic_arn               = local.topic_arn
+  tags                    = var.tags
+
+  depends_on = [module.notifications]
 }

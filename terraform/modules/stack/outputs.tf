@@ -112,3 +112,24 @@ output "kms_key_arn" {
   description = "The customer-managed KMS key the stack encrypts with: the one it created (create_kms_key), kms_key_arn, or null."
   value       = local.kms_key_arn
 }
+
+output "results_bus_name" {
+  description = "Event bus of the workflow's VehicleClassified and VehicleNeedsReview events (docs/contracts.md)."
+  value       = module.events.results_bus_name
+}
+
+output "ingest_prefix" {
+  description = "Key prefix of the data bucket whose image uploads are classified as they arrive; null when ingestion is off."
+  value       = module.events.ingest_prefix
+}
+
+output "ingest_queue_url" {
+  description = "The queue between the upload rule and start_classification; null when ingestion is off."
+  value       = module.events.ingest_queue_url
+}
+
+output "ingest_dead_letter_queue_url" {
+  description = "Uploads whose event could not start the workflow; null when ingestion is off."
+  value       = module.events.dead_letter_queue_url
+}
+

@@ -198,3 +198,20 @@ variable "tags" {
   type        = map(string)
   default     = {}
 }
+
+variable "ingestion" {
+  description = "The upload entry point (module events): image uploads under prefix of the data bucket (with one of suffixes) start the classification workflow through EventBridge, an SQS queue and the start_classification function. On by default; the local root turns it off (its queues cost the first apply ~50 s of provider waits, docs/emulator.md \"Apply speed\"). A prefix or suffixes left out takes the events module's default (\"incoming/\"; .jpg, .jpeg, .png)."
+  type = object({
+    enabled  = optional(bool, true)
+    prefix   = optional(string, "incoming/")
+    suffixes = optional(list(string), [".jpg", ".jpeg", ".png"])
+  })
+  default  = {}
+  nullable = false
+
+  validation {
+    condition     = can(regex("^[A-Za-z0-9!_.'()/-]{1,200}/$", var.ingestion.prefix)) && !startswith(var.ingestion.prefix, "/")
+    error_message = "ingestion.prefix must be 1-200 characters of letters, digits and !_.'()/- (no * or \\), end with \"/\" and not start with it, e.g. \"incoming/\"."
+  }
+}
+

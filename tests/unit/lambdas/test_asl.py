@@ -20,6 +20,7 @@ ARNS = {
     "classify_image_arn": "arn:aws:lambda:us-east-1:123456789012:function:scones-classify-image",
     "filter_low_confidence_arn": "arn:aws:lambda:us-east-1:123456789012:function:scones-filter-low-confidence",
     "sns_topic_arn": "arn:aws:sns:us-east-1:123456789012:scones-notifications",
+    "results_bus_arn": "arn:aws:events:us-east-1:123456789012:event-bus/scones-results",
 }
 # The Lambda service errors AWS recommends retrying ("Handling transient Lambda service exceptions",
 # https://docs.aws.amazon.com/step-functions/latest/dg/bp-lambda-serviceexception.html), and throttling.
@@ -51,7 +52,7 @@ def validate(tmp_path: Path, definition: dict[str, Any]) -> subprocess.Completed
     return subprocess.run([str(VALIDATOR), "--json-path", str(path)], capture_output=True, text=True, check=False)
 
 
-def test_placeholders_are_exactly_the_four_arns() -> None:
+def test_placeholders_are_exactly_the_five_arns() -> None:
     assert set(re.findall(r"\$\{(\w+)\}", ASL.read_text())) == set(ARNS)
 
 
@@ -77,7 +78,32 @@ def test_happy_path_chains_the_three_functions(definition: dict[str, Any]) -> No
         order.append(states[name]["Parameters"]["FunctionName"])
         name = states[name]["Next"]
     assert order == [ARNS["serialize_image_arn"], ARNS["classify_image_arn"], ARNS["filter_low_confidence_arn"]]
-    assert states[name]["Type"] == "Succeed"
+    # Then the top class is named and announced on the results bus before the execution succeeds.
+    choice = states[name]
+    assert choice["Type"] == "Choice"
+    not_two, bicycle = choice["Choices"]
+    # Any other number of probabilities is a named, notified failure (a missing path would be States.Runtime).
+    assert states[not_two["Next"]]["Parameters"]["Error"] == "InvalidInferencesError"
+    assert states[not_two["Next"]]["Next"] == "NotifyFailure"
+    assert (bicycle["Variable"], bicycle["NumericGreaterThanEqualsPath"]) == (
+        "$.body.inferences[0]",
+        "$.body.inferences[1]",
+    )
+    verdicts = {states[n]["Parameters"]["vehicle"]: states[n] for n in (bicycle["Next"], choice["Default"])}
+    assert verdicts["bicycle"]["Parameters"]["confidence.$"] == "$.body.inferences[0]"
+    assert verdicts["motorcycle"]["Parameters"]["confidence.$"] == "$.body.inferences[1]"
+    (announce_name,) = {verdict["Next"] for verdict in verdicts.values()}
+    announce = states[announce_name]
+    (entry,) = announce["Parameters"]["Entries"]
+    assert (entry["DetailType"], entry["EventBusName"]) == ("VehicleClassified", ARNS["results_bus_arn"])
+    assert set(entry["Detail"]) == {
+        "bucket.$", "key.$", "vehicle.$", "confidence.$", "probabilities.$", "execution_arn.$"
+    }  # fmt: skip
+    # The workflow's output stays the record (scones invoke reads it): the announcement's answer is dropped.
+    assert announce["ResultPath"] is None
+    assert states[announce["Next"]]["Type"] == "Succeed"
+    # An announcement that fails is a failure: notified and named.
+    assert announce["Catch"] == [{"ErrorEquals": ["States.ALL"], "ResultPath": "$.error", "Next": "NotifyFailure"}]
 
 
 def test_no_path_depends_on_the_shape_of_the_execution_input(definition: dict[str, Any]) -> None:
@@ -122,12 +148,19 @@ def test_each_rejection_notifies_in_its_own_words_then_fails_with_its_named_erro
     assert message["event"] == event
     assert {"s3_key.$", "inferences.$", "execution.$"} <= set(message)
     assert "s3_key" in notify["Parameters"]["Subject.$"]  # the subject names the image
-    fail = states[notify["Next"]]
-    assert fail == {**fail, "Type": "Fail", "Error": error, "CausePath": "$.error.Cause"}
     # If the detailed subject cannot be published, a plain one still goes out, then the same Fail.
     fallback = states[notify["Catch"][0]["Next"]]
     assert fallback["Resource"] == "arn:aws:states:::sns:publish" and fallback["Next"] == notify["Next"]
     assert fallback["Parameters"]["Message"]["event"] == event
+    # Beside the notification, a VehicleNeedsReview event with the reason; it cannot change the named error.
+    announce = states[notify["Next"]]
+    (entry,) = announce["Parameters"]["Entries"]
+    assert (entry["DetailType"], entry["Detail"]["reason"]) == ("VehicleNeedsReview", event)
+    assert entry["EventBusName"] == ARNS["results_bus_arn"]
+    fail = states[announce["Next"]]
+    assert fail == {**fail, "Type": "Fail", "Error": error, "CausePath": "$.error.Cause"}
+    assert [catch["Next"] for catch in announce["Catch"]] == [announce["Next"]]
+    assert announce["Catch"][0]["ResultPath"] != "$.error"  # the rejection's cause stays
 
 
 def test_the_rejections_are_worded_apart(definition: dict[str, Any]) -> None:

@@ -415,3 +415,68 @@ def test_endpoint_reads_its_artifact_and_writes_capture_as_the_models_role(aws: 
     message = response["Error"]["Message"]
     assert "Could not access model data at s3://iam-models/secret/model.tar.gz" in message
     assert "assumed-role/sagemaker/SageMaker is not authorized to perform: s3:GetObject" in message
+
+
+# -- Step Functions: events:putEvents as the state machine's role, delivered to the bus's rules -----
+
+
+def _announcing_machine(url: str, role_arn: str, bus_arn: str) -> str:
+    definition = {
+        "StartAt": "Announce",
+        "States": {
+            "Announce": {
+                "Type": "Task",
+                "Resource": "arn:aws:states:::events:putEvents",
+                "Parameters": {
+                    "Entries": [
+                        {
+                            "EventBusName": bus_arn,
+                            "Source": "scones.classification",
+                            "DetailType": "VehicleClassified",
+                            "Detail": {"key.$": "$.key", "execution_arn.$": "$$.Execution.Id"},
+                        }
+                    ]
+                },
+                "End": True,
+            }
+        },
+    }
+    sfn = client("stepfunctions", url)
+    name = f"sm-{uuid.uuid4().hex[:8]}"
+    return str(
+        sfn.create_state_machine(name=name, definition=json.dumps(definition), roleArn=role_arn)["stateMachineArn"]
+    )
+
+
+def test_a_put_events_task_acts_as_the_role_and_reaches_the_buss_rules(aws: LocalAWS) -> None:
+    events, sqs = client("events", aws.url), client("sqs", aws.url)
+    bus_name = f"results-{uuid.uuid4().hex[:8]}"
+    bus = events.create_event_bus(Name=bus_name)["EventBusArn"]
+    queue = sqs.create_queue(QueueName=f"q-{uuid.uuid4().hex[:8]}")["QueueUrl"]
+    queue_arn = sqs.get_queue_attributes(QueueUrl=queue, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    events.put_rule(
+        Name="classified", EventBusName=bus_name, EventPattern=json.dumps({"detail-type": ["VehicleClassified"]})
+    )
+    events.put_targets(Rule="classified", EventBusName=bus_name, Targets=[{"Id": "q", "Arn": queue_arn}])
+
+    allowed = _announcing_machine(aws.url, _role(aws.url, _statement("events:PutEvents", bus)), bus)
+    sfn = client("stepfunctions", aws.url)
+    arn = sfn.start_execution(stateMachineArn=allowed, input=json.dumps({"key": "incoming/a.png"}))["executionArn"]
+    assert wait_for_execution(aws.url, arn)["status"] == "SUCCEEDED"
+    (message,) = sqs.receive_message(QueueUrl=queue, MaxNumberOfMessages=10)["Messages"]
+    event = json.loads(message["Body"])
+    # The optimised integration sends Detail as JSON text and adds the machine and execution to Resources
+    # ("Call EventBridge with Step Functions", https://docs.aws.amazon.com/step-functions/latest/dg/connect-eventbridge.html).
+    assert (event["source"], event["detail-type"]) == ("scones.classification", "VehicleClassified")
+    assert event["detail"] == {"key": "incoming/a.png", "execution_arn": arn}
+    assert event["resources"] == [allowed, arn]
+
+    other_bus = events.create_event_bus(Name=f"other-{uuid.uuid4().hex[:8]}")["EventBusArn"]
+    denied = _announcing_machine(aws.url, _role(aws.url, _statement("events:PutEvents", other_bus)), bus)
+    arn = sfn.start_execution(stateMachineArn=denied, input=json.dumps({"key": "incoming/b.png"}))["executionArn"]
+    execution = wait_for_execution(aws.url, arn)
+    # A named error a Retry or Catch sees (moto raised States.Runtime, which none does).
+    assert (execution["status"], execution["error"]) == ("FAILED", "EventBridge.AccessDeniedException")
+    assert f"is not authorized to perform: events:PutEvents on resource: {bus}" in execution["cause"]
+    assert "(Service: EventBridge; Status Code: 400; Error Code: AccessDeniedException;" in execution["cause"]
+    assert "Messages" not in sqs.receive_message(QueueUrl=queue, WaitTimeSeconds=0)

@@ -16,6 +16,7 @@
 - Distributed Map (ItemReader pages, tolerated failures, ResultWriter files):
   `stepfunctions_distributed_map.py`.
 - With IAM enforced, Task states call as the state machine's role (`task_principal`).
+- `events:putEvents` Tasks fail with EventBridge's error names: `stepfunctions_events.py`.
 """
 
 from __future__ import annotations
@@ -33,7 +34,12 @@ from moto.stepfunctions.parser.models import StepFunctionsParserBackend
 from moto.stepfunctions.responses import StepFunctionResponse
 
 from scones.local.iam.authorizer import Principal
-from scones.local.services import stepfunctions_distributed_map, stepfunctions_errors, stepfunctions_express
+from scones.local.services import (
+    stepfunctions_distributed_map,
+    stepfunctions_errors,
+    stepfunctions_events,
+    stepfunctions_express,
+)
 
 # The session name in the assumed-role ARN of a Task state's calls (on AWS a random string).
 STATES_SESSION_NAME = "StepFunctions"
@@ -135,3 +141,4 @@ def install() -> None:
     stepfunctions_express.install()
     stepfunctions_errors.install()
     stepfunctions_distributed_map.install()
+    stepfunctions_events.install()
