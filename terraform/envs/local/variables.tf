@@ -73,3 +73,9 @@ variable "state_machine_type" {
     error_message = "state_machine_type must be STANDARD or EXPRESS."
   }
 }
+
+variable "batch_max_items" {
+  description = "The most objects one batch classifies (the stack's batch_max_items); the end-to-end test lowers it to see a prefix refused."
+  type        = number
+  default     = 10000
+}

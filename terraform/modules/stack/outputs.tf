@@ -112,3 +112,18 @@ output "kms_key_arn" {
   description = "The customer-managed KMS key the stack encrypts with: the one it created (create_kms_key), kms_key_arn, or null."
   value       = local.kms_key_arn
 }
+
+output "batch_state_machine_arn" {
+  description = "The batch classification state machine (start it with {\"prefix\": \"<data_prefix>/...\"})."
+  value       = module.batch.state_machine_arn
+}
+
+output "batch_max_items" {
+  description = "The most objects one batch classifies."
+  value       = module.batch.max_items
+}
+
+output "batch_results_prefix" {
+  description = "Key prefix of the data bucket the batches write their results under."
+  value       = module.batch.results_prefix
+}
