@@ -26,6 +26,7 @@ COMMANDS: dict[str, str] = {
     "bootstrap-state": "scones.state_bucket:bootstrap_state_cmd",
     "demo": "scones.demo:demo_cmd",
     "release": "scones.release.cli:release_cmd",
+    "batch": "scones.batch_cli:batch_cmd",
 }
 
 SHORT_HELP: dict[str, str] = {
@@ -43,6 +44,7 @@ SHORT_HELP: dict[str, str] = {
     "bootstrap-state": "Create the S3 bucket of the Terraform state (any region) and an environment's backend.hcl.",
     "demo": "Deploy, train, run, evaluate and monitor, end to end on a private local emulator.",
     "release": "Release a model to an environment: gate, register, reviewed plan, verify, smoke test, rollback.",
+    "batch": "Classify every image under an S3 prefix with the batch state machine; print the summary.",
 }
 
 
