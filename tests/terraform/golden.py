@@ -125,6 +125,18 @@ INTENDED_ADDITIONS: dict[str, tuple[str, tuple[str, ...]]] = {
         "issue 19: what the release pipeline's role may do on the model registry (register, read, approve)",
         ENVS,
     ),
+    **{
+        f"module.stack.module.batch.{address}": (
+            "issue 20: the batch entry point (a Distributed Map over a prefix)",
+            ENVS,
+        )
+        for address in (
+            "aws_sfn_state_machine.this",
+            "aws_cloudwatch_log_group.this",
+            "aws_iam_role.this",
+            "aws_iam_role_policy.this",
+        )
+    },
 }
 # Resources removed on purpose since the records were taken: old address -> (why, the roots that lose it).
 # An upgrade destroys them; the address comparison expects exactly these to be gone.

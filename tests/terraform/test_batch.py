@@ -59,7 +59,7 @@ def test_each_environment_has_a_batch_machine_whose_items_run_the_workflows_task
     # Defaults: 10,000 items, 10 % failures tolerated, 20 children per instance of autoscaling's max capacity.
     assert step["ItemReader"]["ReaderConfig"] == {"MaxItems": 10000}
     assert step["ToleratedFailurePercentage"] == 10
-    assert step["MaxConcurrency"] == 40
+    assert step["MaxConcurrency"] == 20 * plan.one("aws_appautoscaling_target")["max_capacity"]
 
     # Each task state as the classification ASL has it (resource, timeout, retries), only the function ARN filled in.
     classification = json.loads(ASL.read_text())["States"]
@@ -99,7 +99,7 @@ def test_the_batch_role_may_do_exactly_what_the_distributed_map_needs(
         "StartChildWorkflows": ({"states:StartExecution"}, {f"{arn}:stateMachine:{machine}"}),
         "ManageChildWorkflows": (
             {"states:DescribeExecution", "states:StopExecution"},
-            {f"{arn}:execution:{machine}/*"},
+            {f"{arn}:execution:{machine}/*", f"{arn}:express:{machine}/*"},
         ),
         "ListInputPrefix": ({"s3:ListBucket"}, {bucket}),
         "WriteResults": ({"s3:PutObject"}, {f"{bucket}/batch-results/*"}),

