@@ -132,3 +132,30 @@ def test_a_prefix_over_max_items_is_refused_before_anything_starts(stack: Stack)
         result.output
     )
     assert sfn.list_executions(stateMachineArn=arn)["executions"] == before
+
+
+@pytest.mark.parametrize(
+    ("sid", "error"),
+    [
+        # No Lambda for the one item: it fails, and one failed item of one is over the 10 % tolerated.
+        ("InvokeClassificationFunctions", "States.ExceedToleratedFailureThreshold"),
+        ("WriteResults", "States.ResultWriterFailed"),
+    ],
+)
+def test_the_batch_role_needs_its_statements(stack: Stack, sid: str, error: str) -> None:
+    """The emulator enforces IAM: without one of its statements, a batch of one image fails with the named error."""
+    iam = stack.client("iam")
+    role = stack.client("stepfunctions").describe_state_machine(stateMachineArn=_machine_arn(stack))["roleArn"]
+    name = role.rsplit("/", 1)[-1]
+    policy = iam.get_role_policy(RoleName=name, PolicyName="least-privilege")["PolicyDocument"]
+    policy = json.loads(policy) if isinstance(policy, str) else policy
+    without = {**policy, "Statement": [s for s in policy["Statement"] if s.get("Sid") != sid]}
+    assert len(without["Statement"]) == len(policy["Statement"]) - 1
+    iam.put_role_policy(RoleName=name, PolicyName="least-privilege", PolicyDocument=json.dumps(without))
+    try:
+        result = _batch(stack, sorted(stack.confidences)[0])
+    finally:
+        iam.put_role_policy(RoleName=name, PolicyName="least-privilege", PolicyDocument=json.dumps(policy))
+    assert result.exit_code == 1
+    summary = json.loads(result.stdout)
+    assert (summary["status"], summary["error"]) == ("FAILED", error)
