@@ -26,7 +26,8 @@ moto's interpreter has a partial Distributed Map. Here:
   ResultFiles by status with each file's Key and Size), and the state's output is
   `{"MapRunArn", "ResultWriterDetails": {"Bucket", "Key"}}` ("ResultWriter (Map)",
   https://docs.aws.amazon.com/step-functions/latest/dg/input-output-resultwriter.html). moto
-  wrote a manifest listing no files. A Map Run that fails on its threshold writes no results here.
+  wrote a manifest listing no files. A result's Input is the child's input (the item after
+  ItemSelector). A Map Run that fails on its threshold writes no results here.
 - S3 refusing the listing or a write (a missing bucket, the role's missing permission) fails the
   Map state with `States.ItemReaderFailed` or `States.ResultWriterFailed` (the ResultWriter page
   names the latter), the S3 error as the cause; moto reported an interpreter error.
