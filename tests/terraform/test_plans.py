@@ -345,7 +345,13 @@ def test_kms_key_reaches_buckets_topic_capture_endpoint_and_only_its_grants(
     # ...and each is in the plan (assert_encrypted checks the resources there are).
     assert plan.one("aws_sns_topic") and plan.one("aws_sagemaker_endpoint_configuration")["data_capture_config"]
     kms_statements = [s for s in plan.policy_statements() if any(a.startswith("kms:") for a in s.actions)]
-    assert {s.sid for s in kms_statements} == {"UseBucketKeys", "DecryptImages", "EncryptNotifications"}
+    # EncryptResults: the batch's ResultWriter writes into the encrypted data bucket.
+    assert {s.sid for s in kms_statements} == {
+        "UseBucketKeys",
+        "DecryptImages",
+        "EncryptNotifications",
+        "EncryptResults",
+    }
     assert all(list(s.resources) == [DEV_KMS_KEY] for s in kms_statements)
     assert _grant(_grants(plan, "serialize_image")["DecryptImages"]) == ({"kms:Decrypt"}, {DEV_KMS_KEY})
 
@@ -444,7 +450,13 @@ def test_create_kms_key_encrypts_everything_with_the_created_key(plan: Callable[
     assert deployed.one("aws_sns_topic") and deployed.one("aws_sagemaker_endpoint_configuration")["data_capture_config"]
     # ...and the roles' policies grant exactly that key, as they grant a key passed in kms_key_arn.
     kms_statements = [s for s in deployed.policy_statements() if any(a.startswith("kms:") for a in s.actions)]
-    assert {s.sid for s in kms_statements} == {"UseBucketKeys", "DecryptImages", "EncryptNotifications"}
+    # EncryptResults: the batch's ResultWriter writes into the encrypted data bucket.
+    assert {s.sid for s in kms_statements} == {
+        "UseBucketKeys",
+        "DecryptImages",
+        "EncryptNotifications",
+        "EncryptResults",
+    }
     assert all(list(s.resources) == [CREATED_KEY] for s in kms_statements)
     assert_least_privilege(deployed)
     assert deployed.outputs["stack"]["kms_key_arn"] == CREATED_KEY
