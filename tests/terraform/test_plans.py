@@ -172,11 +172,12 @@ def test_every_iam_statement_names_specific_actions_and_resources(env_plan: Call
 
 
 def _by_role(plan: Plan) -> dict[str, dict[str | None, tuple[set[str], set[str]]]]:
-    """(actions, resources) per Sid, per role key (a Lambda's function key, or sagemaker / state_machine)."""
+    """(actions, resources) per Sid, per role key (a Lambda's function key, or sagemaker / state_machine / batch)."""
     by_role: dict[str, dict[str | None, tuple[set[str], set[str]]]] = {}
     for statement in plan.policy_statements():
         address = statement.address
         role = address.split('"')[1] if '"' in address else address.rsplit(".", 1)[-1]
+        role = "batch" if ".module.batch." in address else role
         assert statement.effect == "Allow" and statement.sid not in by_role.get(role, {}), statement
         by_role.setdefault(role, {})[statement.sid] = _grant(statement)
     return by_role
@@ -199,9 +200,10 @@ def test_roles_grant_exactly_what_each_consumer_needs(env_plan: Callable[[str], 
     settings = ENV_SETTINGS[env]
     kms_key = ENV_EXTRA.get(env, {}).get("kms_key_arn")
     by_role = _by_role(env_plan(env))
-    # "release": the model registry's policy for the release pipeline (tests/terraform/test_registry.py).
+    # "release": the model registry's policy for the release pipeline (tests/terraform/test_registry.py);
+    # "batch": the batch state machine's role (tests/terraform/test_batch.py).
     assert set(by_role) == {
-        "serialize_image", "classify_image", "filter_low_confidence", "sagemaker", "state_machine", "release"
+        "serialize_image", "classify_image", "filter_low_confidence", "sagemaker", "state_machine", "release", "batch"
     }  # fmt: skip
     decrypt = {"DecryptImages": ({"kms:Decrypt"}, {kms_key})} if kms_key else {}
     assert by_role["serialize_image"] == _lambda_baseline(n, "serialize-image") | {
