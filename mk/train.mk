@@ -34,3 +34,14 @@ invoke: | $(STAMP) ## Run the workflow on INVOKE_COUNT random test images (INVOK
 		$(if $(INVOKE_STATE_MACHINE_ARN),--state-machine-arn $(INVOKE_STATE_MACHINE_ARN)) \
 		$(if $(INVOKE_BUCKET),--bucket $(INVOKE_BUCKET)) --json $(INVOKE_OUT)
 
+
+# `make batch PREFIX=data/test/`: the batch state machine's ARN comes from BATCH_STATE_MACHINE_ARN or
+# SCONES_BATCH_STATE_MACHINE_ARN (terraform output: stack.batch_state_machine_arn).
+BATCH_STATE_MACHINE_ARN ?=
+PREFIX ?=
+
+.PHONY: batch
+batch: | $(STAMP) ## Classify every image under PREFIX with the batch state machine, wait, print the summary (PREFIX= [BATCH_STATE_MACHINE_ARN=])
+	@test -n "$(PREFIX)" || { echo "make batch needs PREFIX=<key prefix>, e.g. PREFIX=data/test/" >&2; exit 2; }
+	$(BIN)/scones batch --prefix $(PREFIX) --wait \
+		$(if $(BATCH_STATE_MACHINE_ARN),--state-machine-arn $(BATCH_STATE_MACHINE_ARN))

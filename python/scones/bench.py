@@ -25,6 +25,7 @@ from typing import Any
 import click
 
 from scones import DEFAULT_THRESHOLD
+from scones.batch_bench import measure_map_throughput
 from scones.data.sampling import list_image_keys
 from scones.deploy import Deployment, StackConfig, emulator, release_stack
 from scones.local import control
@@ -49,6 +50,8 @@ GOALS = {
     "train_seconds": ("<=", 180.0),
     "workflow_p50_ms": ("<=", 150.0),
     "batch_images_per_second": (">=", 20.0),
+    # Issue 20's mark for the batch state machine's per-item Distributed Map, on 1000 images.
+    "batch_map_images_per_second": (">=", 40.0),
     "apply_seconds": ("<=", 30.0),
     # Issue 18's targets for the out-of-distribution guard, on the report parts of the OOD sets
     # (scones.evaluation.ood_sets) and the test split, at the default threshold.
@@ -193,6 +196,7 @@ def format_table(results: dict[str, Any]) -> str:
         "workflow_p50_ms",
         "workflow_p95_ms",
         "batch_images_per_second",
+        "batch_map_images_per_second",
         "apply_seconds",
     ):
         value = results[name]
@@ -210,15 +214,17 @@ def format_table(results: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
-def run_bench(config: StackConfig, *, latency_runs: int, warmup: int, batch: int) -> dict[str, Any]:
+def run_bench(config: StackConfig, *, latency_runs: int, warmup: int, batch: int, batch_map: int) -> dict[str, Any]:
     # The emulator starts empty: state and tfvars of an earlier run would point at nothing.
     shutil.rmtree(config.out, ignore_errors=True)
     config.out.mkdir(parents=True)
     with emulator(config.emulator_dir, config.port):
-        return measure(release_stack(config), latency_runs=latency_runs, warmup=warmup, batch=batch)
+        return measure(
+            release_stack(config), latency_runs=latency_runs, warmup=warmup, batch=batch, batch_map=batch_map
+        )
 
 
-def measure(deployment: Deployment, *, latency_runs: int, warmup: int, batch: int) -> dict[str, Any]:
+def measure(deployment: Deployment, *, latency_runs: int, warmup: int, batch: int, batch_map: int) -> dict[str, Any]:
     """Model quality, latency and throughput of a deployed stack: what `run_bench` reports."""
     from scones.evaluation.evaluate import evaluate_artifact  # torch: import only when benchmarking
 
@@ -234,6 +240,11 @@ def measure(deployment: Deployment, *, latency_runs: int, warmup: int, batch: in
     durations = measure_latency(sfn, outputs["state_machine_arn"], bucket, keys, runs=latency_runs, warmup=warmup)
     click.echo(f"==> throughput: {batch} concurrent executions", err=True)
     throughput = measure_throughput(sfn, outputs["state_machine_arn"], bucket, keys, count=batch, warmup=min(batch, 20))
+    click.echo(f"==> batch state machine: one Distributed Map over {batch_map} copies of the test images", err=True)
+    batch_machine = outputs["stack"]["batch_state_machine_arn"]
+    map_figures = measure_map_throughput(
+        session, batch_machine, bucket, keys, count=batch_map, warmup=min(batch_map, 50)
+    )
     at = report["at_threshold"]
     return {
         "test_accuracy": report["accuracy"],
@@ -254,6 +265,7 @@ def measure(deployment: Deployment, *, latency_runs: int, warmup: int, batch: in
         "workflow_runs": len(durations),
         "batch_images_per_second": throughput,
         "batch_executions": batch,
+        **map_figures,
         # The first `terraform apply` of terraform/envs/local on the fresh emulator (plan included).
         "apply_seconds": deployment.first_apply_seconds,
         "val_accuracy": metrics.get("val_accuracy"),
@@ -317,12 +329,21 @@ def _cpus() -> int:
 @click.option("--latency-runs", type=click.IntRange(min=2), default=50, show_default=True)
 @click.option("--warmup", type=click.IntRange(min=0), default=5, show_default=True)
 @click.option("--batch", type=click.IntRange(min=1), default=100, show_default=True, help="Concurrent executions.")
-def bench_cmd(out: Path | None, port: int, seed: int, latency_runs: int, warmup: int, batch: int) -> None:
+@click.option(
+    "--batch-map",
+    type=click.IntRange(min=1),
+    default=1000,
+    show_default=True,
+    help="Images in the batch state machine's run.",
+)
+def bench_cmd(
+    out: Path | None, port: int, seed: int, latency_runs: int, warmup: int, batch: int, batch_map: int
+) -> None:
     """Deploy on the local emulator, then measure model quality, latency and throughput."""
     out = out or repo_root() / "build" / "bench"
     run_dir = out / "run"
     config = StackConfig(out=run_dir, port=port, seed=seed, epochs=None, data_dir=run_dir / "prepared")
-    results = run_bench(config, latency_runs=latency_runs, warmup=warmup, batch=batch)
+    results = run_bench(config, latency_runs=latency_runs, warmup=warmup, batch=batch, batch_map=batch_map)
     results["threshold_default"] = DEFAULT_THRESHOLD
     (out / "results.json").write_text(json.dumps(results, indent=2) + "\n")
     click.echo(format_table(results))

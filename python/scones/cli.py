@@ -27,6 +27,7 @@ COMMANDS: dict[str, str] = {
     "demo": "scones.demo:demo_cmd",
     "release": "scones.release.cli:release_cmd",
     "watch": "scones.watch:watch_cmd",
+    "batch": "scones.batch_cli:batch_cmd",
 }
 
 SHORT_HELP: dict[str, str] = {
@@ -45,6 +46,7 @@ SHORT_HELP: dict[str, str] = {
     "demo": "Deploy, train, run, evaluate and monitor, end to end on a private local emulator.",
     "release": "Release a model to an environment: gate, register, reviewed plan, verify, smoke test, rollback.",
     "watch": "Print classification results (VehicleClassified, VehicleNeedsReview) as they arrive on the results bus.",
+    "batch": "Classify every image under an S3 prefix with the batch state machine; print the summary.",
 }
 
 

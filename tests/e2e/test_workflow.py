@@ -276,7 +276,7 @@ def test_bench_measures_a_deployed_stack(stack: Stack, observed: Observed) -> No
     """What `scones bench` measures once the stack is up (a few runs rather than its 50 and 100)."""
     from scones.bench import format_table, measure
 
-    results = measure(stack.deployment, latency_runs=3, warmup=1, batch=4)
+    results = measure(stack.deployment, latency_runs=3, warmup=1, batch=4, batch_map=6)
     # The same accuracy as the deployed model's own answers on every test image.
     correct = [
         CLASS_NAMES[probabilities.index(max(probabilities))] == key.split("/")[-2]
@@ -287,6 +287,7 @@ def test_bench_measures_a_deployed_stack(stack: Stack, observed: Observed) -> No
     assert results["workflow_runs"] == 3
     assert 0 < results["workflow_p50_ms"] <= results["workflow_p95_ms"]
     assert results["batch_images_per_second"] > 0 and results["batch_executions"] == 4
+    assert results["batch_map_images_per_second"] > 0 and results["batch_map_images"] == 6
     metrics = stack.deployment.train_metrics
     assert results["train_seconds"] == metrics["train_seconds"]
     assert results["train_peak_rss_mb"] == metrics.get("peak_rss_mb")  # training's own measurement

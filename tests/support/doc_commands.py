@@ -30,6 +30,7 @@ SAMPLES = {
     "prefix": "scones-dev-classifier",
     "role-arn": "arn:aws:iam::123456789012:role/scones-dev-sagemaker",
     "state-machine-arn": "arn:aws:states:eu-west-1:123456789012:stateMachine:scones-dev-classify-image",
+    "batch-state-machine-arn": "arn:aws:states:eu-west-1:123456789012:stateMachine:scones-dev-classify-batch",
     "job-name": "scones-pytorch-20261122100000",
     "function": "classify-image",
     "endpoint": "scones-local-classifier",

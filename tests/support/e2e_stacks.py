@@ -83,10 +83,11 @@ def _choose_threshold(confidences: list[float]) -> float:
 
 
 @contextmanager
-def trained_stack(out: Path) -> Iterator[Stack]:
+def trained_stack(out: Path, variables: dict[str, str] | None = None) -> Iterator[Stack]:
     """The committed trained model (tests/fixtures/trained_model, with this checkout's serving code) on the
     real test images, in one apply, with the filter's threshold between the confidences of the images its
-    guard passes. (Training, and a model released by the pipeline, are tests/e2e/test_release.py's.)"""
+    guard passes, and the local root's `variables` set (e.g. batch_max_items). (Training, and a model
+    released by the pipeline, are tests/e2e/test_release.py's.)"""
     config = StackConfig(out=out, port=free_port(), data_dir=out / "prepared")
     state, already_running = control.up(config.emulator_dir, port=config.port)
     assert not already_running
@@ -107,7 +108,7 @@ def trained_stack(out: Path) -> Iterator[Stack]:
         session = make_session(endpoint_url=config.url)
         model_data_url = upload_artifact(session, "trained/model.tar.gz", tarball.read_bytes())
         set_model(config, ["--model-data-url", model_data_url, "--model-image-uri", MODEL_IMAGE_URI])
-        config.extra_vars = {"threshold": str(threshold)}
+        config.extra_vars = {"threshold": str(threshold), **(variables or {})}
         terraform, seconds = apply_stack(config)
         outputs = terraform.outputs()
         grant_models_bucket(session, outputs["stack"]["sagemaker_role_arn"])

@@ -125,6 +125,18 @@ INTENDED_ADDITIONS: dict[str, tuple[str, tuple[str, ...]]] = {
         "issue 19: what the release pipeline's role may do on the model registry (register, read, approve)",
         ENVS,
     ),
+    **{
+        f"module.stack.module.batch.{address}": (
+            "issue 20: the batch entry point (a Distributed Map over a prefix)",
+            ENVS,
+        )
+        for address in (
+            "aws_sfn_state_machine.this",
+            "aws_cloudwatch_log_group.this",
+            "aws_iam_role.this",
+            "aws_iam_role_policy.this",
+        )
+    },
 }
 # issue 20, event-driven: the results bus (every root) and the upload entry point (ingestion: dev and prod).
 _EVENTS = "module.stack.module.events"

@@ -114,6 +114,7 @@ def test_a_fourth_function_gets_its_function_role_logs_alarms_and_workflow_state
     share = {q["id"]: q for q in alarms[f"{PREFIX}-low-confidence-share"]["metric_query"]}
     assert share["low_confidence"]["metric"][0]["dimensions"] == {"FunctionName": f"{PREFIX}-filter-low-confidence"}
 
-    states = json.loads(plan.one("aws_sfn_state_machine")["definition"])["States"]
+    workflow = plan.of_type("aws_sfn_state_machine")["module.stack.module.workflow.aws_sfn_state_machine.this"]
+    states = json.loads(workflow["definition"])["States"]
     assert states["TagImage"]["Parameters"]["FunctionName"] == arn
     assert plan.types()["aws_lambda_function"] == 5  # the four of the stack and this one

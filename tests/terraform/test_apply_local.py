@@ -78,7 +78,11 @@ def test_apply_then_plan_shows_no_changes_then_destroy_leaves_nothing(
     # them at plan time): they must be the ARNs the resources really got.
     assert outputs["sns_topic_arn"] == f"arn:aws:sns:us-east-1:123456789012:{PREFIX}-notifications"
     assert outputs["state_machine_arn"] == f"arn:aws:states:us-east-1:123456789012:stateMachine:{PREFIX}-classify-image"
+    batch_name = outputs["stack"]["batch_state_machine_arn"].rsplit(":", 1)[-1]
+    assert outputs["stack"]["batch_state_machine_arn"].startswith("arn:aws:states:us-east-1:123456789012:stateMachine:")
+    assert batch_name == f"{PREFIX}-classify-batch"
     made = _leftovers(aws.url)
+    assert sorted(made["state_machines"]) == [batch_name, f"{PREFIX}-classify-image"]
     assert made["endpoints"] == [f"{PREFIX}-classifier"] and len(made["alarms"]) == 14
     logs = boto3.client("logs", endpoint_url=aws.url, region_name="us-east-1")
     endpoint_logs = logs.describe_log_groups(logGroupNamePrefix="/aws/sagemaker/Endpoints/")["logGroups"]

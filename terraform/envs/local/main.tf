@@ -40,4 +40,6 @@ module "stack" {
 
   # The demo's images are public CIFAR-100 and the emulator is throwaway: every transition, with its data.
   execution_log = { level = "ALL", include_execution_data = true }
+
+  batch_max_items = var.batch_max_items
 }

@@ -92,3 +92,9 @@ variable "ingestion_enabled" {
   default     = false
   nullable    = false
 }
+
+variable "batch_max_items" {
+  description = "The most objects one batch classifies (the stack's batch_max_items); the end-to-end test lowers it to see a prefix refused."
+  type        = number
+  default     = 10000
+}

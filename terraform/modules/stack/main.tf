@@ -343,3 +343,31 @@ module "events" {
 
   depends_on = [module.notifications]
 }
+
+# Batch entry point: a Distributed Map over a prefix of the data bucket whose items run the workflow's three
+# functions (terraform/modules/batch). MaxConcurrency defaults to 20 child workflows per instance the endpoint
+# may scale to: a child spends about a tenth of its time waiting on the endpoint, so 20 keeps an instance at
+# about two requests in flight.
+module "batch" {
+  source = "../batch"
+
+  partition                      = var.partition
+  region                         = var.region
+  account_id                     = var.account_id
+  name                           = "${local.p}-classify-batch"
+  classification_definition_file = var.state_machine_definition
+  function_arns                  = local.function_arns
+  data_bucket_name               = local.names.data_bucket
+  input_prefix                   = var.data_prefix
+  results_prefix                 = var.batch_results_prefix
+  max_items                      = var.batch_max_items
+  max_concurrency                = coalesce(var.batch_max_concurrency, 20 * try(var.autoscaling.max_capacity, 2))
+  tolerated_failure_percentage   = var.batch_tolerated_failure_percentage
+  kms_key_arns                   = local.kms_key_arns
+  log_level                      = var.execution_log.level == null ? "ERROR" : var.execution_log.level
+  include_execution_data         = coalesce(var.execution_log.include_execution_data, false)
+  log_retention_days             = var.log_retention_days
+  tags                           = var.tags
+  # No depends_on: it would defer the role's policy document to apply time; nothing of the batch is used
+  # before an execution starts, and creating the state machine needs neither the functions nor the bucket.
+}

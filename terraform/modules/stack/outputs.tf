@@ -133,3 +133,17 @@ output "ingest_dead_letter_queue_url" {
   value       = module.events.dead_letter_queue_url
 }
 
+output "batch_state_machine_arn" {
+  description = "The batch classification state machine (start it with {\"prefix\": \"<data_prefix>/...\"})."
+  value       = module.batch.state_machine_arn
+}
+
+output "batch_max_items" {
+  description = "The most objects one batch classifies."
+  value       = module.batch.max_items
+}
+
+output "batch_results_prefix" {
+  description = "Key prefix of the data bucket the batches write their results under."
+  value       = module.batch.results_prefix
+}

@@ -215,3 +215,44 @@ variable "ingestion" {
   }
 }
 
+variable "batch_max_items" {
+  description = "The most objects one batch (`scones batch`) classifies: the batch Map's ReaderConfig.MaxItems; a larger prefix is refused before starting."
+  type        = number
+  default     = 10000
+  nullable    = false
+
+  validation {
+    condition     = var.batch_max_items >= 1 && var.batch_max_items <= 100000000 && floor(var.batch_max_items) == var.batch_max_items
+    error_message = "batch_max_items must be a whole number from 1 to 100000000."
+  }
+}
+
+variable "batch_max_concurrency" {
+  description = "Child workflows a batch runs at once (the Map's MaxConcurrency); null: 20 per instance of the endpoint's autoscaling max_capacity."
+  type        = number
+  default     = null
+
+  validation {
+    condition     = var.batch_max_concurrency == null || try(var.batch_max_concurrency >= 1 && var.batch_max_concurrency <= 10000 && floor(var.batch_max_concurrency) == var.batch_max_concurrency, false)
+    error_message = "batch_max_concurrency must be a whole number from 1 to 10000, or null."
+  }
+}
+
+variable "batch_tolerated_failure_percentage" {
+  description = "A batch fails once more than this percentage of its items failed (unreadable objects, non-images); low-confidence and out-of-distribution images are results, not failures."
+  type        = number
+  default     = 10
+  nullable    = false
+
+  validation {
+    condition     = var.batch_tolerated_failure_percentage >= 0 && var.batch_tolerated_failure_percentage <= 100
+    error_message = "batch_tolerated_failure_percentage must be from 0 to 100."
+  }
+}
+
+variable "batch_results_prefix" {
+  description = "Key prefix of the data bucket the batches write their results under."
+  type        = string
+  default     = "batch-results"
+  nullable    = false
+}

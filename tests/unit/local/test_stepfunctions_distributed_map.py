@@ -205,3 +205,20 @@ def test_s3_errors_fail_the_map_with_the_reader_or_writer_error(aws: LocalAWS) -
     writer = {"Resource": "arn:aws:states:::s3:putObject", "Parameters": {"Bucket": "no-such-bucket", "Prefix": "r"}}
     unwritable = _run(aws, "unwritable", _map("unwritable/", ResultWriter=writer))
     assert (unwritable["status"], unwritable["error"]) == ("FAILED", "States.ResultWriterFailed")
+
+
+def test_a_result_s_input_is_the_item_after_item_selector(aws: LocalAWS) -> None:
+    # A child execution starts with the selected item, and its result keeps that input ("ResultWriter (Map)",
+    # https://docs.aws.amazon.com/step-functions/latest/dg/input-output-resultwriter.html); moto's gave the raw item.
+    _put(["selected/a.png"])
+    writer = {"Resource": "arn:aws:states:::s3:putObject", "Parameters": {"Bucket": BUCKET, "Prefix": "selected-out"}}
+    selector = {"s3_bucket": BUCKET, "s3_key.$": "$$.Map.Item.Value.Key"}
+    keep = {"StartAt": "Item", "States": {"Item": {"Type": "Pass", "End": True}}}
+    described = _run(aws, "selected", _map("selected/", processor=keep, ItemSelector=selector, ResultWriter=writer))
+    assert described["status"] == "SUCCEEDED", described
+    details = json.loads(described["output"])["ResultWriterDetails"]
+    s3 = client("s3", aws.url)
+    manifest = json.loads(s3.get_object(Bucket=BUCKET, Key=details["Key"])["Body"].read())
+    key = manifest["ResultFiles"]["SUCCEEDED"][0]["Key"]
+    (result,) = json.loads(s3.get_object(Bucket=BUCKET, Key=key)["Body"].read())
+    assert json.loads(result["Input"]) == {"s3_bucket": BUCKET, "s3_key": "selected/a.png"}

@@ -26,7 +26,8 @@ moto's interpreter has a partial Distributed Map. Here:
   ResultFiles by status with each file's Key and Size), and the state's output is
   `{"MapRunArn", "ResultWriterDetails": {"Bucket", "Key"}}` ("ResultWriter (Map)",
   https://docs.aws.amazon.com/step-functions/latest/dg/input-output-resultwriter.html). moto
-  wrote a manifest listing no files. A Map Run that fails on its threshold writes no results here.
+  wrote a manifest listing no files. A result's Input is the child's input (the item after
+  ItemSelector). A Map Run that fails on its threshold writes no results here.
 - S3 refusing the listing or a write (a missing bucket, the role's missing permission) fails the
   Map state with `States.ItemReaderFailed` or `States.ResultWriterFailed` (the ResultWriter page
   names the latter), the S3 error as the cause; moto reported an interpreter error.
@@ -224,13 +225,19 @@ def _iso(moment: datetime.datetime) -> str:
 
 
 def _child_result(
-    record: MapRunRecord, job: Any, status: str, started: datetime.datetime, output: Any, failure: tuple[str, str]
+    record: MapRunRecord,
+    job: Any,
+    child_input: Any,
+    status: str,
+    started: datetime.datetime,
+    output: Any,
+    failure: tuple[str, str],
 ) -> dict[str, Any]:
     name = str(uuid.uuid5(uuid.NAMESPACE_URL, f"{record.map_run_arn}/{job.job_index}"))
     machine = record.map_state_machine_arn
     result: dict[str, Any] = {
         "ExecutionArn": machine.replace(":stateMachine:", ":execution:") + f":{name}",
-        "Input": to_json_str(job.job_input),
+        "Input": to_json_str(child_input),
         "InputDetails": {"Included": True},
         "Name": name,
         "RedriveCount": 0,
@@ -257,6 +264,8 @@ def _eval_job(self: item_worker.DistributedItemProcessorWorker, env: Environment
         counter.running.count()
     started = datetime.datetime.now(tz=datetime.UTC)
     status, output, failure = "FAILED", None, ("", "")
+    # The child execution's input is the item after ItemSelector, as AWS writes it in the results.
+    child_input: Any = job.job_input
     try:
         env.states.context_object.context_object_data["Map"] = MapData(
             Item=ItemData(Index=job.job_index, Value=job.job_input)
@@ -264,6 +273,7 @@ def _eval_job(self: item_worker.DistributedItemProcessorWorker, env: Environment
         env.states.reset(job.job_input)
         env.stack.append(env.states.get_input())
         self._eval_input(env_frame=env)
+        child_input = env.states.get_input()
         job.job_program.eval(env)
         end_state = env.program_state()
         if isinstance(end_state, ProgramError):
@@ -289,7 +299,7 @@ def _eval_job(self: item_worker.DistributedItemProcessorWorker, env: Environment
     if status == "SUCCEEDED":
         record.item_counter.results_written.count()
         record.execution_counter.results_written.count()
-    result = _child_result(record, job, status, started, output, failure)
+    result = _child_result(record, job, child_input, status, started, output, failure)
     _records(record)[job.job_index] = result
     job.job_output = output if status == "SUCCEEDED" else result
 

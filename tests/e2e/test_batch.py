@@ -1,0 +1,164 @@
+"""End to end on the local emulator: `scones batch` over the 200 test images of one applied stack (the committed
+trained model, tests/support/e2e_stacks.trained_stack), with two objects that are not images among them; an empty
+prefix; a prefix over the batch's MaxItems, refused before anything starts.
+
+The stack's batch_max_items is 202, the test prefix's objects exactly (200 images and the two others), so the
+bucket's whole data/ prefix (the same and data/test.lst) is one over it. One batch runs over the test prefix,
+and its summary is read once (`test_batch`); every test reads it or runs what it adds itself.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+from click.testing import CliRunner
+
+from scones.batch import BatchMachine, Item, read_items
+from scones.batch_cli import batch_cmd
+from tests.support.e2e_stacks import Stack, trained_stack
+
+pytestmark = pytest.mark.e2e
+NOT_IMAGES = {"data/test/bicycle/notes.txt": b"not an image at all\n", "data/test/motorcycle/broken.png": b""}
+MAX_ITEMS = 202
+
+
+@pytest.fixture(scope="module")
+def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
+    with trained_stack(tmp_path_factory.mktemp("e2e-batch"), {"batch_max_items": str(MAX_ITEMS)}) as deployed:
+        s3 = deployed.client("s3")
+        for key, body in NOT_IMAGES.items():
+            s3.put_object(Bucket=deployed.bucket, Key=key, Body=body)
+        yield deployed
+
+
+def _machine_arn(stack: Stack) -> str:
+    return str(stack.deployment.outputs["stack"]["batch_state_machine_arn"])
+
+
+def _batch(stack: Stack, prefix: str) -> Any:
+    args = ["--prefix", prefix, "--state-machine-arn", _machine_arn(stack), "--endpoint-url", stack.deployment.url]
+    return CliRunner().invoke(batch_cmd, [*args, "--wait", "--json", "--timeout", "300"], catch_exceptions=False)
+
+
+@dataclass
+class Batch:
+    summary: dict[str, Any]
+    items: dict[str, Item]
+    seconds: float
+    stderr: str
+
+
+@pytest.fixture(scope="module")
+def test_batch(stack: Stack) -> Batch:
+    started = time.monotonic()
+    result = _batch(stack, "data/test/")
+    seconds = time.monotonic() - started
+    assert result.exit_code == 0, result.output
+    summary = json.loads(result.stdout)
+    bucket, manifest = summary["results"].removeprefix("s3://").split("/", 1)
+    items = {item.key: item for item in read_items(stack.client("s3"), bucket, manifest)}
+    return Batch(summary, items, seconds, result.stderr)
+
+
+def test_a_batch_classifies_every_test_image_and_fails_the_others_by_name(stack: Stack, test_batch: Batch) -> None:
+    summary, items = test_batch.summary, test_batch.items
+    assert summary["status"] == "SUCCEEDED"
+    assert set(items) == {*stack.confidences, *NOT_IMAGES}
+    counted = sum(summary["classified"].values()) + summary["low_confidence"] + summary["out_of_distribution"]
+    assert summary["total"] == len(items) == counted + summary["failed"] == 202
+    # The two objects that are not images: failed items with SerializeImage's error name; the batch went on.
+    assert summary["failed_items"] == [
+        {"key": "data/test/bicycle/notes.txt", "error": "InvalidImageError"},
+        {"key": "data/test/motorcycle/broken.png", "error": "InvalidImageError"},
+    ]
+    # Each image's verdict and probabilities are what the served model says about it (scored apart, in process).
+    for key, (confidence, probabilities) in stack.confidences.items():
+        item = items[key]
+        assert item.probabilities == pytest.approx(probabilities, abs=1e-5)
+        if key in stack.flagged:
+            assert item.verdict == "out_of_distribution", key
+        else:
+            assert item.verdict == ("classified" if confidence >= stack.threshold else "low_confidence"), key
+    verdicts = [item.verdict for item in items.values()]
+    assert summary["low_confidence"] == verdicts.count("low_confidence") > 0
+    assert summary["classified"] == {
+        name: sum(1 for item in items.values() if item.verdict == "classified" and item.predicted_class == name)
+        for name in ("bicycle", "motorcycle")
+    }
+    # Accuracy against the class folders, over every image the model answered.
+    correct = sum(item.predicted_class == item.true_class for item in items.values() if item.verdict)
+    assert (summary["labelled"], summary["correct"]) == (200, correct)
+    assert summary["accuracy"] == pytest.approx(correct / 200) and summary["accuracy"] > 0.7
+    print(f"\nbatch of 202 objects: {test_batch.seconds:.1f} s, accuracy {summary['accuracy']:.1%}")
+
+
+def test_the_batch_shows_progress_and_leaves_its_summary_beside_the_results(stack: Stack, test_batch: Batch) -> None:
+    assert "/202 items done" in test_batch.stderr
+    assert "202/202 items done, 2 failed" in test_batch.stderr
+    summary = test_batch.summary
+    results_prefix = stack.deployment.outputs["stack"]["batch_results_prefix"]
+    assert summary["results"].startswith(f"s3://{stack.bucket}/{results_prefix}/")
+    assert summary["results"].endswith("/manifest.json")
+    key = summary["summary"].removeprefix(f"s3://{stack.bucket}/")
+    assert key == summary["results"].removeprefix(f"s3://{stack.bucket}/").replace("manifest.json", "summary.json")
+    stored = json.loads(stack.client("s3").get_object(Bucket=stack.bucket, Key=key)["Body"].read())
+    assert stored == {name: value for name, value in summary.items() if name != "summary"}
+
+
+def test_an_empty_prefix_ends_cleanly_with_an_empty_summary(stack: Stack) -> None:
+    result = _batch(stack, "data/nothing-here/")
+    assert result.exit_code == 0, result.output
+    summary = json.loads(result.stdout)
+    assert summary["status"] == "SUCCEEDED"
+    assert (summary["total"], summary["failed"], summary["failed_items"]) == (0, 0, [])
+    assert summary["classified"] == {"bicycle": 0, "motorcycle": 0}
+
+
+def test_a_prefix_over_max_items_is_refused_before_anything_starts(stack: Stack) -> None:
+    sfn = stack.client("stepfunctions")
+    arn = _machine_arn(stack)
+    assert BatchMachine.describe(sfn, arn).max_items == MAX_ITEMS
+    before = sfn.list_executions(stateMachineArn=arn)["executions"]
+    result = CliRunner().invoke(
+        batch_cmd, ["--prefix", "data/", "--state-machine-arn", arn, "--endpoint-url", stack.deployment.url]
+    )
+    assert result.exit_code == 1
+    assert f"holds more than {MAX_ITEMS} objects, the batch's limit (batch_max_items): nothing was started" in (
+        result.output
+    )
+    assert sfn.list_executions(stateMachineArn=arn)["executions"] == before
+
+
+def test_the_batch_role_needs_its_result_writing_statement(stack: Stack) -> None:
+    """The emulator enforces IAM: without WriteResults, a batch of one image fails with States.ResultWriterFailed.
+    (Without the Lambda statement its item would fail too, after the retries' 10 s of backoff: left out for time.)"""
+    sid, error = "WriteResults", "States.ResultWriterFailed"
+    iam = stack.client("iam")
+    role = stack.client("stepfunctions").describe_state_machine(stateMachineArn=_machine_arn(stack))["roleArn"]
+    name = role.rsplit("/", 1)[-1]
+    policy = iam.get_role_policy(RoleName=name, PolicyName="least-privilege")["PolicyDocument"]
+    policy = json.loads(policy) if isinstance(policy, str) else policy
+    without = {**policy, "Statement": [s for s in policy["Statement"] if s.get("Sid") != sid]}
+    assert len(without["Statement"]) == len(policy["Statement"]) - 1
+    iam.put_role_policy(RoleName=name, PolicyName="least-privilege", PolicyDocument=json.dumps(without))
+    try:
+        result = _batch(stack, sorted(stack.confidences)[0])
+    finally:
+        iam.put_role_policy(RoleName=name, PolicyName="least-privilege", PolicyDocument=json.dumps(policy))
+    assert result.exit_code == 1
+    summary = json.loads(result.stdout)
+    assert (summary["status"], summary["error"]) == ("FAILED", error)
+
+
+def test_a_batch_over_its_tolerated_failures_fails_and_says_so(stack: Stack) -> None:
+    # Only the empty object: one failed item of one, over the 10 % tolerated (batch_tolerated_failure_percentage).
+    result = _batch(stack, "data/test/motorcycle/broken")
+    assert result.exit_code == 1
+    summary = json.loads(result.stdout)
+    assert (summary["status"], summary["error"]) == ("FAILED", "States.ExceedToleratedFailureThreshold")
+    assert "the batch ended FAILED" in result.stderr

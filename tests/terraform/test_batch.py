@@ -1,0 +1,143 @@
+"""The batch entry point in the plan (issue 20): a Distributed Map over a prefix of the data bucket whose items run
+the classification workflow's three task states, its settings from the stack's variables, and a role that may do
+exactly what the Map needs. The defaults come from the roots' shared default plans; one plan of its own turns every
+knob, and one holds every bad value (Terraform reports each refused variable)."""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from scones.plan_testing import Plan, PlanRejected
+from tests.terraform.conftest import ENV_SETTINGS, terraform_message
+
+pytestmark = pytest.mark.terraform
+
+ASL = Path(__file__).resolve().parents[2] / "asl" / "classify_image.asl.json"
+BATCH = "module.stack.module.batch"
+TASKS = ("SerializeImage", "ClassifyImage", "FilterLowConfidence")
+
+
+def _definition(plan: Plan) -> dict[str, Any]:
+    machines = plan.of_type("aws_sfn_state_machine")
+    return json.loads(machines[f"{BATCH}.aws_sfn_state_machine.this"]["definition"])
+
+
+def _function_arn(env: str, key: str) -> str:
+    settings = ENV_SETTINGS[env]
+    return f"arn:aws:lambda:{settings['region']}:{settings['account']}:function:scones-{env}-{key.replace('_', '-')}"
+
+
+def _map(plan: Plan) -> dict[str, Any]:
+    return _definition(plan)["States"]["ClassifyPrefix"]
+
+
+@pytest.mark.parametrize("env", ["local", "dev", "prod"])
+def test_each_environment_has_a_batch_machine_whose_items_run_the_workflows_task_states(
+    env_plan: Callable[[str], Plan], env: str
+) -> None:
+    plan = env_plan(env)
+    machine = plan.of_type("aws_sfn_state_machine")[f"{BATCH}.aws_sfn_state_machine.this"]
+    assert machine["name"] == f"scones-{env}-classify-batch" and machine["type"] == "STANDARD"
+    log_group = plan.of_type("aws_cloudwatch_log_group")[f"{BATCH}.aws_cloudwatch_log_group.this"]
+    assert log_group["name"] == f"/aws/vendedlogs/states/scones-{env}-classify-batch"
+    assert log_group["retention_in_days"] > 0
+    stack = plan.outputs["stack"]
+    assert stack["batch_state_machine_arn"].endswith(f":stateMachine:scones-{env}-classify-batch")
+
+    step = _map(plan)
+    bucket = stack["data_bucket_name"]
+    assert step["ItemReader"]["Resource"] == "arn:aws:states:::s3:listObjectsV2"
+    assert step["ItemReader"]["Parameters"] == {"Bucket": bucket, "Prefix.$": "$.prefix"}
+    assert step["ItemProcessor"]["ProcessorConfig"] == {"Mode": "DISTRIBUTED", "ExecutionType": "EXPRESS"}
+    assert step["ResultWriter"]["Parameters"] == {"Bucket": bucket, "Prefix": "batch-results"}
+    # Defaults: 10,000 items, 10 % failures tolerated, 20 children per instance of autoscaling's max capacity.
+    assert step["ItemReader"]["ReaderConfig"] == {"MaxItems": 10000}
+    assert step["ToleratedFailurePercentage"] == 10
+    assert step["MaxConcurrency"] == 20 * plan.one("aws_appautoscaling_target")["max_capacity"]
+
+    # Each task state as the classification ASL has it (resource, timeout, retries), only the function ARN filled in.
+    classification = json.loads(ASL.read_text())["States"]
+    items = step["ItemProcessor"]["States"]
+    for name in TASKS:
+        ours, theirs = items[name], classification[name]
+        assert ours["Retry"] == theirs["Retry"] and ours["TimeoutSeconds"] == theirs["TimeoutSeconds"]
+        assert ours["Resource"] == theirs["Resource"] and ours["OutputPath"] == theirs["OutputPath"]
+        key = re.fullmatch(r"\$\{(\w+)_arn\}", theirs["Parameters"]["FunctionName"])[1]  # type: ignore[index]
+        assert ours["Parameters"]["FunctionName"] == _function_arn(env, key)
+    # A rejection is a result; any other error fails the item with its own name (no catch-all, no notification).
+    catches = {error for c in items["FilterLowConfidence"]["Catch"] for error in c["ErrorEquals"]}
+    assert catches == {"ThresholdConfidenceNotMetError", "OutOfDistributionError"}
+    assert "Catch" not in items["SerializeImage"] and "Catch" not in items["ClassifyImage"]
+    assert not any(
+        state["Resource"].startswith("arn:aws:states:::sns") for state in items.values() if "Resource" in state
+    )
+
+
+@pytest.mark.parametrize("env", ["local", "dev", "prod"])
+def test_the_batch_role_may_do_exactly_what_the_distributed_map_needs(
+    env_plan: Callable[[str], Plan], env: str
+) -> None:
+    settings = ENV_SETTINGS[env]
+    plan = env_plan(env)
+    arn = f"arn:aws:states:{settings['region']}:{settings['account']}"
+    machine = f"scones-{env}-classify-batch"
+    bucket = f"arn:aws:s3:::{plan.outputs['stack']['data_bucket_name']}"
+    functions = [_function_arn(env, key) for key in ("serialize_image", "classify_image", "filter_low_confidence")]
+    address = f"{BATCH}.aws_iam_role_policy.this"
+    statements = {s.sid: s for s in plan.policy_statements() if s.address == address}
+    grants = {sid: (set(s.actions), set(s.resources)) for sid, s in statements.items()}
+    logs_and_traces = {sid: grants.pop(sid) for sid in ("DeliverExecutionLogs", "XRayTraces")}
+    assert all(resources == {"*"} for _, resources in logs_and_traces.values())  # no resource-level permissions
+    grants.pop("EncryptResults", None)  # only with a customer-managed key (prod)
+    assert grants == {
+        "StartChildWorkflows": ({"states:StartExecution"}, {f"{arn}:stateMachine:{machine}"}),
+        "ManageChildWorkflows": (
+            {"states:DescribeExecution", "states:StopExecution"},
+            {f"{arn}:execution:{machine}/*", f"{arn}:express:{machine}/*"},
+        ),
+        "ListInputPrefix": ({"s3:ListBucket"}, {bucket}),
+        "WriteResults": ({"s3:PutObject"}, {f"{bucket}/batch-results/*"}),
+        "InvokeClassificationFunctions": ({"lambda:InvokeFunction"}, {*functions, *(f"{f}:*" for f in functions)}),
+    }
+    # Listing only under the data prefix, where SerializeImage may read.
+    assert statements["ListInputPrefix"].condition == {"StringLike": {"s3:prefix": "data/*"}}
+    role = plan.of_type("aws_iam_role")[f"{BATCH}.aws_iam_role.this"]
+    assert role["name"] == machine
+    assert json.loads(role["assume_role_policy"])["Statement"][0]["Principal"] == {"Service": "states.amazonaws.com"}
+
+
+def test_the_batch_settings_come_from_the_stacks_variables(stack_plan: Callable[..., Plan]) -> None:
+    plan = stack_plan(
+        batch_max_items=250,
+        batch_tolerated_failure_percentage=0,
+        batch_results_prefix="reports/batches",
+        autoscaling={"max_capacity": 5},
+    )
+    step = _map(plan)
+    assert step["ItemReader"]["ReaderConfig"] == {"MaxItems": 250}
+    assert step["ToleratedFailurePercentage"] == 0
+    assert step["MaxConcurrency"] == 100  # follows the endpoint's max capacity when not given
+    assert step["ResultWriter"]["Parameters"]["Prefix"] == "reports/batches"
+    writes = [s for s in plan.policy_statements() if s.sid == "WriteResults"]
+    assert [s.resources for s in writes] == [
+        (f"arn:aws:s3:::{step['ResultWriter']['Parameters']['Bucket']}/reports/batches/*",)
+    ]
+    assert _map(stack_plan(batch_max_concurrency=7))["MaxConcurrency"] == 7
+
+
+def test_bad_batch_settings_are_refused_at_plan_time(stack_plan: Callable[..., Plan]) -> None:
+    with pytest.raises(PlanRejected) as refused:
+        stack_plan(batch_max_items=0, batch_max_concurrency=2.5, batch_tolerated_failure_percentage=101)
+    message = refused.value.terraform_message
+    for expected in (
+        "batch_max_items must be a whole number from 1 to 100000000.",
+        "batch_max_concurrency must be a whole number from 1 to 10000, or null.",
+        "batch_tolerated_failure_percentage must be from 0 to 100.",
+    ):
+        assert re.search(terraform_message(expected), message), message
