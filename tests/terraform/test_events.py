@@ -146,7 +146,9 @@ def test_the_starter_may_only_start_this_workflow_and_the_workflow_only_announce
     assert not any(arn.startswith(arns["starter"]) for arn in invoke[1])
     # The bus and the definition's placeholder: always, whatever ingestion is.
     assert plan.one("aws_cloudwatch_event_bus")["name"] == f"scones-{env}-results"
-    definition = plan.one("aws_sfn_state_machine")["definition"]
+    definition = plan.of_type("aws_sfn_state_machine")["module.stack.module.workflow.aws_sfn_state_machine.this"][
+        "definition"
+    ]
     assert f'"EventBusName": "{arns["bus"]}"' in definition or f'"EventBusName":"{arns["bus"]}"' in definition
     assert plan.outputs["stack"]["results_bus_name"] == f"scones-{env}-results"
 

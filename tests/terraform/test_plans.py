@@ -679,7 +679,7 @@ def test_express_workflow_and_log_retention_follow_the_variables(stack_plan: Cal
     assert machine["logging_configuration"][0]["include_execution_data"] is True
     assert machine["tracing_configuration"][0]["enabled"] is True
     retention = {g["name"]: g["retention_in_days"] for g in plan.of_type("aws_cloudwatch_log_group").values()}
-    assert len(retention) == 6 and set(retention.values()) == {14}
+    assert len(retention) == 7 and set(retention.values()) == {14}
 
 
 def test_data_capture_and_autoscaling_follow_the_variables(stack_plan: Callable[..., Plan]) -> None:
@@ -718,7 +718,7 @@ def test_without_a_model_nothing_of_sagemaker_is_planned(root_plan: Callable[...
     assert plan.types()["aws_sfn_state_machine"] == 2  # the workflow and the batch
     assert plan.types()["aws_cloudwatch_metric_alarm"] == 12  # no endpoint alarms yet
     groups = {g["name"] for g in plan.of_type("aws_cloudwatch_log_group").values()}
-    assert len(groups) == 5 and not any(g.startswith("/aws/sagemaker/") for g in groups)
+    assert len(groups) == 6 and not any(g.startswith("/aws/sagemaker/") for g in groups)
 
 
 def _alarms(plan: Plan) -> dict[str, Mapping[str, Any]]:

@@ -160,6 +160,6 @@ def test_the_bench_measures_a_stack_deployed_by_the_release_pipeline(
     monkeypatch.setattr(bench, "release_stack", release_stack)
     monkeypatch.setattr(bench, "measure", lambda deployment, **sizes: {"deployment": deployment, **sizes})
 
-    results = bench.run_bench(config, latency_runs=3, warmup=1, batch=5)
-    assert results == {"deployment": released, "latency_runs": 3, "warmup": 1, "batch": 5}
+    results = bench.run_bench(config, latency_runs=3, warmup=1, batch=5, batch_map=7)
+    assert results == {"deployment": released, "latency_runs": 3, "warmup": 1, "batch": 5, "batch_map": 7}
     assert seen == {"emulator": (config.emulator_dir, 1), "stale_gone": True}
