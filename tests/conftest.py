@@ -53,6 +53,8 @@ SHARED_PLANS = {
     "tests/terraform/test_static.py": "environment-root-plans",
     "tests/terraform/test_deployment.py": "environment-root-plans",
     "tests/terraform/test_registry.py": "environment-root-plans",
+    "tests/terraform/test_batch.py": "environment-root-plans",
+    "tests/terraform/test_events.py": "environment-root-plans",
     "tests/plan_testing/test_helpers_on_roots.py": "plan-testing-roots",
     "tests/plan_testing/test_planner.py": "plan-testing-roots",
 }
@@ -69,6 +71,8 @@ LONGEST_FIRST = (
     "tests/e2e/test_release.py",
     "tests/e2e/test_stack_changes.py",
     "tests/e2e/test_alarms.py",
+    "tests/e2e/test_events.py",
+    "tests/e2e/test_batch.py",
     "tests/e2e/test_iam_enforced.py",
     "tests/terraform/test_apply_local.py",
     "examples/team-root/tests/test_plan.py",

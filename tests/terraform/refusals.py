@@ -7,8 +7,8 @@ starting). One plan per phase, because Terraform checks in phases and a failure 
 next: the validation rules of the stack's own variables, then those of its modules' variables, then, while
 planning, the preconditions of resources and outputs (so each phase's cases must pass the phases before).
 
-The tests that read these tables sit with the feature they check (test_plans.py, test_deployment.py); a
-case's key names its module call in the refused plan.
+test_plans.py checks every message (the deployment's, the batch's and the ingestion's included); a case's key
+names its module call in the refused plan.
 """
 
 from __future__ import annotations
@@ -22,6 +22,16 @@ Cases = dict[str, tuple[dict[str, Any], list[str]]]
 # stops it before the rules of the stack's modules.
 STACK_VARIABLES: Cases = {
     "threshold": ({"threshold": 1.5}, ["threshold must be in (0, 1]"]),
+    "batch": (
+        {"batch_max_items": 0, "batch_max_concurrency": 2.5, "batch_tolerated_failure_percentage": 101},
+        [
+            "batch_max_items must be a whole number from 1 to 100000000.",
+            "batch_max_concurrency must be a whole number from 1 to 10000, or null.",
+            "batch_tolerated_failure_percentage must be from 0 to 100.",
+        ],
+    ),
+    # A wildcard would make the rule's prefix pattern match more than the prefix.
+    "ingestion_prefix": ({"ingestion": {"prefix": "incoming/*/"}}, ["ingestion.prefix must be 1-200 characters"]),
 }
 
 # The variables of its modules.

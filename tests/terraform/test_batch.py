@@ -13,8 +13,9 @@ from typing import Any
 
 import pytest
 
-from scones.plan_testing import Plan, PlanRejected
-from tests.terraform.conftest import ENV_SETTINGS, terraform_message
+from scones.plan_testing import Plan
+from tests.terraform.conftest import ENV_SETTINGS
+from tests.terraform.test_plans import CUSTOM
 
 pytestmark = pytest.mark.terraform
 
@@ -113,31 +114,20 @@ def test_the_batch_role_may_do_exactly_what_the_distributed_map_needs(
 
 
 def test_the_batch_settings_come_from_the_stacks_variables(stack_plan: Callable[..., Plan]) -> None:
-    plan = stack_plan(
-        batch_max_items=250,
-        batch_tolerated_failure_percentage=0,
-        batch_results_prefix="reports/batches",
-        autoscaling={"max_capacity": 5},
-    )
+    plan = stack_plan(**CUSTOM)  # CUSTOM sets every batch setting
     step = _map(plan)
     assert step["ItemReader"]["ReaderConfig"] == {"MaxItems": 250}
     assert step["ToleratedFailurePercentage"] == 0
-    assert step["MaxConcurrency"] == 100  # follows the endpoint's max capacity when not given
+    assert step["MaxConcurrency"] == 7
     assert step["ResultWriter"]["Parameters"]["Prefix"] == "reports/batches"
     writes = [s for s in plan.policy_statements() if s.sid == "WriteResults"]
     assert [s.resources for s in writes] == [
         (f"arn:aws:s3:::{step['ResultWriter']['Parameters']['Bucket']}/reports/batches/*",)
     ]
-    assert _map(stack_plan(batch_max_concurrency=7))["MaxConcurrency"] == 7
 
 
-def test_bad_batch_settings_are_refused_at_plan_time(stack_plan: Callable[..., Plan]) -> None:
-    with pytest.raises(PlanRejected) as refused:
-        stack_plan(batch_max_items=0, batch_max_concurrency=2.5, batch_tolerated_failure_percentage=101)
-    message = refused.value.terraform_message
-    for expected in (
-        "batch_max_items must be a whole number from 1 to 100000000.",
-        "batch_max_concurrency must be a whole number from 1 to 10000, or null.",
-        "batch_tolerated_failure_percentage must be from 0 to 100.",
-    ):
-        assert re.search(terraform_message(expected), message), message
+def test_the_batch_concurrency_follows_the_endpoints_max_capacity_when_not_given(
+    env_plan: Callable[[str], Plan],
+) -> None:
+    # prod's endpoint scales to 4 instances: 20 children each.
+    assert _map(env_plan("prod"))["MaxConcurrency"] == 80

@@ -9,8 +9,8 @@ from collections.abc import Callable
 
 import pytest
 
-from scones.plan_testing import Plan, PlanRejected
-from tests.terraform.conftest import ENV_EXTRA, ENV_SETTINGS, terraform_message
+from scones.plan_testing import Plan
+from tests.terraform.conftest import ENV_EXTRA, ENV_SETTINGS
 
 pytestmark = pytest.mark.terraform
 
@@ -162,8 +162,3 @@ def test_the_local_root_leaves_ingestion_out(env_plan: Callable[[str], Plan]) ->
     assert "scones-local-start-classification" in {
         f["function_name"] for f in plan.of_type("aws_lambda_function").values()
     }
-
-
-def test_a_prefix_with_a_wildcard_is_refused(stack_plan: Callable[..., Plan]) -> None:
-    with pytest.raises(PlanRejected, match=terraform_message("ingestion.prefix must be 1-200 characters")):
-        stack_plan(ingestion={"prefix": "incoming/*/"})

@@ -61,6 +61,10 @@ CUSTOM = {
     "log_retention_days": 14,
     "log_levels": {"classify_image": "DEBUG"},
     "execution_log": {"level": "FATAL", "include_execution_data": True},
+    "batch_max_items": 250,
+    "batch_max_concurrency": 7,
+    "batch_tolerated_failure_percentage": 0,
+    "batch_results_prefix": "reports/batches",
 }
 
 # Each root's execution logging (level, include_execution_data).
