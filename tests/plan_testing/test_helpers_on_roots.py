@@ -133,12 +133,25 @@ def test_a_renamed_topic_is_a_replacement_and_says_which_attribute_forced_it(pla
     assert_no_replace(upgraded, allow=["aws_sns_topic.*"])
 
 
-def test_a_validation_failure_is_plan_rejected_with_terraforms_message(plan: Callable[..., Plan]) -> None:
+def test_plans_are_cached_per_arguments_and_a_rejected_plan_is_counted(
+    scones_planner: Planner, violating: Plan
+) -> None:
+    # The session's planner (the `plan` fixture's), which planned the violating root for the fixture.
+    plans, inits, hits = (
+        len(scones_planner.stats.plans),
+        len(scones_planner.stats.inits),
+        scones_planner.stats.cache_hits,
+    )
+    assert scones_planner.plan(ROOTS / "violating", variables={}) is violating
     with pytest.raises(PlanRejected, match="capacity must be between 1 and 4") as rejected:
-        plan(ROOTS / "violating", variables={"capacity": 9})
+        scones_planner.plan(ROOTS / "violating", variables={"capacity": 9})
     assert "Invalid value for variable" in rejected.value.terraform_message
     with pytest.raises(PlanRejected, match="undeclared variable"):
-        plan(ROOTS / "violating", variables={"capasity": 2})
+        scones_planner.plan(ROOTS / "violating", variables={"capasity": 2})
+    # A rejected plan took as long as any other: it is counted and timed; the root was initialised once.
+    stats = scones_planner.stats
+    assert (len(stats.plans) - plans, len(stats.inits) - inits, stats.cache_hits - hits) == (2, 0, 1)
+    assert f"{len(stats.plans)} plans, {stats.cache_hits} served from cache" in stats.summary()
 
 
 def test_resources_of_a_type_and_the_aliased_provider_is_redirected(compliant: Plan) -> None:
@@ -164,33 +177,14 @@ def test_two_plans_of_the_same_inputs_are_equal_and_the_root_is_left_as_it_was(
     )
     before = sorted(p.name for p in root.iterdir())
     first = Planner(scones_emulator, tmp_path / "a").plan(root, variables={})
+    # No override, lock file, .terraform or state left behind...
+    assert sorted(p.name for p in root.iterdir()) == before
+    # ...and a lock file the team committed is put back byte for byte.
+    lock = root / ".terraform.lock.hcl"
+    lock.write_text("# the team's own lock file\n")
     second = Planner(scones_emulator, tmp_path / "b").plan(root)
+    assert lock.read_text() == "# the team's own lock file\n"
+    assert sorted(p.name for p in root.iterdir()) == sorted([*before, lock.name])
     assert len(first.raw["planned_values"]["root_module"]["child_modules"]) == 6
     for part in ("resource_changes", "planned_values", "prior_state"):
         assert json.dumps(first.raw.get(part), sort_keys=True) == json.dumps(second.raw.get(part), sort_keys=True)
-    # No override, lock file, .terraform or state left behind.
-    assert sorted(p.name for p in root.iterdir()) == before
-
-
-def test_a_committed_lock_file_is_restored_byte_for_byte(scones_emulator: PlanEmulator, tmp_path: Path) -> None:
-    root = tmp_path / "root"
-    shutil.copytree(ROOTS / "compliant", root)
-    planner = Planner(scones_emulator, tmp_path / "planner")
-    planner.plan(root)
-    lock = root / ".terraform.lock.hcl"
-    assert not lock.exists()
-    lock.write_text("# the team's own lock file\n")
-    planner.plan(root, variables={})  # another root fingerprint: a fresh plan
-    assert lock.read_text() == "# the team's own lock file\n"
-
-
-def test_plans_are_cached_per_arguments(scones_emulator: PlanEmulator, tmp_path: Path) -> None:
-    planner = Planner(scones_emulator, tmp_path)
-    first = planner.plan(ROOTS / "violating")
-    assert planner.plan(ROOTS / "violating", variables={}) is first
-    assert planner.plan(ROOTS / "violating", variables={"capacity": 2}) is not first
-    with pytest.raises(PlanRejected):
-        planner.plan(ROOTS / "violating", variables={"capacity": 0})
-    # A rejected plan took as long as any other: it is counted and timed.
-    assert (len(planner.stats.plans), len(planner.stats.inits), planner.stats.cache_hits) == (3, 1, 1)
-    assert "3 plans, 1 served from cache" in planner.stats.summary()
