@@ -139,6 +139,9 @@ data "aws_iam_policy_document" "assume" {
 }
 
 data "aws_iam_policy_document" "this" {
+  # Execution log delivery and traces, as the workflow's role has them (terraform/modules/iam).
+  source_policy_documents = [var.logging_policy_json]
+
   statement {
     sid       = "StartChildWorkflows"
     actions   = ["states:StartExecution"]
@@ -190,29 +193,6 @@ data "aws_iam_policy_document" "this" {
     resources = flatten([for key in distinct(values(local.task_keys)) : [var.function_arns[key], "${var.function_arns[key]}:*"]])
   }
 
-  statement {
-    sid = "DeliverExecutionLogs"
-    # CloudWatch Logs vended delivery APIs do not support resource-level permissions (AWS Step Functions
-    # documentation, "IAM policies for logging to CloudWatch Logs"): "*" is the only valid resource.
-    actions = [
-      "logs:CreateLogDelivery",
-      "logs:GetLogDelivery",
-      "logs:UpdateLogDelivery",
-      "logs:DeleteLogDelivery",
-      "logs:ListLogDeliveries",
-      "logs:PutResourcePolicy",
-      "logs:DescribeResourcePolicies",
-      "logs:DescribeLogGroups",
-    ]
-    resources = ["*"]
-  }
-
-  statement {
-    sid = "XRayTraces"
-    # X-Ray has no resource-level permissions for these actions: "*" is the only valid resource.
-    actions   = ["xray:PutTraceSegments", "xray:PutTelemetryRecords", "xray:GetSamplingRules", "xray:GetSamplingTargets"]
-    resources = ["*"]
-  }
 }
 
 resource "aws_iam_role" "this" {

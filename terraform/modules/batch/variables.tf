@@ -124,6 +124,12 @@ variable "tolerated_failure_percentage" {
   }
 }
 
+variable "logging_policy_json" {
+  description = "A policy document with the statements every state machine's role needs (execution log delivery, X-Ray traces): the iam module's state_machine_logging_policy_json."
+  type        = string
+  nullable    = false
+}
+
 variable "kms_key_arns" {
   description = "Customer-managed KMS keys of the data bucket (zero or one), which the ResultWriter's writes encrypt with."
   type        = list(string)

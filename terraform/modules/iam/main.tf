@@ -82,29 +82,9 @@ resource "aws_iam_role_policy" "lambda" {
 
 # --- State machine role: invoke exactly these functions, publish to this topic, deliver logs, trace.
 
-data "aws_iam_policy_document" "state_machine" {
-  statement {
-    sid     = "InvokeWorkflowFunctions"
-    actions = ["lambda:InvokeFunction"]
-    # The ":*" forms allow invoking a published version or alias of the same functions.
-    resources = flatten([for arn in local.function_arns : [arn, "${arn}:*"]])
-  }
-
-  statement {
-    sid       = "PublishNotifications"
-    actions   = ["sns:Publish"]
-    resources = [var.topic_arn]
-  }
-
-  dynamic "statement" {
-    for_each = length(var.kms_key_arns) > 0 ? [1] : []
-    content {
-      sid       = "EncryptNotifications"
-      actions   = ["kms:GenerateDataKey", "kms:Decrypt"]
-      resources = var.kms_key_arns
-    }
-  }
-
+# What every state machine of the stack needs whatever it runs (the batch's role takes it too, output
+# state_machine_logging_policy_json): deliver its execution logs, send traces.
+data "aws_iam_policy_document" "state_machine_logging" {
   statement {
     sid = "DeliverExecutionLogs"
     # CloudWatch Logs vended delivery APIs do not support resource-level permissions (AWS Step Functions
@@ -128,6 +108,36 @@ data "aws_iam_policy_document" "state_machine" {
     actions   = ["xray:PutTraceSegments", "xray:PutTelemetryRecords", "xray:GetSamplingRules", "xray:GetSamplingTargets"]
     resources = ["*"]
   }
+}
+
+# Its own tasks' statements first, then the logging ones: the order the policy has always had.
+data "aws_iam_policy_document" "state_machine" {
+  source_policy_documents = [data.aws_iam_policy_document.state_machine_tasks.json, data.aws_iam_policy_document.state_machine_logging.json]
+}
+
+data "aws_iam_policy_document" "state_machine_tasks" {
+  statement {
+    sid     = "InvokeWorkflowFunctions"
+    actions = ["lambda:InvokeFunction"]
+    # The ":*" forms allow invoking a published version or alias of the same functions.
+    resources = flatten([for arn in local.function_arns : [arn, "${arn}:*"]])
+  }
+
+  statement {
+    sid       = "PublishNotifications"
+    actions   = ["sns:Publish"]
+    resources = [var.topic_arn]
+  }
+
+  dynamic "statement" {
+    for_each = length(var.kms_key_arns) > 0 ? [1] : []
+    content {
+      sid       = "EncryptNotifications"
+      actions   = ["kms:GenerateDataKey", "kms:Decrypt"]
+      resources = var.kms_key_arns
+    }
+  }
+
 }
 
 resource "aws_iam_role" "state_machine" {

@@ -364,6 +364,7 @@ module "batch" {
   max_concurrency                = coalesce(var.batch_max_concurrency, 20 * try(var.autoscaling.max_capacity, 2))
   tolerated_failure_percentage   = var.batch_tolerated_failure_percentage
   kms_key_arns                   = local.kms_key_arns
+  logging_policy_json            = module.iam.state_machine_logging_policy_json
   log_level                      = var.execution_log.level == null ? "ERROR" : var.execution_log.level
   include_execution_data         = coalesce(var.execution_log.include_execution_data, false)
   log_retention_days             = var.log_retention_days
