@@ -21,6 +21,13 @@ The parts:
   of their executions), `stepfunctions_errors.py` (`States.Runtime` is never caught nor
   retried; no Python exception as a cause) and `stepfunctions_distributed_map.py` (Distributed
   Map: every page of an S3 listing, tolerated failures, ResultWriter's files). User reference: docs/emulator.md.
+- API Gateway's data plane (moto has only the control plane): `services/apigateway.py`, WSGI
+  middleware built by `server.py` (no moto patch, so no `install()`), answering
+  `/restapis/{id}/{stage}/_user_request_/{path}`: `apigateway_routes.py` (stage, resource,
+  method), `apigateway_sigv4.py` (SigV4 for `execute-api`, with `iam/credentials.py`),
+  `apigateway_throttle.py` (token buckets and quotas on `LocalAWS.apigateway.clock`),
+  `apigateway_proxy.py` (the Lambda proxy event, permission and answer) and
+  `apigateway_access_log.py` (the stage's access log); it publishes `AWS/ApiGateway` metrics.
 - CloudWatch alarms: `alarms.py` evaluates every alarm at a given time (injectable clock), sets
   its state and notifies its SNS actions (then tells its observers, `after_evaluation`: endpoint
   deployments move on the same clock), with `metric_math.py` (the expression parser);
@@ -43,7 +50,8 @@ The parts:
 - CloudWatch metrics: what runs publishes what AWS publishes, all through one function,
   `runtime/cloudwatch_metrics.py` (`publish(account, region, namespace, [Datum])`, the way
   PutMetricData stores a datapoint in moto's backend): `AWS/Lambda` from `lambda_runtime.py`
-  (Invocations, Errors, Duration) and `services/lambda_.py` (Throttles), `AWS/States` from
+  (Invocations, Errors, Duration) and `services/lambda_.py` (Throttles), `AWS/ApiGateway` from
+  `services/apigateway.py`, `AWS/States` from
   `services/stepfunctions_metrics.py` (hooks on moto's execution start and end), `AWS/SageMaker`
   from `model_server.py`, and embedded-metric-format log lines from `cloudwatch_logs.py`
   (parsed by `runtime/emf.py`). docs/emulator.md lists them with their AWS sources.

@@ -8,8 +8,10 @@ Terraform provider needs that moto lacks are answered. `retry_replay` answers an
 a call already carried out with the first answer. What runs publishes the CloudWatch metrics
 AWS publishes, `faults` (a `FaultRegistry`) makes chosen calls fail as AWS would, and
 `emulator_api` serves the emulator's own routes: the fault registry, alarm evaluation and the
-record of what each SNS topic sent. One `LocalAWS` at a time per process: moto's state and
-its Step Functions callback port (MOTO_PORT) are process-wide.
+record of what each SNS topic sent. `services/apigateway.py` answers invocations of deployed API
+Gateway REST API stages at `{url}/restapis/{api_id}/{stage}/_user_request_/{path}`. One
+`LocalAWS` at a time per process: moto's state and its Step Functions callback port (MOTO_PORT)
+are process-wide.
 """
 
 from __future__ import annotations
@@ -42,6 +44,7 @@ from scones.local.runtime.cloudwatch_logs import CloudWatchLogs
 from scones.local.runtime.lambda_runtime import DEFAULT_MAX_SANDBOXES_PER_FUNCTION, LambdaRuntime
 from scones.local.runtime.model_server import ModelServer
 from scones.local.services import (
+    apigateway,
     application_autoscaling,
     cloudwatch_alarms,
     eventbridge,
@@ -119,6 +122,7 @@ class LocalAWS:
         self._thread: threading.Thread | None = None
         self._sqs_poller: sqs_lambda.SqsPoller | None = None
         self._runtimes: active.Runtimes | None = None
+        self._apigateway: apigateway.ApiGatewayDataPlane | None = None
         self._saved_config: dict[str, Any] = {}
         self._saved_moto_port: str | None = None
         self.work_dir: Path | None = None
@@ -130,6 +134,12 @@ class LocalAWS:
     def port(self) -> int:
         assert self._server is not None, "call start() first"
         return int(self._server.server_address[1])
+
+    @property
+    def apigateway(self) -> apigateway.ApiGatewayDataPlane:
+        """API Gateway's data plane; set its `clock` to move throttling and quotas in time."""
+        assert self._apigateway is not None, "call start() first"
+        return self._apigateway
 
     @property
     def models(self) -> ModelServer:
@@ -146,6 +156,10 @@ class LocalAWS:
         app: Any = RetryReplay(DomainDispatcherApplication(create_backend_app))
         if authorizer is not None:
             app = IAMEnforcement(app, authorizer)
+        logs = CloudWatchLogs()
+        # API Gateway verifies its callers' signatures itself: its methods' auth is the API's, not
+        # the emulator's IAM switch.
+        app = self._apigateway = apigateway.ApiGatewayDataPlane(app, logs)
         routes = {
             FAULTS_PATH: faults_route(self.faults),
             EVALUATE_ALARMS_PATH: evaluate_route,
@@ -162,7 +176,6 @@ class LocalAWS:
         self._server = server
         self.url = f"http://{self._host}:{self.port}"
         self.work_dir = Path(tempfile.mkdtemp(prefix="scones-local-", dir=self._work_dir_parent))
-        logs = CloudWatchLogs()
         concurrency = int(os.environ.get(LAMBDA_CONCURRENCY_ENV, DEFAULT_MAX_SANDBOXES_PER_FUNCTION))
         self._runtimes = active.Runtimes(
             lambdas=LambdaRuntime(

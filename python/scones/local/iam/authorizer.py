@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import threading
 from dataclasses import dataclass
+from typing import Protocol
 
 from moto.core import DEFAULT_ACCOUNT_ID
 from moto.iam.models import get_account_id_from, iam_backends
@@ -53,14 +54,23 @@ class Principal:
         return cls(parts[4], parts[1], parts[5].rsplit("/", 1)[-1], session_name)
 
 
-class AccessDeniedError(Exception):
-    """IAM denied `action` on `resource` to `principal`; the message is the one AWS services send."""
+class Named(Protocol):
+    @property
+    def arn(self) -> str: ...
 
-    def __init__(self, principal: Principal, action: str, resource: str, decision: Decision) -> None:
+
+class AccessDeniedError(Exception):
+    """IAM denied `action` on `resource` to `principal`; the message is the one AWS services send.
+    `resource_based`: the resource's policy decided (API Gateway's resource policy), not the caller's."""
+
+    def __init__(
+        self, principal: Named, action: str, resource: str, decision: Decision, *, resource_based: bool = False
+    ) -> None:
         self.principal = principal
         self.action = action
         self.resource = resource
         self.explicit = decision is Decision.EXPLICIT_DENY
+        self.resource_based = resource_based
         super().__init__(self.message())
 
     def message(self, *, action_name: str | None = None, quoted_resource: bool = False) -> str:
@@ -69,10 +79,12 @@ class AccessDeniedError(Exception):
         quotes the resource and SNS spells the action `SNS:Publish`."""
         action = action_name or self.action
         resource = f'"{self.resource}"' if quoted_resource else self.resource
+        policy_kind = "resource-based" if self.resource_based else "identity-based"
+        article = "a" if self.resource_based else "an"
         reason = (
-            "with an explicit deny in an identity-based policy"
+            f"with an explicit deny in {article} {policy_kind} policy"
             if self.explicit
-            else f"because no identity-based policy allows the {action} action"
+            else f"because no {policy_kind} policy allows the {action} action"
         )
         return f"User: {self.principal.arn} is not authorized to perform: {action} on resource: {resource} {reason}"
 

@@ -8,9 +8,11 @@ policy, read from moto's IAM backend. Statements are matched by moto's `IAMPolic
 (Action/NotAction and Resource with `*` wildcards), with what it gets wrong for identity
 policies handled here: action names are case-insensitive in IAM, `NotResource` is supported,
 and a Condition that does not hold makes the statement not apply (moto turns it into a Deny,
-and evaluates only StringEquals). No request carries condition keys here, so a condition holds
-only as IAM judges it for missing keys: `...IfExists` operators and `Null: true` hold, every
-other operator does not ("Condition operators", https://docs.aws.amazon.com/IAM/latest/UserGuide/
+and evaluates only StringEquals). A caller may pass the request's condition keys (`context`; API
+Gateway's data plane passes `aws:SourceIp`, `aws:SourceArn`, `aws:PrincipalArn`, ...): the
+String, Arn and IpAddress operators are evaluated on them. A key the request does not carry
+makes a condition hold only as IAM judges missing keys: `...IfExists` operators and `Null: true`
+hold, every other operator does not ("Condition operators", https://docs.aws.amazon.com/IAM/latest/UserGuide/
 reference_policies_elements_condition_operators.html). The calls the stack's roles make are
 allowed by condition-free statements.
 Permissions boundaries and session policies are not evaluated: the stack uses neither.
@@ -19,13 +21,15 @@ Permissions boundaries and session policies are not evaluated: the stack uses ne
 from __future__ import annotations
 
 import enum
+import fnmatch
 import functools
+import ipaddress
 import json
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 from moto.iam.access_control import IAMPolicyStatement, PermissionResult
-from moto.iam.exceptions import NotFoundException
+from moto.iam.exceptions import NoSuchEntity, NotFoundException
 from moto.iam.models import IAMBackend
 
 
@@ -39,22 +43,67 @@ def _as_list(value: Any) -> list[Any]:
     return value if isinstance(value, list) else [value]
 
 
-def _conditions_hold_without_keys(conditions: dict[str, Any]) -> bool:
+def _matches(operator: str, pattern: str, value: str) -> bool:
+    if operator.startswith("String") and operator.endswith("IgnoreCase"):
+        return pattern.lower() == value.lower()
+    if operator.startswith("Ip") or operator.startswith("NotIp"):
+        try:
+            return ipaddress.ip_address(value) in ipaddress.ip_network(pattern, strict=False)
+        except ValueError:
+            return False
+    if "Like" in operator or operator.startswith("Arn"):
+        # `*` and `?` wildcards; ArnEquals matches like ArnLike (IAM treats them alike).
+        return fnmatch.fnmatchcase(value, pattern.replace("[", "[[]"))
+    return pattern == value
+
+
+# The operators evaluated on a request's keys; any other one does not hold.
+_POSITIVE = {"StringEquals", "StringEqualsIgnoreCase", "StringLike", "ArnEquals", "ArnLike", "IpAddress"}
+_NEGATED = {
+    "StringNotEquals",
+    "StringNotEqualsIgnoreCase",
+    "StringNotLike",
+    "ArnNotEquals",
+    "ArnNotLike",
+    "NotIpAddress",
+}
+
+
+def _conditions_hold(conditions: dict[str, Any], context: Mapping[str, str]) -> bool:
+    keys_present = {key.lower(): value for key, value in context.items()}
     for operator, keys in conditions.items():
-        if operator.endswith("IfExists"):
-            continue
-        if operator == "Null" and all(str(value).lower() == "true" for value in keys.values()):
-            continue
-        return False
+        base = operator.removesuffix("IfExists")
+        for key, patterns in keys.items():
+            value = keys_present.get(key.lower())
+            if base == "Null":
+                if (value is None) != (str(patterns).lower() == "true"):
+                    return False
+                continue
+            if value is None:
+                if operator.endswith("IfExists"):
+                    continue
+                return False
+            matched = any(_matches(base, str(pattern), value) for pattern in _as_list(patterns))
+            if base in _POSITIVE and matched:
+                continue
+            if base in _NEGATED and not matched:
+                continue
+            return False
     return True
 
 
-def _statement_result(statement: dict[str, Any], action: str, resource: str) -> PermissionResult:
-    normalised = {key: value for key, value in statement.items() if key not in ("Condition", "NotResource")}
+def _statement_result(
+    statement: dict[str, Any], action: str, resource: str, context: Mapping[str, str] | None = None
+) -> PermissionResult:
+    normalised = {
+        key: value
+        for key, value in statement.items()
+        if key not in ("Condition", "NotResource", "Principal", "NotPrincipal")
+    }
     for key in ("Action", "NotAction"):
         if key in normalised:
             normalised[key] = [str(name).lower() for name in _as_list(normalised[key])]
-    if not _conditions_hold_without_keys(statement.get("Condition") or {}):
+    if not _conditions_hold(statement.get("Condition") or {}, context or {}):
         return PermissionResult.NEUTRAL
     if "NotResource" in statement:
         matches_not_resource = IAMPolicyStatement({"NotResource": statement["NotResource"]})._check_element_matches(
@@ -73,12 +122,32 @@ def _statements(document: str) -> tuple[dict[str, Any], ...]:
     return tuple(_as_list(json.loads(document).get("Statement", [])))
 
 
-def evaluate(documents: Iterable[str], action: str, resource: str) -> Decision:
+def statements(document: str) -> tuple[dict[str, Any], ...]:
+    """A policy document's statements (parsed once per distinct text; never change them)."""
+    return _statements(document)
+
+
+def evaluate_statements(
+    statement_list: Iterable[dict[str, Any]], action: str, resource: str, context: Mapping[str, str] | None = None
+) -> Decision:
+    """IAM's decision for `action` on `resource` under these statements."""
+    allowed = False
+    for statement in statement_list:
+        result = _statement_result(statement, action, resource, context)
+        if result is PermissionResult.DENIED:
+            return Decision.EXPLICIT_DENY
+        allowed = allowed or result is PermissionResult.PERMITTED
+    return Decision.ALLOW if allowed else Decision.IMPLICIT_DENY
+
+
+def evaluate(
+    documents: Iterable[str], action: str, resource: str, context: Mapping[str, str] | None = None
+) -> Decision:
     """IAM's decision for `action` on `resource` under these policy documents (JSON)."""
     allowed = False
     for document in documents:
         for statement in _statements(document):
-            result = _statement_result(statement, action, resource)
+            result = _statement_result(statement, action, resource, context)
             if result is PermissionResult.DENIED:
                 return Decision.EXPLICIT_DENY
             allowed = allowed or result is PermissionResult.PERMITTED
@@ -94,4 +163,19 @@ def role_policy_documents(backend: IAMBackend, role_name: str) -> list[str]:
     documents = [str(document) for document in role.policies.values()]
     for policy in role.managed_policies.values():
         documents += [str(version.document) for version in policy.versions if version.is_default]
+    return documents
+
+
+def user_policy_documents(backend: IAMBackend, user_name: str) -> list[str]:
+    """An IAM user's inline and attached managed policies and those of its groups; none for a missing user."""
+    try:
+        user = backend.get_user(user_name)
+    except (NoSuchEntity, NotFoundException):
+        return []
+    holders: list[Any] = [user, *backend.get_groups_for_user(user_name)]
+    documents: list[str] = []
+    for holder in holders:
+        documents += [str(document) for document in holder.policies.values()]
+        for policy in holder.managed_policies.values():
+            documents += [str(version.document) for version in policy.versions if version.is_default]
     return documents
