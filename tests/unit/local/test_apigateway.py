@@ -20,7 +20,9 @@ from botocore.auth import SigV4Auth
 from botocore.awsrequest import AWSRequest
 from botocore.credentials import Credentials
 
+from scones.local.iam.policies import Decision
 from scones.local.server import LocalAWS
+from scones.local.services.apigateway import denial
 from scones.local.services.apigateway_throttle import Limit, Throttles
 from tests.support.local_fixtures import ACCOUNT_ID, client, create_function
 from tests.support.local_metrics import statistics
@@ -51,6 +53,15 @@ def handler(event, context):
     raise RuntimeError("boom")
 """
 
+SLOW = """
+import time
+
+
+def handler(event, context):
+    time.sleep(3)
+    return {"statusCode": 200, "body": "late"}
+"""
+
 
 @dataclass(frozen=True)
 class Api:
@@ -61,7 +72,16 @@ class Api:
     roles: dict[str, str]  # name -> ARN
 
 
-def _method(apigw: Any, api_id: str, parent: str, part: str, http: str, function_arn: str, **kwargs: Any) -> str:
+def _method(
+    apigw: Any,
+    api_id: str,
+    parent: str,
+    part: str,
+    http: str,
+    function_arn: str,
+    integration: dict[str, Any] | None = None,
+    **kwargs: Any,
+) -> str:
     resource = apigw.create_resource(restApiId=api_id, parentId=parent, pathPart=part)["id"]
     apigw.put_method(restApiId=api_id, resourceId=resource, httpMethod=http, **kwargs)
     uri = f"arn:aws:apigateway:{REGION}:lambda:path/2015-03-31/functions/{function_arn}/invocations"
@@ -72,6 +92,7 @@ def _method(apigw: Any, api_id: str, parent: str, part: str, http: str, function
         type="AWS_PROXY",
         integrationHttpMethod="POST",
         uri=uri,
+        **(integration or {}),
     )
     return str(resource)
 
@@ -94,10 +115,11 @@ def _resource_policy(api_id: str, roles: dict[str, str]) -> str:
             "Action": "execute-api:Invoke",
             "Resource": f"{base}/*",
         },
-        {"Effect": "Allow", "Principal": "*", "Action": "execute-api:Invoke", "Resource": f"{base}/{STAGE}/GET/open/*"},
+        {"Effect": "Allow", "Principal": "*", "Action": "execute-api:Invoke", "Resource": f"{base}/*/GET/open/*"},
         {"Effect": "Allow", "Principal": "*", "Action": "execute-api:Invoke", "Resource": f"{base}/{STAGE}/GET/boom"},
         {"Effect": "Allow", "Principal": "*", "Action": "execute-api:Invoke", "Resource": f"{base}/{STAGE}/*/unwired"},
         {"Effect": "Allow", "Principal": "*", "Action": "execute-api:Invoke", "Resource": f"{base}/{STAGE}/GET/http"},
+        {"Effect": "Allow", "Principal": "*", "Action": "execute-api:Invoke", "Resource": f"{base}/{STAGE}/GET/slow"},
         {
             "Effect": "Allow",
             "Principal": "*",
@@ -131,11 +153,12 @@ def _build(url: str) -> Api:
     echo = create_function(url, "api-echo", ECHO)
     boom = create_function(url, "api-boom", BOOM)
     bare = create_function(url, "api-no-permission", ECHO)
+    slow = create_function(url, "api-slow", SLOW)
     apigw = client("apigateway", url)
     api_id = apigw.create_rest_api(name="classifier-api")["id"]
     source = f"arn:aws:execute-api:{REGION}:{ACCOUNT_ID}:{api_id}/*/*/*"
     lam = client("lambda", url)
-    for name in ("api-echo", "api-boom"):
+    for name in ("api-echo", "api-boom", "api-slow"):
         lam.add_permission(
             FunctionName=name,
             StatementId="apigateway",
@@ -152,6 +175,7 @@ def _build(url: str) -> Api:
     _method(apigw, api_id, root, "boom", "GET", boom, authorizationType="NONE")
     _method(apigw, api_id, root, "unwired", "GET", bare, authorizationType="NONE")
     http = _method(apigw, api_id, root, "http", "GET", bare, authorizationType="NONE")
+    _method(apigw, api_id, root, "slow", "GET", slow, authorizationType="NONE", integration={"timeoutInMillis": 500})
     apigw.put_integration(
         restApiId=api_id,
         resourceId=http,
@@ -437,6 +461,51 @@ def test_requests_over_the_burst_are_throttled_until_tokens_refill(aws: LocalAWS
         aws.apigateway.clock = time.time
 
 
+def test_the_stages_method_settings_cap_every_caller(aws: LocalAWS, api: Api) -> None:
+    apigw = client("apigateway", aws.url)
+    deployment = apigw.get_stage(restApiId=api.api_id, stageName=STAGE)["deploymentId"]
+    apigw.create_stage(restApiId=api.api_id, stageName="capped", deploymentId=deployment)
+    apigw.update_stage(
+        restApiId=api.api_id,
+        stageName="capped",
+        patchOperations=[
+            {"op": "replace", "path": "/*/*/throttling/rateLimit", "value": "1"},
+            {"op": "replace", "path": "/*/*/throttling/burstLimit", "value": "1"},
+        ],
+    )
+    now = [time.time()]
+    aws.apigateway.clock = lambda: now[0]
+    try:
+        url = api.url.replace(f"/{STAGE}/", "/capped/") + "/open/x"
+        assert [_call("GET", url).status_code for _ in range(2)] == [200, 429]
+        now[0] += 1.0
+        assert _call("GET", url).status_code == 200
+    finally:
+        aws.apigateway.clock = time.time
+
+
+@pytest.mark.parametrize(
+    ("identity", "resource", "same_account", "allowed"),
+    [
+        (Decision.ALLOW, None, True, True),
+        (Decision.IMPLICIT_DENY, None, True, False),
+        (Decision.ALLOW, Decision.IMPLICIT_DENY, True, True),
+        (Decision.IMPLICIT_DENY, Decision.ALLOW, True, True),
+        (Decision.ALLOW, Decision.EXPLICIT_DENY, True, False),
+        (Decision.EXPLICIT_DENY, Decision.ALLOW, True, False),
+        (Decision.ALLOW, Decision.IMPLICIT_DENY, False, False),
+        (Decision.IMPLICIT_DENY, Decision.ALLOW, False, False),
+        (Decision.ALLOW, Decision.ALLOW, False, True),
+    ],
+)
+def test_the_authorization_tables(
+    identity: Decision, resource: Decision | None, same_account: bool, allowed: bool
+) -> None:
+    """Tables A (same account) and B (cross-account) of "How API Gateway resource policies affect
+    authorization workflow", IAM authentication rows."""
+    assert (denial(identity, resource, same_account=same_account) is None) is allowed
+
+
 def test_buckets_and_quota_periods_on_the_clock() -> None:
     now = [datetime.datetime(2026, 1, 31, 23, 59, tzinfo=datetime.UTC).timestamp()]
     throttles = Throttles(lambda: now[0])
@@ -471,6 +540,9 @@ def test_integration_failures_answer_as_api_gateway_does(api: Api) -> None:
     function_error = _call("GET", f"{api.url}/boom")
     assert function_error.status_code == 502
     assert function_error.json() == {"message": "Internal server error"}
+    too_slow = _call("GET", f"{api.url}/slow")
+    assert too_slow.status_code == 504
+    assert too_slow.json() == {"message": "Endpoint request timed out"}
     unsupported = _call("GET", f"{api.url}/http")
     assert unsupported.status_code == 500
     assert "does not run integration type HTTP_PROXY" in _message(unsupported)

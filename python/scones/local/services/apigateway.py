@@ -231,7 +231,7 @@ class ApiGatewayDataPlane:
             if policy
             else None
         )
-        denied_by = _denial(identity, resource, same_account=caller.account_id == route.backend.account_id)
+        denied_by = denial(identity, resource, same_account=caller.account_id == route.backend.account_id)
         if denied_by is not None:
             decision, resource_based = denied_by
             error = AccessDeniedError(caller, INVOKE_ACTION, method_arn, decision, resource_based=resource_based)
@@ -400,7 +400,7 @@ def _keys(invocation: _Invocation, caller: Caller | None) -> dict[str, str]:
     return keys
 
 
-def _denial(identity: Decision, resource: Decision | None, *, same_account: bool) -> tuple[Decision, bool] | None:
+def denial(identity: Decision, resource: Decision | None, *, same_account: bool) -> tuple[Decision, bool] | None:
     """None when allowed; else the deciding decision and whether the resource policy decided.
     Tables A and B of "How API Gateway resource policies affect authorization workflow"."""
     if resource is Decision.EXPLICIT_DENY:
