@@ -46,6 +46,7 @@ from __future__ import annotations
 import base64
 import contextlib
 import json
+import logging
 import time
 import uuid
 from collections.abc import Callable, Iterable
@@ -71,6 +72,7 @@ from scones.local.services.apigateway_sigv4 import SignatureError, SignedRequest
 from scones.local.services.apigateway_throttle import Clock, Limit, Throttles
 
 NAMESPACE = "AWS/ApiGateway"
+_log = logging.getLogger(__name__)
 INVOKE_ACTION = "execute-api:Invoke"
 
 StartResponse = Callable[..., Callable[[bytes], object]]
@@ -95,7 +97,8 @@ class _Invocation:
 
     environ: dict[str, Any]
     body: bytes
-    started: float  # clock seconds
+    started: float  # the data plane's clock, epoch seconds: $context.requestTime
+    timer: float = field(default_factory=time.monotonic)  # for the latencies, whatever the clock says
     request_id: str = field(default_factory=lambda: str(uuid.uuid4()))
     extended_request_id: str = field(default_factory=lambda: base64.b32encode(uuid.uuid4().bytes)[:16].decode())
     caller: Caller | None = None
@@ -175,6 +178,9 @@ class ApiGatewayDataPlane:
             answer = self._serve(route, invocation)
         except Refused as refused:
             answer = refused.answer
+        except Exception as exc:  # an emulator fault: answered as API Gateway answers its own, and logged
+            _log.exception("API Gateway data plane: %s %s failed", invocation.method, path)
+            answer = GatewayAnswer.error(500, "Internal server error").because(repr(exc))
         if stage is not None:
             self._record(backend, api.name, api.id, stage, route, path, invocation, answer)
         return self._answer(start_response, invocation, answer)
@@ -308,8 +314,7 @@ class ApiGatewayDataPlane:
                 f"Internal server error: the scones emulator does not run integration type {kind} "
                 f"({route.method.http_method} {route.resource_path}); it runs AWS_PROXY to a Lambda function"
             )
-            answer = GatewayAnswer.error(500, message)
-            return GatewayAnswer(answer.status, answer.headers, answer.body, None, message, message)
+            return GatewayAnswer.error(500, message).because(message)
         started = time.monotonic()
         try:
             function, invoked_arn = apigateway_proxy.lambda_function(str(integration.uri or ""))
@@ -317,10 +322,7 @@ class ApiGatewayDataPlane:
             timeout_ms = int(integration.timeout_in_millis or apigateway_proxy.DEFAULT_TIMEOUT_MS)
             return apigateway_proxy.invoke(function, _proxy_event(route, invocation), timeout_ms)
         except IntegrationError as failed:
-            answer = failed.answer
-            return GatewayAnswer(
-                answer.status, answer.headers, answer.body, answer.error_type, answer.error_message, str(failed)
-            )
+            return failed.answer.because(str(failed))
         finally:
             invocation.integration_ms = (time.monotonic() - started) * 1000
 
@@ -347,7 +349,7 @@ class ApiGatewayDataPlane:
         invocation: _Invocation,
         answer: GatewayAnswer,
     ) -> None:
-        latency_ms = max(0.0, (self.clock() - invocation.started) * 1000)
+        latency_ms = (time.monotonic() - invocation.timer) * 1000
         dimensions = {"ApiName": api_name, "Stage": str(stage.name)}
         data = [
             cloudwatch_metrics.Datum("Count", 1, "Count", dimensions),

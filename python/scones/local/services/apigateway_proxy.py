@@ -14,6 +14,7 @@ shape gives 502 "Internal server error"; an integration that takes longer than i
 from __future__ import annotations
 
 import base64
+import dataclasses
 import json
 import re
 import threading
@@ -47,6 +48,10 @@ class GatewayAnswer:
     def error(cls, status: int, message: str, error_type: str | None = None) -> GatewayAnswer:
         body = json.dumps({"message": message}).encode()
         return cls(status, {"Content-Type": ["application/json"]}, body, error_type, message)
+
+    def because(self, detail: str) -> GatewayAnswer:
+        """This answer, with why the integration failed (for the access log)."""
+        return dataclasses.replace(self, integration_error=detail)
 
 
 class IntegrationError(Exception):
@@ -117,8 +122,7 @@ def invoke(function: LambdaFunction, event: dict[str, Any], timeout_ms: int) -> 
 
 
 def _bad_gateway(detail: str) -> GatewayAnswer:
-    answer = GatewayAnswer.error(502, "Internal server error")
-    return GatewayAnswer(answer.status, answer.headers, answer.body, None, answer.error_message, detail)
+    return GatewayAnswer.error(502, "Internal server error").because(detail)
 
 
 def proxy_answer(payload: str | bytes) -> GatewayAnswer:
