@@ -26,7 +26,8 @@ The parts:
   `/restapis/{id}/{stage}/_user_request_/{path}`: `apigateway_routes.py` (stage, resource,
   method), `apigateway_sigv4.py` (SigV4 for `execute-api`, with `iam/credentials.py`),
   `apigateway_throttle.py` (token buckets and quotas on `LocalAWS.apigateway.clock`),
-  `apigateway_proxy.py` (the Lambda proxy event, permission and answer) and
+  `apigateway_proxy.py` (the Lambda permission, invocation and answer), `apigateway_context.py`
+  (the request's `$context`: the proxy event, the access log's variables) and
   `apigateway_access_log.py` (the stage's access log); it publishes `AWS/ApiGateway` metrics.
 - CloudWatch alarms: `alarms.py` evaluates every alarm at a given time (injectable clock), sets
   its state and notifies its SNS actions (then tells its observers, `after_evaluation`: endpoint

@@ -26,8 +26,9 @@ request goes through what API Gateway does, in its order:
 6. request validation: a request validator with `validateRequestBody` and an
    `application/json` model validates the JSON body against the model's schema (JSON Schema
    draft 4), else 400 "Invalid request body";
-7. the integration: `AWS_PROXY` to a Lambda function (`apigateway_proxy.py`); other types
-   answer 500 with a message naming what the emulator does not run.
+7. the integration: `AWS_PROXY` to a Lambda function (`apigateway_proxy.py`, with the proxy
+   event of `apigateway_context.py`); other types answer 500 with a message naming what the
+   emulator does not run.
 
 Every request to a known stage publishes `AWS/ApiGateway` Count, 4XXError, 5XXError, Latency and
 IntegrationLatency by ApiName and Stage ("Amazon API Gateway dimensions and metrics",
@@ -43,21 +44,17 @@ resources and methods, not those of its deployment.
 
 from __future__ import annotations
 
-import base64
 import contextlib
 import json
 import logging
 import time
-import uuid
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from http import HTTPStatus
 from typing import Any
-from urllib.parse import parse_qs
 
 import jsonschema
-from moto.apigateway.models import APIGatewayBackend, ApiKey, UsagePlan
+from moto.apigateway.models import APIGatewayBackend, UsagePlan
 
 from scones.local.iam.authorizer import AccessDeniedError
 from scones.local.iam.credentials import Caller
@@ -66,6 +63,7 @@ from scones.local.iam.resource_policies import PolicyPrincipal, evaluate_resourc
 from scones.local.runtime import cloudwatch_metrics
 from scones.local.runtime.cloudwatch_logs import CloudWatchLogs
 from scones.local.services import apigateway_access_log, apigateway_proxy, apigateway_routes
+from scones.local.services.apigateway_context import Invocation, log_context, proxy_event
 from scones.local.services.apigateway_proxy import GatewayAnswer, IntegrationError
 from scones.local.services.apigateway_routes import Route
 from scones.local.services.apigateway_sigv4 import SignatureError, SignedRequest, verify
@@ -91,48 +89,6 @@ def _error(status: int, message: str, error_type: str) -> Refused:
     return Refused(GatewayAnswer.error(status, message, error_type))
 
 
-@dataclass
-class _Invocation:
-    """One request and what is learnt about it on the way: the `$context` of API Gateway."""
-
-    environ: dict[str, Any]
-    body: bytes
-    started: float  # the data plane's clock, epoch seconds: $context.requestTime
-    timer: float = field(default_factory=time.monotonic)  # for the latencies, whatever the clock says
-    request_id: str = field(default_factory=lambda: str(uuid.uuid4()))
-    extended_request_id: str = field(default_factory=lambda: base64.b32encode(uuid.uuid4().bytes)[:16].decode())
-    caller: Caller | None = None
-    api_key: ApiKey | None = None
-    integration_ms: float | None = None
-
-    @property
-    def method(self) -> str:
-        return str(self.environ.get("REQUEST_METHOD", "GET")).upper()
-
-    @property
-    def source_ip(self) -> str:
-        return str(self.environ.get("REMOTE_ADDR", "127.0.0.1"))
-
-    def header(self, name: str) -> str | None:
-        value = self.environ.get("HTTP_" + name.upper().replace("-", "_"))
-        if value is None and name.lower() == "content-type":
-            value = self.environ.get("CONTENT_TYPE")
-        return None if value is None else str(value)
-
-    def headers(self) -> dict[str, str]:
-        found = {
-            key[5:].replace("_", "-").title(): str(value)
-            for key, value in self.environ.items()
-            if key.startswith("HTTP_")
-        }
-        if self.environ.get("CONTENT_TYPE"):
-            found["Content-Type"] = str(self.environ["CONTENT_TYPE"])
-        return found
-
-    def query(self) -> dict[str, list[str]]:
-        return parse_qs(str(self.environ.get("QUERY_STRING", "")), keep_blank_values=True)
-
-
 class ApiGatewayDataPlane:
     """Answers invocations of deployed REST API stages; passes every other request to `app`.
     `clock` (epoch seconds) drives throttling, quotas and the signature's time window."""
@@ -156,7 +112,7 @@ class ApiGatewayDataPlane:
             return self._app(environ, start_response)
         length = int(environ.get("CONTENT_LENGTH") or 0)
         body = bytes(environ["wsgi.input"].read(length)) if length else b""
-        invocation = _Invocation(environ, body, self.clock())
+        invocation = Invocation(environ, body, self.clock())
         found = apigateway_routes.find_api(match.group("api"))
         if found is None:
             message = (
@@ -187,7 +143,7 @@ class ApiGatewayDataPlane:
 
     # -- the steps ---------------------------------------------------------------------------
 
-    def _serve(self, route: Route, invocation: _Invocation) -> GatewayAnswer:
+    def _serve(self, route: Route, invocation: Invocation) -> GatewayAnswer:
         method_arn = _method_arn(route, invocation.method)
         if (route.method.authorization_type or "NONE").upper() == "AWS_IAM":
             invocation.caller = self._authenticate(route, invocation)
@@ -197,7 +153,7 @@ class ApiGatewayDataPlane:
         self._validate(route, invocation)
         return self._integrate(route, invocation, method_arn)
 
-    def _authenticate(self, route: Route, invocation: _Invocation) -> Caller:
+    def _authenticate(self, route: Route, invocation: Invocation) -> Caller:
         environ = invocation.environ
         raw_path = str(environ.get("RAW_URI") or environ.get("REQUEST_URI") or environ.get("PATH_INFO", "/"))
         host = str(environ.get("HTTP_HOST") or f"{environ.get('SERVER_NAME')}:{environ.get('SERVER_PORT')}")
@@ -209,7 +165,7 @@ class ApiGatewayDataPlane:
         except SignatureError as refused:
             raise _error(403, str(refused), refused.error_type) from refused
 
-    def _authorize(self, route: Route, invocation: _Invocation, method_arn: str) -> None:
+    def _authorize(self, route: Route, invocation: Invocation, method_arn: str) -> None:
         caller = invocation.caller
         policy = route.api.policy
         if caller is None:
@@ -243,7 +199,7 @@ class ApiGatewayDataPlane:
             error = AccessDeniedError(caller, INVOKE_ACTION, method_arn, decision, resource_based=resource_based)
             raise _error(403, error.message(), "AccessDeniedException")
 
-    def _api_key_plans(self, route: Route, invocation: _Invocation) -> list[UsagePlan]:
+    def _api_key_plans(self, route: Route, invocation: Invocation) -> list[UsagePlan]:
         value = invocation.header("x-api-key")
         key = next(
             (k for k in list(route.backend.keys.values()) if value and k.value == value and k.enabled),
@@ -255,7 +211,7 @@ class ApiGatewayDataPlane:
         invocation.api_key = key
         return plans
 
-    def _throttle(self, route: Route, invocation: _Invocation, plans: list[UsagePlan]) -> None:
+    def _throttle(self, route: Route, invocation: Invocation, plans: list[UsagePlan]) -> None:
         too_many = _error(429, "Too Many Requests", "TooManyRequestsException")
         method_key = f"{route.resource_path}/{route.method.http_method}"
         settings = route.stage.method_settings or {}
@@ -291,7 +247,7 @@ class ApiGatewayDataPlane:
                 if not counted:
                     raise _error(429, "Limit Exceeded", "LimitExceededException")
 
-    def _validate(self, route: Route, invocation: _Invocation) -> None:
+    def _validate(self, route: Route, invocation: Invocation) -> None:
         validator_id = route.method.request_validator_id
         model_name = (route.method.request_models or {}).get("application/json")
         if not validator_id or not model_name:
@@ -306,7 +262,7 @@ class ApiGatewayDataPlane:
         except (ValueError, jsonschema.ValidationError) as invalid:
             raise _error(400, "Invalid request body", "BadRequestException") from invalid
 
-    def _integrate(self, route: Route, invocation: _Invocation, method_arn: str) -> GatewayAnswer:
+    def _integrate(self, route: Route, invocation: Invocation, method_arn: str) -> GatewayAnswer:
         integration = route.method.method_integration
         kind = (integration.integration_type if integration is not None else "") or "(none)"
         if integration is None or kind.upper() != "AWS_PROXY":
@@ -320,7 +276,7 @@ class ApiGatewayDataPlane:
             function, invoked_arn = apigateway_proxy.lambda_function(str(integration.uri or ""))
             apigateway_proxy.check_invoke_permission(function, invoked_arn, method_arn, route.backend.account_id)
             timeout_ms = int(integration.timeout_in_millis or apigateway_proxy.DEFAULT_TIMEOUT_MS)
-            return apigateway_proxy.invoke(function, _proxy_event(route, invocation), timeout_ms)
+            return apigateway_proxy.invoke(function, proxy_event(route, invocation), timeout_ms)
         except IntegrationError as failed:
             return failed.answer.because(str(failed))
         finally:
@@ -329,7 +285,7 @@ class ApiGatewayDataPlane:
     # -- answer, metrics, access log --------------------------------------------------------
 
     @staticmethod
-    def _answer(start_response: StartResponse, invocation: _Invocation, answer: GatewayAnswer) -> Iterable[bytes]:
+    def _answer(start_response: StartResponse, invocation: Invocation, answer: GatewayAnswer) -> Iterable[bytes]:
         headers = [(name, value) for name, values in answer.headers.items() for value in values]
         headers += [("x-amzn-RequestId", invocation.request_id), ("x-amz-apigw-id", invocation.extended_request_id)]
         if answer.error_type:
@@ -346,7 +302,7 @@ class ApiGatewayDataPlane:
         stage: Any,
         route: Route | None,
         path: str,
-        invocation: _Invocation,
+        invocation: Invocation,
         answer: GatewayAnswer,
     ) -> None:
         latency_ms = (time.monotonic() - invocation.timer) * 1000
@@ -362,7 +318,7 @@ class ApiGatewayDataPlane:
                 cloudwatch_metrics.Datum("IntegrationLatency", invocation.integration_ms, "Milliseconds", dimensions)
             )
         cloudwatch_metrics.publish(backend.account_id, backend.region_name, NAMESPACE, data)
-        context = _log_context(api_id, stage.name, route, path, invocation, answer, latency_ms)
+        context = log_context(api_id, stage.name, route, path, invocation, answer, latency_ms)
         with contextlib.suppress(Exception):  # a broken log destination never fails the request
             apigateway_access_log.write(
                 self._logs,
@@ -388,7 +344,7 @@ def _method_arn(route: Route, http_method: str) -> str:
     )
 
 
-def _keys(invocation: _Invocation, caller: Caller | None) -> dict[str, str]:
+def _keys(invocation: Invocation, caller: Caller | None) -> dict[str, str]:
     """The condition keys a request carries (Condition elements of the policies)."""
     keys = {"aws:SourceIp": invocation.source_ip}
     if caller is not None:
@@ -430,114 +386,3 @@ def _plans_of(route: Route, key_id: str) -> list[UsagePlan]:
         if key_id in backend.usage_plan_keys.get(plan.id, {})
         and any(_names_stage(api_stage, route) for api_stage in plan.api_stages)
     ]
-
-
-def _request_time(epoch: float) -> str:
-    return datetime.fromtimestamp(epoch, tz=UTC).strftime("%d/%b/%Y:%H:%M:%S +0000")
-
-
-def _identity(invocation: _Invocation) -> dict[str, Any]:
-    caller = invocation.caller
-    key = invocation.api_key
-    return {
-        "cognitoIdentityPoolId": None,
-        "cognitoIdentityId": None,
-        "cognitoAuthenticationType": None,
-        "cognitoAuthenticationProvider": None,
-        "principalOrgId": None,
-        "accountId": caller.account_id if caller else None,
-        "caller": caller.principal_id if caller else None,
-        "user": caller.principal_id if caller else None,
-        "userArn": caller.arn if caller else None,
-        "accessKey": caller.access_key_id if caller else None,
-        "sourceIp": invocation.source_ip,
-        "userAgent": invocation.header("user-agent"),
-        "apiKey": key.value if key else None,
-        "apiKeyId": key.id if key else None,
-    }
-
-
-def _proxy_event(route: Route, invocation: _Invocation) -> dict[str, Any]:
-    """The REST API's Lambda proxy event (payload format 1.0)."""
-    headers = invocation.headers()
-    query = invocation.query()
-    content_type = (invocation.header("content-type") or "").split(";")[0].strip()
-    binary = any(
-        media == content_type or (media.endswith("/*") and content_type.startswith(media[:-1]))
-        for media in route.api.binaryMediaTypes or []
-    )
-    body: str | None
-    try:
-        body = None if not invocation.body else invocation.body.decode() if not binary else None
-    except UnicodeDecodeError:
-        binary = True
-        body = None
-    if binary and invocation.body:
-        body = base64.b64encode(invocation.body).decode()
-    method = invocation.method
-    return {
-        "resource": route.resource_path,
-        "path": route.path,
-        "httpMethod": method,
-        "headers": headers or None,
-        "multiValueHeaders": {name: [value] for name, value in headers.items()} or None,
-        "queryStringParameters": {name: values[-1] for name, values in query.items()} or None,
-        "multiValueQueryStringParameters": query or None,
-        "pathParameters": route.path_parameters or None,
-        "stageVariables": dict(route.stage.variables or {}) or None,
-        "requestContext": {
-            "accountId": route.backend.account_id,
-            "apiId": route.api.id,
-            "domainName": invocation.header("host"),
-            "extendedRequestId": invocation.extended_request_id,
-            "httpMethod": method,
-            "identity": _identity(invocation),
-            "path": f"/{route.stage.name}{route.path}",
-            "protocol": str(invocation.environ.get("SERVER_PROTOCOL", "HTTP/1.1")),
-            "requestId": invocation.request_id,
-            "requestTime": _request_time(invocation.started),
-            "requestTimeEpoch": int(invocation.started * 1000),
-            "resourceId": route.resource.id,
-            "resourcePath": route.resource_path,
-            "stage": route.stage.name,
-        },
-        "body": body,
-        "isBase64Encoded": bool(binary and invocation.body),
-    }
-
-
-def _log_context(
-    api_id: str,
-    stage: str,
-    route: Route | None,
-    path: str,
-    invocation: _Invocation,
-    answer: GatewayAnswer,
-    latency_ms: float,
-) -> dict[str, object]:
-    identity = _identity(invocation)
-    context: dict[str, object] = {
-        "requestId": invocation.request_id,
-        "extendedRequestId": invocation.extended_request_id,
-        "apiId": api_id,
-        "stage": stage,
-        "httpMethod": invocation.method,
-        "resourcePath": route.resource_path if route else None,
-        "resourceId": route.resource.id if route else None,
-        "path": f"/{stage}{path}",
-        "status": answer.status,
-        "protocol": str(invocation.environ.get("SERVER_PROTOCOL", "HTTP/1.1")),
-        "responseLength": len(answer.body),
-        "responseLatency": round(latency_ms),
-        "integrationLatency": None if invocation.integration_ms is None else round(invocation.integration_ms),
-        "requestTime": _request_time(invocation.started),
-        "requestTimeEpoch": int(invocation.started * 1000),
-        "error.message": answer.error_message,
-        "error.responseType": answer.error_type,
-        "integrationErrorMessage": answer.integration_error,
-        "integration.error": answer.integration_error,
-        "integration.latency": None if invocation.integration_ms is None else round(invocation.integration_ms),
-        "domainName": invocation.header("host"),
-    }
-    context.update({f"identity.{name}": value for name, value in identity.items()})
-    return context
