@@ -74,7 +74,6 @@ LONGEST_FIRST = (
     "tests/e2e/test_events.py",
     "tests/e2e/test_batch.py",
     "tests/e2e/test_iam_enforced.py",
-    "tests/terraform/test_apply_local.py",
     "examples/team-root/tests/test_plan.py",
     "tests/unit/model/test_script_mode.py",
     "tests/terraform/test_toolchain.py",

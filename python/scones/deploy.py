@@ -144,6 +144,13 @@ class Terraform:
     def apply(self, stage: str) -> float:
         """Apply; the plan goes to <out>/<stage>.log, the terminal gets progress and the result line.
         Returns the apply's wall-clock seconds (plan included: what a user waits for)."""
+        return self._run_with_progress("apply", stage)
+
+    def destroy(self, stage: str) -> float:
+        """Destroy everything the state records, as `apply` applies it (same variables, log and progress)."""
+        return self._run_with_progress("destroy", stage)
+
+    def _run_with_progress(self, command: str, stage: str) -> float:
         variables = [f"-var=emulator_url={self.config.url}"]
         variables += [f"-var={name}={value}" for name, value in self.config.extra_vars.items()]
         # Passed explicitly (later files win over terraform/envs/local/*.auto.tfvars.json, which a
@@ -156,11 +163,11 @@ class Terraform:
         log = self.config.out / (re.sub(r"[^a-z0-9]+", "-", stage.lower()).strip("-") + ".log")
         started = time.monotonic()
         done = 0
-        result = "applied"
+        result = {"apply": "applied", "destroy": "destroyed"}[command]
         with (
             log.open("w") as handle,
             subprocess.Popen(
-                self._cmd("apply", "-input=false", "-auto-approve", "-no-color", *variables),
+                self._cmd(command, "-input=false", "-auto-approve", "-no-color", *variables),
                 env={**os.environ, **self.env},
                 stdout=subprocess.PIPE,
                 stderr=subprocess.STDOUT,
@@ -173,7 +180,7 @@ class Terraform:
                 if _RESOURCE_DONE.search(line):
                     done += 1
                     click.echo(f"\r    {done} resources done, {time.monotonic() - started:.0f} s", nl=False)
-                elif line.startswith("Apply complete!"):
+                elif line.startswith(("Apply complete!", "Destroy complete!")):
                     result = line.strip()
         if done:
             click.echo("")
@@ -183,6 +190,11 @@ class Terraform:
         seconds = time.monotonic() - started
         click.echo(f"    {result} ({stage}: {seconds:.1f} s; plan and log: {log})")
         return seconds
+
+    def resources(self) -> list[str]:
+        """The addresses the state records (`terraform state list`)."""
+        text = run_stage(self._cmd("state", "list"), stage="terraform state list", env=self.env, capture=True)
+        return text.split()
 
     def outputs(self) -> dict[str, Any]:
         text = run_stage(self._cmd("output", "-json"), stage="terraform output", env=self.env, capture=True)

@@ -21,7 +21,14 @@ from scones.cli import main as scones_main
 from scones.local import control
 from scones.local.notifications import sent_bodies, sent_notifications
 from scones.workflow import Outcome, run_executions
-from tests.support.e2e_stacks import MODEL_IMAGE_URI, Stack, local_env_copy, tiny_stack, upload_artifact
+from tests.support.e2e_stacks import (
+    MODEL_IMAGE_URI,
+    Stack,
+    local_env_copy,
+    stack_leftovers,
+    tiny_stack,
+    upload_artifact,
+)
 from tests.support.local_fixtures import model_artifact, png
 
 pytestmark = pytest.mark.e2e
@@ -182,3 +189,27 @@ def test_an_express_workflow_classifies_and_rejects_through_the_workflow_client_
     assert invoked.exit_code == 0, invoked.output
     counts = json.loads(summary.read_text())
     assert (counts["succeeded"], counts["low_confidence"], counts["failed"], counts["timed_out"]) == (1, 1, 0, 0)
+
+
+def test_the_outputs_name_what_was_made_and_destroy_leaves_nothing(stack: Stack) -> None:
+    """Last in this module: it destroys the stack. The stack derives its ARNs (IAM policies, the state machine
+    definition and the alarms' dimensions use them at plan time); they must be the ones the resources got."""
+    outputs, session = stack.deployment.outputs, stack.deployment.session()
+    region_account = "us-east-1:123456789012"
+    assert outputs["sns_topic_arn"] == f"arn:aws:sns:{region_account}:scones-local-notifications"
+    assert outputs["state_machine_arn"] == f"arn:aws:states:{region_account}:stateMachine:scones-local-classify-image"
+    assert outputs["stack"]["batch_state_machine_arn"].endswith(":stateMachine:scones-local-classify-batch")
+    made = stack_leftovers(session)
+    assert sorted(made["state_machines"]) == ["scones-local-classify-batch", "scones-local-classify-image"]
+    assert made["endpoints"] == ["scones-local-classifier"]
+    functions = {f"scones-local-{name.replace('_', '-')}" for name in outputs["lambda_function_arns"]}
+    assert set(made["functions"]) == functions
+    endpoint_logs = session.client("logs").describe_log_groups(logGroupNamePrefix="/aws/sagemaker/Endpoints/")
+    assert [(g["logGroupName"], g.get("retentionInDays")) for g in endpoint_logs["logGroups"]] == [
+        ("/aws/sagemaker/Endpoints/scones-local-classifier", 7)
+    ]
+
+    stack.deployment.terraform.destroy("terraform destroy")
+    assert stack.deployment.terraform.resources() == []
+    # The registry's group too (it has no versions here), and the versioned buckets with their objects.
+    assert {kind: names for kind, names in stack_leftovers(session).items() if names} == {}

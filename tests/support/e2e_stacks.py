@@ -134,6 +134,33 @@ def assert_nothing_left(config: StackConfig, daemon_pid: int) -> None:
     assert not (config.emulator_dir / "state.json").exists()
 
 
+def stack_leftovers(session: Any, prefix: str = "scones-local") -> dict[str, list[str]]:
+    """Everything the emulator holds that a stack named `prefix` makes (by kind; [] for none)."""
+    sagemaker, autoscaling = session.client("sagemaker"), session.client("application-autoscaling")
+    held = {
+        "buckets": [b["Name"] for b in session.client("s3").list_buckets()["Buckets"]],
+        "roles": [r["RoleName"] for r in session.client("iam").list_roles()["Roles"]],
+        "functions": [f["FunctionName"] for f in session.client("lambda").list_functions()["Functions"]],
+        "state_machines": [m["name"] for m in session.client("stepfunctions").list_state_machines()["stateMachines"]],
+        "topics": [t["TopicArn"].rsplit(":", 1)[-1] for t in session.client("sns").list_topics()["Topics"]],
+        "queues": [url.rsplit("/", 1)[-1] for url in session.client("sqs").list_queues().get("QueueUrls", [])],
+        "event_buses": [b["Name"] for b in session.client("events").list_event_buses()["EventBuses"]],
+        "alarms": [a["AlarmName"] for a in session.client("cloudwatch").describe_alarms()["MetricAlarms"]],
+        "log_groups": [g["logGroupName"] for g in session.client("logs").describe_log_groups()["logGroups"]],
+        "models": [m["ModelName"] for m in sagemaker.list_models()["Models"]],
+        "endpoint_configs": [c["EndpointConfigName"] for c in sagemaker.list_endpoint_configs()["EndpointConfigs"]],
+        "endpoints": [e["EndpointName"] for e in sagemaker.list_endpoints()["Endpoints"]],
+        "model_package_groups": [
+            g["ModelPackageGroupName"] for g in sagemaker.list_model_package_groups()["ModelPackageGroupSummaryList"]
+        ],
+        "scalable_targets": [
+            t["ResourceId"]
+            for t in autoscaling.describe_scalable_targets(ServiceNamespace="sagemaker")["ScalableTargets"]
+        ],
+    }
+    return {kind: [name for name in names if prefix in name] for kind, names in held.items()}
+
+
 MODELS_BUCKET = "scones-e2e-models"  # not the stack's: an artifact can be there before the stack is
 # The stack's SageMaker role reads artifacts only under its data bucket's models prefix; the emulator
 # enforces IAM, so the role is also allowed MODELS_BUCKET, as an operator would grant a bucket of their own.

@@ -3,8 +3,7 @@
 Every plan goes through the plugin's `plan` fixture (scones.plan_testing): offline, against the plugin's
 emulator process, cached per (root, variables) for the session, so tests that read the same root share
 one plan. The tests plan a copy of terraform/, never the checkout: a developer's roots may hold
-*.auto.tfvars and a .terraform of their own. Package scope: LocalAWS, the in-process emulator that
-test_apply_local applies to, allows one instance per process, and other test packages start their own.
+*.auto.tfvars and a .terraform of their own.
 """
 
 from __future__ import annotations
@@ -13,14 +12,13 @@ import json
 import os
 import re
 import shutil
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from scones.build_lambdas import discover
-from scones.local.server import LocalAWS
 from scones.plan_testing import Plan, Planner, PlanRejected
 from scones.toolchain.binary import find_terraform
 from tests.terraform import refusals
@@ -65,13 +63,6 @@ def terraform_message(text: str) -> str:
 def tf_env(scones_planner: Planner) -> dict[str, str]:
     """Environment of the terraform commands that are not plans (fmt, validate, apply): the plugin's."""
     return dict(scones_planner.environment())
-
-
-@pytest.fixture(scope="package")
-def emulator() -> Iterator[LocalAWS]:
-    """The in-process emulator test_apply_local applies to (plans use the plugin's own emulator process)."""
-    with LocalAWS() as aws:
-        yield aws
 
 
 @pytest.fixture(scope="package")

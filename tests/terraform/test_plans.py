@@ -561,8 +561,9 @@ def test_root_outputs_name_what_is_built(env_plan: Callable[[str], Plan], env: s
     # model.auto.tfvars.json is not committed: the state's outputs record the model (docs/model-record.md).
     model = base_vars(env, with_model=True)
     assert (stack["model_data_url"], stack["model_image_uri"]) == (model["model_data_url"], model["model_image_uri"])
-    # Read back from the created resources, so known after apply (test_apply_local checks their values); the
-    # endpoint configuration's name is generated from a prefix: `scones release` verifies the endpoint against it.
+    # Read back from the created resources, so known after apply (tests/e2e/test_stack_changes.py checks their
+    # values); the endpoint configuration's name is generated from a prefix: `scones release` verifies the
+    # endpoint against it.
     unknown = plan.raw["output_changes"]["stack"]["after_unknown"]
     assert {"sns_topic_arn", "state_machine_arn", "sagemaker_role_arn", "lambda_function_arns"} <= set(unknown)
     assert unknown.get("endpoint_config_name") is True
