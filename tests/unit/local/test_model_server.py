@@ -218,8 +218,9 @@ def test_update_endpoint_serves_the_new_config_s_model(aws: LocalAWS, artifact: 
 
 
 def test_update_endpoint_to_a_missing_config_is_a_validation_error(aws: LocalAWS, artifact: bytes) -> None:
+    deploy_endpoint(aws.url, "update-missing", "updated-to-nothing", artifact, None)  # its own: any test order
     sagemaker = client("sagemaker", aws.url)
     with pytest.raises(sagemaker.exceptions.ClientError) as raised:
-        sagemaker.update_endpoint(EndpointName="redeployed", EndpointConfigName="no-such-config")
+        sagemaker.update_endpoint(EndpointName="updated-to-nothing", EndpointConfigName="no-such-config")
     assert raised.value.response["Error"]["Code"] == "ValidationException"
     assert "no-such-config" in raised.value.response["Error"]["Message"]
