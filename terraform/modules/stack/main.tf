@@ -372,3 +372,21 @@ module "batch" {
   # No depends_on: it would defer the role's policy document to apply time; nothing of the batch is used
   # before an execution starts, and creating the state machine needs neither the functions nor the bucket.
 }
+
+# One dashboard per stack (terraform/modules/dashboard): the workflow's outcomes, the drift signal against its
+# alarm's threshold, the endpoint, every function's errors and throttles, and the state of every alarm.
+module "dashboard" {
+  source = "../dashboard"
+
+  name              = local.p
+  partition         = var.partition
+  region            = var.region
+  account_id        = var.account_id
+  state_machine_arn = local.state_machine_arn
+  functions         = local.function_names
+  watched_metrics   = module.alarms.watched_metrics
+  endpoint          = module.endpoint.enabled ? { name = local.names.endpoint, variant_name = module.endpoint.variant_name } : null
+  # The REST API's name and stage once the stack has one (null: no API widgets).
+  api         = null
+  alarm_names = concat(module.alarms.alarm_names, module.events.alarm_names)
+}
