@@ -44,6 +44,7 @@ from scones.local.runtime.model_server import ModelServer
 from scones.local.services import (
     application_autoscaling,
     cloudwatch_alarms,
+    cloudwatch_dashboards,
     eventbridge,
     lambda_,
     s3,
@@ -70,6 +71,7 @@ MOTO_EXTENSIONS: tuple[Callable[[], None], ...] = (
     s3_events.install,
     sqs_lambda.install,
     cloudwatch_alarms.install,
+    cloudwatch_dashboards.install,
     speedups.install,
 )
 
