@@ -125,6 +125,7 @@ def test_the_low_confidence_share_is_drawn_against_its_alarms_threshold(
     (watched,) = [q["metric"][0] for q in alarm["metric_query"] if q["metric"] and q["id"] == "low_confidence"]
     share = _graph(_body(plan), "Low-confidence share")
     assert share["annotations"]["horizontal"][0]["value"] == alarm["threshold"]
+    assert f"alarm above {alarm['threshold'] * 100:.4g}% " in share["title"]
     assert share["period"] == watched["period"] and share["stat"] == watched["stat"] == "Average"
     assert (watched["namespace"], watched["metric_name"], frozenset(watched["dimensions"].items())) in _metrics(share)
 

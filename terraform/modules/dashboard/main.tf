@@ -29,7 +29,7 @@ locals {
   }
 
   low_confidence = {
-    title  = "Low-confidence share (drift signal; alarm above ${local.w.low_confidence.threshold * 100}% with at least ${local.w.low_confidence.min_predictions} predictions per ${local.w.low_confidence.period / 60} min)"
+    title  = "Low-confidence share (drift signal; alarm above ${format("%.4g", local.w.low_confidence.threshold * 100)}% with at least ${local.w.low_confidence.min_predictions} predictions per ${local.w.low_confidence.period / 60} min)"
     stat   = "Average"
     period = local.w.low_confidence.period
     metrics = [
