@@ -15,10 +15,13 @@ behaviour too, so a step allows transitions to OK, never an unexpected one to AL
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import pytest
+from botocore.config import Config
 
 from scones.local.alarms import ALARM, EXTRA_PERIODS, OK, AlarmEvaluation, evaluate_remote, in_alarm
 from scones.local.fault_api import FaultClient
@@ -150,3 +153,72 @@ def test_normal_traffic_leaves_every_alarm_ok_and_each_fault_flips_its_own(stack
     later = _evaluate(stack, datetime.now(UTC) + timedelta(hours=1 + EXTRA_PERIODS + 1))
     assert {name: e.new_state for name, e in later.items() if e.new_state != OK} == {}
     assert _changed(later) == {name.removeprefix(PREFIX): OK for name in alarming}
+
+
+# Metrics a dashboard widget draws that this workload cannot make the stack publish, each with why. The test
+# requires them absent (a workload that starts publishing one must take it off this list) and the rest present.
+NOT_PUBLISHED_BY_THE_WORKLOAD = {
+    # Step Functions counts ExecutionsTimedOut only when an execution times out ("Execution metrics",
+    # https://docs.aws.amazon.com/step-functions/latest/dg/procedure-cw-metrics.html), and no execution here
+    # runs for the workflow's timeout. The workflow-timeouts alarm watches the same metric (checked below).
+    ("AWS/States", "ExecutionsTimedOut"),
+}
+
+
+def _drawn_metrics(body: dict[str, Any]) -> set[tuple[str, str, frozenset[tuple[str, str]]]]:
+    """(namespace, name, dimensions) of every metric a metric widget draws; math expressions left out (their
+    inputs are metrics of the same widget)."""
+    drawn = set()
+    for widget in body["widgets"]:
+        for entry in widget["properties"].get("metrics", []) if widget["type"] == "metric" else []:
+            fields = [field for field in entry if not isinstance(field, dict)]
+            if fields:
+                drawn.add((fields[0], fields[1], frozenset(zip(fields[2::2], fields[3::2], strict=True))))
+    return drawn
+
+
+def test_every_metric_the_dashboard_draws_is_one_the_stack_publishes(stack: Stack) -> None:
+    """The dashboard is checked against what the emulator publishes (ListMetrics), as CloudWatch would draw
+    it: a metric renamed in the stack or in the emulator breaks this test, not silently the dashboard."""
+    # No retries: the SDK retries a throttled call, which the one-time fault would then let through.
+    lambda_ = stack.deployment.session().client("lambda", config=Config(retries={"total_max_attempts": 1}))
+    faults = FaultClient(stack.deployment.config.url)
+    functions = {key: _function(stack, key) for key in stack.deployment.outputs["lambda_function_arns"]}
+    # A confident image, a low-confidence one and one out of distribution: executions that succeed and fail,
+    # each kind of rejection, the endpoint's invocations and latency.
+    _run(stack, "red", "purple", "green")
+    # The starter is not invoked in the local root (ingestion off): an empty batch of queue messages.
+    lambda_.invoke(FunctionName=functions["start_classification"], Payload=json.dumps({"Records": []}))
+    # Lambda counts Throttles only for a throttled call: one per function.
+    for name in functions.values():
+        faults.add(LambdaThrottle(name), count=1)
+        with pytest.raises(lambda_.exceptions.TooManyRequestsException):
+            lambda_.invoke(FunctionName=name, Payload=b"{}")
+    faults.clear()
+
+    cloudwatch = stack.client("cloudwatch")
+    name = "scones-local"
+    assert stack.deployment.outputs["dashboard_url"].endswith(f"#dashboards:name={name}")
+    body = json.loads(cloudwatch.get_dashboard(DashboardName=name)["DashboardBody"])
+    drawn = _drawn_metrics(body)
+    assert {ns for ns, _, _ in drawn} == {"AWS/States", "AWS/SageMaker", "AWS/Lambda", "SconesUnlimited"}
+    published = {
+        (m["Namespace"], m["MetricName"], frozenset((d["Name"], d["Value"]) for d in m.get("Dimensions", [])))
+        for page in cloudwatch.get_paginator("list_metrics").paginate()
+        for m in page["Metrics"]
+    }
+    expected_absent = {m for m in drawn if m[:2] in NOT_PUBLISHED_BY_THE_WORKLOAD}
+    assert sorted(drawn - published - expected_absent) == []
+    assert expected_absent and not expected_absent & published
+    timeouts = cloudwatch.describe_alarms(AlarmNames=[f"{PREFIX}workflow-timeouts"])["MetricAlarms"][0]
+    assert {
+        (
+            timeouts["Namespace"],
+            timeouts["MetricName"],
+            frozenset((d["Name"], d["Value"]) for d in timeouts["Dimensions"]),
+        )
+    } == expected_absent
+
+    # The alarm status widget lists every alarm the stack has.
+    (alarms,) = [w["properties"]["alarms"] for w in body["widgets"] if w["type"] == "alarm"]
+    assert sorted(alarms) == sorted(a["AlarmArn"] for a in cloudwatch.describe_alarms()["MetricAlarms"])

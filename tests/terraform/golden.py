@@ -179,6 +179,13 @@ INTENDED_CHANGES |= {
         ("dev", "prod"),
     ),
 }
+INTENDED_ADDITIONS |= {
+    "module.stack.module.dashboard.aws_cloudwatch_dashboard.this": (
+        "issue 21: one CloudWatch dashboard per environment (workflow outcomes, drift share, endpoint, Lambda "
+        "errors and throttles, every alarm)",
+        ENVS,
+    ),
+}
 # Resources removed on purpose since the records were taken: old address -> (why, the roots that lose it).
 # An upgrade destroys them; the address comparison expects exactly these to be gone.
 _LOCAL_ONLY_FOR_COUNTING = (

@@ -113,6 +113,13 @@ def test_a_fourth_function_gets_its_function_role_logs_alarms_and_workflow_state
     # The drift alarm still watches the confidence filter, whatever functions there are.
     share = {q["id"]: q for q in alarms[f"{PREFIX}-low-confidence-share"]["metric_query"]}
     assert share["low_confidence"]["metric"][0]["dimensions"] == {"FunctionName": f"{PREFIX}-filter-low-confidence"}
+    # The dashboard draws its errors and throttles, and its alarms are in the alarm status widget.
+    widgets = json.loads(plan.one("aws_cloudwatch_dashboard")["dashboard_body"])["widgets"]
+    drawn = [m for w in widgets if w["type"] == "metric" for m in w["properties"]["metrics"]]
+    assert ["AWS/Lambda", "Errors", "FunctionName", name, {"label": "Errors"}] in drawn
+    assert ["AWS/Lambda", "Throttles", "FunctionName", name, {"label": "Throttles"}] in drawn
+    (listed,) = [w["properties"]["alarms"] for w in widgets if w["type"] == "alarm"]
+    assert {arn.rsplit(":", 1)[-1] for arn in listed} == set(alarms)
 
     workflow = plan.of_type("aws_sfn_state_machine")["module.stack.module.workflow.aws_sfn_state_machine.this"]
     states = json.loads(workflow["definition"])["States"]

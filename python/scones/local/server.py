@@ -47,6 +47,7 @@ from scones.local.services import (
     apigateway,
     application_autoscaling,
     cloudwatch_alarms,
+    cloudwatch_dashboards,
     eventbridge,
     lambda_,
     s3,
@@ -73,6 +74,7 @@ MOTO_EXTENSIONS: tuple[Callable[[], None], ...] = (
     s3_events.install,
     sqs_lambda.install,
     cloudwatch_alarms.install,
+    cloudwatch_dashboards.install,
     speedups.install,
 )
 

@@ -60,3 +60,8 @@ output "ingest_prefix" {
   description = "Key prefix whose image uploads are classified as they arrive; null with ingestion off."
   value       = module.stack.ingest_prefix
 }
+
+output "dashboard_url" {
+  description = "The stack's CloudWatch dashboard in the console."
+  value       = module.stack.dashboard_url
+}

@@ -2,3 +2,8 @@ output "stack" {
   description = "Every output of the stack: bucket names, topic, state machine, endpoint, function and role ARNs, alarms, region (see terraform/modules/stack/README.md)."
   value       = module.stack
 }
+
+output "dashboard_url" {
+  description = "The stack's CloudWatch dashboard in the console."
+  value       = module.stack.dashboard_url
+}

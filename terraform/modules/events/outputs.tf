@@ -27,3 +27,8 @@ output "ingest_prefix" {
   description = "Key prefix of the data bucket whose image uploads are classified; null when ingestion is disabled."
   value       = local.enabled ? var.ingestion.prefix : null
 }
+
+output "alarm_names" {
+  description = "Names of the alarms this module created (the dead-letter queue's, when ingestion is on)."
+  value       = aws_cloudwatch_metric_alarm.dead_letters[*].alarm_name
+}

@@ -94,6 +94,9 @@ locals {
   serves_builtin_algorithm = var.model_image_uri != null ? can(regex("/image-classification:", var.model_image_uri)) : var.model_serving == "image-classification"
   endpoint_accept          = local.serves_builtin_algorithm ? "application/json" : "application/vnd.scones.prediction+json"
 
+  # The endpoint the alarms watch and the dashboard draws; null while none is deployed.
+  watched_endpoint = module.endpoint.enabled ? { name = local.names.endpoint, variant_name = module.endpoint.variant_name } : null
+
   function_names = { for key, _ in local.functions : key => "${local.p}-${replace(key, "_", "-")}" }
   function_arns  = { for key, name in local.function_names : key => "arn:${var.partition}:lambda:${var.region}:${var.account_id}:function:${name}" }
 }
@@ -235,7 +238,7 @@ module "alarms" {
   state_machine_arn                = local.state_machine_arn
   functions                        = { for key, name in local.function_names : key => { name = name } }
   confidence_metrics_function_name = local.function_names[local.confidence_filter]
-  endpoint                         = module.endpoint.enabled ? { name = local.names.endpoint, variant_name = module.endpoint.variant_name } : null
+  endpoint                         = local.watched_endpoint
   thresholds                       = var.alarm_thresholds
   tags                             = var.tags
 
@@ -371,4 +374,22 @@ module "batch" {
   tags                           = var.tags
   # No depends_on: it would defer the role's policy document to apply time; nothing of the batch is used
   # before an execution starts, and creating the state machine needs neither the functions nor the bucket.
+}
+
+# One dashboard per stack (terraform/modules/dashboard): the workflow's outcomes, the drift signal against its
+# alarm's threshold, the endpoint, every function's errors and throttles, and the state of every alarm.
+module "dashboard" {
+  source = "../dashboard"
+
+  name              = local.p
+  partition         = var.partition
+  region            = var.region
+  account_id        = var.account_id
+  state_machine_arn = local.state_machine_arn
+  functions         = local.function_names
+  watched_metrics   = module.alarms.watched_metrics
+  endpoint          = local.watched_endpoint
+  # The REST API's name and stage once the stack has one (null: no API widgets).
+  api         = null
+  alarm_names = concat(module.alarms.alarm_names, module.events.alarm_names)
 }

@@ -147,3 +147,8 @@ output "batch_results_prefix" {
   description = "Key prefix of the data bucket the batches write their results under."
   value       = module.batch.results_prefix
 }
+
+output "dashboard_url" {
+  description = "The stack's CloudWatch dashboard in the console."
+  value       = module.dashboard.dashboard_url
+}
