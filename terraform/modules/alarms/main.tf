@@ -161,7 +161,7 @@ locals {
       period          = local.t.low_confidence_period_seconds
       min_predictions = local.t.low_confidence_min_predictions
       label           = "Share of predictions below the confidence threshold"
-      description     = "More than ${local.t.low_confidence_share * 100}% of predictions fell below the confidence threshold: the input distribution may have drifted away from what the model was trained on."
+      description     = "More than ${format("%.4g", local.t.low_confidence_share * 100)}% of predictions fell below the confidence threshold: the input distribution may have drifted away from what the model was trained on."
     }
     # 0 when the endpoint gave no score (the built-in algorithm): such images are never counted as flagged.
     "out-of-distribution" = {
@@ -171,7 +171,7 @@ locals {
       period          = local.t.out_of_distribution_period_seconds
       min_predictions = local.t.out_of_distribution_min_predictions
       label           = "Share of images flagged as out of distribution"
-      description     = "More than ${local.t.out_of_distribution_share * 100}% of images were flagged as unlike the training images (not a bicycle or motorcycle photo, a blank or broken-camera frame): a camera or upload path may have gone wrong."
+      description     = "More than ${format("%.4g", local.t.out_of_distribution_share * 100)}% of images were flagged as unlike the training images (not a bicycle or motorcycle photo, a blank or broken-camera frame): a camera or upload path may have gone wrong."
     }
   }
 }
