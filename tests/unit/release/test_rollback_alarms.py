@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Iterator
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -64,6 +64,14 @@ class FakeClock:
         self.slept += seconds
 
 
+@pytest.fixture
+def clock(monkeypatch: pytest.MonkeyPatch) -> FakeClock:
+    """The release's wait on a test clock: each sleep moves it on, and the alarms are evaluated at its time."""
+    fake = FakeClock(datetime.now(UTC) + timedelta(seconds=30))
+    monkeypatch.setattr(alarms, "CLOCK", alarms.Clock(fake.now, fake.sleep))
+    return fake
+
+
 def _state(url: str, alarm: str) -> str:
     return str(client("cloudwatch", url).describe_alarms(AlarmNames=[alarm])["MetricAlarms"][0]["StateValue"])
 
@@ -83,13 +91,9 @@ def test_alarms_forced_to_ok_fire_again_at_the_next_evaluation_and_roll_the_rest
     assert "rolled back" in described["FailureReason"] and update.alarm in described["FailureReason"]
 
 
-def test_the_rollback_waits_until_the_candidates_errors_left_the_alarms_range(
-    aws: LocalAWS, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_the_rollback_waits_until_the_candidates_errors_left_the_alarms_range(aws: LocalAWS, clock: FakeClock) -> None:
     endpoint = "waited"
     update = _failed_canary(aws.url, endpoint)
-    clock = FakeClock(update.started + timedelta(seconds=30))
-    monkeypatch.setattr(alarms, "CLOCK", alarms.Clock(clock.now, clock.sleep))
     lines: list[str] = []
 
     alarms.wait_until_clear(make_session(endpoint_url=aws.url), [update.alarm], emulator_url=aws.url, echo=lines.append)
@@ -108,13 +112,9 @@ def test_the_rollback_waits_until_the_candidates_errors_left_the_alarms_range(
     assert "FailureReason" not in described
 
 
-def test_alarms_that_do_not_clear_in_time_stop_the_rollback_naming_them(
-    aws: LocalAWS, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_alarms_that_do_not_clear_in_time_stop_the_rollback_naming_them(aws: LocalAWS, clock: FakeClock) -> None:
     endpoint = "still-firing"
     update = _failed_canary(aws.url, endpoint)
-    clock = FakeClock(update.started + timedelta(seconds=30))
-    monkeypatch.setattr(alarms, "CLOCK", alarms.Clock(clock.now, clock.sleep))
 
     with pytest.raises(alarms.AlarmsStillFiringError, match=update.alarm) as raised:
         alarms.wait_until_clear(
