@@ -259,13 +259,11 @@ def test_a_candidate_failing_in_serving_trips_a_rollback_alarm_during_the_canary
     # whose sleeps move it on, evaluating the emulator's alarms at the later times; the restore then bakes
     # with the candidate's errors out of the alarm's range.
     waited: list[float] = []
-    moment = [datetime.now(UTC)]
 
-    def sleep(seconds: float) -> None:
-        waited.append(seconds)
-        moment[0] += timedelta(seconds=seconds)
+    def now() -> datetime:  # the real time, moved on by the sleeps the wait did not take
+        return datetime.now(UTC) + timedelta(seconds=sum(waited))
 
-    monkeypatch.setattr(alarms, "CLOCK", alarms.Clock(lambda: moment[0], sleep))
+    monkeypatch.setattr(alarms, "CLOCK", alarms.Clock(now, waited.append))
     failing = _copy(stack, released["candidate"]["model_data_url"], "fails-in-serving", FAILS_IN_SERVING)
     failed_requests: list[int] = []
 
