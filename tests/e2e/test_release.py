@@ -256,8 +256,9 @@ def test_a_candidate_failing_in_serving_trips_a_rollback_alarm_during_the_canary
 ) -> None:
     previous, before = released["registry"]["arn"], stack.serving_config()
     # The rollback waits for CloudWatch to clear the alarm the candidate tripped (issue 19): on a test clock
-    # whose sleeps move it on, evaluating the emulator's alarms at the later times; the restore then bakes
-    # with the candidate's errors out of the alarm's range.
+    # whose sleeps move it on, evaluating the emulator's alarms at the later times. (The player evaluates the
+    # restore's bake at its end, past the candidate's errors either way: that an alarm forced to OK fires again
+    # within the bake and undoes the restore is shown in tests/unit/release/test_rollback_alarms.py.)
     waited: list[float] = []
 
     def now() -> datetime:  # the real time, moved on by the sleeps the wait did not take
