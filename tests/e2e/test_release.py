@@ -20,6 +20,7 @@ import json
 import tarfile
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -33,7 +34,7 @@ from scones.deploy import StackConfig, apply_stack
 from scones.local import control
 from scones.local.alarms import evaluate_remote
 from scones.paths import repo_root
-from scones.release import registry
+from scones.release import alarms, registry
 from scones.release.terraform import Terraform
 from scones.release.workspace import workspace_for
 from scones.workflow import Outcome, run_executions
@@ -57,9 +58,7 @@ def predict_fn(data, model):
         raise RuntimeError("this candidate cannot serve in the serving container")
     return _evaluated_predict_fn(data, model)
 """
-# prod's rollout on the emulator: a canary of one of two instances. A baking period longer than the alarms'
-# evaluation range (three 300 s periods) lets the release's own redeploy of the previous model, after a
-# rollback, bake on a clock past the candidate's errors.
+# prod's rollout on the emulator: a canary of one of two instances, with a baking period of 1200 s.
 CANARY = {
     "traffic_routing": "CANARY",
     "step": {"type": "INSTANCE_COUNT", "value": 1},
@@ -253,9 +252,19 @@ def _copy(stack: ReleaseStack, model_data_url: str, name: str, serving_code_suff
 
 
 def test_a_candidate_failing_in_serving_trips_a_rollback_alarm_during_the_canary_and_is_rolled_back(
-    stack: ReleaseStack, released: dict[str, Any], tmp_path: Path
+    stack: ReleaseStack, released: dict[str, Any], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     previous, before = released["registry"]["arn"], stack.serving_config()
+    # The rollback waits for CloudWatch to clear the alarm the candidate tripped (issue 19): on a test clock
+    # whose sleeps move it on, evaluating the emulator's alarms at the later times. (The player evaluates the
+    # restore's bake at its end, past the candidate's errors either way: that an alarm forced to OK fires again
+    # within the bake and undoes the restore is shown in tests/unit/release/test_rollback_alarms.py.)
+    waited: list[float] = []
+
+    def now() -> datetime:  # the real time, moved on by the sleeps the wait did not take
+        return datetime.now(UTC) + timedelta(seconds=sum(waited))
+
+    monkeypatch.setattr(alarms, "CLOCK", alarms.Clock(now, waited.append))
     failing = _copy(stack, released["candidate"]["model_data_url"], "fails-in-serving", FAILS_IN_SERVING)
     failed_requests: list[int] = []
 
@@ -279,6 +288,9 @@ def test_a_candidate_failing_in_serving_trips_a_rollback_alarm_during_the_canary
     # verify caught what the provider recorded as a success: the endpoint is back on its old configuration.
     assert f"it serves endpoint configuration {before}, not" in result.output
     assert "rollback alarm(s) in ALARM: scones-local-endpoint-5xx" in result.output
+    # Not forced to OK: the restore waited until the errors left the alarm's range (three 300 s periods).
+    assert "waiting for the candidate's errors to leave the alarms' range" in result.output
+    assert 0 < sum(waited) <= 1500
     assert f"rolled back to {previous}" in result.output
     report = stack.last_report()
     assert report["status"] == "rolled_back"

@@ -1,4 +1,5 @@
-"""Which of the endpoint's rollback alarms are in ALARM: the reason a failed release names.
+"""The endpoint's rollback alarms: which are in ALARM (the reason a failed release names), and waiting for
+them to clear before a rollback redeploys the previous model.
 
 The rollback alarms are the ones the endpoint's deployment configuration lists
 (`LastDeploymentConfig.AutoRollbackConfiguration.Alarms` of DescribeEndpoint), read from the endpoint
@@ -8,12 +9,17 @@ alarms by itself; the emulator only when asked (docs/emulator.md), so a local re
 
 from __future__ import annotations
 
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
 from scones.local.alarms import evaluate_remote
 from scones.local.emulator_api import EmulatorApiError
+from scones.release.errors import ReleaseError
 
 
 def rollback_alarm_names(described_endpoint: dict[str, Any]) -> list[str]:
@@ -37,14 +43,56 @@ def alarms_in_alarm(session: Any, endpoint_name: str, *, emulator_url: str | Non
     return sorted(alarm["AlarmName"] for alarm in answer.get("MetricAlarms", []) if alarm["StateValue"] == "ALARM")
 
 
-def reset_for_rollback(session: Any, names: list[str], reason: str) -> None:
-    """Set the rollback alarms the candidate tripped back to OK before the previous model is deployed
-    again: an endpoint update started while one of them is in ALARM is rolled back at once, so the
-    restore itself would be undone. CloudWatch re-evaluates them at their next period and they fire
-    again if the restored model fails too ("SetAlarmState",
-    https://docs.aws.amazon.com/AmazonCloudWatch/latest/APIReference/API_SetAlarmState.html)."""
+class AlarmsStillFiringError(ReleaseError):
+    """The candidate's errors did not leave the rollback alarms' evaluation range in time."""
+
+
+@dataclass(frozen=True)
+class Clock:
+    now: Callable[[], datetime]
+    sleep: Callable[[float], None]
+
+
+CLOCK = Clock(lambda: datetime.now(UTC), time.sleep)  # tests replace it: the emulator's test clock
+POLL_SECONDS = 60.0  # CloudWatch evaluates a metric alarm about once a minute
+
+
+def wait_until_clear(
+    session: Any,
+    names: list[str],
+    *,
+    emulator_url: str | None = None,
+    timeout_seconds: float = 1800.0,
+    echo: Callable[[str], None] = lambda line: None,
+) -> None:
+    """Wait until CloudWatch's own evaluation has none of the rollback alarms `names` in ALARM, before the
+    previous model is deployed again.
+
+    SageMaker rolls a deployment back when a rollback alarm is in ALARM while it runs ("If any alarms are
+    tripped during a deployment, SageMaker rolls back the deployment", AutoRollbackConfig,
+    https://docs.aws.amazon.com/sagemaker/latest/APIReference/API_AutoRollbackConfig.html; "Auto-Rollback
+    Configuration and Monitoring", https://docs.aws.amazon.com/sagemaker/latest/dg/deployment-guardrails-configuration.html).
+    Forcing the alarms to OK with SetAlarmState does not help: it sets the state "temporarily ... Metric alarms
+    return to their actual state quickly" (SetAlarmState,
+    https://docs.aws.amazon.com/AmazonCloudWatch/latest/APIReference/API_SetAlarmState.html), so while the
+    candidate's errors are inside the alarm's evaluation range CloudWatch's next evaluation puts it back in
+    ALARM during the restore's baking period and SageMaker undoes the restore. So the restore starts once the
+    errors have aged out; AlarmsStillFiringError (nothing redeployed) after `timeout_seconds`."""
     cloudwatch = session.client("cloudwatch")
-    for name in names:
-        cloudwatch.set_alarm_state(
-            AlarmName=name, StateValue="OK", StateReason=f"scones release rollback: {reason}"[:1023]
-        )
+    clock = CLOCK
+    deadline = clock.now() + timedelta(seconds=timeout_seconds)
+    while True:
+        now = clock.now()
+        if emulator_url is not None:
+            evaluate_remote(emulator_url, at=now)
+        answer = cloudwatch.describe_alarms(AlarmNames=names)
+        firing = sorted(a["AlarmName"] for a in answer.get("MetricAlarms", []) if a["StateValue"] == "ALARM")
+        if not firing:
+            return
+        if now >= deadline:
+            raise AlarmsStillFiringError(
+                f"rollback alarm(s) {', '.join(firing)} still in ALARM after {int(timeout_seconds)} s: the "
+                "previous model was not redeployed (SageMaker would roll the restore back at once)"
+            )
+        echo(f"  waiting for the candidate's errors to leave the alarms' range: {', '.join(firing)} in ALARM")
+        clock.sleep(POLL_SECONDS)

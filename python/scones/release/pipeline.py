@@ -367,7 +367,9 @@ class Release:
         def body() -> tuple[str, str, Any]:
             update_tfvars(self.workspace.tfvars_file, restored)
             if self.fired_alarms:
-                alarms.reset_for_rollback(self.session, self.fired_alarms, reason)
+                alarms.wait_until_clear(
+                    self.session, self.fired_alarms, emulator_url=self.workspace.endpoint_url, echo=self.echo
+                )
             plan_file = self.run.folder / "rollback.tfplan"
             self.terraform.plan(plan_file)
             write_summary(plan_file, self.terraform.show_json(plan_file))
