@@ -147,3 +147,28 @@ output "batch_results_prefix" {
   description = "Key prefix of the data bucket the batches write their results under."
   value       = module.batch.results_prefix
 }
+
+output "api_rest_api_id" {
+  description = "ID of the classification REST API."
+  value       = module.api.rest_api_id
+}
+
+output "api_stage_name" {
+  description = "Stage of the classification API."
+  value       = module.api.stage_name
+}
+
+output "api_invoke_url" {
+  description = "Invoke URL of the classification API's stage; POST <api_invoke_url>/classify."
+  value       = module.api.invoke_url
+}
+
+output "api_state_machine_arn" {
+  description = "The EXPRESS classification workflow the API runs."
+  value       = module.api.state_machine_arn
+}
+
+output "api_key_ids" {
+  description = "API key ID per consuming team (the values are secret: `aws apigateway get-api-key --api-key ID --include-value`, or the local root's api_key output)."
+  value       = module.api.api_key_ids
+}
