@@ -23,6 +23,7 @@ import re
 import uuid
 from typing import Any
 
+from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
 from lambda_common import images
@@ -45,6 +46,10 @@ CLIENT_ERRORS = {
     "InvalidImageError": 400,
     "ImageNotFoundError": 404,
 }
+# botocore sends StartSyncExecution to the host sync-<endpoint> (the operation's hostPrefix), which is AWS's
+# sync-states.<region>.amazonaws.com; an endpoint override (AWS_ENDPOINT_URL, which Lambda on AWS never sets,
+# the local emulator does) is one fixed host, so the prefix is not injected there (as scones.aws.EndpointSession).
+_OVERRIDE = Config(inject_host_prefix=False)
 _S3_URI = re.compile(r"^s3://(?P<bucket>[a-z0-9][a-z0-9.-]{1,61}[a-z0-9])/(?P<key>.+)$")
 
 
@@ -174,7 +179,8 @@ def handler(event: Any, context: Any) -> dict[str, Any]:
             body, bucket=bucket, prefix=os.environ.get("STAGING_PREFIX", "api"), request_id=request_id
         )
         try:
-            execution = client("stepfunctions").start_sync_execution(
+            states = client("stepfunctions", _OVERRIDE if os.environ.get("AWS_ENDPOINT_URL") else None)
+            execution = states.start_sync_execution(
                 stateMachineArn=state_machine, name=request_id, input=json.dumps(record)
             )
         except (ClientError, BotoCoreError) as exc:

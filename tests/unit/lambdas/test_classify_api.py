@@ -55,7 +55,11 @@ def run(
 ) -> tuple[int, dict[str, Any], FakeStates]:
     states = FakeStates(ending)
     real_client = app.client
-    monkeypatch.setattr(app, "client", lambda service: states if service == "stepfunctions" else real_client(service))
+    monkeypatch.setattr(
+        app,
+        "client",
+        lambda service, config=None: states if service == "stepfunctions" else real_client(service, config),
+    )
     event = {"body": body if isinstance(body, str) else json.dumps(body), "requestContext": {"requestId": "req-1"}}
     answer = app.handler(event, None)
     return answer["statusCode"], json.loads(answer["body"]), states
