@@ -273,14 +273,16 @@ def test_demo_stages_after_deploy_write_the_summary(stack: Stack, observed: Obse
     # Other tests of this module fail executions on purpose, so which alarms fire depends on the
     # order; that they are this stack's alarms does not (tests/e2e/test_alarms.py has the states).
     deployed = {alarm["AlarmName"] for alarm in stack.client("cloudwatch").describe_alarms()["MetricAlarms"]}
-    assert set(summary["alarms_in_alarm"]) <= deployed and len(deployed) == 14  # 12 + the starter's two
+    assert (
+        set(summary["alarms_in_alarm"]) <= deployed and len(deployed) == 19
+    )  # 12, the starter's two, the API function's two, the API's three
 
 
 def test_bench_measures_a_deployed_stack(stack: Stack, observed: Observed) -> None:
     """What `scones bench` measures once the stack is up (a few runs rather than its 50 and 100)."""
     from scones.bench import format_table, measure
 
-    results = measure(stack.deployment, latency_runs=3, warmup=1, batch=4, batch_map=6)
+    results = measure(stack.deployment, latency_runs=3, warmup=1, batch=4, batch_map=6, api_callers=4)
     # The same accuracy as the deployed model's own answers on every test image.
     correct = [
         CLASS_NAMES[probabilities.index(max(probabilities))] == key.split("/")[-2]
@@ -295,7 +297,10 @@ def test_bench_measures_a_deployed_stack(stack: Stack, observed: Observed) -> No
     metrics = stack.deployment.train_metrics
     assert results["train_seconds"] == metrics["train_seconds"]
     assert results["train_peak_rss_mb"] == metrics.get("peak_rss_mb")  # training's own measurement
-    assert "workflow_p50_ms" in format_table(results)
+    assert 0 < results["api_p50_ms"] <= results["api_p95_ms"] and results["api_rps_4"] > 0
+    assert results["api_requests"] == 3 + 8  # the single requests and 4 callers' two each
+    table = format_table(results)
+    assert "workflow_p50_ms" in table and "api_p50_ms" in table
 
 
 def test_a_blank_frame_and_noise_are_rejected_by_the_real_models_guard(stack: Stack, observed: Observed) -> None:

@@ -192,13 +192,19 @@ data "aws_iam_policy_document" "cloudwatch" {
     actions = [
       "logs:CreateLogGroup",
       "logs:CreateLogStream",
-      "logs:DescribeLogGroups",
       "logs:DescribeLogStreams",
       "logs:PutLogEvents",
       "logs:GetLogEvents",
       "logs:FilterLogEvents",
     ]
     resources = ["${local.arn_prefix}:logs:${var.region}:${var.account_id}:log-group:*"]
+  }
+
+  statement {
+    sid = "ListLogGroups"
+    # DescribeLogGroups has no resource-level permissions: "*" is its only resource.
+    actions   = ["logs:DescribeLogGroups"]
+    resources = ["*"]
   }
 }
 
@@ -307,38 +313,23 @@ resource "aws_api_gateway_usage_plan_key" "team" {
 
 # The Average of 4XXError/5XXError is the share of requests that ended so ("Amazon API Gateway dimensions and
 # metrics", https://docs.aws.amazon.com/apigateway/latest/developerguide/api-gateway-metrics-and-dimensions.html).
-resource "aws_cloudwatch_metric_alarm" "rate" {
+resource "aws_cloudwatch_metric_alarm" "this" {
   for_each = {
-    "4xx-rate" = { metric = "4XXError", threshold = var.alarm_thresholds.client_error_rate, what = "requests answered 4xx (bad input, denied, throttled)" }
-    "5xx-rate" = { metric = "5XXError", threshold = var.alarm_thresholds.server_error_rate, what = "requests answered 5xx (workflow or endpoint failures)" }
+    "4xx-rate"    = { metric = "4XXError", statistic = "Average", threshold = var.alarm_thresholds.client_error_rate, what = "share of requests answered 4xx (bad input, denied, throttled)" }
+    "5xx-rate"    = { metric = "5XXError", statistic = "Average", threshold = var.alarm_thresholds.server_error_rate, what = "share of requests answered 5xx (workflow or endpoint failures)" }
+    "latency-p95" = { metric = "Latency", statistic = null, threshold = var.alarm_thresholds.latency_p95_ms, what = "p95 latency (ms)" }
   }
 
   alarm_name          = "${var.name}-${each.key}"
-  alarm_description   = "Share of ${var.name} ${var.stage_name} ${each.value.what} above ${each.value.threshold}."
+  alarm_description   = "${var.name} ${var.stage_name}: ${each.value.what} above ${each.value.threshold}."
   namespace           = "AWS/ApiGateway"
   metric_name         = each.value.metric
   dimensions          = local.api_metric_d
-  statistic           = "Average"
+  statistic           = each.value.statistic
+  extended_statistic  = each.value.statistic == null ? "p95" : null
   period              = var.alarm_thresholds.period_seconds
   evaluation_periods  = var.alarm_thresholds.evaluation_periods
   threshold           = each.value.threshold
-  comparison_operator = "GreaterThanThreshold"
-  treat_missing_data  = "notBreaching"
-  alarm_actions       = [var.alarm_topic_arn]
-  ok_actions          = [var.alarm_topic_arn]
-  tags                = var.tags
-}
-
-resource "aws_cloudwatch_metric_alarm" "latency" {
-  alarm_name          = "${var.name}-latency-p95"
-  alarm_description   = "p95 latency of ${var.name} ${var.stage_name} above ${var.alarm_thresholds.latency_p95_ms} ms."
-  namespace           = "AWS/ApiGateway"
-  metric_name         = "Latency"
-  dimensions          = local.api_metric_d
-  extended_statistic  = "p95"
-  period              = var.alarm_thresholds.period_seconds
-  evaluation_periods  = var.alarm_thresholds.evaluation_periods
-  threshold           = var.alarm_thresholds.latency_p95_ms
   comparison_operator = "GreaterThanThreshold"
   treat_missing_data  = "notBreaching"
   alarm_actions       = [var.alarm_topic_arn]

@@ -30,5 +30,5 @@ output "api_key_ids" {
 
 output "alarm_names" {
   description = "The API's alarms (4xx rate, 5xx rate, p95 latency)."
-  value       = concat([for a in aws_cloudwatch_metric_alarm.rate : a.alarm_name], [aws_cloudwatch_metric_alarm.latency.alarm_name])
+  value       = [for alarm in aws_cloudwatch_metric_alarm.this : alarm.alarm_name]
 }

@@ -424,9 +424,9 @@ module "api" {
   manage_account_cloudwatch_role = try(var.api.manage_account_cloudwatch_role, null)
   xray_tracing                   = try(var.api.xray_tracing, null)
   alarm_thresholds               = try(var.api.alarm_thresholds, null)
-  alarm_topic_arn                = local.topic_arn
-  log_retention_days             = var.log_retention_days
-  tags                           = var.tags
-
-  depends_on = [module.notifications]
+  # From the module rather than derived: the alarms then wait for the topic, and nothing else of the API does (a
+  # module-wide depends_on would defer the API's policy documents to apply time).
+  alarm_topic_arn    = module.notifications.topic_arn
+  log_retention_days = var.log_retention_days
+  tags               = var.tags
 }
