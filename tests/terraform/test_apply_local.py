@@ -72,7 +72,7 @@ def test_apply_then_plan_shows_no_changes_then_destroy_leaves_nothing(
     outputs = tf.output()
     assert outputs["endpoint_deployed"] is True
     assert set(outputs["lambda_function_arns"]) == {
-        "serialize_image", "classify_image", "filter_low_confidence", "start_classification"
+        "serialize_image", "classify_image", "filter_low_confidence", "start_classification", "classify_api"
     }  # fmt: skip
     # The stack derives these ARNs (IAM policies, the state machine definition, the alarms' dimensions use
     # them at plan time): they must be the ARNs the resources really got.
@@ -82,8 +82,9 @@ def test_apply_then_plan_shows_no_changes_then_destroy_leaves_nothing(
     assert outputs["stack"]["batch_state_machine_arn"].startswith("arn:aws:states:us-east-1:123456789012:stateMachine:")
     assert batch_name == f"{PREFIX}-classify-batch"
     made = _leftovers(aws.url)
-    assert sorted(made["state_machines"]) == [batch_name, f"{PREFIX}-classify-image"]
-    assert made["endpoints"] == [f"{PREFIX}-classifier"] and len(made["alarms"]) == 14
+    assert sorted(made["state_machines"]) == [f"{PREFIX}-classify-api", batch_name, f"{PREFIX}-classify-image"]
+    # 12, the starter's two, the API function's two and the API's three (4xx rate, 5xx rate, p95 latency)
+    assert made["endpoints"] == [f"{PREFIX}-classifier"] and len(made["alarms"]) == 19
     logs = boto3.client("logs", endpoint_url=aws.url, region_name="us-east-1")
     endpoint_logs = logs.describe_log_groups(logGroupNamePrefix="/aws/sagemaker/Endpoints/")["logGroups"]
     assert [(g["logGroupName"], g.get("retentionInDays")) for g in endpoint_logs] == [

@@ -138,15 +138,26 @@ resource "aws_api_gateway_deployment" "this" {
 
   # A new deployment whenever what the API serves changes.
   triggers = {
+    # The settings themselves, not the resource objects: a refresh fills optional attributes in (empty lists and
+    # maps for nulls), which would change a hash of the objects and redeploy at every plan.
     redeployment = sha1(jsonencode([
-      aws_api_gateway_resource.classify,
-      aws_api_gateway_method.classify,
-      aws_api_gateway_integration.classify,
-      aws_api_gateway_model.request,
-      aws_api_gateway_request_validator.body,
-      aws_api_gateway_rest_api_policy.this.policy,
+      aws_api_gateway_resource.classify.id,
+      aws_api_gateway_method.classify.id,
+      aws_api_gateway_method.classify.authorization,
+      aws_api_gateway_method.classify.api_key_required,
+      aws_api_gateway_method.classify.request_models,
+      aws_api_gateway_method.classify.request_validator_id,
+      aws_api_gateway_integration.classify.id,
+      aws_api_gateway_integration.classify.type,
+      aws_api_gateway_integration.classify.uri,
+      aws_api_gateway_model.request.schema,
+      aws_api_gateway_request_validator.body.validate_request_body,
+      data.aws_iam_policy_document.resource.json,
     ]))
   }
+
+  # A resource policy takes effect when the API is deployed.
+  depends_on = [aws_api_gateway_rest_api_policy.this]
 
   lifecycle {
     create_before_destroy = true
