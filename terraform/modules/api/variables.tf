@@ -90,7 +90,8 @@ variable "consumers" {
     burst_limit   = number
     quota_per_day = number
   }))
-  default = {}
+  default  = {}
+  nullable = false
 
   validation {
     condition = alltrue([for team, c in var.consumers : can(regex("^[a-z0-9][a-z0-9-]{0,62}$", team)) && c.rate_limit > 0 && c.burst_limit >= 1 && floor(c.burst_limit) == c.burst_limit && c.quota_per_day >= 1 && floor(c.quota_per_day) == c.quota_per_day
