@@ -164,7 +164,7 @@ def shape(execution: dict[str, Any], request_id: str) -> dict[str, Any]:
     return _error(502, name, message_of(cause) or f"the classification ended {status}", request_id)
 
 
-def handler(event: Any, context: Any) -> dict[str, Any]:
+def classify_api_handler(event: Any, context: Any) -> dict[str, Any]:
     configured_level()
     request_id = str((event.get("requestContext") or {}).get("requestId") or "") if isinstance(event, dict) else ""
     request_id = request_id or getattr(context, "aws_request_id", None) or str(uuid.uuid4())
@@ -198,3 +198,6 @@ def handler(event: Any, context: Any) -> dict[str, Any]:
                 log("WARNING", function=FUNCTION, s3_key=staged, message=f"staged image not deleted: {exc}")
     log("INFO", function=FUNCTION, request_id=request_id, status=answer["statusCode"])
     return answer
+
+
+handler = classify_api_handler
