@@ -25,6 +25,7 @@ from typing import Any
 import click
 
 from scones import DEFAULT_THRESHOLD
+from scones.api_bench import measure_api
 from scones.batch_bench import measure_map_throughput
 from scones.data.sampling import list_image_keys
 from scones.deploy import Deployment, StackConfig, emulator, release_stack
@@ -168,7 +169,7 @@ def _meets(name: str, value: float | None) -> str:
 
 
 def _ours(results: dict[str, Any], name: str) -> str:
-    value = results[name]
+    value = results.get(name)
     if value is None:
         return "-"
     text = f"{value:.3f}" if abs(value) < 10 else f"{value:.1f}"
@@ -195,11 +196,14 @@ def format_table(results: dict[str, Any]) -> str:
         "train_peak_rss_mb",
         "workflow_p50_ms",
         "workflow_p95_ms",
+        "api_p50_ms",
+        "api_p95_ms",
+        "api_rps_50",
         "batch_images_per_second",
         "batch_map_images_per_second",
         "apply_seconds",
     ):
-        value = results[name]
+        value = results.get(name)  # api_rps_50 is absent from a run with another number of callers
         ours = _ours(results, name)
         seed = seeds.get(name)
         if name == "test_accuracy" and seed is None:
@@ -224,7 +228,9 @@ def run_bench(config: StackConfig, *, latency_runs: int, warmup: int, batch: int
         )
 
 
-def measure(deployment: Deployment, *, latency_runs: int, warmup: int, batch: int, batch_map: int) -> dict[str, Any]:
+def measure(
+    deployment: Deployment, *, latency_runs: int, warmup: int, batch: int, batch_map: int, api_callers: int = 50
+) -> dict[str, Any]:
     """Model quality, latency and throughput of a deployed stack: what `run_bench` reports."""
     from scones.evaluation.evaluate import evaluate_artifact  # torch: import only when benchmarking
 
@@ -245,6 +251,16 @@ def measure(deployment: Deployment, *, latency_runs: int, warmup: int, batch: in
     map_figures = measure_map_throughput(
         session, batch_machine, bucket, keys, count=batch_map, warmup=min(batch_map, 50)
     )
+    api_figures = measure_api(
+        session,
+        outputs["api_url"],
+        outputs["api_key"],
+        bucket,
+        keys,
+        runs=latency_runs,
+        warmup=warmup,
+        callers=api_callers,
+    )
     at = report["at_threshold"]
     return {
         "test_accuracy": report["accuracy"],
@@ -263,6 +279,7 @@ def measure(deployment: Deployment, *, latency_runs: int, warmup: int, batch: in
         "workflow_p50_ms": percentile(durations, 50),
         "workflow_p95_ms": percentile(durations, 95),
         "workflow_runs": len(durations),
+        **api_figures,
         "batch_images_per_second": throughput,
         "batch_executions": batch,
         **map_figures,

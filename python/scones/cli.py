@@ -28,6 +28,7 @@ COMMANDS: dict[str, str] = {
     "release": "scones.release.cli:release_cmd",
     "watch": "scones.watch:watch_cmd",
     "batch": "scones.batch_cli:batch_cmd",
+    "classify": "scones.classify:classify_cmd",
 }
 
 SHORT_HELP: dict[str, str] = {
@@ -47,6 +48,7 @@ SHORT_HELP: dict[str, str] = {
     "release": "Release a model to an environment: gate, register, reviewed plan, verify, smoke test, rollback.",
     "watch": "Print classification results (VehicleClassified, VehicleNeedsReview) as they arrive on the results bus.",
     "batch": "Classify every image under an S3 prefix with the batch state machine; print the summary.",
+    "classify": "Classify one image (FILE or s3://bucket/key) through the signed classification API.",
 }
 
 

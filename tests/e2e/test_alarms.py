@@ -109,7 +109,8 @@ def test_normal_traffic_leaves_every_alarm_ok_and_each_fault_flips_its_own(stack
     )
     assert flagged == 1
     evaluations = _evaluate(stack)
-    assert len(evaluations) == 14, sorted(evaluations)  # the starter's errors and throttles alarms too
+    # the starter's and the API function's errors and throttles alarms too, and the API's three
+    assert len(evaluations) == 19, sorted(evaluations)
     assert {name: e.new_state for name, e in evaluations.items() if e.new_state != OK} == {}
     assert all(e.error is None for e in evaluations.values())
     # INSUFFICIENT_DATA -> OK is a transition, and the alarms' ok_actions are the topic.

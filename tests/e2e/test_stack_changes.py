@@ -200,7 +200,10 @@ def test_the_outputs_name_what_was_made_and_destroy_leaves_nothing(stack: Stack)
     assert outputs["state_machine_arn"] == f"arn:aws:states:{region_account}:stateMachine:scones-local-classify-image"
     assert outputs["stack"]["batch_state_machine_arn"].endswith(":stateMachine:scones-local-classify-batch")
     made = stack_leftovers(session)
-    assert sorted(made["state_machines"]) == ["scones-local-classify-batch", "scones-local-classify-image"]
+    assert sorted(made["state_machines"]) == [
+        "scones-local-classify-api", "scones-local-classify-batch", "scones-local-classify-image"
+    ]  # fmt: skip
+    assert made["rest_apis"] == ["scones-local-api"] and made["usage_plans"] == ["scones-local-api-local"]
     assert made["endpoints"] == ["scones-local-classifier"]
     functions = {f"scones-local-{name.replace('_', '-')}" for name in outputs["lambda_function_arns"]}
     assert set(made["functions"]) == functions

@@ -16,6 +16,8 @@ import os
 import subprocess
 import sys
 import time
+import urllib.error
+import urllib.request
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -28,6 +30,8 @@ from click.testing import CliRunner
 from PIL import Image
 
 from scones import CLASS_NAMES
+from scones.classify import ClassifyError, classify
+from scones.cli import main
 from scones.data.sampling import pick_keys
 from scones.local.notifications import sent_bodies, sent_notifications
 from scones.monitor.capture import CapturedPrediction, decode_capture_line
@@ -269,14 +273,16 @@ def test_demo_stages_after_deploy_write_the_summary(stack: Stack, observed: Obse
     # Other tests of this module fail executions on purpose, so which alarms fire depends on the
     # order; that they are this stack's alarms does not (tests/e2e/test_alarms.py has the states).
     deployed = {alarm["AlarmName"] for alarm in stack.client("cloudwatch").describe_alarms()["MetricAlarms"]}
-    assert set(summary["alarms_in_alarm"]) <= deployed and len(deployed) == 14  # 12 + the starter's two
+    assert (
+        set(summary["alarms_in_alarm"]) <= deployed and len(deployed) == 19
+    )  # 12, the starter's two, the API function's two, the API's three
 
 
 def test_bench_measures_a_deployed_stack(stack: Stack, observed: Observed) -> None:
     """What `scones bench` measures once the stack is up (a few runs rather than its 50 and 100)."""
     from scones.bench import format_table, measure
 
-    results = measure(stack.deployment, latency_runs=3, warmup=1, batch=4, batch_map=6)
+    results = measure(stack.deployment, latency_runs=3, warmup=1, batch=4, batch_map=6, api_callers=4)
     # The same accuracy as the deployed model's own answers on every test image.
     correct = [
         CLASS_NAMES[probabilities.index(max(probabilities))] == key.split("/")[-2]
@@ -291,7 +297,10 @@ def test_bench_measures_a_deployed_stack(stack: Stack, observed: Observed) -> No
     metrics = stack.deployment.train_metrics
     assert results["train_seconds"] == metrics["train_seconds"]
     assert results["train_peak_rss_mb"] == metrics.get("peak_rss_mb")  # training's own measurement
-    assert "workflow_p50_ms" in format_table(results)
+    assert 0 < results["api_p50_ms"] <= results["api_p95_ms"] and results["api_rps_4"] > 0
+    assert results["api_requests"] == 3 + 8  # the single requests and 4 callers' two each
+    table = format_table(results)
+    assert "workflow_p50_ms" in table and "api_p50_ms" in table
 
 
 def test_a_blank_frame_and_noise_are_rejected_by_the_real_models_guard(stack: Stack, observed: Observed) -> None:
@@ -343,3 +352,80 @@ def test_the_commands_a_kept_demo_prints_work(stack: Stack, observed: Observed, 
             assert "5 executions:" in ran.stdout, ran.stdout
         if "terraform" in command:
             assert stack.deployment.outputs["state_machine_arn"] in ran.stdout
+
+
+# ------------------------------------------------------------------------------ the classification API
+
+
+def _api(stack: Stack) -> tuple[str, str]:
+    outputs = stack.deployment.outputs
+    return str(outputs["api_url"]), str(outputs["api_key"])
+
+
+def _classify(stack: Stack, target: str) -> Any:
+    api_url, api_key = _api(stack)
+    session = stack.deployment.session()
+    return classify(target, api_url=api_url, api_key=api_key, session=session, region=session.region_name)
+
+
+def test_api_a_signed_request_for_a_test_image_gets_its_vehicle(
+    stack: Stack, observed: Observed, tmp_path: Path
+) -> None:
+    # The most confident image the model gets right: its bytes, as a caller outside AWS sends them.
+    right = {
+        key: probabilities
+        for key, (_, probabilities) in stack.in_distribution().items()
+        if CLASS_NAMES[int(np.argmax(probabilities))] == key.split("/")[-2]
+    }
+    key = max(right, key=lambda k: max(right[k]))
+    image = tmp_path / Path(key).name
+    image.write_bytes(stack.client("s3").get_object(Bucket=stack.bucket, Key=key)["Body"].read())
+    verdict = _classify(stack, str(image))
+    assert verdict.vehicle == key.split("/")[-2]
+    assert verdict.accepted is True and verdict.reason is None
+    assert [verdict.probabilities[name] for name in CLASS_NAMES] == pytest.approx(right[key], abs=1e-5)
+    # The staged copy of the request's image is gone once the workflow has read it.
+    assert stack.client("s3").list_objects_v2(Bucket=stack.bucket, Prefix="api/").get("KeyCount", 0) == 0
+
+
+def test_api_a_low_confidence_image_is_a_200_not_accepted(stack: Stack, observed: Observed) -> None:
+    unsure = min(stack.in_distribution(), key=lambda k: stack.in_distribution()[k][0])
+    assert stack.in_distribution()[unsure][0] < stack.threshold
+    verdict = _classify(stack, f"s3://{stack.bucket}/{unsure}")
+    assert (verdict.accepted, verdict.reason) == (False, "low_confidence")
+    assert [verdict.probabilities[name] for name in CLASS_NAMES] == pytest.approx(
+        stack.confidences[unsure][1], abs=1e-5
+    )
+
+
+def test_api_an_unsigned_request_is_403(stack: Stack, observed: Observed) -> None:
+    api_url, api_key = _api(stack)
+    request = urllib.request.Request(
+        f"{api_url}/classify",
+        data=json.dumps({"s3_uri": f"s3://{stack.bucket}/{MISSING_KEY}"}).encode(),
+        headers={"Content-Type": "application/json", "x-api-key": api_key},
+        method="POST",
+    )
+    with pytest.raises(urllib.error.HTTPError) as caught:
+        urllib.request.urlopen(request, timeout=30)
+    assert caught.value.code == 403
+
+
+def test_api_a_non_image_is_a_400_invalid_image_error(stack: Stack, observed: Observed, tmp_path: Path) -> None:
+    text = tmp_path / "notes.png"
+    text.write_bytes(b"this is a text file, not a PNG")
+    with pytest.raises(ClassifyError) as caught:
+        _classify(stack, str(text))
+    assert (caught.value.status, caught.value.error) == (400, "InvalidImageError")
+
+
+def test_api_scones_classify_json_end_to_end(stack: Stack, observed: Observed) -> None:
+    api_url, api_key = _api(stack)
+    key = max(stack.in_distribution(), key=lambda k: stack.in_distribution()[k][0])
+    args = ["classify", f"s3://{stack.bucket}/{key}", "--api-url", api_url, "--api-key", api_key, "--json"]
+    result = CliRunner().invoke(main, [*args, *stack.deployment.config.aws_args])
+    assert result.exit_code == 0, result.output
+    answer = json.loads(result.output)
+    assert answer["accepted"] is True
+    assert answer["vehicle"] == CLASS_NAMES[int(np.argmax(stack.confidences[key][1]))]
+    assert answer["request_id"]

@@ -29,6 +29,8 @@ SAMPLES = {
     "capture-bucket": "scones-dev-capture-123456789012-eu-west-1",
     "prefix": "scones-dev-classifier",
     "role-arn": "arn:aws:iam::123456789012:role/scones-dev-sagemaker",
+    "api-url": "https://a1b2c3d4e5.execute-api.eu-west-1.amazonaws.com/v1",
+    "api-key": "0123456789abcdefghij0123456789abcdefghij",
     "state-machine-arn": "arn:aws:states:eu-west-1:123456789012:stateMachine:scones-dev-classify-image",
     "batch-state-machine-arn": "arn:aws:states:eu-west-1:123456789012:stateMachine:scones-dev-classify-batch",
     "job-name": "scones-pytorch-20261122100000",

@@ -137,7 +137,11 @@ def assert_nothing_left(config: StackConfig, daemon_pid: int) -> None:
 def stack_leftovers(session: Any, prefix: str = "scones-local") -> dict[str, list[str]]:
     """Everything the emulator holds that a stack named `prefix` makes (by kind; [] for none)."""
     sagemaker, autoscaling = session.client("sagemaker"), session.client("application-autoscaling")
+    apigateway = session.client("apigateway")
     held = {
+        "rest_apis": [api["name"] for api in apigateway.get_rest_apis()["items"]],
+        "api_keys": [key["name"] for key in apigateway.get_api_keys()["items"]],
+        "usage_plans": [plan["name"] for plan in apigateway.get_usage_plans()["items"]],
         "buckets": [b["Name"] for b in session.client("s3").list_buckets()["Buckets"]],
         "roles": [r["RoleName"] for r in session.client("iam").list_roles()["Roles"]],
         "functions": [f["FunctionName"] for f in session.client("lambda").list_functions()["Functions"]],

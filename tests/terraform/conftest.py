@@ -38,12 +38,23 @@ PARALLELISM = "10"
 # dev's one plan also exercises the options prod and local leave off: a customer-managed KMS key and
 # typed notification subscriptions. Every test that plans dev passes these (one cached plan per root).
 DEV_KMS_KEY = "arn:aws:kms:eu-west-1:111111111111:key/0d5a8c3e-4f6b-4a7c-9d2e-1f3b5c7d9e0a"
+# dev's API admits another account and a role of a third, with two consuming teams.
+DEV_API_PRINCIPALS = ["333333333333", "arn:aws:iam::444444444444:role/analytics-classifier"]
+DEV_API_CONSUMERS = {
+    "analytics": {"rate_limit": 5, "burst_limit": 10, "quota_per_day": 5000},
+    "mobile": {"rate_limit": 20, "burst_limit": 40, "quota_per_day": 100000},
+}
 DEV_SUBSCRIPTIONS = [
     {"protocol": "email", "endpoint": "ops@example.com"},
     {"protocol": "sqs", "endpoint": "arn:aws:sqs:eu-west-1:111111111111:scones-dev-alerts"},
 ]
 ENV_EXTRA: dict[str, dict[str, Any]] = {
-    "dev": {"kms_key_arn": DEV_KMS_KEY, "notification_subscriptions": DEV_SUBSCRIPTIONS},
+    "dev": {
+        "kms_key_arn": DEV_KMS_KEY,
+        "notification_subscriptions": DEV_SUBSCRIPTIONS,
+        "api_allowed_principals": DEV_API_PRINCIPALS,
+        "api_consumers": DEV_API_CONSUMERS,
+    },
 }
 
 

@@ -180,8 +180,9 @@ INTENDED_ADDITIONS |= {
 }
 INTENDED_CHANGES |= {
     ('module.stack.module.iam.aws_iam_role_policy.lambda["serialize_image"]', "policy"): (
-        "issue 20: serialize_image also reads the uploads ingestion classifies (incoming/*)",
-        ("dev", "prod"),
+        "issue 20: serialize_image also reads the uploads ingestion classifies (incoming/*); issue 21: and the "
+        "images the API's thin function stages (api/*)",
+        ENVS,
     ),
 }
 INTENDED_ADDITIONS |= {
@@ -190,6 +191,60 @@ INTENDED_ADDITIONS |= {
         "errors and throttles, every alarm)",
         ENVS,
     ),
+}
+# issue 21: the classification API (module api) and its thin function, in every root; a key, usage plan and
+# usage-plan key per consuming team (local: "local"; dev's shared plan: two teams; prod: none by default).
+_API = "module.stack.module.api"
+_API_WHY = "issue 21: the classification API (REST API, EXPRESS workflow, access logs, alarms, CloudWatch role)"
+_API_TEAMS = {"local": ("local",), "dev": ("analytics", "mobile"), "prod": ()}
+INTENDED_ADDITIONS |= {
+    **{
+        address: ("issue 21: classify_api, the API's thin function", ENVS)
+        for address in (
+            'module.stack.module.lambdas.aws_lambda_function.this["classify_api"]',
+            'module.stack.module.lambdas.aws_cloudwatch_log_group.this["classify_api"]',
+            'module.stack.module.lambdas.aws_s3_object.package["classify_api"]',
+            'module.stack.module.iam.aws_iam_role.lambda["classify_api"]',
+            'module.stack.module.iam.aws_iam_role_policy.lambda["classify_api"]',
+            'module.stack.module.alarms.aws_cloudwatch_metric_alarm.lambda["classify_api-errors"]',
+            'module.stack.module.alarms.aws_cloudwatch_metric_alarm.lambda["classify_api-throttles"]',
+        )
+    },
+    **{
+        f"{_API}.{resource}": (_API_WHY, ENVS)
+        for resource in (
+            "aws_api_gateway_rest_api.this",
+            "aws_api_gateway_rest_api_policy.this",
+            "aws_api_gateway_resource.classify",
+            "aws_api_gateway_model.request",
+            "aws_api_gateway_request_validator.body",
+            "aws_api_gateway_method.classify",
+            "aws_api_gateway_integration.classify",
+            "aws_lambda_permission.api",
+            "aws_api_gateway_deployment.this",
+            "aws_api_gateway_stage.this",
+            "aws_api_gateway_method_settings.all",
+            "aws_cloudwatch_log_group.access",
+            "aws_iam_role.cloudwatch[0]",
+            "aws_iam_role_policy.cloudwatch[0]",
+            "aws_api_gateway_account.this[0]",
+            'aws_cloudwatch_metric_alarm.this["4xx-rate"]',
+            'aws_cloudwatch_metric_alarm.this["5xx-rate"]',
+            'aws_cloudwatch_metric_alarm.this["latency-p95"]',
+            "module.express.aws_cloudwatch_log_group.this",
+            "module.express.aws_sfn_state_machine.this",
+        )
+    },
+    **{
+        f'{_API}.{resource}["{team}"]': (_API_WHY, (env,))
+        for env, teams in _API_TEAMS.items()
+        for team in teams
+        for resource in (
+            "aws_api_gateway_api_key.team",
+            "aws_api_gateway_usage_plan.team",
+            "aws_api_gateway_usage_plan_key.team",
+        )
+    },
 }
 # Resources removed on purpose since the records were taken: old address -> (why, the roots that lose it).
 # An upgrade destroys them; the address comparison expects exactly these to be gone.

@@ -44,6 +44,12 @@ MODULE_VARIABLES: Cases = {
             "model_data_url": "https://example.com/model.tar.gz",
             "alarm_thresholds": {"low_confidence_share": 1.5, "out_of_distribution_share": 1},
             "log_levels": {"classify_image": "LOUD"},
+            "api": {
+                "consumers": {"Team A": {"rate_limit": 0, "burst_limit": 1.5, "quota_per_day": 0}},
+                "allowed_principals": ["arn:aws:iam::123456789012:group/ops"],
+                "stage_throttle": {"rate_limit": 0},
+                "alarm_thresholds": {"server_error_rate": 2},
+            },
         },
         [
             "sampling_percentage must be a whole number from 0 to 100",
@@ -53,6 +59,10 @@ MODULE_VARIABLES: Cases = {
             "low_confidence_share must be in (0, 1]",
             "out_of_distribution_share must be in (0, 1)",
             "log_level must be DEBUG, INFO, WARNING or ERROR",
+            "consumers: team names are lowercase letters, digits and hyphens",
+            "allowed_principals: each entry is a 12-digit account ID or an IAM role/user/root ARN.",
+            "stage_throttle: rate_limit > 0 and burst_limit a whole number >= 1.",
+            "alarm_thresholds: error rates in (0, 1], latency_p95_ms > 0.",
         ],
     ),
     # SageMaker's deployment guardrails (BlueGreenUpdatePolicy, TrafficRoutingConfig ranges).

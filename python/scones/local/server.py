@@ -45,6 +45,7 @@ from scones.local.runtime.lambda_runtime import DEFAULT_MAX_SANDBOXES_PER_FUNCTI
 from scones.local.runtime.model_server import ModelServer
 from scones.local.services import (
     apigateway,
+    apigateway_control,
     application_autoscaling,
     cloudwatch_alarms,
     cloudwatch_dashboards,
@@ -75,6 +76,7 @@ MOTO_EXTENSIONS: tuple[Callable[[], None], ...] = (
     sqs_lambda.install,
     cloudwatch_alarms.install,
     cloudwatch_dashboards.install,
+    apigateway_control.install,
     speedups.install,
 )
 

@@ -29,4 +29,11 @@ module "stack" {
 
   # Every transition, for debugging, but not the images themselves.
   execution_log = { level = "ALL", include_execution_data = false }
+
+  # The classification API: who may call it and each consuming team's key, throttle and quota differ per account.
+  api = {
+    allowed_principals             = var.api_allowed_principals
+    consumers                      = var.api_consumers
+    manage_account_cloudwatch_role = var.api_manage_account_cloudwatch_role
+  }
 }

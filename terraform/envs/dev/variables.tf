@@ -77,3 +77,21 @@ variable "tags" {
   type        = map(string)
   default     = {}
 }
+
+variable "api_allowed_principals" {
+  description = "Accounts (IDs) and IAM role/user ARNs the classification API's resource policy admits; empty: this account only."
+  type        = list(string)
+  default     = []
+}
+
+variable "api_consumers" {
+  description = "One API key and usage plan per consuming team: { team = { rate_limit, burst_limit, quota_per_day } } (terraform/modules/api)."
+  type        = any
+  default     = {}
+}
+
+variable "api_manage_account_cloudwatch_role" {
+  description = "Whether this stack sets the region's API Gateway CloudWatch role (one per account and region, needed for access logs): false where another stack or the account's baseline sets it."
+  type        = bool
+  default     = true
+}

@@ -42,4 +42,17 @@ module "stack" {
   execution_log = { level = "ALL", include_execution_data = true }
 
   batch_max_items = var.batch_max_items
+
+  # One team, "local", whose key the e2e tests, the demo and the bench call with; limits well above the bench's
+  # 50 concurrent callers. The emulator keeps its own API Gateway account setting, so the module sets it.
+  api = {
+    stage_throttle                 = { rate_limit = 1000, burst_limit = 2000 }
+    consumers                      = { local = { rate_limit = 1000, burst_limit = 2000, quota_per_day = 1000000 } }
+    manage_account_cloudwatch_role = true
+    xray_tracing                   = false
+  }
+}
+
+data "aws_api_gateway_api_key" "local" {
+  id = module.stack.api_key_ids["local"]
 }

@@ -65,3 +65,14 @@ output "dashboard_url" {
   description = "The stack's CloudWatch dashboard in the console."
   value       = module.stack.dashboard_url
 }
+
+output "api_url" {
+  description = "The emulator's invoke URL of the classification API's stage; POST <api_url>/classify."
+  value       = "${var.emulator_url}/restapis/${module.stack.api_rest_api_id}/${module.stack.api_stage_name}/_user_request_"
+}
+
+output "api_key" {
+  description = "API key of the local team (`scones classify` reads it)."
+  value       = data.aws_api_gateway_api_key.local.value
+  sensitive   = true
+}

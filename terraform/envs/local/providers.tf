@@ -15,6 +15,7 @@ provider "aws" {
   max_retries = 3
 
   endpoints {
+    apigateway     = var.emulator_url
     appautoscaling = var.emulator_url
     cloudwatch     = var.emulator_url
     events         = var.emulator_url

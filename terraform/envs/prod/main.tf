@@ -37,4 +37,11 @@ module "stack" {
   # Failed executions only, without the images: customers' photos stay out of the logs (an execution's
   # input stays in its execution history for 90 days).
   execution_log = { level = "ERROR", include_execution_data = false }
+
+  # The classification API: who may call it and each consuming team's key, throttle and quota differ per account.
+  api = {
+    allowed_principals             = var.api_allowed_principals
+    consumers                      = var.api_consumers
+    manage_account_cloudwatch_role = var.api_manage_account_cloudwatch_role
+  }
 }

@@ -7,3 +7,8 @@ output "dashboard_url" {
   description = "The stack's CloudWatch dashboard in the console."
   value       = module.stack.dashboard_url
 }
+
+output "api_invoke_url" {
+  description = "Invoke URL of the classification API; POST <api_invoke_url>/classify (`scones classify`)."
+  value       = module.stack.api_invoke_url
+}

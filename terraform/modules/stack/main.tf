@@ -10,6 +10,8 @@ locals {
     model_group    = "${local.p}-models"
     results_bus    = "${local.p}-results"
     ingest_queue   = "${local.p}-ingest"
+    api            = "${local.p}-api"
+    api_workflow   = "${local.p}-classify-api"
   }
 
   # The inference image's own repository, when it is a private ECR image (AWS-owned images need no grant, but one is harmless).
@@ -31,8 +33,11 @@ locals {
   endpoint_arn      = "arn:${var.partition}:sagemaker:${var.region}:${var.account_id}:endpoint/${lower(local.names.endpoint)}"
   results_bus_arn   = "arn:${var.partition}:events:${var.region}:${var.account_id}:event-bus/${local.names.results_bus}"
   ingest_queue_arn  = "arn:${var.partition}:sqs:${var.region}:${var.account_id}:${local.names.ingest_queue}"
+  api_workflow_arn  = "arn:${var.partition}:states:${var.region}:${var.account_id}:stateMachine:${local.names.api_workflow}"
+  # Where the API's thin function stages request images for SerializeImage to read (deleted after the run).
+  api_staging_prefix = "api"
   # What serialize_image may read: the prepared data, and the uploads ingestion classifies.
-  image_prefixes = concat([var.data_prefix], var.ingestion.enabled ? [trimsuffix(var.ingestion.prefix, "/")] : [])
+  image_prefixes = concat([var.data_prefix], var.ingestion.enabled ? [trimsuffix(var.ingestion.prefix, "/")] : [], [local.api_staging_prefix])
 
   # The Lambda functions, by key: the key is the function's folder under lambdas/ (and its zip in
   # lambda_package_dir), names the function <name_prefix>-<key with hyphens>, and its ARN fills the
@@ -78,6 +83,23 @@ locals {
         { sid = "DecryptIngestQueue", actions = ["kms:Decrypt"], resources = local.kms_key_arns },
       ])
     }
+    # The API's thin function (module "api"): runs the EXPRESS workflow synchronously and shapes its answer.
+    classify_api = {
+      invoked_by_workflow = false
+      timeout             = 29 # API Gateway's default integration timeout
+      memory_size         = 256
+      environment = {
+        STATE_MACHINE_ARN = local.api_workflow_arn
+        STAGING_BUCKET    = local.names.data_bucket
+        STAGING_PREFIX    = local.api_staging_prefix
+      }
+      policy_statements = concat([
+        { sid = "RunExpressWorkflow", actions = ["states:StartSyncExecution"], resources = [local.api_workflow_arn] },
+        { sid = "StageRequestImages", actions = ["s3:PutObject", "s3:DeleteObject"], resources = ["${local.data_bucket_arn}/${local.api_staging_prefix}/*"] },
+        ], length(local.kms_key_arns) == 0 ? [] : [
+        { sid = "EncryptRequestImages", actions = ["kms:GenerateDataKey"], resources = local.kms_key_arns },
+      ])
+    }
   }
   starter_timeout = 30
   # The function whose LowConfidence/OutOfDistribution/Predictions metrics the share alarms watch.
@@ -99,6 +121,11 @@ locals {
 
   function_names = { for key, _ in local.functions : key => "${local.p}-${replace(key, "_", "-")}" }
   function_arns  = { for key, name in local.function_names : key => "arn:${var.partition}:lambda:${var.region}:${var.account_id}:function:${name}" }
+  # The ASL's placeholder values, for the STANDARD workflow and the API's EXPRESS variant alike.
+  workflow_definition_variables = merge(
+    { for key, arn in local.function_arns : "${key}_arn" => arn },
+    { sns_topic_arn = local.topic_arn, results_bus_arn = local.results_bus_arn },
+  )
 }
 
 module "storage" {
@@ -175,13 +202,10 @@ module "lambdas" {
 module "workflow" {
   source = "../workflow"
 
-  name            = local.names.state_machine
-  type            = var.state_machine_type
-  definition_file = var.state_machine_definition
-  definition_variables = merge(
-    { for key, arn in local.function_arns : "${key}_arn" => arn },
-    { sns_topic_arn = local.topic_arn, results_bus_arn = local.results_bus_arn },
-  )
+  name                   = local.names.state_machine
+  type                   = var.state_machine_type
+  definition_file        = var.state_machine_definition
+  definition_variables   = local.workflow_definition_variables
   role_arn               = module.iam.state_machine_role_arn
   log_group_name         = "/aws/vendedlogs/states/${local.names.state_machine}"
   log_level              = var.execution_log.level
@@ -389,7 +413,40 @@ module "dashboard" {
   functions         = local.function_names
   watched_metrics   = module.alarms.watched_metrics
   endpoint          = local.watched_endpoint
-  # The REST API's name and stage once the stack has one (null: no API widgets).
-  api         = null
-  alarm_names = concat(module.alarms.alarm_names, module.events.alarm_names)
+  api               = { name = local.names.api, stage = module.api.stage_name }
+  alarm_names       = concat(module.alarms.alarm_names, module.events.alarm_names, module.api.alarm_names)
+}
+
+# The classification API (terraform/modules/api): a REST API whose POST /classify runs the workflow's EXPRESS
+# variant through the thin function classify_api. The Express machine runs with the workflow's own role: it
+# invokes exactly the workflow's three functions, publishes to the topic, announces on the results bus and
+# delivers its logs, which is what the same ASL needs, and nothing more.
+module "api" {
+  source = "../api"
+
+  partition  = var.partition
+  region     = var.region
+  account_id = var.account_id
+  name       = local.names.api
+  function   = { name = local.function_names["classify_api"], arn = module.lambdas.function_arns["classify_api"] }
+  state_machine = {
+    name                   = local.names.api_workflow
+    definition_file        = var.state_machine_definition
+    definition_variables   = local.workflow_definition_variables
+    role_arn               = module.iam.state_machine_role_arn
+    log_level              = var.execution_log.level
+    include_execution_data = var.execution_log.include_execution_data
+  }
+  stage_name                     = try(var.api.stage_name, null)
+  allowed_principals             = try(var.api.allowed_principals, null)
+  stage_throttle                 = try(var.api.stage_throttle, null)
+  consumers                      = try(var.api.consumers, null)
+  manage_account_cloudwatch_role = try(var.api.manage_account_cloudwatch_role, null)
+  xray_tracing                   = try(var.api.xray_tracing, null)
+  alarm_thresholds               = try(var.api.alarm_thresholds, null)
+  # From the module rather than derived: the alarms then wait for the topic, and nothing else of the API does (a
+  # module-wide depends_on would defer the API's policy documents to apply time).
+  alarm_topic_arn    = module.notifications.topic_arn
+  log_retention_days = var.log_retention_days
+  tags               = var.tags
 }

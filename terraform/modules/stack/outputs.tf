@@ -152,3 +152,28 @@ output "dashboard_url" {
   description = "The stack's CloudWatch dashboard in the console."
   value       = module.dashboard.dashboard_url
 }
+
+output "api_rest_api_id" {
+  description = "ID of the classification REST API."
+  value       = module.api.rest_api_id
+}
+
+output "api_stage_name" {
+  description = "Stage of the classification API."
+  value       = module.api.stage_name
+}
+
+output "api_invoke_url" {
+  description = "Invoke URL of the classification API's stage; POST <api_invoke_url>/classify."
+  value       = module.api.invoke_url
+}
+
+output "api_state_machine_arn" {
+  description = "The EXPRESS classification workflow the API runs."
+  value       = module.api.state_machine_arn
+}
+
+output "api_key_ids" {
+  description = "API key ID per consuming team (the values are secret: `aws apigateway get-api-key --api-key ID --include-value`, or the local root's api_key output)."
+  value       = module.api.api_key_ids
+}

@@ -256,3 +256,9 @@ variable "batch_results_prefix" {
   default     = "batch-results"
   nullable    = false
 }
+
+variable "api" {
+  description = "The classification API (terraform/modules/api): stage_name, allowed_principals, stage_throttle, consumers (one API key and usage plan per team), manage_account_cloudwatch_role, xray_tracing, alarm_thresholds. A field left out takes the api module's default (its README)."
+  type        = any
+  default     = {}
+}

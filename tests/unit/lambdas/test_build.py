@@ -13,7 +13,7 @@ import pytest
 from scones.build_lambdas import LambdaSourceError, build_all, discover
 from tests.conftest import REPO
 
-FUNCTIONS = ("classify_image", "filter_low_confidence", "serialize_image", "start_classification")
+FUNCTIONS = ("classify_api", "classify_image", "filter_low_confidence", "serialize_image", "start_classification")
 
 
 @pytest.fixture
@@ -30,7 +30,8 @@ def test_functions_are_the_folders_with_an_app(sources: Path) -> None:
         "from lambda_common.runtime import make_handler\n\nhandler = make_handler('resize_image', lambda r: r)\n"
     )
     assert discover(sources) == (
-        "classify_image", "filter_low_confidence", "resize_image", "serialize_image", "start_classification"
+        "classify_api", "classify_image", "filter_low_confidence", "resize_image", "serialize_image",
+        "start_classification",
     )  # fmt: skip
     built = build_all(sources, sources.parent / "out")
     assert [path.name for path in built] == [f"{name}.zip" for name in discover(sources)]
