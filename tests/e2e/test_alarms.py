@@ -188,6 +188,8 @@ def test_every_metric_the_dashboard_draws_is_one_the_stack_publishes(stack: Stac
     # A confident image, a low-confidence one and one out of distribution: executions that succeed and fail,
     # each kind of rejection, the endpoint's invocations and latency.
     _run(stack, "red", "purple", "green")
+    # A request to the classification API: its Count, errors and latency.
+    assert stack.classify(f"s3://{stack.bucket}/data/test/red.png").accepted
     # The starter is not invoked in the local root (ingestion off): an empty batch of queue messages.
     lambda_.invoke(FunctionName=functions["start_classification"], Payload=json.dumps({"Records": []}))
     # Lambda counts Throttles only for a throttled call: one per function.
@@ -202,7 +204,9 @@ def test_every_metric_the_dashboard_draws_is_one_the_stack_publishes(stack: Stac
     assert stack.deployment.outputs["dashboard_url"].endswith(f"#dashboards:name={name}")
     body = json.loads(cloudwatch.get_dashboard(DashboardName=name)["DashboardBody"])
     drawn = _drawn_metrics(body)
-    assert {ns for ns, _, _ in drawn} == {"AWS/States", "AWS/SageMaker", "AWS/Lambda", "SconesUnlimited"}
+    assert {ns for ns, _, _ in drawn} == {
+        "AWS/States", "AWS/SageMaker", "AWS/Lambda", "SconesUnlimited", "AWS/ApiGateway"
+    }  # fmt: skip
     published = {
         (m["Namespace"], m["MetricName"], frozenset((d["Name"], d["Value"]) for d in m.get("Dimensions", [])))
         for page in cloudwatch.get_paginator("list_metrics").paginate()

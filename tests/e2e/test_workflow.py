@@ -30,7 +30,7 @@ from click.testing import CliRunner
 from PIL import Image
 
 from scones import CLASS_NAMES
-from scones.classify import ClassifyError, classify
+from scones.classify import ClassifyError
 from scones.cli import main
 from scones.data.sampling import pick_keys
 from scones.local.notifications import sent_bodies, sent_notifications
@@ -357,17 +357,6 @@ def test_the_commands_a_kept_demo_prints_work(stack: Stack, observed: Observed, 
 # ------------------------------------------------------------------------------ the classification API
 
 
-def _api(stack: Stack) -> tuple[str, str]:
-    outputs = stack.deployment.outputs
-    return str(outputs["api_url"]), str(outputs["api_key"])
-
-
-def _classify(stack: Stack, target: str) -> Any:
-    api_url, api_key = _api(stack)
-    session = stack.deployment.session()
-    return classify(target, api_url=api_url, api_key=api_key, session=session, region=session.region_name)
-
-
 def test_api_a_signed_request_for_a_test_image_gets_its_vehicle(
     stack: Stack, observed: Observed, tmp_path: Path
 ) -> None:
@@ -380,7 +369,7 @@ def test_api_a_signed_request_for_a_test_image_gets_its_vehicle(
     key = max(right, key=lambda k: max(right[k]))
     image = tmp_path / Path(key).name
     image.write_bytes(stack.client("s3").get_object(Bucket=stack.bucket, Key=key)["Body"].read())
-    verdict = _classify(stack, str(image))
+    verdict = stack.classify(str(image))
     assert verdict.vehicle == key.split("/")[-2]
     assert verdict.accepted is True and verdict.reason is None
     assert [verdict.probabilities[name] for name in CLASS_NAMES] == pytest.approx(right[key], abs=1e-5)
@@ -391,7 +380,7 @@ def test_api_a_signed_request_for_a_test_image_gets_its_vehicle(
 def test_api_a_low_confidence_image_is_a_200_not_accepted(stack: Stack, observed: Observed) -> None:
     unsure = min(stack.in_distribution(), key=lambda k: stack.in_distribution()[k][0])
     assert stack.in_distribution()[unsure][0] < stack.threshold
-    verdict = _classify(stack, f"s3://{stack.bucket}/{unsure}")
+    verdict = stack.classify(f"s3://{stack.bucket}/{unsure}")
     assert (verdict.accepted, verdict.reason) == (False, "low_confidence")
     assert [verdict.probabilities[name] for name in CLASS_NAMES] == pytest.approx(
         stack.confidences[unsure][1], abs=1e-5
@@ -399,7 +388,7 @@ def test_api_a_low_confidence_image_is_a_200_not_accepted(stack: Stack, observed
 
 
 def test_api_an_unsigned_request_is_403(stack: Stack, observed: Observed) -> None:
-    api_url, api_key = _api(stack)
+    api_url, api_key = stack.api()
     request = urllib.request.Request(
         f"{api_url}/classify",
         data=json.dumps({"s3_uri": f"s3://{stack.bucket}/{MISSING_KEY}"}).encode(),
@@ -415,12 +404,12 @@ def test_api_a_non_image_is_a_400_invalid_image_error(stack: Stack, observed: Ob
     text = tmp_path / "notes.png"
     text.write_bytes(b"this is a text file, not a PNG")
     with pytest.raises(ClassifyError) as caught:
-        _classify(stack, str(text))
+        stack.classify(str(text))
     assert (caught.value.status, caught.value.error) == (400, "InvalidImageError")
 
 
 def test_api_scones_classify_json_end_to_end(stack: Stack, observed: Observed) -> None:
-    api_url, api_key = _api(stack)
+    api_url, api_key = stack.api()
     key = max(stack.in_distribution(), key=lambda k: stack.in_distribution()[k][0])
     args = ["classify", f"s3://{stack.bucket}/{key}", "--api-url", api_url, "--api-key", api_key, "--json"]
     result = CliRunner().invoke(main, [*args, *stack.deployment.config.aws_args])

@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from scones.aws import make_session
+from scones.classify import Verdict, classify
 from scones.data.s3_sync import sync_folder
 from scones.deploy import Deployment, StackConfig, apply_stack, set_model
 from scones.evaluation.served_model import load_served_model, one_thread
@@ -53,6 +54,17 @@ class Stack:
     @property
     def bucket(self) -> str:
         return str(self.deployment.outputs["data_bucket_name"])
+
+    def api(self) -> tuple[str, str]:
+        """The classification API's URL on the emulator and the local team's key (the local root's outputs)."""
+        outputs = self.deployment.outputs
+        return str(outputs["api_url"]), str(outputs["api_key"])
+
+    def classify(self, target: str) -> Verdict:
+        """`target` (a file or s3://bucket/key) through the API, signed with the admin's keys."""
+        api_url, api_key = self.api()
+        session = self.deployment.session()
+        return classify(target, api_url=api_url, api_key=api_key, session=session, region=session.region_name)
 
     def run(self, *keys: str) -> list[tuple[ExecutionResult, dict[str, Any]]]:
         """One workflow execution per key, all at once: how each ended, and describe_execution's answer ({} for

@@ -17,7 +17,7 @@ from tests.terraform.conftest import ENV_SETTINGS
 pytestmark = pytest.mark.terraform
 
 ENVS = ["local", "dev", "prod"]
-FUNCTIONS = ("serialize-image", "classify-image", "filter-low-confidence", "start-classification")
+FUNCTIONS = ("serialize-image", "classify-image", "filter-low-confidence", "start-classification", "classify-api")
 
 
 def _body(plan: Plan) -> dict[str, Any]:
@@ -156,7 +156,7 @@ def test_executions_are_drawn_by_outcome_with_the_rejections_the_failures_alarm_
 
 
 @pytest.mark.parametrize("env", ENVS)
-def test_the_endpoint_is_drawn_and_no_api_widgets_without_an_api(env_plan: Callable[[str], Plan], env: str) -> None:
+def test_the_endpoint_and_the_api_are_drawn(env_plan: Callable[[str], Plan], env: str) -> None:
     body = _body(env_plan(env))
     drawn = {m[:2] for w in body["widgets"] if w["type"] == "metric" for m in _metrics(w["properties"])}
     assert {name for ns, name in drawn if ns == "AWS/SageMaker"} == {
@@ -168,4 +168,8 @@ def test_the_endpoint_is_drawn_and_no_api_widgets_without_an_api(env_plan: Calla
     latency = _graph(body, f"Endpoint scones-{env}-classifier: model latency")
     assert sorted(m[-1]["stat"] for m in latency["metrics"]) == ["p50", "p95"]
     assert "microseconds" in latency["title"].lower()
-    assert not any(ns == "AWS/ApiGateway" for ns, _ in drawn)
+    # The classification API by the dimensions API Gateway publishes under (ApiName, Stage).
+    metrics = [m for w in body["widgets"] if w["type"] == "metric" for m in _metrics(w["properties"])]
+    dimensions = frozenset({("ApiName", f"scones-{env}-api"), ("Stage", "v1")})
+    api = {(name, dims) for ns, name, dims in metrics if ns == "AWS/ApiGateway"}
+    assert api == {(name, dimensions) for name in ("Count", "4XXError", "5XXError", "Latency")}

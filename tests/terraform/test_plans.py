@@ -92,7 +92,8 @@ def names(env: str) -> dict[str, str]:
 
 
 FUNCTION_KEYS = ("serialize-image", "classify-image", "filter-low-confidence")  # the workflow's steps
-DEPLOYED_FUNCTION_KEYS = (*FUNCTION_KEYS, "start-classification")  # and the upload entry point's starter
+# and the upload entry point's starter and the API's thin function
+DEPLOYED_FUNCTION_KEYS = (*FUNCTION_KEYS, "start-classification", "classify-api")
 WORKFLOW = "module.stack.module.workflow.aws_sfn_state_machine.this"
 
 
@@ -209,14 +210,16 @@ def test_roles_grant_exactly_what_each_consumer_needs(env_plan: Callable[[str], 
     kms_key = ENV_EXTRA.get(env, {}).get("kms_key_arn")
     by_role = _by_role(env_plan(env))
     # "release": the model registry's policy for the release pipeline (tests/terraform/test_registry.py);
-    # "batch": the batch state machine's role (tests/terraform/test_batch.py).
+    # "batch": the batch state machine's role (tests/terraform/test_batch.py); "cloudwatch[0]": the role API
+    # Gateway writes access logs with (module api, manage_account_cloudwatch_role).
     assert set(by_role) == {
-        "serialize_image", "classify_image", "filter_low_confidence", "start_classification", "sagemaker",
-        "state_machine", "announce_results", "release", "batch",
+        "serialize_image", "classify_image", "filter_low_confidence", "start_classification", "classify_api",
+        "sagemaker", "state_machine", "announce_results", "release", "batch", "cloudwatch[0]",
     }  # fmt: skip
     decrypt = {"DecryptImages": ({"kms:Decrypt"}, {kms_key})} if kms_key else {}
-    # With ingestion on (dev; off in the local root) the uploads it classifies are images to read too.
-    prefixes = ("data", "incoming") if env == "dev" else ("data",)
+    # With ingestion on (dev; off in the local root) the uploads it classifies are images to read too, and
+    # the API's thin function stages the images it is sent under api/.
+    prefixes = ("data", "incoming", "api") if env == "dev" else ("data", "api")
     images = {f"arn:aws:s3:::{n['data_bucket']}/{prefix}/*" for prefix in prefixes}
     assert by_role["serialize_image"] == _lambda_baseline(n, "serialize-image") | {
         "ReadImages": ({"s3:GetObject"}, images),
@@ -241,6 +244,25 @@ def test_roles_grant_exactly_what_each_consumer_needs(env_plan: Callable[[str], 
         "InvokeEndpoint": ({"sagemaker:InvokeEndpoint"}, {endpoint})
     }
     assert by_role["filter_low_confidence"] == _lambda_baseline(n, "filter-low-confidence")
+    # The API's thin function runs the Express variant and stages request images; nothing else.
+    assert by_role["classify_api"] == _lambda_baseline(n, "classify-api") | {
+        "RunExpressWorkflow": (
+            {"states:StartSyncExecution"}, {f"arn:aws:states:{region_account}:stateMachine:{n['prefix']}-classify-api"}
+        ),
+        "StageRequestImages": ({"s3:PutObject", "s3:DeleteObject"}, {f"arn:aws:s3:::{n['data_bucket']}/api/*"}),
+        **({"EncryptRequestImages": ({"kms:GenerateDataKey"}, {kms_key})} if kms_key else {}),
+    }  # fmt: skip
+    # API Gateway's account-level logging role: this account's log groups (DescribeLogGroups takes only "*").
+    assert by_role["cloudwatch[0]"] == {
+        "WriteApiGatewayLogs": (
+            {
+                "logs:CreateLogGroup", "logs:CreateLogStream", "logs:DescribeLogStreams", "logs:PutLogEvents",
+                "logs:GetLogEvents", "logs:FilterLogEvents",
+            },
+            {f"arn:aws:logs:{region_account}:log-group:*"},
+        ),
+        "ListLogGroups": ({"logs:DescribeLogGroups"}, {"*"}),
+    }  # fmt: skip
     functions = {f"{n['function_prefix']}{f}" for f in FUNCTION_KEYS}
     encrypt = {"EncryptNotifications": ({"kms:GenerateDataKey", "kms:Decrypt"}, {kms_key})} if kms_key else {}
     assert by_role["state_machine"] == {
@@ -280,9 +302,11 @@ def test_each_role_is_assumable_only_by_its_service(env_plan: Callable[[str], Pl
         "classify-image": "lambda.amazonaws.com",
         "filter-low-confidence": "lambda.amazonaws.com",
         "start-classification": "lambda.amazonaws.com",
+        "classify-api": "lambda.amazonaws.com",
         "sagemaker": "sagemaker.amazonaws.com",
         "state-machine": "states.amazonaws.com",
         "classify-batch": "states.amazonaws.com",
+        "api-apigateway-cloudwatch": "apigateway.amazonaws.com",
     }
     assert set(trust) == set(services)
     for role, document in trust.items():
@@ -375,9 +399,11 @@ def test_kms_key_reaches_buckets_topic_capture_endpoint_and_only_its_grants(
     assert plan.one("aws_sns_topic") and plan.one("aws_sagemaker_endpoint_configuration")["data_capture_config"]
     kms_statements = [s for s in plan.policy_statements() if any(a.startswith("kms:") for a in s.actions)]
     # DecryptIngestQueue: the upload entry point's starter reads its queue, encrypted with the key (module events);
-    # EncryptResults: the batch's ResultWriter writes into the encrypted data bucket.
+    # EncryptResults: the batch's ResultWriter writes into the encrypted data bucket; EncryptRequestImages: the
+    # API's thin function stages request images there (module api).
     assert {s.sid for s in kms_statements} == {
-        "UseBucketKeys", "DecryptImages", "EncryptNotifications", "DecryptIngestQueue", "EncryptResults"
+        "UseBucketKeys", "DecryptImages", "EncryptNotifications", "DecryptIngestQueue", "EncryptResults",
+        "EncryptRequestImages"
     }  # fmt: skip
     assert all(list(s.resources) == [DEV_KMS_KEY] for s in kms_statements)
     assert _grant(_grants(plan, "serialize_image")["DecryptImages"]) == ({"kms:Decrypt"}, {DEV_KMS_KEY})
@@ -487,9 +513,11 @@ def test_create_kms_key_encrypts_everything_with_the_created_key(plan: Callable[
     # ...and the roles' policies grant exactly that key, as they grant a key passed in kms_key_arn.
     kms_statements = [s for s in deployed.policy_statements() if any(a.startswith("kms:") for a in s.actions)]
     # DecryptIngestQueue: the upload entry point's starter reads its queue, encrypted with the key (module events);
-    # EncryptResults: the batch's ResultWriter writes into the encrypted data bucket.
+    # EncryptResults: the batch's ResultWriter writes into the encrypted data bucket; EncryptRequestImages: the
+    # API's thin function stages request images there (module api).
     assert {s.sid for s in kms_statements} == {
-        "UseBucketKeys", "DecryptImages", "EncryptNotifications", "DecryptIngestQueue", "EncryptResults"
+        "UseBucketKeys", "DecryptImages", "EncryptNotifications", "DecryptIngestQueue", "EncryptResults",
+        "EncryptRequestImages"
     }  # fmt: skip
     assert all(list(s.resources) == [CREATED_KEY] for s in kms_statements)
     assert_least_privilege(deployed)
@@ -532,6 +560,8 @@ def test_every_log_group_exists_with_retention_before_its_writer(env_plan: Calla
         **{f"/aws/lambda/{n['prefix']}-{f}": days for f in DEPLOYED_FUNCTION_KEYS},
         f"/aws/vendedlogs/states/{n['prefix']}-classify-image": days,
         f"/aws/vendedlogs/states/{n['prefix']}-classify-batch": days,
+        f"/aws/vendedlogs/states/{n['prefix']}-classify-api": days,
+        f"/aws/apigateway/{n['prefix']}-api/v1": days,
         f"/aws/sagemaker/Endpoints/{n['endpoint']}": days,
     }
     # Lambda and SageMaker would otherwise create their groups themselves, with infinite retention.
@@ -591,6 +621,7 @@ def test_lambdas_carry_endpoint_name_threshold_log_level_and_tracing(stack_plan:
         f"{n['prefix']}-classify-image": "DEBUG",
         f"{n['prefix']}-filter-low-confidence": "INFO",
         f"{n['prefix']}-start-classification": "INFO",
+        f"{n['prefix']}-classify-api": "INFO",
     }
     assert set(functions) == {f"{n['prefix']}-{f}" for f in DEPLOYED_FUNCTION_KEYS}
     classify = functions[f"{n['prefix']}-classify-image"]["environment"][0]["variables"]
@@ -604,6 +635,7 @@ def test_lambdas_carry_endpoint_name_threshold_log_level_and_tracing(stack_plan:
         "classify-image": (30, 256),
         "filter-low-confidence": (10, 128),
         "start-classification": (30, 128),
+        "classify-api": (29, 256),  # API Gateway's default integration timeout
     }
     for function in functions.values():
         assert function["runtime"] == "python3.12"
@@ -685,7 +717,8 @@ def test_express_workflow_and_log_retention_follow_the_variables(stack_plan: Cal
     assert machine["logging_configuration"][0]["include_execution_data"] is True
     assert machine["tracing_configuration"][0]["enabled"] is True
     retention = {g["name"]: g["retention_in_days"] for g in plan.of_type("aws_cloudwatch_log_group").values()}
-    assert len(retention) == 7 and set(retention.values()) == {14}
+    # Five functions, the workflow, its batch and API variants, the endpoint and the API's access log.
+    assert len(retention) == 10 and set(retention.values()) == {14}
 
 
 def test_data_capture_and_autoscaling_follow_the_variables(stack_plan: Callable[..., Plan]) -> None:
@@ -744,6 +777,9 @@ def test_alarm_defaults_notify_the_topic(env_plan: Callable[[str], Plan]) -> Non
         "endpoint-5xx",
         "endpoint-latency-p95",
         *(f"{f}-{m}" for f in DEPLOYED_FUNCTION_KEYS for m in ("errors", "throttles")),
+        "api-4xx-rate",
+        "api-5xx-rate",
+        "api-latency-p95",
     }
     for alarm in alarms.values():
         assert alarm["alarm_actions"] == [topic] and alarm["ok_actions"] == [topic]

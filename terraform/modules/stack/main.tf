@@ -444,9 +444,11 @@ module "api" {
   manage_account_cloudwatch_role = try(var.api.manage_account_cloudwatch_role, null)
   xray_tracing                   = try(var.api.xray_tracing, null)
   alarm_thresholds               = try(var.api.alarm_thresholds, null)
-  # From the module rather than derived: the alarms then wait for the topic, and nothing else of the API does (a
-  # module-wide depends_on would defer the API's policy documents to apply time).
-  alarm_topic_arn    = module.notifications.topic_arn
+  # Derived, as the alarms module's, so each alarm's action is known and reviewable in the plan (a team's
+  # plan test checks every alarm notifies its topic: examples/team-root). A module-wide depends_on would defer
+  # the API's policy documents to apply time; the alarms need none: a new alarm starts in INSUFFICIENT_DATA,
+  # which notifies nobody, and first changes state a period later, when the topic of the same apply exists.
+  alarm_topic_arn    = local.topic_arn
   log_retention_days = var.log_retention_days
   tags               = var.tags
 }

@@ -212,12 +212,28 @@ def test_non_json_payload_is_rejected(aws: LocalAWS) -> None:
         lam.invoke(FunctionName="json-only", Payload=b"not json")
 
 
+# Functions behind API Gateway's Lambda proxy integration, with the environment they read: they answer every
+# request with a status and a body.
+PROXY_FUNCTIONS = {
+    "classify_api": {
+        "STATE_MACHINE_ARN": "arn:aws:states:us-east-1:123456789012:stateMachine:api",
+        "STAGING_BUCKET": "staging",
+        "STAGING_PREFIX": "api",
+    }
+}
+
+
 @pytest.mark.skipif(not BUILT_LAMBDAS.is_dir(), reason="build/lambdas not built (make lambdas)")
 @pytest.mark.parametrize("zip_path", sorted(BUILT_LAMBDAS.glob("*.zip")), ids=lambda p: p.stem)
 def test_built_lambda_zips_import_and_reject_an_empty_event_with_a_named_error(aws: LocalAWS, zip_path) -> None:  # type: ignore[no-untyped-def]
     name = f"built-{zip_path.stem.replace('_', '-')}"
-    create_function(aws.url, name, zip_path.read_bytes(), timeout=60)
+    create_function(aws.url, name, zip_path.read_bytes(), timeout=60, environment=PROXY_FUNCTIONS.get(zip_path.stem))
     response, error = invoke(aws.url, name, {})
+    if zip_path.stem in PROXY_FUNCTIONS:
+        # API Gateway's proxy integration: the error is an answer (a raise would reach the caller as a 502).
+        assert "FunctionError" not in response
+        assert error["statusCode"] == 400 and json.loads(error["body"])["error"] == "InvalidEventError"
+        return
     assert response["FunctionError"] == "Unhandled"
     assert error["errorType"] in {
         "InvalidEventError",
