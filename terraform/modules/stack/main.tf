@@ -437,13 +437,13 @@ module "api" {
     log_level              = var.execution_log.level
     include_execution_data = var.execution_log.include_execution_data
   }
-  stage_name                     = try(var.api.stage_name, null)
-  allowed_principals             = try(var.api.allowed_principals, null)
-  stage_throttle                 = try(var.api.stage_throttle, null)
-  consumers                      = try(var.api.consumers, null)
-  manage_account_cloudwatch_role = try(var.api.manage_account_cloudwatch_role, null)
-  xray_tracing                   = try(var.api.xray_tracing, null)
-  alarm_thresholds               = try(var.api.alarm_thresholds, null)
+  stage_name                     = var.api.stage_name
+  allowed_principals             = var.api.allowed_principals
+  stage_throttle                 = var.api.stage_throttle
+  consumers                      = var.api.consumers
+  manage_account_cloudwatch_role = var.api.manage_account_cloudwatch_role
+  xray_tracing                   = var.api.xray_tracing
+  alarm_thresholds               = var.api.alarm_thresholds
   # Derived, as the alarms module's, so each alarm's action is known and reviewable in the plan (a team's
   # plan test checks every alarm notifies its topic: examples/team-root). A module-wide depends_on would defer
   # the API's policy documents to apply time; the alarms need none: a new alarm starts in INSUFFICIENT_DATA,

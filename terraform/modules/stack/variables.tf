@@ -258,7 +258,29 @@ variable "batch_results_prefix" {
 }
 
 variable "api" {
-  description = "The classification API (terraform/modules/api): stage_name, allowed_principals, stage_throttle, consumers (one API key and usage plan per team), manage_account_cloudwatch_role, xray_tracing, alarm_thresholds. A field left out takes the api module's default (its README)."
-  type        = any
-  default     = {}
+  description = "The classification API (terraform/modules/api): stage_name, allowed_principals, stage_throttle, consumers (one API key and usage plan per team), manage_account_cloudwatch_role, xray_tracing, alarm_thresholds. A field left out (null) takes the api module's default and is validated there (its README)."
+  type = object({
+    stage_name         = optional(string)
+    allowed_principals = optional(list(string))
+    stage_throttle = optional(object({
+      rate_limit  = optional(number)
+      burst_limit = optional(number)
+    }))
+    consumers = optional(map(object({
+      rate_limit    = number
+      burst_limit   = number
+      quota_per_day = number
+    })))
+    manage_account_cloudwatch_role = optional(bool)
+    xray_tracing                   = optional(bool)
+    alarm_thresholds = optional(object({
+      client_error_rate  = optional(number)
+      server_error_rate  = optional(number)
+      latency_p95_ms     = optional(number)
+      period_seconds     = optional(number)
+      evaluation_periods = optional(number)
+    }))
+  })
+  default  = {}
+  nullable = false
 }
