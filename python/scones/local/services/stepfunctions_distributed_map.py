@@ -99,6 +99,7 @@ from moto.stepfunctions.parser.asl.parse.preprocessor import Preprocessor
 from moto.stepfunctions.parser.asl.utils import boto_client as sfn_boto_client
 from moto.stepfunctions.parser.asl.utils.encoding import to_json_str
 
+from scones.local.services import stepfunctions_item_batcher as item_batcher
 from scones.local.services.stepfunctions_errors import states_failure
 
 # Child runs at once, per Map Run. Enough to keep the emulator's Lambda sandboxes busy.
@@ -196,8 +197,19 @@ _original_parse = AmazonStateLanguageParser.parse
 
 
 def _parse(definition: str) -> Any:
+    batchers: dict[Any, item_batcher.ItemBatcher] = {}
+    if "ItemBatcher" in definition:
+        try:
+            machine = json.loads(definition)
+        except ValueError:
+            machine = None  # moto's parser names what is wrong with it
+        if isinstance(machine, dict):
+            batchers = item_batcher.take_out(machine)
+            definition = json.dumps(machine)
     definition = _INTEGER_PERCENTAGE.sub(r"\g<1>\g<2>.0", definition)
-    return _original_parse(_EXPRESS_CHILDREN.sub(r'\g<1>"STANDARD"', definition))
+    parsed = _original_parse(_EXPRESS_CHILDREN.sub(r'\g<1>"STANDARD"', definition))
+    item_batcher.attach(parsed[0], batchers)
+    return parsed
 
 
 _original_item_reader_init = ItemReader.__init__
@@ -259,21 +271,25 @@ def _child_result(
 def _eval_job(self: item_worker.DistributedItemProcessorWorker, env: Environment, job: Any) -> None:
     """moto's `_eval_job`, keeping each item's outcome (its error and cause included)."""
     record = self._map_run_record
-    for counter in (record.item_counter, record.execution_counter):
-        counter.total.count()
-        counter.running.count()
+    batcher: item_batcher.ItemBatcher | None = record.__dict__.get("scones_batcher")
+    # With an ItemBatcher a child runs a batch: items are counted one by one, executions once.
+    items = len(job.job_input) if batcher is not None else 1
+    _item_counts(record)[job.job_index] = items
+    record.item_counter.total.count(items)
+    record.item_counter.running.count(items)
+    record.execution_counter.total.count()
+    record.execution_counter.running.count()
     started = datetime.datetime.now(tz=datetime.UTC)
     status, output, failure = "FAILED", None, ("", "")
     # The child execution's input is the item after ItemSelector, as AWS writes it in the results.
     child_input: Any = job.job_input
     try:
-        env.states.context_object.context_object_data["Map"] = MapData(
-            Item=ItemData(Index=job.job_index, Value=job.job_input)
-        )
-        env.states.reset(job.job_input)
-        env.stack.append(env.states.get_input())
-        self._eval_input(env_frame=env)
-        child_input = env.states.get_input()
+        if batcher is not None:
+            child_input = batcher.child_input([_selected(self, env, job.job_index, item) for item in job.job_input])
+            env.states.reset(child_input)
+            env.stack.append(child_input)  # the program's first state reads its input from the stack top
+        else:
+            child_input = _selected(self, env, job.job_index, job.job_input)
         job.job_program.eval(env)
         end_state = env.program_state()
         if isinstance(end_state, ProgramError):
@@ -291,17 +307,31 @@ def _eval_job(self: item_worker.DistributedItemProcessorWorker, env: Environment
     except Exception as exc:  # an interpreter error fails the item, not the Map Run (as moto did)
         failure = ("States.Runtime", f"{type(exc).__name__}: {exc}")
     finally:
-        record.item_counter.running.offset(-1)
+        record.item_counter.running.offset(-items)
         record.execution_counter.running.offset(-1)
     counts = {"SUCCEEDED": "succeeded", "ABORTED": "aborted", "TIMED_OUT": "timed_out"}.get(status, "failed")
-    getattr(record.item_counter, counts).count()
+    getattr(record.item_counter, counts).count(items)
     getattr(record.execution_counter, counts).count()
     if status == "SUCCEEDED":
-        record.item_counter.results_written.count()
+        record.item_counter.results_written.count(items)
         record.execution_counter.results_written.count()
     result = _child_result(record, job, child_input, status, started, output, failure)
     _records(record)[job.job_index] = result
     job.job_output = output if status == "SUCCEEDED" else result
+
+
+def _selected(worker: Any, env: Environment, index: int, item: Any) -> Any:
+    """The item after ItemSelector (which sees it as $$.Map.Item.Value), as the child's state input."""
+    env.states.context_object.context_object_data["Map"] = MapData(Item=ItemData(Index=index, Value=item))
+    env.states.reset(item)
+    env.stack.append(env.states.get_input())
+    worker._eval_input(env_frame=env)
+    return env.states.get_input()
+
+
+def _item_counts(record: MapRunRecord) -> dict[int, int]:
+    """{child's job index: its items} (1 each without an ItemBatcher)."""
+    return record.__dict__.setdefault("scones_item_counts", {})
 
 
 # -- Tolerated failures ---------------------------------------------------------------------------
@@ -324,14 +354,23 @@ def _map_run(self: Any, env: Environment, eval_input: Any) -> None:
     _records(record)  # an empty Map Run has a record too
     saved = record.max_concurrency
     items = env.stack[-1] if env.stack else []
-    wanted = saved if saved else len(items)
+    batcher = item_batcher.of(self)
+    jobs = items
+    if batcher is not None and env.stack:
+        record.__dict__["scones_batcher"] = batcher
+        jobs = env.stack[-1] = batcher.batches(items)
+    wanted = saved if saved else len(jobs)
     record.max_concurrency = max(1, min(wanted, MAX_WORKERS))
     try:
         _original_map_run(self, env, eval_input)
     finally:
         record.max_concurrency = saved
-    results = _records(record).values()
-    failed = sum(1 for result in results if result["Status"] in ("FAILED", "TIMED_OUT"))
+    # A failed child fails every item of its batch.
+    counts = _item_counts(record)
+    records = _records(record)
+    failed = sum(
+        counts.get(index, 1) for index, result in records.items() if result["Status"] in ("FAILED", "TIMED_OUT")
+    )
     if _exceeds(failed, len(items), eval_input.tolerated_failure_count, eval_input.tolerated_failure_percentage):
         raise states_failure(env, EXCEEDED, EXCEEDED_CAUSE)
 
