@@ -1,134 +1,21 @@
 """ClassifyImage: send the decoded image to the SageMaker endpoint and attach its probabilities and its
-out-of-distribution verdict (`ood`)."""
+out-of-distribution verdict (`ood`). The endpoint call itself is lambda_common.endpoint's."""
 
 from __future__ import annotations
 
-import functools
-import json
-import os
-import time
-from typing import Any
-
-from botocore.config import Config
-from botocore.exceptions import BotoCoreError, ClientError
-
 from lambda_common import images
-from lambda_common.errors import (
-    ConfigurationError,
-    EndpointInvocationError,
-    InvalidInferencesError,
-    aws_error_code,
-    describe_aws_error,
-)
+from lambda_common.endpoint import ask
 from lambda_common.events import ImageRecord
 from lambda_common.logs import log
-from lambda_common.predictions import PLAIN_MEDIA_TYPE, PREDICTION_MEDIA_TYPE, parse_answer
-from lambda_common.runtime import client, make_handler
-
-# InvokeEndpoint's InferenceId: 1 to 64 characters matching \A\S[\p{Print}]*\z, where \p{Print} is the
-# Java regex class of printable ASCII (https://docs.aws.amazon.com/sagemaker/latest/APIReference/
-# API_runtime_InvokeEndpoint.html). The key's tail keeps the class folder and file name, which is what
-# monitoring needs to recover the ground truth; anything else (spaces, non-ASCII letters) becomes "_".
-_INFERENCE_ID_MAX = 64
-
-
-# The endpoint call ends, answered or failed, inside the function's timeout (30 s, the stack's `functions`
-# map; tests/terraform/test_plans.py checks the two agree), so a slow or silent model is an
-# EndpointInvocationError the state machine retries and reports, not a Lambda timeout without a cause.
-# boto3's defaults (60 s connect, 60 s read, legacy retries) would outlast it several times over. Worst case:
-# ENDPOINT_ATTEMPTS x (connect + read), plus the standard mode's backoff before the one retry (under 1 s);
-# or a refusal of the full answer (below) followed by one plain-JSON attempt.
-# https://boto3.amazonaws.com/v1/documentation/api/latest/guide/retries.html
-ENDPOINT_CONNECT_TIMEOUT = 2.0
-ENDPOINT_READ_TIMEOUT = 11.0
-ENDPOINT_ATTEMPTS = 2
-
-# What the function asks the endpoint for (ENDPOINT_ACCEPT, set by Terraform from the model image): the full
-# answer from the project's own serving code, plain JSON from the built-in image-classification algorithm,
-# whose documented response types are application/json and application/jsonlines only.
-ACCEPT_TYPES = (PREDICTION_MEDIA_TYPE, PLAIN_MEDIA_TYPE)
-# An artifact built before the full answer existed refuses its media type (its output_fn raises: ModelError).
-# That happens for minutes in every upgrade, while the endpoint still serves the old artifact and the new
-# function is live, so the function then asks once more for plain JSON (the verdict: not checked), in one
-# attempt, and only after a refusal that came soon enough for both calls to end inside the function's timeout.
-REFUSAL_FALLBACK_MAX_SECONDS = 14.0
-ENDPOINT_WORST_CASE_SECONDS = max(
-    ENDPOINT_ATTEMPTS * (ENDPOINT_CONNECT_TIMEOUT + ENDPOINT_READ_TIMEOUT) + 1.0,
-    REFUSAL_FALLBACK_MAX_SECONDS + ENDPOINT_CONNECT_TIMEOUT + ENDPOINT_READ_TIMEOUT,
-)
-
-
-@functools.cache
-def endpoint_client(attempts: int = ENDPOINT_ATTEMPTS) -> Any:
-    config = Config(
-        connect_timeout=ENDPOINT_CONNECT_TIMEOUT,
-        read_timeout=ENDPOINT_READ_TIMEOUT,
-        retries={"mode": "standard", "total_max_attempts": attempts},
-    )
-    return client("sagemaker-runtime", config)
-
-
-def _endpoint_name() -> str:
-    name = os.environ.get("ENDPOINT_NAME", "").strip()
-    if not name:
-        raise ConfigurationError("ENDPOINT_NAME is not set for classify_image")
-    return name
-
-
-def _accept() -> str:
-    accept = os.environ.get("ENDPOINT_ACCEPT", "").strip() or PREDICTION_MEDIA_TYPE
-    if accept not in ACCEPT_TYPES:
-        raise ConfigurationError(f"ENDPOINT_ACCEPT={accept!r} must be one of {', '.join(ACCEPT_TYPES)}")
-    return accept
-
-
-def inference_id(s3_key: str) -> str:
-    printable = "".join(ch if "!" <= ch <= "~" else "_" for ch in s3_key)
-    return printable[-_INFERENCE_ID_MAX:] or "unnamed"
-
-
-class _PredictionTypeRefused(Exception):
-    """The model failed at once when asked for the full answer: an artifact that predates it."""
-
-
-def _invoke(runtime: Any, endpoint: str, data: bytes, content_type: str, accept: str, s3_key: str, where: str) -> bytes:
-    started = time.monotonic()
-    try:
-        response = runtime.invoke_endpoint(
-            EndpointName=endpoint,
-            ContentType=content_type,
-            Accept=accept,
-            Body=data,
-            InferenceId=inference_id(s3_key),
-        )
-        return bytes(response["Body"].read())
-    except ClientError as exc:
-        quick = time.monotonic() - started < REFUSAL_FALLBACK_MAX_SECONDS
-        if accept == PREDICTION_MEDIA_TYPE and aws_error_code(exc) == "ModelError" and quick:
-            raise _PredictionTypeRefused(describe_aws_error(exc)) from None
-        raise EndpointInvocationError(f"endpoint {endpoint!r} failed for {where}: {describe_aws_error(exc)}") from None
-    except BotoCoreError as exc:
-        raise EndpointInvocationError(f"endpoint {endpoint!r} unreachable for {where}: {exc}") from None
+from lambda_common.predictions import parse_answer
+from lambda_common.runtime import make_handler
 
 
 def classify(record: ImageRecord) -> ImageRecord:
     where = record.location
     data = images.decode(record.image_data, where=where)
     content_type = images.content_type_of(data, where=where)
-    endpoint = _endpoint_name()
-    accept = _accept()
-    try:
-        payload = _invoke(endpoint_client(), endpoint, data, content_type, accept, record.s3_key or "", where)
-    except _PredictionTypeRefused as refused:
-        log("WARNING", function="classify_image", s3_key=record.s3_key, refused=accept, error=str(refused))
-        accept = PLAIN_MEDIA_TYPE
-        payload = _invoke(endpoint_client(1), endpoint, data, content_type, accept, record.s3_key or "", where)
-    try:
-        parsed = json.loads(payload)
-    except (json.JSONDecodeError, UnicodeDecodeError):
-        raise InvalidInferencesError(
-            f"endpoint {endpoint!r} answered {where} with non-JSON: {payload[:80]!r}"
-        ) from None
+    parsed, accept = ask(data, content_type, s3_key=record.s3_key or "", where=where)
     record.inferences, record.ood = parse_answer(parsed, where=where)
     if not record.ood.checked:
         # The built-in algorithm, or an artifact without a fitted guard: only the threshold will judge it.

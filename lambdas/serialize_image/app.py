@@ -2,41 +2,14 @@
 
 from __future__ import annotations
 
-from botocore.exceptions import BotoCoreError, ClientError
-
 from lambda_common import images
-from lambda_common.errors import ImageNotFoundError, ImageReadError, aws_error_code, describe_aws_error
 from lambda_common.events import ImageRecord
-from lambda_common.runtime import client, make_handler
-
-_MISSING = {"NoSuchKey", "NoSuchBucket", "404", "NotFound"}
-# A missing key reads as 403 AccessDenied, not 404, when the caller may not s3:ListBucket the
-# bucket, and this function's role may only s3:GetObject. ("403"/"Forbidden": bodiless answers.)
-_DENIED = {"AccessDenied", "403", "Forbidden"}
+from lambda_common.runtime import make_handler
+from lambda_common.s3_images import read_image
 
 
 def serialize(record: ImageRecord) -> ImageRecord:
-    bucket, key = record.s3_bucket, record.s3_key
-    where = record.location
-    try:
-        obj = client("s3").get_object(Bucket=bucket, Key=key)
-        # Read one byte past the limit so an oversized object is rejected without buffering all of it.
-        data = obj["Body"].read(images.MAX_IMAGE_BYTES + 1)
-    except ClientError as exc:
-        code = aws_error_code(exc)
-        if code in _MISSING:
-            what = "bucket" if code == "NoSuchBucket" else "object"
-            raise ImageNotFoundError(f"{where} not found ({what} does not exist)") from None
-        if code in _DENIED:
-            raise ImageNotFoundError(
-                f"object {key!r} in bucket {bucket!r} is missing or not readable by this function "
-                f"(S3 answered {describe_aws_error(exc)}; without s3:ListBucket a missing key is reported as "
-                "access denied)"
-            ) from None
-        raise ImageReadError(f"could not read {where}: {describe_aws_error(exc)}") from None
-    except BotoCoreError as exc:
-        raise ImageReadError(f"could not read {where}: {exc}") from None
-    images.content_type_of(data, where=where)
+    data, _ = read_image(record.s3_bucket or "", record.s3_key or "", where=record.location)
     record.image_data = images.encode(data)
     # A fresh image: whatever an earlier classification said about the record no longer applies.
     record.inferences = []

@@ -6,6 +6,7 @@ import importlib.util
 from pathlib import Path
 from types import ModuleType
 
+import lambda_common.endpoint
 import lambda_common.runtime
 
 LAMBDAS = Path(__file__).resolve().parents[2] / "lambdas"
@@ -14,6 +15,7 @@ LAMBDAS = Path(__file__).resolve().parents[2] / "lambdas"
 def load_app(function: str) -> ModuleType:
     """A fresh import of lambdas/<function>/app.py (fresh, so boto3 clients are created under moto)."""
     lambda_common.runtime.client.cache_clear()
+    lambda_common.endpoint.endpoint_client.cache_clear()
     spec = importlib.util.spec_from_file_location(f"{function}_app", LAMBDAS / function / "app.py")
     assert spec and spec.loader
     module = importlib.util.module_from_spec(spec)

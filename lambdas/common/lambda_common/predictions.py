@@ -18,6 +18,9 @@ from lambda_common.events import NOT_CHECKED, OodVerdict, optional_score, valida
 # The full answer's media type (python/scones/model/inference.py answers it).
 PREDICTION_MEDIA_TYPE = "application/vnd.scones.prediction+json"
 PLAIN_MEDIA_TYPE = "application/json"
+# Several images in one call (the batch chunk): a JSON list of base64 images in, a list out of the full answer
+# or `{"error", "message"}` per image (python/scones/model/inference.py BATCH_MEDIA_TYPE).
+BATCH_MEDIA_TYPE = "application/vnd.scones.batch+json"
 
 
 def parse_answer(value: Any, *, where: str) -> tuple[list[float], OodVerdict]:

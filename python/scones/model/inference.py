@@ -11,10 +11,17 @@ Response, by the request's Accept:
   or null, "out_of_distribution": bool}`, the guard's score (higher = more like the training
   images) and decision (ood.py); an artifact trained before the guard answers null and false.
 A batch of N images answers a list of N of either.
+
+Batch requests (`BATCH_MEDIA_TYPE`, docs/contracts.md): a JSON list of base64-encoded images in one request,
+answered with a JSON list of the same length, in the same order, of the `PREDICTION_MEDIA_TYPE` object for
+each image, or, for an image that is not valid base64 or not a decodable image,
+`{"error": "InvalidImageError", "message": ...}`: one bad image does not fail the others.
 """
 
 from __future__ import annotations
 
+import base64
+import binascii
 import json
 from collections.abc import Sequence
 from pathlib import Path
@@ -39,6 +46,11 @@ METADATA_FILE = "metadata.json"
 ARTIFACT_FORMAT = 1
 GUARD_KEY = "ood"
 PREDICTION_MEDIA_TYPE = "application/vnd.scones.prediction+json"
+BATCH_MEDIA_TYPE = "application/vnd.scones.batch+json"
+# Images per batch request: InvokeEndpoint's 6 MB request limit holds about 30 images of the 150 KiB the
+# workflow accepts (base64), and a few hundred 32x32 tensors are nothing to the model; this only stops a
+# mistaken request from holding the worker for long.
+MAX_BATCH_IMAGES = 256
 
 _FORMATS_BY_CONTENT_TYPE: dict[str, frozenset[str] | None] = {
     "image/png": frozenset({"PNG", "JPEG"}),  # tolerate a JPEG labelled as PNG and vice versa
@@ -55,6 +67,10 @@ class UnsupportedContentTypeError(ValueError):
 
 class UnsupportedAcceptError(ValueError):
     """The caller asked for a response type this endpoint does not answer in."""
+
+
+class InvalidBatchError(ValueError):
+    """A batch request that is not a JSON list of base64 strings (the whole request is refused)."""
 
 
 class ModelLoadError(RuntimeError):
@@ -76,6 +92,20 @@ class Prediction(NamedTuple):
     probabilities: np.ndarray  # (N, classes) float64, rows sum to 1
     in_distribution: np.ndarray | None  # (N,) float64 scores; None without a guard
     out_of_distribution: np.ndarray  # (N,) bool; all False without a guard
+
+
+class BatchInput(NamedTuple):
+    """What input_fn returns for a batch request: the decodable images and, per position, its error."""
+
+    images: torch.Tensor | None  # (M, 3, 32, 32), M = the positions without an error; None when M = 0
+    errors: list[str | None]  # one per image of the request: None, or why it was not decodable
+
+
+class BatchPrediction(NamedTuple):
+    """What predict_fn returns for a BatchInput."""
+
+    prediction: Prediction | None
+    errors: list[str | None]
 
 
 def model_fn(model_dir: str) -> SconesModel:
@@ -114,20 +144,51 @@ def _media_type(value: str | None) -> str:
     return (value or "").split(";", 1)[0].strip().lower()
 
 
-def input_fn(request_body: bytes | bytearray | memoryview, content_type: str) -> torch.Tensor:
-    """Image bytes -> a (1, 3, 32, 32) float tensor in [0, 1]."""
+def input_fn(request_body: bytes | bytearray | memoryview | str, content_type: str) -> torch.Tensor | BatchInput:
+    """Image bytes -> a (1, 3, 32, 32) float tensor in [0, 1]; a batch request -> a BatchInput."""
     media_type = _media_type(content_type)
+    if media_type == BATCH_MEDIA_TYPE:
+        return _batch_input(request_body)
     if media_type not in _FORMATS_BY_CONTENT_TYPE:
         raise UnsupportedContentTypeError(
-            f"content type {content_type!r} is not supported; send image bytes as {', '.join(_FORMATS_BY_CONTENT_TYPE)}"
+            f"content type {content_type!r} is not supported; send image bytes as "
+            f"{', '.join(_FORMATS_BY_CONTENT_TYPE)}, or a JSON list of base64 images as {BATCH_MEDIA_TYPE}"
         )
     if not isinstance(request_body, bytes | bytearray | memoryview):
         raise InvalidImageError(f"expected the image as bytes, got {type(request_body).__name__}")
     return to_tensor(decode_image(bytes(request_body), allowed_formats=_FORMATS_BY_CONTENT_TYPE[media_type]))
 
 
-def predict_fn(input_data: torch.Tensor, model: SconesModel) -> Prediction:
+def _batch_input(request_body: bytes | bytearray | memoryview | str) -> BatchInput:
+    try:
+        images = json.loads(bytes(request_body) if not isinstance(request_body, str) else request_body)
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise InvalidBatchError(f"a {BATCH_MEDIA_TYPE} request must be JSON: {exc}") from None
+    if not isinstance(images, list) or not images or not all(isinstance(image, str) for image in images):
+        raise InvalidBatchError(f"a {BATCH_MEDIA_TYPE} request must be a non-empty JSON list of base64 strings")
+    if len(images) > MAX_BATCH_IMAGES:
+        raise InvalidBatchError(f"a batch request holds at most {MAX_BATCH_IMAGES} images, got {len(images)}")
+    tensors: list[torch.Tensor] = []
+    errors: list[str | None] = []
+    for position, encoded in enumerate(images):
+        try:
+            data = base64.b64decode(encoded, validate=True)
+            tensors.append(to_tensor(decode_image(data, allowed_formats=_FORMATS_BY_CONTENT_TYPE["image/png"])))
+            errors.append(None)
+        except (binascii.Error, ValueError) as exc:  # InvalidImageError is a ValueError
+            errors.append(f"image {position} of the batch: {exc}")
+    return BatchInput(torch.cat(tensors) if tensors else None, errors)
+
+
+def predict_fn(input_data: torch.Tensor | BatchInput, model: SconesModel) -> Prediction | BatchPrediction:
     """(N, 3, 32, 32) in [0, 1] -> the probabilities and, where the artifact has a guard, its verdict."""
+    if isinstance(input_data, BatchInput):
+        images = input_data.images
+        return BatchPrediction(None if images is None else _predict(images, model), input_data.errors)
+    return _predict(input_data, model)
+
+
+def _predict(input_data: torch.Tensor, model: SconesModel) -> Prediction:
     predictor, guard = model.predictor, model.guard
     with torch.inference_mode():
         logits, features = predictor.logits_and_features(input_data)
@@ -180,22 +241,44 @@ def _as_prediction(prediction: Prediction | np.ndarray | torch.Tensor | Sequence
     return Prediction(rows, None, np.zeros(len(rows), dtype=bool))
 
 
-def output_fn(prediction: Prediction | np.ndarray | torch.Tensor | Sequence[Any], accept: str | None) -> str:
+def _prediction_objects(result: Prediction) -> list[dict[str, Any]]:
+    rows = result.probabilities.reshape(-1, len(CLASS_NAMES))
+    scores = result.in_distribution
+    return [
+        {
+            "probabilities": [float(p) for p in row],
+            "in_distribution": None if scores is None else float(scores[i]),
+            "out_of_distribution": bool(result.out_of_distribution[i]),
+        }
+        for i, row in enumerate(rows)
+    ]
+
+
+def _batch_output(result: BatchPrediction, accept: str | None) -> str:
+    """The batch answer: per image of the request, its prediction object or its error."""
+    if accept and _media_type(accept) != BATCH_MEDIA_TYPE:
+        _negotiated(accept)  # anything but the batch type must still be a type this endpoint answers
+    predictions = iter(_prediction_objects(result.prediction) if result.prediction is not None else [])
+    answers = [
+        next(predictions) if error is None else {"error": "InvalidImageError", "message": error}
+        for error in result.errors
+    ]
+    return json.dumps(answers)
+
+
+def output_fn(
+    prediction: Prediction | BatchPrediction | np.ndarray | torch.Tensor | Sequence[Any], accept: str | None
+) -> str:
     """One image: `[p_bicycle, p_motorcycle]`, or for PREDICTION_MEDIA_TYPE the object with the
     guard's verdict; a batch: a list of those. `prediction` may also be bare probabilities (an
-    array of N x 2), which answer the object form unscored."""
+    array of N x 2), which answer the object form unscored. A batch request (BatchPrediction) answers
+    its list of objects and errors whatever the Accept, as long as it is one this endpoint answers."""
+    if isinstance(prediction, BatchPrediction):
+        return _batch_output(prediction, accept)
     form = _negotiated(accept)
     result = _as_prediction(prediction)
     rows = result.probabilities.reshape(-1, len(CLASS_NAMES))
     values: list[Any] = [[float(p) for p in row] for row in rows]
     if form == PREDICTION_MEDIA_TYPE:
-        scores = result.in_distribution
-        values = [
-            {
-                "probabilities": probabilities,
-                "in_distribution": None if scores is None else float(scores[i]),
-                "out_of_distribution": bool(result.out_of_distribution[i]),
-            }
-            for i, probabilities in enumerate(values)
-        ]
+        values = _prediction_objects(result)
     return json.dumps(values[0] if len(values) == 1 else values)

@@ -20,6 +20,7 @@ from moto import mock_aws
 from moto.sagemakerruntime.responses import SageMakerRuntimeResponse
 from PIL import Image
 
+import lambda_common.endpoint
 import lambda_common.runtime
 from lambda_common.errors import WorkflowError
 from tests.support.lambda_loader import load_app
@@ -271,18 +272,16 @@ def test_classify_detects_jpeg(classify: Callable[..., Any], endpoint: dict[str,
 
 
 def test_classify_inference_id_keeps_the_key_tail(endpoint: dict[str, Any]) -> None:
-    app = load_app("classify_image")
     long_key = "a/" * 60 + "motorcycle/bike s_000035.png"
-    assert app.inference_id(long_key) == ("a/" * 60 + "motorcycle/bike_s_000035.png")[-64:]
-    assert len(app.inference_id(long_key)) == 64
+    assert lambda_common.endpoint.inference_id(long_key) == ("a/" * 60 + "motorcycle/bike_s_000035.png")[-64:]
+    assert len(lambda_common.endpoint.inference_id(long_key)) == 64
 
 
 def test_classify_inference_id_is_printable_ascii_as_the_api_requires() -> None:
-    app = load_app("classify_image")
     # \p{Print} in the API's pattern is Java's printable ASCII: "é" and a no-break space are not in it.
     for key in ("bicycle/vélo 1.png", "motorcycle/\u00a0moto\tbike.png", " leading.png", "ünïcödé"):
-        assert re.fullmatch(r"[!-~][ -~]{0,63}", app.inference_id(key)), key
-    assert app.inference_id("bicycle/vélo 1.png") == "bicycle/v_lo_1.png"
+        assert re.fullmatch(r"[!-~][ -~]{0,63}", lambda_common.endpoint.inference_id(key)), key
+    assert lambda_common.endpoint.inference_id("bicycle/vélo 1.png") == "bicycle/v_lo_1.png"
 
 
 def test_classify_endpoint_error(classify: Callable[..., Any], endpoint: dict[str, Any]) -> None:
@@ -300,7 +299,7 @@ def test_classify_unreachable_endpoint(endpoint: dict[str, Any], monkeypatch: py
         raise EndpointConnectionError(endpoint_url="https://runtime.sagemaker.us-east-1.amazonaws.com")
 
     app = load_app("classify_image")
-    monkeypatch.setattr(app.endpoint_client(), "invoke_endpoint", refuse)
+    monkeypatch.setattr(lambda_common.endpoint.endpoint_client(), "invoke_endpoint", refuse)
     with pytest.raises(WorkflowError) as info:
         app.handler(record(image_data=PNG_B64), None)
     assert type(info.value).__name__ == "EndpointInvocationError"
@@ -346,13 +345,13 @@ def test_a_hung_model_is_an_endpoint_error_within_the_functions_timeout(
 ) -> None:
     app = load_app("classify_image")
     # The production budget is 2 x (2 s + 11 s); scaled down here, the same config path.
-    monkeypatch.setattr(app, "ENDPOINT_READ_TIMEOUT", 0.3)
+    monkeypatch.setattr(lambda_common.endpoint, "ENDPOINT_READ_TIMEOUT", 0.3)
     with pytest.raises(WorkflowError) as info:
         app.handler(record(image_data=PNG_B64), None)
     assert type(info.value).__name__ == "EndpointInvocationError"
     assert "Read timeout" in str(info.value) and KEY in str(info.value)
     # One retry, then the error: what ENDPOINT_ATTEMPTS promises, and no more.
-    assert len(silent_endpoint) == app.ENDPOINT_ATTEMPTS == 2
+    assert len(silent_endpoint) == lambda_common.endpoint.ENDPOINT_ATTEMPTS == 2
 
 
 def test_warm_invocations_reuse_one_client(
@@ -493,7 +492,7 @@ def test_a_refusal_too_late_for_a_second_call_is_an_endpoint_error(
 ) -> None:
     app = load_app("classify_image")
     # Both calls must end inside the function's timeout: a refusal after the allowance is not retried.
-    monkeypatch.setattr(app, "REFUSAL_FALLBACK_MAX_SECONDS", 0.0)
+    monkeypatch.setattr(lambda_common.endpoint, "REFUSAL_FALLBACK_MAX_SECONDS", 0.0)
     endpoint["refuses"] = (PREDICTION_TYPE,)
     with pytest.raises(WorkflowError) as info:
         app.handler(record(image_data=PNG_B64), None)

@@ -3,6 +3,7 @@ of any size in, JSON [p_bicycle, p_motorcycle] out, named errors for bad request
 
 from __future__ import annotations
 
+import base64
 import json
 import tarfile
 from collections.abc import Iterator
@@ -142,3 +143,82 @@ def test_the_emulators_model_server_serves_the_artifact(model_dir: Path) -> None
 def test_served_model_wraps_load_failures(tmp_path: Path) -> None:
     with pytest.raises(ArtifactError, match=r"no code/inference\.py"):
         ServedModel(tmp_path)
+
+
+# -- Batch requests (BATCH_MEDIA_TYPE): a JSON list of base64 images, a list of per-image answers -------------
+
+
+def _batch_body(*images: bytes | str) -> bytes:
+    return json.dumps(
+        [image if isinstance(image, str) else base64.b64encode(image).decode() for image in images]
+    ).encode()
+
+
+def test_a_batch_answers_each_image_as_its_own_request_does(inference: ModuleType, model: object) -> None:
+    bodies = [png_bytes(synthetic_image(label, index)) for label, index in ((0, 1), (1, 2), (0, 3))]
+    batch = inference.BATCH_MEDIA_TYPE
+    answers = json.loads(
+        inference.output_fn(inference.predict_fn(inference.input_fn(_batch_body(*bodies), batch), model), batch)
+    )
+    singles = [
+        json.loads(
+            inference.output_fn(
+                inference.predict_fn(inference.input_fn(body, "image/png"), model), inference.PREDICTION_MEDIA_TYPE
+            )
+        )
+        for body in bodies
+    ]
+    assert len(answers) == 3
+    for answer, single in zip(answers, singles, strict=True):
+        assert set(answer) == set(single) == {"probabilities", "in_distribution", "out_of_distribution"}
+        assert answer["probabilities"] == pytest.approx(single["probabilities"], abs=1e-6)
+        assert answer["out_of_distribution"] == single["out_of_distribution"]
+
+
+def test_a_bad_image_in_a_batch_is_an_error_for_that_image_only(inference: ModuleType, model: object) -> None:
+    good = png_bytes(synthetic_image(1, 4))
+    body = _batch_body(good, b"not an image at all", "%%% not base64 %%%", good)
+    batch = inference.BATCH_MEDIA_TYPE
+    answers = json.loads(inference.output_fn(inference.predict_fn(inference.input_fn(body, batch), model), batch))
+    assert [sorted(answer) for answer in answers] == [
+        ["in_distribution", "out_of_distribution", "probabilities"],
+        ["error", "message"],
+        ["error", "message"],
+        ["in_distribution", "out_of_distribution", "probabilities"],
+    ]
+    assert answers[1]["error"] == answers[2]["error"] == "InvalidImageError"
+    assert answers[1]["message"].startswith("image 1 of the batch")
+    assert answers[0]["probabilities"] == pytest.approx(answers[3]["probabilities"], abs=1e-6)
+
+
+def test_a_batch_of_only_bad_images_answers_only_errors(inference: ModuleType, model: object) -> None:
+    batch = inference.BATCH_MEDIA_TYPE
+    answers = json.loads(
+        inference.output_fn(inference.predict_fn(inference.input_fn(_batch_body(b"x"), batch), model), batch)
+    )
+    assert [answer["error"] for answer in answers] == ["InvalidImageError"]
+
+
+@pytest.mark.parametrize("body", [b"not json", b"{}", b"[]", b"[1, 2]", json.dumps(["aGk="] * 257).encode()])
+def test_a_batch_that_is_not_a_list_of_base64_strings_is_refused(inference: ModuleType, body: bytes) -> None:
+    with pytest.raises(inference.InvalidBatchError):
+        inference.input_fn(body, inference.BATCH_MEDIA_TYPE)
+
+
+def test_a_batch_answer_needs_an_accept_the_endpoint_answers(inference: ModuleType, model: object) -> None:
+    prediction = inference.predict_fn(
+        inference.input_fn(_batch_body(png_bytes(synthetic_image(0, 0))), inference.BATCH_MEDIA_TYPE), model
+    )
+    with pytest.raises(inference.UnsupportedAcceptError):
+        inference.output_fn(prediction, "text/csv")
+    for accept in ("*/*", inference.PREDICTION_MEDIA_TYPE, inference.BATCH_MEDIA_TYPE):
+        assert "probabilities" in json.loads(inference.output_fn(prediction, accept))[0]
+
+
+def test_the_emulators_model_server_serves_a_batch(model_dir: Path) -> None:
+    service = model_worker.ModelService(model_dir)
+    body = _batch_body(png_bytes(synthetic_image(1, 2)), b"GIF89a")
+    answer, _ = service.transform(body, "application/vnd.scones.batch+json", "application/vnd.scones.batch+json")
+    first, second = json.loads(answer)
+    assert sum(first["probabilities"]) == pytest.approx(1.0)
+    assert second["error"] == "InvalidImageError"
