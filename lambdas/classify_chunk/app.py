@@ -1,0 +1,126 @@
+"""ClassifyChunk: the batch's chunked variant, one call for a chunk of images instead of three per image.
+
+The batch state machine's Distributed Map with an ItemBatcher (terraform/modules/batch,
+`batch_items_per_chunk`) hands each child a chunk, `{"Items": [{"s3_key": ...}, ...], "BatchInput":
+{"s3_bucket": ...}}` ("ItemBatcher (Map)", https://docs.aws.amazon.com/step-functions/latest/dg/
+input-output-itembatcher.html). For each image this does what SerializeImage, ClassifyImage and
+FilterLowConfidence do, with their code (lambda_common: s3_images, endpoint, predictions, judging), but the
+readable images of the chunk go to the endpoint in ONE request (its batch content type), and nothing is
+base64-encoded into a state's payload.
+
+The answer is `{"results": [...]}`, one per item in order: `{"s3_key", "verdict", "inferences", "ood"}`
+(verdict classified, low_confidence or out_of_distribution, as the per-item design's child output) or, for
+an image of its own failing, `{"s3_key", "error", "cause"}` with the error name the per-item design's child
+would have failed with (ImageNotFoundError, InvalidImageError, ...). What fails the chunk as a whole (the
+endpoint refusing or unreachable, a misconfigured function, an event that is not a chunk) is raised: the
+child fails and each of its items counts as failed, with that error name.
+"""
+
+from __future__ import annotations
+
+import time
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+from lambda_common.endpoint import ask_batch
+from lambda_common.errors import (
+    ConfigurationError,
+    InvalidEventError,
+    InvalidImageError,
+    OutOfDistributionError,
+    ThresholdConfidenceNotMetError,
+    WorkflowError,
+)
+from lambda_common.events import ImageRecord
+from lambda_common.judging import judge
+from lambda_common.logs import configured_level, log
+from lambda_common.predictions import parse_answer
+from lambda_common.s3_images import read_image
+
+FUNCTION = "classify_chunk"
+# S3 reads in flight per chunk: the reads are latency, not CPU.
+READ_THREADS = 8
+
+
+def _records(event: Any) -> list[ImageRecord]:
+    if not isinstance(event, dict) or not isinstance(event.get("Items"), list) or not event["Items"]:
+        raise InvalidEventError('a chunk is {"Items": [...], "BatchInput": {...}} with at least one item')
+    shared = event.get("BatchInput") or {}
+    if not isinstance(shared, dict):
+        raise InvalidEventError("the chunk's BatchInput must be an object")
+    records = []
+    for position, item in enumerate(event["Items"]):
+        fields = {**shared, **item} if isinstance(item, dict) else {}
+        bucket, key = fields.get("s3_bucket"), fields.get("s3_key")
+        if not isinstance(bucket, str) or not bucket or not isinstance(key, str) or not key:
+            raise InvalidEventError(f"item {position} of the chunk has no s3_bucket and s3_key (strings)")
+        records.append(ImageRecord(s3_bucket=bucket, s3_key=key))
+    return records
+
+
+def _result(record: ImageRecord, verdict: str) -> dict[str, Any]:
+    ood = None if record.ood is None else record.ood.as_dict()
+    return {"s3_key": record.s3_key, "verdict": verdict, "inferences": record.inferences, "ood": ood}
+
+
+def _failed(record: ImageRecord, exc: Exception) -> dict[str, Any]:
+    return {"s3_key": record.s3_key, "error": type(exc).__name__, "cause": str(exc)}
+
+
+def _judged(record: ImageRecord, answer: Any) -> dict[str, Any]:
+    """The item's result from its part of the endpoint's answer."""
+    try:
+        if isinstance(answer, dict) and "error" in answer:
+            raise InvalidImageError(f"the model could not read {record.location}: {answer.get('message')}")
+        record.inferences, record.ood = parse_answer(answer, where=record.location)
+        judge(record, function=FUNCTION)
+    except OutOfDistributionError:
+        return _result(record, "out_of_distribution")
+    except ThresholdConfidenceNotMetError:
+        return _result(record, "low_confidence")
+    except ConfigurationError:
+        raise  # the function's, not the image's
+    except WorkflowError as exc:
+        return _failed(record, exc)
+    return _result(record, "classified")
+
+
+def classify_chunk(event: Any) -> dict[str, Any]:
+    records = _records(event)
+    results: list[dict[str, Any] | None] = [None] * len(records)
+
+    def read(position: int) -> bytes | None:
+        record = records[position]
+        try:
+            return read_image(record.s3_bucket or "", record.s3_key or "", where=record.location)[0]
+        except WorkflowError as exc:  # missing, unreadable, not an image: this item's failure
+            results[position] = _failed(record, exc)
+            return None
+
+    with ThreadPoolExecutor(max_workers=min(READ_THREADS, len(records))) as pool:
+        images = list(pool.map(read, range(len(records))))
+    readable = [position for position, data in enumerate(images) if data is not None]
+    if readable:
+        first = records[readable[0]]
+        answers = ask_batch(
+            [images[position] or b"" for position in readable], first_key=first.s3_key or "", where=first.location
+        )
+        for position, answer in zip(readable, answers, strict=True):
+            results[position] = _judged(records[position], answer)
+    return {"results": results}
+
+
+def handler(event: Any, context: Any) -> dict[str, Any]:
+    started = time.perf_counter()
+    configured_level()
+    common = {"function": FUNCTION, "request_id": getattr(context, "aws_request_id", None)}
+    try:
+        answer = classify_chunk(event)
+    except Exception as exc:
+        duration = round((time.perf_counter() - started) * 1000, 2)
+        log("ERROR", **common, outcome="error", error=type(exc).__name__, message=str(exc), duration_ms=duration)
+        raise
+    failed = sum(1 for result in answer["results"] if "error" in result)
+    duration = round((time.perf_counter() - started) * 1000, 2)
+    log("INFO", **common, outcome="ok", items=len(answer["results"]), failed=failed, duration_ms=duration)
+    return answer
