@@ -13,7 +13,14 @@ import pytest
 from scones.build_lambdas import LambdaSourceError, build_all, discover
 from tests.conftest import REPO
 
-FUNCTIONS = ("classify_api", "classify_image", "filter_low_confidence", "serialize_image", "start_classification")
+FUNCTIONS = (
+    "classify_api",
+    "classify_chunk",
+    "classify_image",
+    "filter_low_confidence",
+    "serialize_image",
+    "start_classification",
+)
 
 
 @pytest.fixture
@@ -30,7 +37,7 @@ def test_functions_are_the_folders_with_an_app(sources: Path) -> None:
         "from lambda_common.runtime import make_handler\n\nhandler = make_handler('resize_image', lambda r: r)\n"
     )
     assert discover(sources) == (
-        "classify_api", "classify_image", "filter_low_confidence", "resize_image", "serialize_image",
+        "classify_api", "classify_chunk", "classify_image", "filter_low_confidence", "resize_image", "serialize_image",
         "start_classification",
     )  # fmt: skip
     built = build_all(sources, sources.parent / "out")
