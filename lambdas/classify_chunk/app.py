@@ -110,7 +110,7 @@ def classify_chunk(event: Any) -> dict[str, Any]:
     return {"results": results}
 
 
-def handler(event: Any, context: Any) -> dict[str, Any]:
+def classify_chunk_handler(event: Any, context: Any) -> dict[str, Any]:
     started = time.perf_counter()
     configured_level()
     common = {"function": FUNCTION, "request_id": getattr(context, "aws_request_id", None)}
@@ -124,3 +124,6 @@ def handler(event: Any, context: Any) -> dict[str, Any]:
     duration = round((time.perf_counter() - started) * 1000, 2)
     log("INFO", **common, outcome="ok", items=len(answer["results"]), failed=failed, duration_ms=duration)
     return answer
+
+
+handler = classify_chunk_handler
