@@ -192,12 +192,32 @@ def wait(
         time.sleep(poll_seconds)
 
 
-def _item(entry: dict[str, Any]) -> Item:
-    key = str(json.loads(entry.get("Input") or "{}").get("s3_key", "?"))
+def _items(entry: dict[str, Any]) -> list[Item]:
+    """The items of one child's result: one item, or, in the chunked design, every item of its chunk (the
+    child's input is `{"Items": [...], "BatchInput": ...}` and its output `{"results": [...]}`, one per item:
+    lambdas/classify_chunk). A failed chunk fails each of its items with the chunk's error, as the Map Run
+    counts them."""
+    child_input = json.loads(entry.get("Input") or "{}")
+    chunk = child_input.get("Items") if isinstance(child_input, dict) else None
+    if not isinstance(chunk, list):
+        return [_item(entry, str(child_input.get("s3_key", "?")))]
+    if entry.get("Status") != "SUCCEEDED":
+        return [_item(entry, str(item.get("s3_key", "?"))) for item in chunk]
+    return [_result(result) for result in json.loads(entry.get("Output") or "{}").get("results", [])]
+
+
+def _item(entry: dict[str, Any], key: str) -> Item:
     if entry.get("Status") == "SUCCEEDED":
-        output = json.loads(entry.get("Output") or "{}")
-        return Item(key=key, verdict=output.get("verdict"), probabilities=output.get("inferences") or None)
+        return _result({"s3_key": key, **json.loads(entry.get("Output") or "{}")})
     return Item(key=key, verdict=None, error=entry.get("Error") or entry.get("Status"), cause=entry.get("Cause"))
+
+
+def _result(result: dict[str, Any]) -> Item:
+    """An item from what its child (or its chunk) answered: a verdict, or an error of its own."""
+    key = str(result.get("s3_key", "?"))
+    if result.get("error"):
+        return Item(key=key, verdict=None, error=str(result["error"]), cause=result.get("cause"))
+    return Item(key=key, verdict=result.get("verdict"), probabilities=result.get("inferences") or None)
 
 
 def read_items(s3: Any, bucket: str, manifest_key: str) -> list[Item]:
@@ -207,7 +227,8 @@ def read_items(s3: Any, bucket: str, manifest_key: str) -> list[Item]:
     for status in RESULT_STATUSES:
         for result_file in manifest.get("ResultFiles", {}).get(status, []):
             body = s3.get_object(Bucket=manifest["DestinationBucket"], Key=result_file["Key"])["Body"].read()
-            items.extend(_item(entry) for entry in json.loads(body))
+            for entry in json.loads(body):
+                items.extend(_items(entry))
     return items
 
 

@@ -149,6 +149,73 @@ def test_the_summary_counts_every_item_once_with_failed_keys_and_accuracy() -> N
     assert summary.results == f"s3://{BUCKET}/batch-results/run/manifest.json"
 
 
+def _chunk(keys: list[str], status: str, **fields: Any) -> dict[str, Any]:
+    """A chunked child's result: the ItemBatcher's input, and (succeeded) classify_chunk's per-item answer."""
+    items = {"Items": [{"s3_key": key} for key in keys], "BatchInput": {"s3_bucket": BUCKET}}
+    return {"Input": json.dumps(items), "Status": status, **fields}
+
+
+def _verdict(key: str, verdict: str, inferences: list[float]) -> dict[str, Any]:
+    return {"s3_key": key, "verdict": verdict, "inferences": inferences, "ood": None}
+
+
+# The same five items as RESULTS, in two chunks of the chunked design, plus a chunk the endpoint failed.
+CHUNKED_RESULTS = {
+    **RESULTS,
+    "batch-results/run/SUCCEEDED_0.json": json.dumps(
+        [
+            _chunk(
+                ["d/bicycle/a.png", "d/bicycle/b.png", "d/bicycle/z.txt"],
+                "SUCCEEDED",
+                Output=json.dumps(
+                    {
+                        "results": [
+                            _verdict("d/bicycle/a.png", "classified", [0.97, 0.03]),
+                            _verdict("d/bicycle/b.png", "classified", [0.02, 0.98]),
+                            {"s3_key": "d/bicycle/z.txt", "error": "InvalidImageError", "cause": "not a PNG"},
+                        ]
+                    }
+                ),
+            ),
+            _chunk(
+                ["d/motorcycle/c.png", "d/x/e.png"],
+                "SUCCEEDED",
+                Output=json.dumps(
+                    {
+                        "results": [
+                            _verdict("d/motorcycle/c.png", "low_confidence", [0.4, 0.6]),
+                            _verdict("d/x/e.png", "out_of_distribution", [0.5, 0.5]),
+                        ]
+                    }
+                ),
+            ),
+        ]
+    ).encode(),
+    "batch-results/run/FAILED_0.json": json.dumps(
+        [_chunk(["d/motorcycle/f.png", "d/motorcycle/g.png"], "FAILED", Error="EndpointInvocationError", Cause="x")]
+    ).encode(),
+}
+
+
+def test_a_chunked_batch_is_summarized_item_by_item_as_the_per_item_one() -> None:
+    per_item, _ = batch.summarize_execution(FakeS3(RESULTS), SUCCEEDED)
+    chunked, items = batch.summarize_execution(FakeS3(CHUNKED_RESULTS), SUCCEEDED)
+    assert len(items) == 7
+    # The same five items summarize alike; the failed chunk adds each of its items as failed with its error.
+    assert (chunked.classified, chunked.low_confidence, chunked.out_of_distribution) == (
+        per_item.classified,
+        per_item.low_confidence,
+        per_item.out_of_distribution,
+    )
+    assert (chunked.correct, chunked.labelled) == (per_item.correct, per_item.labelled)
+    assert chunked.failed_items == [
+        {"key": "d/bicycle/z.txt", "error": "InvalidImageError"},
+        {"key": "d/motorcycle/f.png", "error": "EndpointInvocationError"},
+        {"key": "d/motorcycle/g.png", "error": "EndpointInvocationError"},
+    ]
+    assert chunked.total == 7 == sum(chunked.classified.values()) + 2 + chunked.failed
+
+
 def test_a_failed_batch_says_why_and_has_no_results() -> None:
     execution = {"status": "FAILED", "error": "States.ExceedToleratedFailureThreshold", "cause": "too many"}
     summary, items = batch.summarize_execution(FakeS3({}), execution)
