@@ -44,6 +44,7 @@ MODULE_VARIABLES: Cases = {
             "model_data_url": "https://example.com/model.tar.gz",
             "alarm_thresholds": {"low_confidence_share": 1.5, "out_of_distribution_share": 1},
             "log_levels": {"classify_image": "LOUD"},
+            "batch_items_per_chunk": 26,
             "api": {
                 "consumers": {"Team A": {"rate_limit": 0, "burst_limit": 1.5, "quota_per_day": 0}},
                 "allowed_principals": ["arn:aws:iam::123456789012:group/ops"],
@@ -59,6 +60,7 @@ MODULE_VARIABLES: Cases = {
             "low_confidence_share must be in (0, 1]",
             "out_of_distribution_share must be in (0, 1)",
             "log_level must be DEBUG, INFO, WARNING or ERROR",
+            "items_per_chunk must be a whole number from 1 to 25.",
             "consumers: team names are lowercase letters, digits and hyphens",
             "allowed_principals: each entry is a 12-digit account ID or an IAM role/user/root ARN.",
             "stage_throttle: rate_limit > 0 and burst_limit a whole number >= 1.",
@@ -111,6 +113,14 @@ LOCAL_KMS_KEY = "arn:aws:kms:us-east-1:123456789012:key/0d5a8c3e-4f6b-4a7c-9d2e-
 CANARY_OF_ONE = {"traffic_routing": "CANARY", "step": {"type": "INSTANCE_COUNT", "value": 1}}
 
 PRECONDITION: Cases = {
+    # The chunked batch sends the project's batch content type, which the built-in algorithm does not answer.
+    "chunked_batch_on_the_builtin_algorithm": (
+        {
+            "model_image_uri": "811284229777.dkr.ecr.us-east-1.amazonaws.com/image-classification:1",
+            "batch_items_per_chunk": 10,
+        },
+        ["batch_items_per_chunk above 1 needs the project's serving code"],
+    ),
     # An output's precondition.
     "misspelled_log_level_function": (
         {"log_levels": {"clasify_image": "DEBUG"}},

@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 
 from scones.plan_testing import Plan
-from tests.terraform.conftest import ENV_SETTINGS
+from tests.terraform.conftest import DEV_KMS_KEY, ENV_SETTINGS
 from tests.terraform.test_plans import CUSTOM
 
 pytestmark = pytest.mark.terraform
@@ -36,6 +36,10 @@ def _function_arn(env: str, key: str) -> str:
 
 def _map(plan: Plan) -> dict[str, Any]:
     return _definition(plan)["States"]["ClassifyPrefix"]
+
+
+def _chunked(plan: Plan) -> bool:
+    return int(plan.outputs["stack"]["batch_items_per_chunk"]) > 1
 
 
 @pytest.mark.parametrize("env", ["local", "dev", "prod"])
@@ -62,9 +66,14 @@ def test_each_environment_has_a_batch_machine_whose_items_run_the_workflows_task
     assert step["ToleratedFailurePercentage"] == 10
     assert step["MaxConcurrency"] == 20 * plan.one("aws_appautoscaling_target")["max_capacity"]
 
-    # Each task state as the classification ASL has it (resource, timeout, retries), only the function ARN filled in.
     classification = json.loads(ASL.read_text())["States"]
     items = step["ItemProcessor"]["States"]
+    if _chunked(plan):
+        _assert_chunked(env, plan, step, items, classification)
+        return
+    assert "ItemBatcher" not in step
+    assert step["ItemSelector"] == {"s3_bucket": bucket, "s3_key.$": "$$.Map.Item.Value.Key", "image_data": ""}
+    # Each task state as the classification ASL has it (resource, timeout, retries), only the function ARN filled in.
     for name in TASKS:
         ours, theirs = items[name], classification[name]
         assert ours["Retry"] == theirs["Retry"] and ours["TimeoutSeconds"] == theirs["TimeoutSeconds"]
@@ -80,6 +89,65 @@ def test_each_environment_has_a_batch_machine_whose_items_run_the_workflows_task
     )
 
 
+def _assert_chunked(
+    env: str, plan: Plan, step: dict[str, Any], items: dict[str, Any], classification: dict[str, Any]
+) -> None:
+    """The chunked variant: the ItemBatcher hands each child a chunk of keys with the bucket once, in BatchInput,
+    and the child is one task, classify_chunk, with ClassifyImage's resource and retries and its own timeout."""
+    bucket = plan.outputs["stack"]["data_bucket_name"]
+    size = int(plan.outputs["stack"]["batch_items_per_chunk"])
+    assert step["ItemBatcher"] == {"MaxItemsPerBatch": size, "BatchInput": {"s3_bucket": bucket}}
+    assert step["ItemSelector"] == {"s3_key.$": "$$.Map.Item.Value.Key"}
+    assert step["ItemProcessor"]["StartAt"] == "ClassifyChunk" and list(items) == ["ClassifyChunk"]
+    chunk = items["ClassifyChunk"]
+    assert chunk["Resource"] == classification["ClassifyImage"]["Resource"]
+    assert chunk["Retry"] == classification["ClassifyImage"]["Retry"]
+    assert chunk["Parameters"] == {"FunctionName": _function_arn(env, "classify_chunk"), "Payload.$": "$"}
+    assert chunk["OutputPath"] == "$.Payload" and chunk["End"] is True
+    # No catch: a chunk's failure (the endpoint's, a misconfigured function's) fails each of its items by name.
+    assert "Catch" not in chunk
+    functions = {f["function_name"]: f for f in plan.of_type("aws_lambda_function").values()}
+    assert chunk["TimeoutSeconds"] == functions[f"scones-{env}-classify-chunk"]["timeout"]
+
+
+def test_the_shared_plans_plan_both_designs(env_plan: Callable[[str], Plan]) -> None:
+    """One image per child and the chunked variant are each planned by at least one root (local turns chunking
+    on; the end-to-end test runs both on one stack)."""
+    assert {_chunked(env_plan(env)) for env in ("local", "dev", "prod")} == {True, False}
+
+
+def test_the_chunk_function_reads_only_the_batch_input_prefix_and_calls_only_the_endpoint(
+    env_plan: Callable[[str], Plan],
+) -> None:
+    plan = env_plan("dev")  # with a customer-managed key
+    stack = plan.outputs["stack"]
+    bucket = f"arn:aws:s3:::{stack['data_bucket_name']}"
+    functions = plan.of_type("aws_lambda_function")
+    variables = {
+        key: functions[f'module.stack.module.lambdas.aws_lambda_function.this["{key}"]']["environment"][0]["variables"]
+        for key in ("classify_chunk", "classify_image", "filter_low_confidence")
+    }
+    # The same endpoint as ClassifyImage and the same threshold as FilterLowConfidence.
+    assert variables["classify_chunk"] == {
+        "ENDPOINT_NAME": variables["classify_image"]["ENDPOINT_NAME"],
+        "THRESHOLD": variables["filter_low_confidence"]["THRESHOLD"],
+    } | {k: v for k, v in variables["classify_chunk"].items() if k not in ("ENDPOINT_NAME", "THRESHOLD")}
+    endpoint_name = variables["classify_image"]["ENDPOINT_NAME"]
+    statements = {
+        s.sid: (set(s.actions), set(s.resources))
+        for s in plan.policy_statements()
+        if s.address == 'module.stack.module.iam.aws_iam_role_policy.lambda["classify_chunk"]'
+    }
+    statements.pop("WriteOwnLogs")
+    statements.pop("XRayTraces")
+    endpoint = f"arn:aws:sagemaker:eu-west-1:111111111111:endpoint/{endpoint_name}"
+    assert statements == {
+        "ReadBatchImages": ({"s3:GetObject"}, {f"{bucket}/data/*"}),
+        "InvokeEndpoint": ({"sagemaker:InvokeEndpoint"}, {endpoint}),
+        "DecryptImages": ({"kms:Decrypt"}, {DEV_KMS_KEY}),
+    }
+
+
 @pytest.mark.parametrize("env", ["local", "dev", "prod"])
 def test_the_batch_role_may_do_exactly_what_the_distributed_map_needs(
     env_plan: Callable[[str], Plan], env: str
@@ -89,7 +157,9 @@ def test_the_batch_role_may_do_exactly_what_the_distributed_map_needs(
     arn = f"arn:aws:states:{settings['region']}:{settings['account']}"
     machine = f"scones-{env}-classify-batch"
     bucket = f"arn:aws:s3:::{plan.outputs['stack']['data_bucket_name']}"
-    functions = [_function_arn(env, key) for key in ("serialize_image", "classify_image", "filter_low_confidence")]
+    # The design's functions only: classify_chunk for the chunked variant, else the three.
+    keys = ("classify_chunk",) if _chunked(plan) else ("serialize_image", "classify_image", "filter_low_confidence")
+    functions = [_function_arn(env, key) for key in keys]
     address = f"{BATCH}.aws_iam_role_policy.this"
     statements = {s.sid: s for s in plan.policy_statements() if s.address == address}
     grants = {sid: (set(s.actions), set(s.resources)) for sid, s in statements.items()}

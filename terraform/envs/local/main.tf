@@ -41,7 +41,8 @@ module "stack" {
   # The demo's images are public CIFAR-100 and the emulator is throwaway: every transition, with its data.
   execution_log = { level = "ALL", include_execution_data = true }
 
-  batch_max_items = var.batch_max_items
+  batch_max_items       = var.batch_max_items
+  batch_items_per_chunk = var.batch_items_per_chunk
 
   # One team, "local", whose key the e2e tests, the demo and the bench call with; limits well above the bench's
   # 50 concurrent callers. The emulator keeps its own API Gateway account setting, so the module sets it.

@@ -98,3 +98,9 @@ variable "batch_max_items" {
   type        = number
   default     = 10000
 }
+
+variable "batch_items_per_chunk" {
+  description = "Images per child workflow of the batch (the stack's batch_items_per_chunk); the end-to-end test turns the other design on to compare the two."
+  type        = number
+  default     = 25
+}

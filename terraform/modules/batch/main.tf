@@ -49,11 +49,43 @@ locals {
     local.verdict,
   )
 
+  # The chunked variant (items_per_chunk > 1): the Map's ItemBatcher hands each child a chunk of that many objects,
+  # {"Items": [{"s3_key"}, ...], "BatchInput": {"s3_bucket"}} ("ItemBatcher (Map)",
+  # https://docs.aws.amazon.com/step-functions/latest/dg/input-output-itembatcher.html), and the child is one task:
+  # classify_chunk reads, classifies (one endpoint request for the chunk) and judges each image with the three
+  # functions' code, answering a result or an error name per image. Its state takes ClassifyImage's resource and
+  # retries (the same Lambda transient errors), its own function and timeout.
+  chunked = var.items_per_chunk > 1
+  chunk_states = {
+    ClassifyChunk = merge(
+      { for field, value in local.classification["ClassifyImage"] : field => value if contains(["Type", "Resource", "Retry"], field) },
+      {
+        Parameters     = { FunctionName = lookup(var.function_arns, "classify_chunk", ""), "Payload.$" = "$" }
+        OutputPath     = "$.Payload"
+        TimeoutSeconds = var.chunk_timeout_seconds
+        End            = true
+      },
+    )
+  }
+  # Objects of different shapes cannot be the two results of one conditional; their JSON can.
+  item_processor_states = jsondecode(local.chunked ? jsonencode(local.chunk_states) : jsonencode(local.item_states))
+  item_selector = jsondecode(local.chunked ? jsonencode({ "s3_key.$" = "$$.Map.Item.Value.Key" }) : jsonencode({
+    s3_bucket    = var.data_bucket_name
+    "s3_key.$"   = "$$.Map.Item.Value.Key"
+    "image_data" = ""
+  }))
+  item_batcher = {
+    for field, value in {
+      ItemBatcher = { MaxItemsPerBatch = var.items_per_chunk, BatchInput = { s3_bucket = var.data_bucket_name } }
+    } : field => value if local.chunked
+  }
+  invoked_keys = local.chunked ? ["classify_chunk"] : distinct(values(local.task_keys))
+
   definition = {
     Comment = "Scones Unlimited: classify every image under an S3 prefix (execution input {\"prefix\": \"data/...\"}) with a Distributed Map whose items run the classification workflow's three functions; per-item results are written under ${var.results_prefix}/."
     StartAt = "ClassifyPrefix"
     States = {
-      ClassifyPrefix = {
+      ClassifyPrefix = merge(local.item_batcher, {
         Type = "Map"
         ItemReader = {
           Resource = "arn:aws:states:::s3:listObjectsV2"
@@ -63,18 +95,15 @@ locals {
           }
           ReaderConfig = { MaxItems = var.max_items }
         }
-        # The workflow's event, as the classification state machine receives it.
-        ItemSelector = {
-          s3_bucket    = var.data_bucket_name
-          "s3_key.$"   = "$$.Map.Item.Value.Key"
-          "image_data" = ""
-        }
+        # Per item: the workflow's event, as the classification state machine receives it; chunked: the key,
+        # the bucket coming once per chunk in the ItemBatcher's BatchInput.
+        ItemSelector = local.item_selector
         ItemProcessor = {
-          # EXPRESS children: an item is a few seconds of Lambda calls, within Express's five minutes, and
+          # EXPRESS children: an item (or a chunk) is seconds of Lambda calls, within Express's five minutes, and
           # Express bills duration instead of every state transition (README "Batch").
           ProcessorConfig = { Mode = "DISTRIBUTED", ExecutionType = "EXPRESS" }
-          StartAt         = local.task_order[0]
-          States          = local.item_states
+          StartAt         = local.chunked ? "ClassifyChunk" : local.task_order[0]
+          States          = local.item_processor_states
         }
         MaxConcurrency             = var.max_concurrency
         ToleratedFailurePercentage = var.tolerated_failure_percentage
@@ -83,7 +112,7 @@ locals {
           Parameters = { Bucket = var.data_bucket_name, Prefix = var.results_prefix }
         }
         End = true
-      }
+      })
     }
   }
 }
@@ -190,7 +219,8 @@ data "aws_iam_policy_document" "this" {
     sid     = "InvokeClassificationFunctions"
     actions = ["lambda:InvokeFunction"]
     # The ":*" forms allow invoking a published version or alias of the same functions.
-    resources = flatten([for key in distinct(values(local.task_keys)) : [var.function_arns[key], "${var.function_arns[key]}:*"]])
+    # The design's functions only: the three, or classify_chunk.
+    resources = flatten([for key in local.invoked_keys : [var.function_arns[key], "${var.function_arns[key]}:*"]])
   }
 
 }

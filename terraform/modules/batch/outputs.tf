@@ -28,3 +28,8 @@ output "results_prefix" {
   description = "Key prefix the batch's results are written under."
   value       = var.results_prefix
 }
+
+output "items_per_chunk" {
+  description = "Images per child workflow: 1, the per-item design; more, the chunked variant (classify_chunk)."
+  value       = var.items_per_chunk
+}

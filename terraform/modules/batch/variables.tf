@@ -59,6 +59,36 @@ variable "function_arns" {
   }
 }
 
+variable "items_per_chunk" {
+  description = "Images per child workflow. 1: each image is its own child running SerializeImage, ClassifyImage and FilterLowConfidence (three Lambda calls and one endpoint request per image). More: the chunked variant, whose ItemBatcher hands each child that many images, classified by function_arns.classify_chunk in one Lambda call and one endpoint request (the serving code's batch content type, which the built-in algorithm does not answer)."
+  type        = number
+  default     = 1
+  nullable    = false
+
+  validation {
+    # A chunk's images go to the endpoint in one request: InvokeEndpoint takes at most 6 MB, about 30 images of
+    # the 150 KiB the workflow accepts once base64-encoded.
+    condition     = var.items_per_chunk >= 1 && var.items_per_chunk <= 25 && floor(var.items_per_chunk) == var.items_per_chunk
+    error_message = "items_per_chunk must be a whole number from 1 to 25."
+  }
+
+  validation {
+    condition     = var.items_per_chunk == 1 || can(regex("^arn:aws[a-z-]*:lambda:[a-z0-9-]+:[0-9]{12}:function:[A-Za-z0-9_-]+$", var.function_arns["classify_chunk"]))
+    error_message = "items_per_chunk above 1 needs the classify_chunk function's ARN in function_arns."
+  }
+}
+
+variable "chunk_timeout_seconds" {
+  description = "TimeoutSeconds of the chunked variant's task state: the classify_chunk function's own timeout."
+  type        = number
+  nullable    = false
+
+  validation {
+    condition     = var.chunk_timeout_seconds >= 1 && var.chunk_timeout_seconds <= 900 && floor(var.chunk_timeout_seconds) == var.chunk_timeout_seconds
+    error_message = "chunk_timeout_seconds must be a whole number of seconds from 1 to 900 (Lambda's limit)."
+  }
+}
+
 variable "data_bucket_name" {
   description = "Bucket whose objects the batch lists and classifies, and where it writes its results."
   type        = string

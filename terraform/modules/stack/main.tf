@@ -83,6 +83,23 @@ locals {
         { sid = "DecryptIngestQueue", actions = ["kms:Decrypt"], resources = local.kms_key_arns },
       ])
     }
+    # The batch's chunked variant (module "batch", batch_items_per_chunk > 1): reads, classifies (one endpoint request
+    # per chunk, the serving code's batch content type) and judges a chunk of images with the three functions' code.
+    # Deployed whichever design the batch runs, as start_classification is: the stack's shape stays the same. It
+    # reads only the batch's input prefix.
+    classify_chunk = {
+      invoked_by_workflow = false
+      timeout             = 60 # a chunk's S3 reads, then one endpoint call (lambda_common.endpoint's worst case)
+      memory_size         = 512
+      environment         = { ENDPOINT_NAME = local.names.endpoint, THRESHOLD = tostring(var.threshold) }
+      policy_statements = concat(
+        [
+          { sid = "ReadBatchImages", actions = ["s3:GetObject"], resources = ["${local.data_bucket_arn}/${var.data_prefix}/*"] },
+          { sid = "InvokeEndpoint", actions = ["sagemaker:InvokeEndpoint"], resources = [local.endpoint_arn] },
+        ],
+        length(local.kms_key_arns) == 0 ? [] : [{ sid = "DecryptImages", actions = ["kms:Decrypt"], resources = local.kms_key_arns }],
+      )
+    }
     # The API's thin function (module "api"): runs the EXPRESS workflow synchronously and shapes its answer.
     classify_api = {
       invoked_by_workflow = false
@@ -388,6 +405,8 @@ module "batch" {
   input_prefix                   = var.data_prefix
   results_prefix                 = var.batch_results_prefix
   max_items                      = var.batch_max_items
+  items_per_chunk                = var.batch_items_per_chunk
+  chunk_timeout_seconds          = local.functions.classify_chunk.timeout
   max_concurrency                = coalesce(var.batch_max_concurrency, 20 * try(var.autoscaling.max_capacity, 2))
   tolerated_failure_percentage   = var.batch_tolerated_failure_percentage
   kms_key_arns                   = local.kms_key_arns

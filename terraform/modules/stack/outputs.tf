@@ -136,11 +136,23 @@ output "ingest_dead_letter_queue_url" {
 output "batch_state_machine_arn" {
   description = "The batch classification state machine (start it with {\"prefix\": \"<data_prefix>/...\"})."
   value       = module.batch.state_machine_arn
+
+  precondition {
+    # The chunked variant sends the endpoint the project's batch content type, which the built-in
+    # image-classification algorithm does not answer (its response types are application/json and jsonlines).
+    condition     = !local.serves_builtin_algorithm || coalesce(var.batch_items_per_chunk, 1) == 1
+    error_message = "batch_items_per_chunk above 1 needs the project's serving code: the built-in image-classification algorithm does not answer batch requests. Leave it null (one image per child) for this model."
+  }
 }
 
 output "batch_max_items" {
   description = "The most objects one batch classifies."
   value       = module.batch.max_items
+}
+
+output "batch_items_per_chunk" {
+  description = "Images per child workflow of the batch: 1, one image per child (three functions); more, the chunked variant (classify_chunk)."
+  value       = module.batch.items_per_chunk
 }
 
 output "batch_results_prefix" {

@@ -238,6 +238,12 @@ variable "batch_max_concurrency" {
   }
 }
 
+variable "batch_items_per_chunk" {
+  description = "Images per child workflow of the batch (the batch module's items_per_chunk, validated there): 1, each image runs the workflow's three functions; more, the chunked variant, one classify_chunk call and one endpoint request per chunk. Null: the batch module's default."
+  type        = number
+  default     = null
+}
+
 variable "batch_tolerated_failure_percentage" {
   description = "A batch fails once more than this percentage of its items failed (unreadable objects, non-images); low-confidence and out-of-distribution images are results, not failures."
   type        = number
