@@ -8,6 +8,11 @@ as one of:
   probabilities (the child's output: `s3_key`, `verdict`, `inferences`, `ood`);
 - a failure (the child failed): a missing or unreadable object, a non-image, an endpoint error, by error name.
 
+In the chunked variant (the stack's `batch_items_per_chunk` > 1) a child classifies a chunk of objects with one
+function, lambdas/classify_chunk, and answers one of the above per object (`{"results": [...]}`, an error name
+in place of a failed child); a chunk that fails as a whole (the endpoint's error) fails each of its objects with
+that error. `read_items` reads either design's results into the same items, so the summary is the same.
+
 The Map's `ResultWriter` writes every child's result under `<results prefix>/<map run id>/` with a
 `manifest.json` that lists the files ("ResultWriter (Map)",
 https://docs.aws.amazon.com/step-functions/latest/dg/input-output-resultwriter.html); `read_items` reads them back
@@ -47,6 +52,10 @@ class PrefixTooLargeError(BatchError):
     """The prefix holds more objects than the batch's MaxItems."""
 
 
+# The summary's error when, in the chunked variant, more items failed than the batch tolerates (see tolerate).
+TOO_MANY_FAILED = "TooManyFailedItems"
+
+
 @dataclass(frozen=True)
 class BatchMachine:
     """What the batch state machine's definition says about every batch it runs."""
@@ -55,6 +64,8 @@ class BatchMachine:
     bucket: str
     max_items: int
     results_prefix: str
+    items_per_chunk: int = 1  # the chunked variant's ItemBatcher.MaxItemsPerBatch; 1 without one
+    tolerated_failure_percentage: float = 0.0  # the Map's ToleratedFailurePercentage
 
     @classmethod
     def describe(cls, sfn: Any, arn: str) -> BatchMachine:
@@ -66,6 +77,8 @@ class BatchMachine:
                 bucket=step["ItemReader"]["Parameters"]["Bucket"],
                 max_items=int(step["ItemReader"]["ReaderConfig"]["MaxItems"]),
                 results_prefix=step["ResultWriter"]["Parameters"]["Prefix"],
+                items_per_chunk=int(step.get("ItemBatcher", {}).get("MaxItemsPerBatch", 1)),
+                tolerated_failure_percentage=float(step.get("ToleratedFailurePercentage", 0)),
             )
         except (KeyError, TypeError) as exc:
             raise BatchError(f"{arn} is not a batch state machine (its {MAP_STATE} state has no {exc})") from None
@@ -261,6 +274,27 @@ def summarize_execution(s3: Any, execution: dict[str, Any]) -> tuple[Summary, li
     details = json.loads(execution["output"])["ResultWriterDetails"]
     items = read_items(s3, details["Bucket"], details["Key"])
     return summarize("SUCCEEDED", items, f"s3://{details['Bucket']}/{details['Key']}"), items
+
+
+def tolerate(summary: Summary, machine: BatchMachine) -> Summary:
+    """The chunked variant's tolerated failure threshold, applied to the summary.
+
+    The Map Run's ToleratedFailurePercentage counts the items of failed children ("Tolerated failure threshold
+    for Distributed Map state", https://docs.aws.amazon.com/step-functions/latest/dg/maprun-fail-threshold.html).
+    In the chunked variant an image's own failure (a non-image, a missing object) is a result of a chunk that
+    succeeded, so the Map counts only whole chunks that failed (the endpoint's error): the same percentage is
+    applied here to the items the summary counts as failed. Past it, the summary says TooManyFailedItems (the
+    execution itself succeeded, and its results are all there) and `scones batch` exits 1."""
+    if machine.items_per_chunk <= 1 or summary.status != "SUCCEEDED" or not summary.total:
+        return summary
+    share = summary.failed * 100.0 / summary.total
+    if share > machine.tolerated_failure_percentage:
+        summary.error = TOO_MANY_FAILED
+        summary.cause = (
+            f"{summary.failed} of {summary.total} items failed ({share:.1f}%), over the "
+            f"{machine.tolerated_failure_percentage:g}% the batch tolerates (batch_tolerated_failure_percentage)"
+        )
+    return summary
 
 
 def write_summary(s3: Any, summary: Summary) -> str | None:

@@ -48,13 +48,19 @@ def batch_cmd(
         return
 
     def show(current: batch.Progress) -> None:
-        click.echo(f"  {current.done}/{current.total} items done, {current.failed} failed", err=True)
+        if machine.items_per_chunk > 1:
+            # The Map Run counts only chunks that failed whole; an image's own failure is in the summary.
+            failed = f"{current.failed} in failed chunks of {machine.items_per_chunk}"
+        else:
+            failed = f"{current.failed} failed"
+        click.echo(f"  {current.done}/{current.total} items done, {failed}", err=True)
 
     try:
         execution = batch.wait(sfn, execution_arn, timeout_seconds=timeout, on_progress=show)
     except batch.BatchError as exc:
         raise click.ClickException(str(exc)) from None
     summary, _ = batch.summarize_execution(s3, execution)
+    summary = batch.tolerate(summary, machine)
     written = batch.write_summary(s3, summary)
     if json_out:
         click.echo(json.dumps({**summary.as_dict(), "summary": written}, indent=2))
@@ -64,3 +70,5 @@ def batch_cmd(
             click.echo(f"  summary: {written}")
     if summary.status != "SUCCEEDED":
         raise click.ClickException(f"the batch ended {summary.status}")
+    if summary.error:
+        raise click.ClickException(f"the batch ended {summary.status} with {summary.error}: {summary.cause}")

@@ -246,6 +246,22 @@ INTENDED_ADDITIONS |= {
         )
     },
 }
+# issue 20, the batch's chunked variant: classify_chunk, deployed in every root whichever design the batch runs.
+INTENDED_ADDITIONS |= {
+    address: (
+        "issue 20: classify_chunk, the batch's chunked variant (one call and one endpoint request per chunk)",
+        ENVS,
+    )
+    for address in (
+        'module.stack.module.lambdas.aws_lambda_function.this["classify_chunk"]',
+        'module.stack.module.lambdas.aws_cloudwatch_log_group.this["classify_chunk"]',
+        'module.stack.module.lambdas.aws_s3_object.package["classify_chunk"]',
+        'module.stack.module.iam.aws_iam_role.lambda["classify_chunk"]',
+        'module.stack.module.iam.aws_iam_role_policy.lambda["classify_chunk"]',
+        'module.stack.module.alarms.aws_cloudwatch_metric_alarm.lambda["classify_chunk-errors"]',
+        'module.stack.module.alarms.aws_cloudwatch_metric_alarm.lambda["classify_chunk-throttles"]',
+    )
+}
 # Resources removed on purpose since the records were taken: old address -> (why, the roots that lose it).
 # An upgrade destroys them; the address comparison expects exactly these to be gone.
 _LOCAL_ONLY_FOR_COUNTING = (

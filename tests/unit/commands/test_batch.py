@@ -245,3 +245,31 @@ def test_the_command_refuses_a_prefix_over_the_limit_without_starting(monkeypatc
     result = CliRunner().invoke(batch_cli.batch_cmd, ["--prefix", "d/0", "--state-machine-arn", ARN])
     assert result.exit_code == 0, result.output
     assert [json.loads(start["input"]) for start in sfn.started] == [{"prefix": "d/0"}]
+
+
+def test_the_chunked_variant_applies_the_tolerated_percentage_to_the_items_that_failed() -> None:
+    chunked = batch.BatchMachine(
+        ARN, BUCKET, 1000, "batch-results", items_per_chunk=25, tolerated_failure_percentage=10
+    )
+    per_item = batch.BatchMachine(ARN, BUCKET, 1000, "batch-results", tolerated_failure_percentage=10)
+    # 3 of 7 failed (43 %), over 10 %: the chunked variant's Map Run did not count them, the summary does.
+    summary, _ = batch.summarize_execution(FakeS3(CHUNKED_RESULTS), SUCCEEDED)
+    assert batch.tolerate(summary, chunked).error == batch.TOO_MANY_FAILED
+    assert "3 of 7 items failed (42.9%), over the 10% the batch tolerates" in str(summary.cause)
+    assert summary.status == "SUCCEEDED"  # the execution did, and its results are all there
+    # The per-item design's Map Run applies the threshold itself; within it, nothing changes either way.
+    summary, _ = batch.summarize_execution(FakeS3(CHUNKED_RESULTS), SUCCEEDED)
+    assert batch.tolerate(summary, per_item).error is None
+    lenient = batch.BatchMachine(
+        ARN, BUCKET, 1000, "batch-results", items_per_chunk=25, tolerated_failure_percentage=50
+    )
+    assert batch.tolerate(summary, lenient).error is None
+
+
+def test_the_machine_s_definition_gives_the_chunk_size_and_tolerance() -> None:
+    definition = FakeSfn().definition
+    step = definition["States"][batch.MAP_STATE]
+    chunked = {**definition, "States": {batch.MAP_STATE: {**step, "ItemBatcher": {"MaxItemsPerBatch": 25}}}}
+    machine = batch.BatchMachine.describe(FakeSfn(chunked), ARN)
+    assert machine.items_per_chunk == 25
+    assert batch.BatchMachine.describe(FakeSfn(), ARN).items_per_chunk == 1
