@@ -1,6 +1,8 @@
 """End to end on the local emulator: `scones batch` over the 200 test images of one applied stack (the committed
 trained model, tests/support/e2e_stacks.trained_stack), with two objects that are not images among them; an empty
-prefix; a prefix over the batch's MaxItems, refused before anything starts.
+prefix; a prefix over the batch's MaxItems, refused before anything starts. The local root runs the chunked
+variant (10 images per chunk, the default: ItemBatcher, classify_chunk); the last test applies the same stack
+again with one image per child and checks the per-item design summarizes the same batch the same way.
 
 The stack's batch_max_items is 202, the test prefix's objects exactly (200 images and the two others), so the
 bucket's whole data/ prefix (the same and data/test.lst) is one over it. One batch runs over the test prefix,
@@ -99,7 +101,8 @@ def test_a_batch_classifies_every_test_image_and_fails_the_others_by_name(stack:
 
 def test_the_batch_shows_progress_and_leaves_its_summary_beside_the_results(stack: Stack, test_batch: Batch) -> None:
     assert "/202 items done" in test_batch.stderr
-    assert "202/202 items done, 2 failed" in test_batch.stderr
+    # The chunked Map Run counts only chunks that failed whole; the two non-images are failed items of the summary.
+    assert "202/202 items done, 0 in failed chunks of 10" in test_batch.stderr
     summary = test_batch.summary
     results_prefix = stack.deployment.outputs["stack"]["batch_results_prefix"]
     assert summary["results"].startswith(f"s3://{stack.bucket}/{results_prefix}/")
@@ -157,8 +160,39 @@ def test_the_batch_role_needs_its_result_writing_statement(stack: Stack) -> None
 
 def test_a_batch_over_its_tolerated_failures_fails_and_says_so(stack: Stack) -> None:
     # Only the empty object: one failed item of one, over the 10 % tolerated (batch_tolerated_failure_percentage).
+    # In the chunked variant the image's failure is its chunk's result, so `scones batch` applies the threshold.
     result = _batch(stack, "data/test/motorcycle/broken")
     assert result.exit_code == 1
     summary = json.loads(result.stdout)
-    assert (summary["status"], summary["error"]) == ("FAILED", "States.ExceedToleratedFailureThreshold")
-    assert "the batch ended FAILED" in result.stderr
+    assert (summary["status"], summary["error"]) == ("SUCCEEDED", "TooManyFailedItems")
+    assert summary["failed_items"] == [{"key": "data/test/motorcycle/broken.png", "error": "InvalidImageError"}]
+    assert "the batch ended SUCCEEDED with TooManyFailedItems: 1 of 1 items failed" in result.stderr
+
+
+def test_one_image_per_child_summarizes_the_same_batch_the_same_way(stack: Stack, test_batch: Batch) -> None:
+    """The per-item design (the stack applied again with batch_items_per_chunk 1: three functions per image) over
+    the same 202 objects: the same summary, item for item; and its Map Run applies the tolerance itself."""
+    stack.deployment.config.extra_vars["batch_items_per_chunk"] = "1"  # and in every later apply
+    stack.deployment.terraform.apply("terraform apply (one image per child)")
+    assert BatchMachine.describe(stack.client("stepfunctions"), _machine_arn(stack)).items_per_chunk == 1
+    result = _batch(stack, "data/test/")
+    assert result.exit_code == 0, result.output
+    assert "202/202 items done, 2 failed" in result.stderr
+    per_item = json.loads(result.stdout)
+    bucket, manifest = per_item["results"].removeprefix("s3://").split("/", 1)
+    items = {item.key: item for item in read_items(stack.client("s3"), bucket, manifest)}
+    ignored = ("results", "summary")
+    assert {k: v for k, v in per_item.items() if k not in ignored} == {
+        k: v for k, v in test_batch.summary.items() if k not in ignored
+    }
+    assert set(items) == set(test_batch.items)
+    for key, item in items.items():
+        chunked = test_batch.items[key]
+        assert (item.verdict, item.error) == (chunked.verdict, chunked.error), key
+        if chunked.probabilities is None:
+            assert item.probabilities is None, key
+        else:
+            assert item.probabilities == pytest.approx(chunked.probabilities, abs=1e-5), key
+    tolerance = _batch(stack, "data/test/motorcycle/broken")
+    assert tolerance.exit_code == 1
+    assert json.loads(tolerance.stdout)["error"] == "States.ExceedToleratedFailureThreshold"

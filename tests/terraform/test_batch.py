@@ -66,11 +66,18 @@ def test_each_environment_has_a_batch_machine_whose_items_run_the_workflows_task
     assert step["ToleratedFailurePercentage"] == 10
     assert step["MaxConcurrency"] == 20 * plan.one("aws_appautoscaling_target")["max_capacity"]
 
+    # Every root runs the chunked variant (the batch module's default); CUSTOM plans the per-item design.
+    _assert_chunked(env, plan, step, step["ItemProcessor"]["States"], json.loads(ASL.read_text())["States"])
+
+
+def test_one_image_per_child_runs_the_workflows_three_task_states(stack_plan: Callable[..., Plan]) -> None:
+    plan, env = stack_plan(**CUSTOM), "local"  # CUSTOM: batch_items_per_chunk 1
+    assert not _chunked(plan)
+    step = _map(plan)
+    bucket = plan.outputs["stack"]["data_bucket_name"]
     classification = json.loads(ASL.read_text())["States"]
     items = step["ItemProcessor"]["States"]
-    if _chunked(plan):
-        _assert_chunked(env, plan, step, items, classification)
-        return
+    assert step["ItemProcessor"]["StartAt"] == "SerializeImage"
     assert "ItemBatcher" not in step
     assert step["ItemSelector"] == {"s3_bucket": bucket, "s3_key.$": "$$.Map.Item.Value.Key", "image_data": ""}
     # Each task state as the classification ASL has it (resource, timeout, retries), only the function ARN filled in.
@@ -110,10 +117,13 @@ def _assert_chunked(
     assert chunk["TimeoutSeconds"] == functions[f"scones-{env}-classify-chunk"]["timeout"]
 
 
-def test_the_shared_plans_plan_both_designs(env_plan: Callable[[str], Plan]) -> None:
-    """One image per child and the chunked variant are each planned by at least one root (local turns chunking
-    on; the end-to-end test runs both on one stack)."""
-    assert {_chunked(env_plan(env)) for env in ("local", "dev", "prod")} == {True, False}
+def test_the_chunked_variant_is_every_root_s_and_one_image_per_child_a_setting(
+    env_plan: Callable[[str], Plan], stack_plan: Callable[..., Plan]
+) -> None:
+    """The chunked variant measured faster (docs/batch-chunked.md): every root runs it, 10 images per chunk (the
+    batch module's default); batch_items_per_chunk 1 is the per-item design (the end-to-end test runs both)."""
+    assert {int(env_plan(env).outputs["stack"]["batch_items_per_chunk"]) for env in ("local", "dev", "prod")} == {10}
+    assert int(stack_plan(**CUSTOM).outputs["stack"]["batch_items_per_chunk"]) == 1
 
 
 def test_the_chunk_function_reads_only_the_batch_input_prefix_and_calls_only_the_endpoint(
@@ -194,6 +204,10 @@ def test_the_batch_settings_come_from_the_stacks_variables(stack_plan: Callable[
     assert [s.resources for s in writes] == [
         (f"arn:aws:s3:::{step['ResultWriter']['Parameters']['Bucket']}/reports/batches/*",)
     ]
+    # One image per child: the role invokes the workflow's three functions, not classify_chunk.
+    (invoke,) = [s for s in plan.policy_statements() if s.sid == "InvokeClassificationFunctions"]
+    functions = [_function_arn("local", key) for key in ("serialize_image", "classify_image", "filter_low_confidence")]
+    assert set(invoke.resources) == {*functions, *(f"{f}:*" for f in functions)}
 
 
 def test_the_batch_concurrency_follows_the_endpoints_max_capacity_when_not_given(

@@ -65,6 +65,7 @@ CUSTOM = {
     "batch_max_concurrency": 7,
     "batch_tolerated_failure_percentage": 0,
     "batch_results_prefix": "reports/batches",
+    "batch_items_per_chunk": 1,  # the per-item design (every root runs the chunked variant)
 }
 
 # Each root's execution logging (level, include_execution_data).

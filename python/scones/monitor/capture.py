@@ -79,7 +79,59 @@ def class_from_inference_id(inference_id: str | None) -> int | None:
     return class_from_key(inference_id) if inference_id else None
 
 
-def decode_capture_line(line: bytes | str, location: str) -> CapturedPrediction:
+# The batch's chunked variant sends several images in one request (docs/contracts.md, batch requests).
+BATCH_MEDIA_TYPE = "application/vnd.scones.batch+json"
+
+
+def decode_capture_records(line: bytes | str, location: str) -> list[CapturedPrediction]:
+    """The predictions of one JSONL line: one, or one per answered image of a batch request (an image the model
+    could not read answered an error, not a prediction). A batch request carries one InferenceId, the first
+    image's key: only that image's ground truth is known. Raises CorruptCaptureRecordError."""
+    single = decode_capture_line(line, location, batch_allowed=True)
+    content_type = (single.input_content_type or "").split(";", 1)[0].strip().lower()
+    if content_type != BATCH_MEDIA_TYPE:
+        return [single]
+    record = json.loads(line)
+    output = _decode_payload(record["captureData"]["endpointOutput"], "endpointOutput")
+    answers = _json_value(output.decode("utf-8", "replace") if isinstance(output, bytes) else output)
+    raw_images = _decode_payload(record["captureData"].get("endpointInput") or {}, "endpointInput")
+    images = _json_value(raw_images.decode("utf-8", "replace") if isinstance(raw_images, bytes) else raw_images)
+    if not isinstance(answers, list) or not isinstance(images, list) or len(answers) != len(images):
+        raise CorruptCaptureRecordError("a batch record's input and answer are not two lists of the same length")
+    predictions = []
+    for position, (image, answer) in enumerate(zip(images, answers, strict=True)):
+        if isinstance(answer, dict) and "error" in answer:
+            continue
+        probabilities, flagged, score = _from_json(json.dumps(answer))
+        try:
+            image_bytes = base64.b64decode(str(image), validate=True)
+        except (binascii.Error, ValueError):
+            image_bytes = None
+        predictions.append(
+            CapturedPrediction(
+                location=f"{location}[{position}]",
+                inference_time=single.inference_time,
+                probabilities=probabilities,
+                inference_id=single.inference_id if position == 0 else None,
+                input_content_type=None,
+                input_bytes=image_bytes,
+                out_of_distribution=flagged,
+                ood_score=score,
+            )
+        )
+    return predictions
+
+
+def _json_value(text: str | list[Any]) -> Any:
+    if not isinstance(text, str):
+        return text
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise CorruptCaptureRecordError(f"a batch record is not valid JSON ({exc})") from exc
+
+
+def decode_capture_line(line: bytes | str, location: str, *, batch_allowed: bool = False) -> CapturedPrediction:
     """Decode one JSONL line; raises CorruptCaptureRecordError with a readable reason."""
     try:
         record = json.loads(line)
@@ -90,8 +142,15 @@ def decode_capture_line(line: bytes | str, location: str) -> CapturedPrediction:
     capture = _require_dict(record, "captureData", "record")
     metadata = _require_dict(record, "eventMetadata", "record")
     output = _require_dict(capture, "endpointOutput", "captureData")
-    probabilities, flagged, score = _parse_output(output)
     raw_input = capture.get("endpointInput")
+    if (
+        batch_allowed
+        and isinstance(raw_input, dict)
+        and str(raw_input.get("observedContentType", "")).lower().startswith(BATCH_MEDIA_TYPE)
+    ):
+        probabilities, flagged, score = (), None, None  # per image: decode_capture_records
+    else:
+        probabilities, flagged, score = _parse_output(output)
     input_content_type: str | None = None
     input_bytes: bytes | None = None
     if isinstance(raw_input, dict):

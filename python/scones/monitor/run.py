@@ -9,7 +9,7 @@ from typing import Any
 
 from scones.monitor import plots
 from scones.monitor.aggregate import MonitorStats, build_summary
-from scones.monitor.capture import decode_capture_line
+from scones.monitor.capture import decode_capture_records
 from scones.monitor.errors import CorruptCaptureRecordError
 from scones.monitor.html_report import ReportFigure, render_report
 from scones.monitor.image_sample import DEFAULT_MAX_IMAGES
@@ -39,7 +39,8 @@ def collect(source: CaptureSource, threshold: float, max_images: int = DEFAULT_M
             stats.add_corrupt(line.location, f"file could not be read further: {line.read_error}")
             continue
         try:
-            stats.add(decode_capture_line(line.data, line.location))
+            for prediction in decode_capture_records(line.data, line.location):
+                stats.add(prediction)
         except CorruptCaptureRecordError as exc:
             stats.add_corrupt(line.location, exc.reason)
     stats.files_read = len(files)

@@ -100,7 +100,7 @@ variable "batch_max_items" {
 }
 
 variable "batch_items_per_chunk" {
-  description = "Images per child workflow of the batch (the stack's batch_items_per_chunk); the end-to-end test turns the other design on to compare the two."
+  description = "Images per child workflow of the batch (the stack's batch_items_per_chunk; null: the batch module's default, the chunked variant); the end-to-end test sets 1 to compare the per-item design."
   type        = number
-  default     = 25
+  default     = null
 }

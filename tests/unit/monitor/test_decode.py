@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 from PIL import Image
 
-from scones.monitor.capture import class_from_inference_id, decode_capture_line
+from scones.monitor.capture import class_from_inference_id, decode_capture_line, decode_capture_records
 from scones.monitor.errors import CaptureSourceError, CorruptCaptureRecordError
 from scones.monitor.sources import parse_s3_uri, split_lines
 
@@ -228,3 +228,46 @@ def test_a_malformed_full_answer_is_a_corrupt_record(answer: Any, reason: str) -
     line = json.dumps(_record(captureData__endpointOutput__data=json.dumps(answer)))
     with pytest.raises(CorruptCaptureRecordError, match=reason):
         decode_capture_line(line, "x")
+
+
+def _batch_record(answers: list[Any]) -> dict[str, Any]:
+    """A batch request of the chunked batch (one image per answer) as data capture writes it: both base64."""
+    images = [base64.b64encode(_png()).decode("ascii") for _ in answers]
+    return _record(
+        captureData__endpointInput={
+            "observedContentType": "application/vnd.scones.batch+json",
+            "mode": "INPUT",
+            "data": base64.b64encode(json.dumps(images).encode()).decode("ascii"),
+            "encoding": "BASE64",
+        },
+        captureData__endpointOutput={
+            "observedContentType": "application/vnd.scones.batch+json",
+            "mode": "OUTPUT",
+            "data": base64.b64encode(json.dumps(answers).encode()).decode("ascii"),
+            "encoding": "BASE64",
+        },
+    )
+
+
+def test_a_batch_record_is_one_prediction_per_answered_image() -> None:
+    answers = [
+        {"probabilities": [0.1, 0.9], "in_distribution": 4.0, "out_of_distribution": False},
+        {"error": "InvalidImageError", "message": "image 1 of the batch: truncated"},
+        {"probabilities": [0.7, 0.3], "in_distribution": -2.0, "out_of_distribution": True},
+    ]
+    predictions = decode_capture_records(_line(_batch_record(answers)), "f:1")
+    assert [p.probabilities for p in predictions] == [(0.1, 0.9), (0.7, 0.3)]
+    assert [p.out_of_distribution for p in predictions] == [False, True]
+    assert [p.location for p in predictions] == ["f:1[0]", "f:1[2]"]
+    # One InferenceId per request, the first image's key: only its ground truth is known.
+    assert [p.true_class for p in predictions] == [1, None]
+    assert all(p.input_bytes == _png() for p in predictions)
+
+
+def test_a_single_image_record_is_one_prediction_and_a_broken_batch_is_corrupt() -> None:
+    (prediction,) = decode_capture_records(_line(_record()), "f:1")
+    assert prediction.probabilities == (0.12, 0.88)
+    broken = _batch_record([{"probabilities": [0.1, 0.9], "in_distribution": None, "out_of_distribution": False}])
+    broken["captureData"]["endpointOutput"]["data"] = base64.b64encode(b"[]").decode()
+    with pytest.raises(CorruptCaptureRecordError, match="same length"):
+        decode_capture_records(_line(broken), "f:1")
