@@ -124,4 +124,4 @@ def test_a_fourth_function_gets_its_function_role_logs_alarms_and_workflow_state
     workflow = plan.of_type("aws_sfn_state_machine")["module.stack.module.workflow.aws_sfn_state_machine.this"]
     states = json.loads(workflow["definition"])["States"]
     assert states["TagImage"]["Parameters"]["FunctionName"] == arn
-    assert plan.types()["aws_lambda_function"] == 6  # the five of the stack and this one
+    assert plan.types()["aws_lambda_function"] == 7  # the six of the stack and this one

@@ -39,7 +39,7 @@ def _map(plan: Plan) -> dict[str, Any]:
 
 
 def _chunked(plan: Plan) -> bool:
-    return int(plan.outputs["stack"]["batch_items_per_chunk"]) > 1
+    return "ItemBatcher" in _map(plan)
 
 
 @pytest.mark.parametrize("env", ["local", "dev", "prod"])
@@ -74,7 +74,7 @@ def test_one_image_per_child_runs_the_workflows_three_task_states(stack_plan: Ca
     plan, env = stack_plan(**CUSTOM), "local"  # CUSTOM: batch_items_per_chunk 1
     assert not _chunked(plan)
     step = _map(plan)
-    bucket = plan.outputs["stack"]["data_bucket_name"]
+    bucket = step["ItemReader"]["Parameters"]["Bucket"]
     classification = json.loads(ASL.read_text())["States"]
     items = step["ItemProcessor"]["States"]
     assert step["ItemProcessor"]["StartAt"] == "SerializeImage"
@@ -123,7 +123,7 @@ def test_the_chunked_variant_is_every_root_s_and_one_image_per_child_a_setting(
     """The chunked variant measured faster (docs/batch-chunked.md): every root runs it, 10 images per chunk (the
     batch module's default); batch_items_per_chunk 1 is the per-item design (the end-to-end test runs both)."""
     assert {int(env_plan(env).outputs["stack"]["batch_items_per_chunk"]) for env in ("local", "dev", "prod")} == {10}
-    assert int(stack_plan(**CUSTOM).outputs["stack"]["batch_items_per_chunk"]) == 1
+    assert not _chunked(stack_plan(**CUSTOM))
 
 
 def test_the_chunk_function_reads_only_the_batch_input_prefix_and_calls_only_the_endpoint(
@@ -215,3 +215,13 @@ def test_the_batch_concurrency_follows_the_endpoints_max_capacity_when_not_given
 ) -> None:
     # prod's endpoint scales to 4 instances: 20 children each.
     assert _map(env_plan("prod"))["MaxConcurrency"] == 80
+
+
+def test_the_built_in_algorithm_runs_one_image_per_child_unless_told_otherwise(
+    stack_plan: Callable[..., Plan],
+) -> None:
+    """It does not answer the chunk's batch requests: unset, its batch runs the per-item design; a chunk size given
+    for it is refused (refusals.py, chunked_batch_on_the_builtin_algorithm)."""
+    image = "811284229777.dkr.ecr.us-east-1.amazonaws.com/image-classification:1"  # as test_plans.py plans it
+    step = _map(stack_plan(model_image_uri=image))
+    assert "ItemBatcher" not in step and step["ItemProcessor"]["StartAt"] == "SerializeImage"

@@ -17,7 +17,14 @@ from tests.terraform.conftest import ENV_SETTINGS
 pytestmark = pytest.mark.terraform
 
 ENVS = ["local", "dev", "prod"]
-FUNCTIONS = ("serialize-image", "classify-image", "filter-low-confidence", "start-classification", "classify-api")
+FUNCTIONS = (
+    "serialize-image",
+    "classify-image",
+    "filter-low-confidence",
+    "start-classification",
+    "classify-api",
+    "classify-chunk",
+)
 
 
 def _body(plan: Plan) -> dict[str, Any]:

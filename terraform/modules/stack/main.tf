@@ -405,16 +405,18 @@ module "batch" {
   input_prefix                   = var.data_prefix
   results_prefix                 = var.batch_results_prefix
   max_items                      = var.batch_max_items
-  items_per_chunk                = var.batch_items_per_chunk
-  chunk_timeout_seconds          = local.functions.classify_chunk.timeout
-  max_concurrency                = coalesce(var.batch_max_concurrency, 20 * try(var.autoscaling.max_capacity, 2))
-  tolerated_failure_percentage   = var.batch_tolerated_failure_percentage
-  kms_key_arns                   = local.kms_key_arns
-  logging_policy_json            = module.iam.state_machine_logging_policy_json
-  log_level                      = var.execution_log.level == null ? "ERROR" : var.execution_log.level
-  include_execution_data         = coalesce(var.execution_log.include_execution_data, false)
-  log_retention_days             = var.log_retention_days
-  tags                           = var.tags
+  # Unset: the batch module's default (the chunked variant), or one image per child for the built-in algorithm,
+  # which does not answer the chunk's batch requests (an explicit chunk size for it is refused: outputs.tf).
+  items_per_chunk              = var.batch_items_per_chunk == null && local.serves_builtin_algorithm ? 1 : var.batch_items_per_chunk
+  chunk_timeout_seconds        = local.functions.classify_chunk.timeout
+  max_concurrency              = coalesce(var.batch_max_concurrency, 20 * try(var.autoscaling.max_capacity, 2))
+  tolerated_failure_percentage = var.batch_tolerated_failure_percentage
+  kms_key_arns                 = local.kms_key_arns
+  logging_policy_json          = module.iam.state_machine_logging_policy_json
+  log_level                    = var.execution_log.level == null ? "ERROR" : var.execution_log.level
+  include_execution_data       = coalesce(var.execution_log.include_execution_data, false)
+  log_retention_days           = var.log_retention_days
+  tags                         = var.tags
   # No depends_on: it would defer the role's policy document to apply time; nothing of the batch is used
   # before an execution starts, and creating the state machine needs neither the functions nor the bucket.
 }
