@@ -51,8 +51,9 @@ GOALS = {
     "train_seconds": ("<=", 180.0),
     "workflow_p50_ms": ("<=", 150.0),
     "batch_images_per_second": (">=", 20.0),
-    # Issue 20's mark for the batch state machine's per-item Distributed Map, on 1000 images.
-    "batch_map_images_per_second": (">=", 40.0),
+    # Issue 20's mark for the batch state machine's Distributed Map on 1000 images, in its default chunked design:
+    # 2x the per-item design's 40 (100 is the mark; docs/batch-chunked.md measured 198 with 10 per chunk).
+    "batch_map_images_per_second": (">=", 100.0),
     "apply_seconds": ("<=", 30.0),
     # Issue 18's targets for the out-of-distribution guard, on the report parts of the OOD sets
     # (scones.evaluation.ood_sets) and the test split, at the default threshold.
