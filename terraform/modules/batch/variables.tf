@@ -62,7 +62,7 @@ variable "function_arns" {
 variable "items_per_chunk" {
   description = "Images per child workflow. 1: each image is its own child running SerializeImage, ClassifyImage and FilterLowConfidence (three Lambda calls and one endpoint request per image). More: the chunked variant, whose ItemBatcher hands each child that many images, classified by function_arns.classify_chunk in one Lambda call and one endpoint request (the serving code's batch content type, which the built-in algorithm does not answer)."
   type        = number
-  default     = 10 # measured fastest on the emulator (docs/batch-chunked.md): 10 per chunk 198 images/s, 25 per chunk 147-166, one per child 42-44
+  default     = 10 # docs/batch-chunked.md: 10 per chunk 162-198 images/s, 25 per chunk 147-166, one per child 41-44
   nullable    = false
 
   validation {
