@@ -13,13 +13,9 @@ import re
 import sys
 from pathlib import Path
 
+from scones.toolchain.tf_declarations import declared
+
 INPUTS_HEADER = ["Name", "Type", "Default", "Validation", "Description"]
-
-
-def declared(module: Path, block: str) -> set[str]:
-    """Names of the `variable` or `output` blocks in the module's .tf files."""
-    text = "".join(path.read_text() for path in sorted(module.glob("*.tf")))
-    return set(re.findall(rf'^{block} "([A-Za-z0-9_]+)"', text, flags=re.MULTILINE))
 
 
 def readme_table(readme: str, heading: str) -> tuple[list[str], set[str]]:
