@@ -60,7 +60,7 @@ lint: $(STAMP) lambdas tf-toolchain tf-tool-venvs ## The commit hooks of .pre-co
 .PHONY: docs
 # docs/reference/ is generated from the code; tests/unit/toolchain/test_reference.py and the commit hook
 # fail when it is stale.
-docs: $(STAMP) ## Regenerate docs/reference/: every scones command, Make target and Terraform variable, from the code
+docs: | $(STAMP) ## Regenerate docs/reference/: every scones command, Make target and Terraform variable, from the code
 	$(BIN)/python -m scones.toolchain.reference --write
 
 .PHONY: test
