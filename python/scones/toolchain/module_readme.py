@@ -13,7 +13,7 @@ import re
 import sys
 from pathlib import Path
 
-from scones.toolchain.tf_declarations import declared
+from scones.toolchain.tf_declarations import DeclarationError, Kind, declared
 
 INPUTS_HEADER = ["Name", "Type", "Default", "Validation", "Description"]
 
@@ -40,8 +40,12 @@ def problems(module: Path) -> list[str]:
     header, inputs = readme_table(readme, "Inputs")
     if header != INPUTS_HEADER:
         found.append(f"{readme_path}: the Inputs table's header must be {' | '.join(INPUTS_HEADER)}, not {header}")
-    for kind, documented in (("variable", inputs), ("output", readme_table(readme, "Outputs")[1])):
-        actual = declared(module, kind)
+    checks: tuple[tuple[Kind, set[str]], ...] = (("variable", inputs), ("output", readme_table(readme, "Outputs")[1]))
+    for kind, documented in checks:
+        try:
+            actual = declared(module, kind)
+        except DeclarationError as exc:
+            return [*found, str(exc)]
         if missing := sorted(actual - documented):
             found.append(f"{readme_path}: {kind}s not documented: {', '.join(missing)}")
         if stale := sorted(documented - actual):
