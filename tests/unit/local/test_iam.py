@@ -214,6 +214,15 @@ def test_a_listings_delimiter_and_max_keys_and_a_negated_condition_on_a_missing_
     assert _denied(s3.list_objects_v2, Bucket=BUCKET, Delimiter="/", MaxKeys=5)["Error"]["Message"].endswith(explicit)
 
 
+def _create_machine(url: str, role_arn: str, definition: dict[str, Any]) -> str:
+    """A new state machine of `definition` that runs as `role_arn`; its ARN."""
+    sfn = client("stepfunctions", url)
+    name = f"sm-{uuid.uuid4().hex[:8]}"
+    return str(
+        sfn.create_state_machine(name=name, definition=json.dumps(definition), roleArn=role_arn)["stateMachineArn"]
+    )
+
+
 def _listing_map(url: str, role_arn: str) -> str:
     """A machine whose one state is a Distributed Map over BUCKET/<the input's prefix>, as the batch's."""
     definition = {
@@ -234,11 +243,7 @@ def _listing_map(url: str, role_arn: str) -> str:
             }
         },
     }
-    sfn = client("stepfunctions", url)
-    name = f"batch-{uuid.uuid4().hex[:8]}"
-    return str(
-        sfn.create_state_machine(name=name, definition=json.dumps(definition), roleArn=role_arn)["stateMachineArn"]
-    )
+    return _create_machine(url, role_arn, definition)
 
 
 def test_a_distributed_maps_item_reader_lists_as_the_role_only_under_its_prefix(aws: LocalAWS) -> None:
@@ -388,11 +393,7 @@ def _machine(url: str, role_arn: str, function_arn: str, topic_arn: str, *, over
             },
         },
     }
-    name = f"sm-{uuid.uuid4().hex[:8]}"
-    sfn = client("stepfunctions", url)
-    return str(
-        sfn.create_state_machine(name=name, definition=json.dumps(definition), roleArn=role_arn)["stateMachineArn"]
-    )
+    return _create_machine(url, role_arn, definition)
 
 
 def _run(url: str, machine: str) -> tuple[dict[str, Any], list[tuple[str, str, str]]]:
@@ -545,11 +546,7 @@ def _announcing_machine(url: str, role_arn: str, bus_arn: str) -> str:
             }
         },
     }
-    sfn = client("stepfunctions", url)
-    name = f"sm-{uuid.uuid4().hex[:8]}"
-    return str(
-        sfn.create_state_machine(name=name, definition=json.dumps(definition), roleArn=role_arn)["stateMachineArn"]
-    )
+    return _create_machine(url, role_arn, definition)
 
 
 def test_a_put_events_task_acts_as_the_role_and_reaches_the_buss_rules(aws: LocalAWS) -> None:
