@@ -12,7 +12,8 @@ Reference:
   keeps a role's listing under a prefix with `s3:prefix` ("Bucket policy examples using condition
   keys", https://docs.aws.amazon.com/AmazonS3/latest/userguide/amazon-s3-policy-keys.html). A
   parameter the request does not send is a key its context lacks, so `StringLike s3:prefix` refuses
-  a listing without a prefix (policies.py: missing keys). moto evaluates no S3 condition key of its
+  a listing without a prefix (policies.py: missing keys); one sent empty (boto3's `Prefix=""`
+  sends `prefix=`) is the empty string. moto evaluates no S3 condition key of its
   own: its S3 authorization (moto/core/authorization.py) runs only past INITIAL_NO_AUTH_ACTION_COUNT,
   which the emulator leaves unset, and its request context (moto/iam/utils.py,
   format_incoming_conditional_values) holds `sts:ExternalId` alone, so a listing is judged once, here.
