@@ -109,8 +109,9 @@ def test_normal_traffic_leaves_every_alarm_ok_and_each_fault_flips_its_own(stack
     )
     assert flagged == 1
     evaluations = _evaluate(stack)
-    # the starter's and the API function's errors and throttles alarms too, and the API's three
-    assert len(evaluations) == 19, sorted(evaluations)
+    # the starter's, the API function's and the batch chunk function's errors and throttles alarms too, and the
+    # API's three
+    assert len(evaluations) == 21, sorted(evaluations)
     assert {name: e.new_state for name, e in evaluations.items() if e.new_state != OK} == {}
     assert all(e.error is None for e in evaluations.values())
     # INSUFFICIENT_DATA -> OK is a transition, and the alarms' ok_actions are the topic.
@@ -192,6 +193,11 @@ def test_every_metric_the_dashboard_draws_is_one_the_stack_publishes(stack: Stac
     assert stack.classify(f"s3://{stack.bucket}/data/test/red.png").accepted
     # The starter is not invoked in the local root (ingestion off): an empty batch of queue messages.
     lambda_.invoke(FunctionName=functions["start_classification"], Payload=json.dumps({"Records": []}))
+    # Nor is the batch's chunk function (the test runs no batch): a chunk of one missing object, its result an
+    # error name, the call a success.
+    chunk = {"Items": [{"s3_key": "data/test/missing.png"}], "BatchInput": {"s3_bucket": stack.bucket}}
+    answer = lambda_.invoke(FunctionName=functions["classify_chunk"], Payload=json.dumps(chunk))
+    assert json.loads(answer["Payload"].read())["results"][0]["error"] == "ImageNotFoundError"
     # Lambda counts Throttles only for a throttled call: one per function.
     for name in functions.values():
         faults.add(LambdaThrottle(name), count=1)
