@@ -274,8 +274,8 @@ def test_demo_stages_after_deploy_write_the_summary(stack: Stack, observed: Obse
     # order; that they are this stack's alarms does not (tests/e2e/test_alarms.py has the states).
     deployed = {alarm["AlarmName"] for alarm in stack.client("cloudwatch").describe_alarms()["MetricAlarms"]}
     assert (
-        set(summary["alarms_in_alarm"]) <= deployed and len(deployed) == 19
-    )  # 12, the starter's two, the API function's two, the API's three
+        set(summary["alarms_in_alarm"]) <= deployed and len(deployed) == 21
+    )  # 12, the starter's two, the API function's two, the batch chunk function's two, the API's three
 
 
 def test_bench_measures_a_deployed_stack(stack: Stack, observed: Observed) -> None:
