@@ -1,5 +1,5 @@
 """`make bench`'s batch figure: images per second through the batch state machine's Distributed Map, in the design
-the local root deploys (the chunked variant, `batch_items_per_chunk` 25; docs/batch-chunked.md).
+the local root deploys (the chunked variant, 10 images per chunk, the default; docs/batch.md).
 
 `count` copies of the test images are put under one prefix of the data bucket (server-side copies), one batch
 runs over them, and the figure is count / (the execution's stop - start): listing, every child workflow and the

@@ -52,7 +52,7 @@ GOALS = {
     "workflow_p50_ms": ("<=", 150.0),
     "batch_images_per_second": (">=", 20.0),
     # Issue 20's mark for the batch state machine's Distributed Map on 1000 images, in its default chunked design:
-    # 2x the per-item design's 40 (100 is the mark; docs/batch-chunked.md measured 162-198 with 10 per chunk).
+    # 2x the per-item design's 40 (100 is the mark; docs/batch.md measured 162-198 with 10 per chunk).
     "batch_map_images_per_second": (">=", 100.0),
     "apply_seconds": ("<=", 30.0),
     # Issue 18's targets for the out-of-distribution guard, on the report parts of the OOD sets

@@ -120,7 +120,7 @@ def _assert_chunked(
 def test_the_chunked_variant_is_every_root_s_and_one_image_per_child_a_setting(
     env_plan: Callable[[str], Plan], stack_plan: Callable[..., Plan]
 ) -> None:
-    """The chunked variant measured faster (docs/batch-chunked.md): every root runs it, 10 images per chunk (the
+    """The chunked variant measured faster (docs/batch.md): every root runs it, 10 images per chunk (the
     batch module's default); batch_items_per_chunk 1 is the per-item design (the end-to-end test runs both)."""
     assert {int(env_plan(env).outputs["stack"]["batch_items_per_chunk"]) for env in ("local", "dev", "prod")} == {10}
     assert not _chunked(stack_plan(**CUSTOM))

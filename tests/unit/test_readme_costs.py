@@ -71,7 +71,7 @@ def test_the_section_has_the_daily_and_per_image_tables() -> None:
         "dev",
         "prod",
         "one execution per image (`scones invoke`, S3 uploads)",
-        "a batch (`scones batch`: Express child workflows)",
+        "a batch (`scones batch`: chunks of 10 images, Express child workflows)",
     }
     assert re.search(r"list prices for us-east-1, recorded on \d{4}-\d{2}-\d{2}", SECTION), "the prices' date"
     assert SECTION.count("https://aws.amazon.com/") >= 5, "the prices' sources"
