@@ -149,7 +149,7 @@ def _evaluate(model_data_url: str, data_dir: Path, threshold: float, session: An
     except ArtifactError as exc:
         hint = (
             " (a built-in image-classification artifact has no serving code to evaluate: "
-            'releases take PyTorch artifacts, see docs/releasing.md)'
+            "releases take PyTorch artifacts, see docs/releasing.md)"
             if "code/inference.py" in str(exc)
             else ""
         )
