@@ -12,7 +12,9 @@ from scones.release.workspace import workspace_for
 # A stand-in terraform: logs its arguments; init writes the backend record, as terraform's does.
 FAKE_TERRAFORM = """#!/bin/sh
 echo "$*" >> "{log}"
-case "$*" in *" init "*) mkdir -p "$TF_DATA_DIR" && echo '{{"backend": "local"}}' > "$TF_DATA_DIR/terraform.tfstate";; esac
+case "$*" in
+  *" init "*) mkdir -p "$TF_DATA_DIR" && echo '{{"backend": "local"}}' > "$TF_DATA_DIR/terraform.tfstate";;
+esac
 """
 
 
