@@ -15,13 +15,13 @@ LAMBDA_ZIPS := $(foreach f,$(LAMBDAS),build/lambdas/$(f).zip)
 LAMBDA_SRCS := $(shell find lambdas -name '*.py' -not -path '*/__pycache__/*' 2>/dev/null)
 
 .PHONY: help
-help: ## List the targets
+help: ## List the targets (the default goal)
 	@grep -hE '^[a-zA-Z_%-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  \033[1m%-14s\033[0m %s\n", $$1, $$2}'
 
 NODE_STAMP := node_modules/.installed
 
 .PHONY: setup
-setup: $(STAMP) $(NODE_STAMP) ## Create .venv and install the project, its tests and tools (idempotent)
+setup: $(STAMP) $(NODE_STAMP) ## Create .venv (the project, its tests and tools at constraints.txt's versions) and node_modules (asl-validator); idempotent
 
 $(STAMP): pyproject.toml constraints.txt
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -33,7 +33,7 @@ $(STAMP): pyproject.toml constraints.txt
 # Resolved afresh in a scratch venv (pyproject.toml's ranges, no constraints), then frozen. torch is written
 # without its local label (+cpu here), which PEP 440 matches to any build of that version.
 LOCK_VENV := build/lock-venv
-lock: ## Re-resolve pyproject.toml's dependencies and write every version to constraints.txt
+lock: ## Re-resolve pyproject.toml's dependencies in a scratch venv and write every version to constraints.txt
 	rm -rf $(LOCK_VENV) && $(PYTHON) -m venv $(LOCK_VENV)
 	$(LOCK_VENV)/bin/python -m pip install --quiet --upgrade pip
 	$(LOCK_VENV)/bin/python -m pip install --quiet -e '.[ml,dev]'
@@ -48,14 +48,20 @@ $(NODE_STAMP): package.json package-lock.json
 	@touch $@
 
 .PHONY: lambdas
-lambdas: $(LAMBDA_ZIPS) ## Build the Lambda zips into build/lambdas/
+lambdas: $(LAMBDA_ZIPS) ## Build one zip per function folder of lambdas/ (lambdas/*/app.py) into build/lambdas/
 
 $(LAMBDA_ZIPS) &: $(LAMBDA_SRCS) | $(STAMP)
 	$(BIN)/scones build-lambdas --out build/lambdas
 
 .PHONY: lint
-lint: $(STAMP) lambdas tf-toolchain tf-tool-venvs ## The commit hooks on every file: ruff, terraform fmt and validate, checkov, module READMEs
+lint: $(STAMP) lambdas tf-toolchain tf-tool-venvs ## The commit hooks of .pre-commit-config.yaml on every file: ruff, terraform fmt and validate, checkov, module READMEs, docs/reference (offline)
 	$(BIN)/pre-commit run --all-files --show-diff-on-failure
+
+.PHONY: docs
+# docs/reference/ is generated from the code; tests/unit/toolchain/test_reference.py and the commit hook
+# fail when it is stale.
+docs: | $(STAMP) ## Regenerate docs/reference/: every scones command, Make target and Terraform variable, from the code
+	$(BIN)/python -m scones.toolchain.reference --write
 
 .PHONY: test
 # Workers of `make test` (pytest-xdist): the suite is mostly Terraform, the emulator and their processes,
@@ -64,14 +70,14 @@ TEST_WORKERS ?= 3
 
 # Setup first, its independent installs (the project's venv, checkov's, cdktn's, node_modules) side by
 # side: each is mostly waiting on the package registry. Setup and tests are timed apart.
-test: ## Run the whole test suite (setting up first)
+test: ## Set up (the installs side by side, timed), then the whole suite on TEST_WORKERS=3 pytest-xdist workers (what CI runs)
 	@start=$$(date +%s); $(MAKE) --no-print-directory -j4 setup lambdas tf-toolchain tf-tool-venvs && \
 		echo "make test: setup took $$(( $$(date +%s) - start )) s"
 	TERRAFORM=$(TERRAFORM) $(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadscope --no-loadscope-reorder
 
 # The unit tests mirror the package: one folder of tests/unit per area, one target per folder.
 UNIT_AREAS = $(patsubst tests/unit/%/,%,$(sort $(dir $(wildcard tests/unit/*/__init__.py))))
-test-%: | $(STAMP) ## Unit tests of one area, a folder of tests/unit (test-model, test-local, test-monitor, ...)
+test-%: | $(STAMP) ## Unit tests of one area, a folder of tests/unit: test-model, test-local, test-monitor, ... (an unknown area lists them)
 	@test -f tests/unit/$*/__init__.py || { echo "make test-$*: no tests/unit/$*; areas: $(UNIT_AREAS)" >&2; exit 2; }
 	$(BIN)/python -m pytest tests/unit/$* -q
 
@@ -81,10 +87,10 @@ include $(wildcard mk/*.mk)
 DEMO_ARGS ?=
 .PHONY: demo
 KEEP ?=
-demo: setup lambdas tf-toolchain ## The whole workflow end to end on the local emulator (DEMO_ARGS="--count 40 --epochs N"; KEEP=1 leaves it up)
+demo: setup lambdas tf-toolchain ## The whole workflow end to end on the local emulator (DEMO_ARGS="--count 40 --epochs N"; KEEP=1 leaves it up to look around)
 	TERRAFORM=$(TERRAFORM) $(BIN)/scones demo $(DEMO_ARGS) $(if $(KEEP),--keep-running)
 
 BENCH_ARGS ?=
 .PHONY: bench
-bench: setup lambdas tf-toolchain ## Model quality, workflow latency and throughput on the local emulator -> build/bench/results.json (BENCH_ARGS="--batch 200")
+bench: setup lambdas tf-toolchain ## Deploy on a private emulator; model quality, workflow latency and throughput -> build/bench/results.json (BENCH_ARGS="--batch 200")
 	TERRAFORM=$(TERRAFORM) $(BIN)/scones bench $(BENCH_ARGS)

@@ -9,7 +9,7 @@ DATA_PREFIX ?= data
 DATA_ENDPOINT_URL ?=
 
 .PHONY: data
-data: | $(STAMP) ## Stage the images into data/prepared (DATA_BUCKET= [DATA_PREFIX=data] [DATA_ENDPOINT_URL=] also uploads)
+data: | $(STAMP) ## Stage the images shipped in data/ into data/prepared (DATA_BUCKET= [DATA_PREFIX=data] [DATA_ENDPOINT_URL=] also uploads; DATA_SOURCE= downloads the full archive)
 	$(BIN)/scones prepare $(if $(DATA_SOURCE),--source "$(DATA_SOURCE)") \
 	  $(if $(DATA_BUCKET),--bucket "$(DATA_BUCKET)" --prefix "$(DATA_PREFIX)" \
 	  $(if $(DATA_ENDPOINT_URL),--endpoint-url "$(DATA_ENDPOINT_URL)"),--no-upload)

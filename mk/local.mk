@@ -4,7 +4,7 @@
 LOCAL_PORT ?= 4588
 
 .PHONY: local-up local-down local-status
-local-up: | $(STAMP) ## Start the local AWS emulator in the background (LOCAL_PORT=4588)
+local-up: | $(STAMP) ## Start the local AWS emulator in the background (LOCAL_PORT=4588, which make plan/apply/destroy ENV=local also use)
 	$(BIN)/scones local up --port $(LOCAL_PORT)
 
 local-down: | $(STAMP) ## Stop the local AWS emulator and every process it started

@@ -9,7 +9,7 @@ MONITOR_DIR ?=
 MONITOR_ENDPOINT_URL ?=
 
 .PHONY: monitor
-monitor: | $(STAMP) ## Capture report (MONITOR_S3_URI=s3://... [MONITOR_ENDPOINT_URL=...] or MONITOR_DIR=...) into build/monitor
+monitor: | $(STAMP) ## The endpoint's capture report into build/monitor (MONITOR_S3_URI=s3://... [MONITOR_ENDPOINT_URL=...], or MONITOR_DIR= for a folder)
 	@if [ -n "$(MONITOR_S3_URI)" ]; then \
 	  $(BIN)/scones monitor --s3-uri "$(MONITOR_S3_URI)" \
 	    $(if $(MONITOR_ENDPOINT_URL),--endpoint-url "$(MONITOR_ENDPOINT_URL)") \

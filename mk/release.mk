@@ -6,6 +6,6 @@
 RELEASE_ARGS ?=
 
 .PHONY: release
-release: tf-preflight tf-init lambdas ## Release a model to ENV, stage by stage; re-run resumes (RELEASE_ARGS="--model-data-url s3://...")
+release: tf-preflight tf-init lambdas ## scones release: a model from data to a verified endpoint of ENV, with rollback; re-run resumes (RELEASE_ARGS="--model-data-url s3://...")
 	TERRAFORM=$(TERRAFORM) $(BIN)/scones release --env $(ENV) \
 	  $(if $(filter local,$(ENV)),--endpoint-url http://127.0.0.1:$(LOCAL_PORT)) $(RELEASE_ARGS)

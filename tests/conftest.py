@@ -57,6 +57,7 @@ SHARED_PLANS = {
     "tests/terraform/test_events.py": "environment-root-plans",
     "tests/terraform/test_dashboard.py": "environment-root-plans",
     "tests/terraform/test_api.py": "environment-root-plans",
+    "tests/terraform/test_costs.py": "environment-root-plans",
     "tests/plan_testing/test_helpers_on_roots.py": "plan-testing-roots",
     "tests/plan_testing/test_planner.py": "plan-testing-roots",
 }

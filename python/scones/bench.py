@@ -341,10 +341,28 @@ def _cpus() -> int:
     default=None,
     help="Where results.json and the run's files go [default: <repo>/build/bench].",
 )
-@click.option("--port", type=click.IntRange(1, 65535), default=control.DEFAULT_PORT + 1, show_default=True)
-@click.option("--seed", type=int, default=0, show_default=True)
-@click.option("--latency-runs", type=click.IntRange(min=2), default=50, show_default=True)
-@click.option("--warmup", type=click.IntRange(min=0), default=5, show_default=True)
+@click.option(
+    "--port",
+    type=click.IntRange(1, 65535),
+    default=control.DEFAULT_PORT + 1,
+    show_default=True,
+    help="Port of the private emulator the benchmark starts (beside `scones local up`'s).",
+)
+@click.option("--seed", type=int, default=0, show_default=True, help="Seed of training and of the images picked.")
+@click.option(
+    "--latency-runs",
+    type=click.IntRange(min=2),
+    default=50,
+    show_default=True,
+    help="Executions started one at a time for the latency percentiles.",
+)
+@click.option(
+    "--warmup",
+    type=click.IntRange(min=0),
+    default=5,
+    show_default=True,
+    help="Unmeasured executions before each measurement.",
+)
 @click.option("--batch", type=click.IntRange(min=1), default=100, show_default=True, help="Concurrent executions.")
 @click.option(
     "--batch-map",

@@ -29,6 +29,7 @@ COMMANDS: dict[str, str] = {
     "watch": "scones.watch:watch_cmd",
     "batch": "scones.batch_cli:batch_cmd",
     "classify": "scones.classify:classify_cmd",
+    "teardown": "scones.teardown_cli:teardown_cmd",
 }
 
 SHORT_HELP: dict[str, str] = {
@@ -49,6 +50,7 @@ SHORT_HELP: dict[str, str] = {
     "watch": "Print classification results (VehicleClassified, VehicleNeedsReview) as they arrive on the results bus.",
     "batch": "Classify every image under an S3 prefix with the batch state machine; print the summary.",
     "classify": "Classify one image (FILE or s3://bucket/key) through the signed classification API.",
+    "teardown": "Empty a stack's versioned buckets and model registry, so that terraform destroy can delete them.",
 }
 
 

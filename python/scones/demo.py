@@ -152,7 +152,13 @@ def exercise(deployment: Deployment, *, count: int, seed: int, started: float | 
     default=None,
     help="Where the demo writes everything [default: <repo>/build/demo].",
 )
-@click.option("--port", type=click.IntRange(1, 65535), default=control.DEFAULT_PORT, show_default=True)
+@click.option(
+    "--port",
+    type=click.IntRange(1, 65535),
+    default=control.DEFAULT_PORT,
+    show_default=True,
+    help="Port of the demo's emulator.",
+)
 @click.option("--count", type=click.IntRange(min=1), default=40, show_default=True, help="Workflow executions.")
 @click.option("--seed", type=int, default=0, show_default=True, help="Seed of training and of the images picked.")
 @click.option("--epochs", type=click.IntRange(min=1), default=None, help="Override the local recipe's epochs.")

@@ -1,6 +1,7 @@
 """End to end on the local emulator: `scones batch` over the 200 test images of one applied stack (the committed
 trained model, tests/support/e2e_stacks.trained_stack), with two objects that are not images among them; an empty
-prefix; a prefix over the batch's MaxItems, refused before anything starts.
+prefix; a prefix over the batch's MaxItems, refused before anything starts; a prefix outside the batch's
+input_prefix, refused its listing (the role's s3:prefix condition, enforced by the emulator).
 
 The stack's batch_max_items is 202, the test prefix's objects exactly (200 images and the two others), so the
 bucket's whole data/ prefix (the same and data/test.lst) is one over it. One batch runs over the test prefix,
@@ -21,6 +22,7 @@ from click.testing import CliRunner
 from scones.batch import BatchMachine, Item, read_items
 from scones.batch_cli import batch_cmd
 from tests.support.e2e_stacks import Stack, trained_stack
+from tests.support.iam_statements import inline_policy, without_statement
 
 pytestmark = pytest.mark.e2e
 NOT_IMAGES = {"data/test/bicycle/notes.txt": b"not an image at all\n", "data/test/motorcycle/broken.png": b""}
@@ -134,25 +136,44 @@ def test_a_prefix_over_max_items_is_refused_before_anything_starts(stack: Stack)
     assert sfn.list_executions(stateMachineArn=arn)["executions"] == before
 
 
-def test_the_batch_role_needs_its_result_writing_statement(stack: Stack) -> None:
-    """The emulator enforces IAM: without WriteResults, a batch of one image fails with States.ResultWriterFailed.
-    (Without the Lambda statement its item would fail too, after the retries' 10 s of backoff: left out for time.)"""
-    sid, error = "WriteResults", "States.ResultWriterFailed"
-    iam = stack.client("iam")
+def _batch_role(stack: Stack) -> str:
     role = stack.client("stepfunctions").describe_state_machine(stateMachineArn=_machine_arn(stack))["roleArn"]
-    name = role.rsplit("/", 1)[-1]
-    policy = iam.get_role_policy(RoleName=name, PolicyName="least-privilege")["PolicyDocument"]
-    policy = json.loads(policy) if isinstance(policy, str) else policy
-    without = {**policy, "Statement": [s for s in policy["Statement"] if s.get("Sid") != sid]}
-    assert len(without["Statement"]) == len(policy["Statement"]) - 1
-    iam.put_role_policy(RoleName=name, PolicyName="least-privilege", PolicyDocument=json.dumps(without))
-    try:
+    return str(role).rsplit("/", 1)[-1]
+
+
+@pytest.mark.parametrize(
+    ("sid", "error", "cause"),
+    [
+        ("WriteResults", "States.ResultWriterFailed", "not authorized to perform: s3:PutObject"),
+        ("ListInputPrefix", "States.ItemReaderFailed", "not authorized to perform: s3:ListBucket"),
+    ],
+    ids=["WriteResults", "ListInputPrefix"],
+)
+def test_the_batch_role_needs_its_listing_and_result_writing_statements(
+    stack: Stack, sid: str, error: str, cause: str
+) -> None:
+    """The emulator enforces IAM: without either statement, a batch of one image fails with the Map's reader or
+    writer error. (Without the Lambda statement its item would fail too, after the retries' 10 s of backoff:
+    left out for time.)"""
+    iam, role = stack.client("iam"), _batch_role(stack)
+    with without_statement(iam, role, inline_policy(iam, role), sid):
         result = _batch(stack, sorted(stack.confidences)[0])
-    finally:
-        iam.put_role_policy(RoleName=name, PolicyName="least-privilege", PolicyDocument=json.dumps(policy))
     assert result.exit_code == 1
     summary = json.loads(result.stdout)
     assert (summary["status"], summary["error"]) == ("FAILED", error)
+    assert f"assumed-role/{role}/StepFunctions is {cause}" in summary["cause"]
+
+
+def test_a_batch_outside_the_input_prefix_is_refused_its_listing(stack: Stack) -> None:
+    """The role may list only under the batch's input_prefix (data/, the ListInputPrefix statement's s3:prefix
+    condition): a prefix elsewhere in the bucket fails the Map's ItemReader, whatever the prefix holds."""
+    stack.client("s3").put_object(Bucket=stack.bucket, Key="elsewhere/red.png", Body=b"x")
+    result = _batch(stack, "elsewhere/")
+    assert result.exit_code == 1
+    summary = json.loads(result.stdout)
+    assert (summary["status"], summary["error"]) == ("FAILED", "States.ItemReaderFailed")
+    assert "(AccessDenied) when calling the ListObjectsV2 operation" in summary["cause"]
+    assert f'not authorized to perform: s3:ListBucket on resource: "arn:aws:s3:::{stack.bucket}"' in summary["cause"]
 
 
 def test_a_batch_over_its_tolerated_failures_fails_and_says_so(stack: Stack) -> None:

@@ -3,7 +3,12 @@ a photo uploaded under incoming/ becomes an S3 event on EventBridge, a message o
 named after the object version, and a VehicleClassified event on the results bus. One stack of its own, with
 ingestion on (the local root's ingestion_enabled; the demo leaves it off) and the tiny red/blue model (no
 training); the results are read the way a downstream team would, from a queue subscribed to the bus
-(scones.watch). Each test counts only the events, executions and notifications about its own keys."""
+(scones.watch). Each test counts only the events, executions and notifications about its own keys.
+
+The starter's role is held to account here, on this stack, as tests/e2e/test_iam_enforced.py holds the
+workflow's roles (whose stack leaves ingestion off): each statement of it is removed in turn, one upload goes
+through, and what needs the statement fails. The ingestion path has no other role: the rule's target is the
+queue, which needs none (its queue policy lets the rule send; resource policies are not enforced here)."""
 
 from __future__ import annotations
 
@@ -13,6 +18,8 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +28,7 @@ import pytest
 from scones.local.notifications import sent_bodies, sent_notifications
 from scones.watch import subscribe
 from tests.support.e2e_stacks import Stack, tiny_stack
+from tests.support.iam_statements import POLICY, inline_policy, log_text, unclassified, without_statement
 from tests.support.lambda_loader import load_app
 from tests.support.local_fixtures import model_artifact, png
 
@@ -173,3 +181,108 @@ def test_scones_watch_prints_the_verdict_of_an_upload(stack: Stack) -> None:
     assert (event["detail"]["key"], event["detail"]["vehicle"]) == ("incoming/watched.png", "bicycle")
     # The watch's queue and rule are gone with it.
     assert subscriptions() == before
+
+
+# -- The starter's role, one statement removed at a time ----------------------------------------------------
+
+STARTER = "start-classification"
+# Statement Sid -> what an upload does without it.
+STARTER_EXPECTED = {
+    # The function cannot start the workflow: it reports the record as failed, the queue redelivers it up to
+    # its maxReceiveCount and then moves it to the dead-letter queue (whose alarm notifies); nothing runs.
+    "StartClassification": "is not authorized to perform: states:StartExecution on resource: ",
+    # Lambda drops the logs of a function whose role may not write them; the function runs.
+    "WriteOwnLogs": "",
+}
+STARTER_NOT_OBSERVED = {
+    "ConsumeIngestQueue": (
+        "the emulator's event source mapping receives and deletes as Lambda's service, not as the function's "
+        "role (SQS is not enforced, docs/emulator.md, IAM)"
+    ),
+    "XRayTraces": "no X-Ray on the emulator",
+    "DecryptIngestQueue": "KMS is not enforced (docs/emulator.md, IAM); the local stack has no customer-managed key",
+}
+
+
+@dataclass(frozen=True)
+class Starter:
+    role: str
+    function: str
+    policy: dict[str, Any]
+
+    @property
+    def log_group(self) -> str:
+        return f"/aws/lambda/{self.function}"
+
+
+@pytest.fixture(scope="module")
+def starter(stack: Stack) -> Starter:
+    arn = stack.deployment.outputs["lambda_function_arns"]["start_classification"]
+    role = stack.client("lambda").get_function_configuration(FunctionName=arn)["Role"].rsplit("/", 1)[-1]
+    iam = stack.client("iam")
+    assert iam.list_role_policies(RoleName=role)["PolicyNames"] == [POLICY]
+    assert iam.list_attached_role_policies(RoleName=role)["AttachedPolicies"] == []
+    return Starter(role, arn.rsplit(":", 1)[-1], inline_policy(iam, role))
+
+
+def test_every_statement_of_the_starters_role_is_classified(starter: Starter) -> None:
+    expected = {(STARTER, sid) for sid in STARTER_EXPECTED}
+    assert unclassified({STARTER: starter.policy}, expected, STARTER_NOT_OBSERVED) == []
+
+
+def _dead_letter_of(stack: Stack, key: str, timeout_seconds: float = 30.0) -> dict[str, Any]:
+    """The S3 event of `key` off the ingest dead-letter queue (deleted there), once it has arrived."""
+    sqs = stack.client("sqs")
+    dead = stack.deployment.outputs["stack"]["ingest_dead_letter_queue_url"]
+    deadline = time.monotonic() + timeout_seconds
+    while time.monotonic() < deadline:
+        for message in sqs.receive_message(QueueUrl=dead, MaxNumberOfMessages=10).get("Messages", []):
+            event = json.loads(message["Body"])
+            if event["detail"]["object"]["key"] == key:
+                sqs.delete_message(QueueUrl=dead, ReceiptHandle=message["ReceiptHandle"])
+                return dict(event)
+        time.sleep(0.2)
+    raise AssertionError(f"no dead letter for {key} within {timeout_seconds}s")
+
+
+@contextmanager
+def _redelivered_at_once(stack: Stack) -> Iterator[None]:
+    """The ingest queue's visibility timeout at 0 for the block: a record the starter fails comes back at once
+    instead of after 180 s (six times its timeout), so the queue's own redrive policy (maxReceiveCount, then
+    the dead-letter queue) plays out in about a second."""
+    sqs = stack.client("sqs")
+    queue = stack.deployment.outputs["stack"]["ingest_queue_url"]
+    attribute = "VisibilityTimeout"
+    before = sqs.get_queue_attributes(QueueUrl=queue, AttributeNames=[attribute])["Attributes"][attribute]
+    sqs.set_queue_attributes(QueueUrl=queue, Attributes={attribute: "0"})
+    try:
+        yield
+    finally:
+        sqs.set_queue_attributes(QueueUrl=queue, Attributes={attribute: before})
+
+
+@pytest.mark.parametrize("sid", sorted(STARTER_EXPECTED))
+def test_removing_a_statement_of_the_starters_role_fails_what_needs_it(
+    stack: Stack, starter: Starter, sid: str
+) -> None:
+    logs, key = stack.client("logs"), f"incoming/iam-{sid}.png"
+    logged_before = log_text(logs, starter.log_group)
+    if sid == "StartClassification":
+        with without_statement(stack.client("iam"), starter.role, starter.policy, sid), _redelivered_at_once(stack):
+            _upload(stack, key, png((250, 10, 10)))
+            event = _dead_letter_of(stack, key)
+        assert event["detail-type"] == "Object Created"
+        assert _executions_of(stack, key) == []
+        refusal = f"assumed-role/{starter.role}/{starter.function} {STARTER_EXPECTED[sid]}"
+        refusal += stack.deployment.outputs["state_machine_arn"]
+        assert refusal not in logged_before
+        assert refusal in log_text(logs, starter.log_group)
+        return
+    with without_statement(stack.client("iam"), starter.role, starter.policy, sid):
+        _upload(stack, key, png((250, 10, 10)))
+        assert _ended(stack, key)["status"] == "SUCCEEDED"
+    assert log_text(logs, starter.log_group) == logged_before  # nothing of this upload arrived
+    # With the statement back, the starter's lines arrive again.
+    _upload(stack, "incoming/iam-logs-back.png", png((250, 10, 10)))
+    _ended(stack, "incoming/iam-logs-back.png")
+    assert log_text(logs, starter.log_group) != logged_before

@@ -20,13 +20,13 @@ from typing import Any
 import pytest
 
 from tests.support.e2e_stacks import MODELS_BUCKET_GRANT, Stack, tiny_stack
+from tests.support.iam_statements import POLICY, inline_policy, log_text, unclassified, without_statement
 from tests.support.local_fixtures import model_artifact, png
 
 pytestmark = pytest.mark.e2e
 CONFIDENT = "data/test/bicycle/red.png"  # the tiny model: red is a bicycle, far above the threshold
 UNSURE = "data/test/bicycle/purple.png"  # red and blue alike: 50/50, below it
 MISSING = "data/test/bicycle/no_such_image.png"
-POLICY = "least-privilege"  # the one inline policy terraform/modules/iam gives each role
 ANNOUNCE = "announce-results"  # the state machine role's second one (terraform/modules/events)
 
 
@@ -39,7 +39,7 @@ class Expected:
 
 
 # The workflow's steps. start_classification is not here: this stack leaves ingestion off, so nothing runs it;
-# its role acts under enforced IAM in tests/e2e/test_events.py.
+# tests/e2e/test_events.py, whose stack has ingestion on, removes its role's statements in turn.
 FUNCTIONS = ("serialize-image", "classify-image", "filter-low-confidence")
 # (role, statement Sid) -> what one execution does without that statement.
 EXPECTED: dict[tuple[str, str], Expected] = {
@@ -124,19 +124,12 @@ def roles(stack: Stack) -> Roles:
         expected = {POLICY, ANNOUNCE} if name == names["state-machine"] else {POLICY}
         assert set(iam.list_role_policies(RoleName=name)["PolicyNames"]) - {MODELS_BUCKET_GRANT} == expected
         assert iam.list_attached_role_policies(RoleName=name)["AttachedPolicies"] == []
-    policies = {
-        short: _as_document(iam.get_role_policy(RoleName=name, PolicyName=_policy_name(short))["PolicyDocument"])
-        for short, name in names.items()
-    }
+    policies = {short: inline_policy(iam, name, _policy_name(short)) for short, name in names.items()}
     return Roles(names, functions, policies)
 
 
 def _policy_name(short: str) -> str:
     return ANNOUNCE if short == ANNOUNCE else POLICY
-
-
-def _as_document(document: Any) -> dict[str, Any]:
-    return dict(json.loads(document) if isinstance(document, str) else document)
 
 
 def _run(stack: Stack, key: str) -> tuple[dict[str, Any], list[tuple[str, str, str]]]:
@@ -166,17 +159,11 @@ def _capture_count(stack: Stack) -> int:
 
 
 def _log(stack: Stack, group: str) -> str:
-    events = stack.client("logs").filter_log_events(logGroupName=group, limit=10_000)["events"]
-    return "\n".join(event["message"] for event in events)
+    return log_text(stack.client("logs"), group)
 
 
 def test_every_statement_of_the_workflows_roles_is_classified(roles: Roles) -> None:
-    for short, policy in roles.policies.items():
-        for statement in policy["Statement"]:
-            sid = statement.get("Sid", "")
-            assert (short, sid) in EXPECTED or sid in NOT_OBSERVED, f"{short}: statement {sid!r} is not classified"
-    present = {(short, s.get("Sid")) for short, p in roles.policies.items() for s in p["Statement"]}
-    assert set(EXPECTED) <= present
+    assert unclassified(roles.policies, EXPECTED, NOT_OBSERVED) == []
 
 
 def test_the_stack_as_applied_runs_under_enforced_iam(stack: Stack, roles: Roles) -> None:
@@ -193,22 +180,12 @@ def test_removing_a_statement_fails_the_step_that_needs_it(
 ) -> None:
     short, sid = role_and_sid
     expected = EXPECTED[role_and_sid]
-    iam = stack.client("iam")
-    policy = roles.policies[short]
-    without = {**policy, "Statement": [s for s in policy["Statement"] if s.get("Sid") != sid]}
-    assert len(without["Statement"]) == len(policy["Statement"]) - 1
     captured_before = _capture_count(stack)
     function_log = f"/aws/lambda/{roles.functions.get(short, '')}"
     logged_before = _log(stack, function_log) if short in roles.functions else ""
-    name = _policy_name(short)
-    if without["Statement"]:
-        iam.put_role_policy(RoleName=roles.names[short], PolicyName=name, PolicyDocument=json.dumps(without))
-    else:  # the policy's only statement: IAM refuses an empty one, so the policy goes
-        iam.delete_role_policy(RoleName=roles.names[short], PolicyName=name)
-    try:
+    iam = stack.client("iam")
+    with without_statement(iam, roles.names[short], roles.policies[short], sid, _policy_name(short)):
         execution, failed = _run(stack, expected.key)
-    finally:
-        iam.put_role_policy(RoleName=roles.names[short], PolicyName=name, PolicyDocument=json.dumps(policy))
     if expected.state is None:
         assert execution["status"] == "SUCCEEDED" and failed == [], (execution, failed)
         if sid == "WriteCapture":

@@ -1,7 +1,7 @@
 """The command lines of the documentation: every line of a fenced `sh`, `bash`, `shell` or `console` block of
 README.md and docs/*.md, and the alternatives its comment offers (`# or: make lambdas`).
 
-The examples' convention (README, "The `scones` command"): `<name>` is a value of the reader's, `[...]` an
+The examples' convention (docs/commands.md, the introduction): `<name>` is a value of the reader's, `[...]` an
 optional part. A line is checked with SAMPLES' value for each placeholder and with its optional parts in.
 """
 

@@ -35,7 +35,13 @@ def local_group() -> None:
 
 
 @local_group.command("up")
-@click.option("--port", type=click.IntRange(1, 65535), default=control.DEFAULT_PORT, show_default=True)
+@click.option(
+    "--port",
+    type=click.IntRange(1, 65535),
+    default=control.DEFAULT_PORT,
+    show_default=True,
+    help="Port on 127.0.0.1 to listen on.",
+)
 @click.option(
     "--timeout",
     "timeout_seconds",

@@ -4,7 +4,7 @@ The emulator is one process, and its request threads and Step Functions executio
 GIL: under a burst of executions that process was the bottleneck (one core busy, the other
 mostly idle), so CPU spent in moto per request or per execution caps the workflow's throughput.
 Figures are CPU time per call unless said otherwise; "bench" is `make bench` on the 2-core
-machine (README, bench section).
+machine (README, "Figures").
 """
 
 from __future__ import annotations

@@ -5,7 +5,7 @@ Training runs the existing training code: `scones train --local` in its own proc
 dev and prod whose name is recorded before waiting, so a resumed release waits on that job instead
 of paying for a second one. Evaluation is `scones evaluate`'s: the artifact's own serving code on
 the test split. Artifacts of the built-in image-classification algorithm have no serving code to run
-here, so a release refuses them (README, "Releasing a model").
+here, so a release refuses them (docs/releasing.md).
 """
 
 from __future__ import annotations
@@ -149,7 +149,7 @@ def _evaluate(model_data_url: str, data_dir: Path, threshold: float, session: An
     except ArtifactError as exc:
         hint = (
             " (a built-in image-classification artifact has no serving code to evaluate: "
-            'releases take PyTorch artifacts, see README "Releasing a model")'
+            'releases take PyTorch artifacts, see docs/releasing.md)'
             if "code/inference.py" in str(exc)
             else ""
         )

@@ -198,7 +198,8 @@ def describe(session: Any, arn: str, *, group: str | None = None) -> ModelVersio
     return _from_description(described)
 
 
-def _versions_newest_first(session: Any, group: str, approval: str | None = None) -> list[str]:
+def version_arns(session: Any, group: str, approval: str | None = None) -> list[str]:
+    """The ARNs of the group's versions (with that approval status, if given), newest first."""
     kwargs: dict[str, Any] = {"ModelPackageGroupName": group, "SortBy": "CreationTime", "SortOrder": "Descending"}
     if approval is not None:
         kwargs["ModelApprovalStatus"] = approval
@@ -209,7 +210,8 @@ def _versions_newest_first(session: Any, group: str, approval: str | None = None
     return [s["ModelPackageArn"] for s in summaries]
 
 
-def _require_group(session: Any, group: str) -> None:
+def require_group(session: Any, group: str) -> None:
+    """ModelGroupNotFoundError unless the model package group exists."""
     try:
         session.client("sagemaker").describe_model_package_group(ModelPackageGroupName=group)
     except ClientError as exc:
@@ -240,9 +242,9 @@ def register(
     _require_ecr_image(image_uri)
     properties = _metric_properties(metrics)
     source_value = (source or "unknown")[:_MAX_VALUE]
-    _require_group(session, group)
+    require_group(session, group)
     sha256 = artifact_sha256(session, model_data_url)
-    for arn in _versions_newest_first(session, group):
+    for arn in version_arns(session, group):
         existing = describe(session, arn, group=group)
         if existing.sha256 == sha256:
             return existing, False
@@ -306,12 +308,12 @@ def require_approved(session: Any, arn: str, *, group: str | None = None) -> Mod
 
 def versions(session: Any, group: str) -> list[ModelVersion]:
     """Every version of the group, newest first."""
-    return [describe(session, arn, group=group) for arn in _versions_newest_first(session, group)]
+    return [describe(session, arn, group=group) for arn in version_arns(session, group)]
 
 
 def latest(session: Any, group: str, *, approval: str | None = None) -> ModelVersion | None:
     """The group's newest version (with that approval status, if given), or None."""
     if approval is not None and approval not in APPROVAL_STATUSES:
         raise InvalidCandidateError(f"approval {approval!r} must be one of {', '.join(APPROVAL_STATUSES)}")
-    arns = _versions_newest_first(session, group, approval)
+    arns = version_arns(session, group, approval)
     return describe(session, arns[0], group=group) if arns else None

@@ -13,13 +13,9 @@ import re
 import sys
 from pathlib import Path
 
+from scones.toolchain.tf_declarations import DeclarationError, Kind, declared
+
 INPUTS_HEADER = ["Name", "Type", "Default", "Validation", "Description"]
-
-
-def declared(module: Path, block: str) -> set[str]:
-    """Names of the `variable` or `output` blocks in the module's .tf files."""
-    text = "".join(path.read_text() for path in sorted(module.glob("*.tf")))
-    return set(re.findall(rf'^{block} "([A-Za-z0-9_]+)"', text, flags=re.MULTILINE))
 
 
 def readme_table(readme: str, heading: str) -> tuple[list[str], set[str]]:
@@ -44,8 +40,12 @@ def problems(module: Path) -> list[str]:
     header, inputs = readme_table(readme, "Inputs")
     if header != INPUTS_HEADER:
         found.append(f"{readme_path}: the Inputs table's header must be {' | '.join(INPUTS_HEADER)}, not {header}")
-    for kind, documented in (("variable", inputs), ("output", readme_table(readme, "Outputs")[1])):
-        actual = declared(module, kind)
+    checks: tuple[tuple[Kind, set[str]], ...] = (("variable", inputs), ("output", readme_table(readme, "Outputs")[1]))
+    for kind, documented in checks:
+        try:
+            actual = declared(module, kind)
+        except DeclarationError as exc:
+            return [*found, str(exc)]
         if missing := sorted(actual - documented):
             found.append(f"{readme_path}: {kind}s not documented: {', '.join(missing)}")
         if stale := sorted(documented - actual):

@@ -114,9 +114,21 @@ def _write_result(path: Path | None, result: dict[str, Any]) -> None:
     help=f"Share of each class held out of train for validation [default: {DEFAULT_VAL_FRACTION}].",
 )
 @click.option("--wait/--no-wait", default=True, show_default=True, help="Wait for the job to finish.")
-@click.option("--poll-seconds", type=click.FloatRange(min=1), default=30.0, show_default=True)
+@click.option(
+    "--poll-seconds",
+    type=click.FloatRange(min=1),
+    default=30.0,
+    show_default=True,
+    help="Seconds between two looks at the job's status (with --wait).",
+)
 @click.option("--timeout", type=click.FloatRange(min=1), default=None, help="Stop waiting after N seconds.")
-@click.option("--max-runtime", type=click.IntRange(min=60), default=4 * 3600, show_default=True, help="Job limit (s).")
+@click.option(
+    "--max-runtime",
+    type=click.IntRange(min=60),
+    default=4 * 3600,
+    show_default=True,
+    help="Seconds SageMaker lets the job run before stopping it (MaxRuntimeInSeconds).",
+)
 @click.option(
     "--inference-instance-type",
     default=images.DEFAULT_INFERENCE_INSTANCE_TYPE,

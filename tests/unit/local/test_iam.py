@@ -155,7 +155,116 @@ def test_not_resource_and_unmet_conditions(aws: LocalAWS) -> None:
 
 def test_calls_the_emulator_does_not_check_pass(aws: LocalAWS) -> None:
     s3 = _as_role(aws.url, _role(aws.url), "s3")
-    assert "Contents" in s3.list_objects_v2(Bucket=BUCKET)  # s3:ListBucket is not enforced
+    assert "Versions" in s3.list_object_versions(Bucket=BUCKET)  # s3:ListBucketVersions is not enforced
+
+
+# The batch role's statement (terraform/modules/batch, ListInputPrefix): list only under data/.
+LIST_DATA = {
+    "Effect": "Allow",
+    "Action": "s3:ListBucket",
+    "Resource": f"arn:aws:s3:::{BUCKET}",
+    "Condition": {"StringLike": {"s3:prefix": "data/*"}},
+}
+
+
+def test_a_listing_is_checked_on_the_bucket_with_its_prefix(aws: LocalAWS) -> None:
+    role = _role(aws.url, LIST_DATA)
+    s3 = _as_role(aws.url, role, "s3")
+    assert [o["Key"] for o in s3.list_objects_v2(Bucket=BUCKET, Prefix="data/a")["Contents"]] == ["data/a.png"]
+    assert [o["Key"] for o in s3.list_objects(Bucket=BUCKET, Prefix="data/a")["Contents"]] == ["data/a.png"]
+    refused = _denied(s3.list_objects_v2, Bucket=BUCKET, Prefix="other/")
+    assert (refused["Error"]["Code"], refused["ResponseMetadata"]["HTTPStatusCode"]) == ("AccessDenied", 403)
+    assert refused["Error"]["Message"] == (
+        f"User: arn:aws:sts::{ACCOUNT_ID}:assumed-role/{_role_name(role)}/tester is not authorized to perform: "
+        f's3:ListBucket on resource: "arn:aws:s3:::{BUCKET}" because no identity-based policy allows '
+        "the s3:ListBucket action"
+    )
+    # No prefix parameter: the request context has no s3:prefix, so StringLike does not hold.
+    assert _denied(s3.list_objects_v2, Bucket=BUCKET)["Error"]["Code"] == "AccessDenied"
+    assert _denied(s3.list_objects, Bucket=BUCKET)["Error"]["Code"] == "AccessDenied"
+    assert "Contents" in client("s3", aws.url).list_objects_v2(Bucket=BUCKET)  # the admin lists anything
+
+
+def test_a_listings_delimiter_and_max_keys_and_a_negated_condition_on_a_missing_prefix(aws: LocalAWS) -> None:
+    bucket = f"arn:aws:s3:::{BUCKET}"
+    role = _role(
+        aws.url,
+        {
+            "Effect": "Allow",
+            "Action": "s3:ListBucket",
+            "Resource": bucket,
+            "Condition": {"StringEquals": {"s3:delimiter": "/"}, "NumericLessThanEquals": {"s3:max-keys": "10"}},
+        },
+        {
+            "Effect": "Deny",
+            "Action": "s3:ListBucket",
+            "Resource": bucket,
+            "Condition": {"StringNotLike": {"s3:prefix": "data/*"}},
+        },
+    )
+    s3 = _as_role(aws.url, role, "s3")
+    assert s3.list_objects_v2(Bucket=BUCKET, Prefix="data/", Delimiter="/", MaxKeys=10)["KeyCount"] >= 1
+    too_many = _denied(s3.list_objects_v2, Bucket=BUCKET, Prefix="data/", Delimiter="/", MaxKeys=11)
+    assert too_many["Error"]["Message"].endswith("because no identity-based policy allows the s3:ListBucket action")
+    assert _denied(s3.list_objects_v2, Bucket=BUCKET, Prefix="data/", MaxKeys=10)["Error"]["Code"] == "AccessDenied"
+    explicit = "with an explicit deny in an identity-based policy"
+    other = _denied(s3.list_objects_v2, Bucket=BUCKET, Prefix="other/", Delimiter="/", MaxKeys=5)
+    assert other["Error"]["Message"].endswith(explicit)
+    # A negated operator on a key the request lacks holds, so the Deny applies to a listing without a prefix.
+    assert _denied(s3.list_objects_v2, Bucket=BUCKET, Delimiter="/", MaxKeys=5)["Error"]["Message"].endswith(explicit)
+
+
+def _create_machine(url: str, role_arn: str, definition: dict[str, Any]) -> str:
+    """A new state machine of `definition` that runs as `role_arn`; its ARN."""
+    sfn = client("stepfunctions", url)
+    name = f"sm-{uuid.uuid4().hex[:8]}"
+    return str(
+        sfn.create_state_machine(name=name, definition=json.dumps(definition), roleArn=role_arn)["stateMachineArn"]
+    )
+
+
+def _listing_map(url: str, role_arn: str) -> str:
+    """A machine whose one state is a Distributed Map over BUCKET/<the input's prefix>, as the batch's."""
+    definition = {
+        "StartAt": "Batch",
+        "States": {
+            "Batch": {
+                "Type": "Map",
+                "ItemReader": {
+                    "Resource": "arn:aws:states:::s3:listObjectsV2",
+                    "Parameters": {"Bucket": BUCKET, "Prefix.$": "$.prefix"},
+                },
+                "ItemProcessor": {
+                    "ProcessorConfig": {"Mode": "DISTRIBUTED", "ExecutionType": "STANDARD"},
+                    "StartAt": "Item",
+                    "States": {"Item": {"Type": "Pass", "Parameters": {"key.$": "$.Key"}, "End": True}},
+                },
+                "End": True,
+            }
+        },
+    }
+    return _create_machine(url, role_arn, definition)
+
+
+def test_a_distributed_maps_item_reader_lists_as_the_role_only_under_its_prefix(aws: LocalAWS) -> None:
+    role = _role(aws.url, LIST_DATA)
+    machine = _listing_map(aws.url, role)
+    sfn = client("stepfunctions", aws.url)
+
+    def run(prefix: str) -> dict[str, Any]:
+        arn = sfn.start_execution(stateMachineArn=machine, input=json.dumps({"prefix": prefix}))["executionArn"]
+        return wait_for_execution(aws.url, arn)
+
+    allowed = run("data/a")
+    assert allowed["status"] == "SUCCEEDED", allowed
+    assert json.loads(allowed["output"]) == [{"key": "data/a.png"}]
+    refused = run("other/")
+    assert (refused["status"], refused["error"]) == ("FAILED", "States.ItemReaderFailed")
+    assert "An error occurred (AccessDenied) when calling the ListObjectsV2 operation" in refused["cause"]
+    assert (
+        f"assumed-role/{_role_name(role)}/StepFunctions is not authorized to perform: s3:ListBucket on resource: "
+        f'"arn:aws:s3:::{BUCKET}"'
+    ) in refused["cause"]
 
 
 # -- Lambda: its own calls as its execution role -----------------------------------------------
@@ -284,11 +393,7 @@ def _machine(url: str, role_arn: str, function_arn: str, topic_arn: str, *, over
             },
         },
     }
-    name = f"sm-{uuid.uuid4().hex[:8]}"
-    sfn = client("stepfunctions", url)
-    return str(
-        sfn.create_state_machine(name=name, definition=json.dumps(definition), roleArn=role_arn)["stateMachineArn"]
-    )
+    return _create_machine(url, role_arn, definition)
 
 
 def _run(url: str, machine: str) -> tuple[dict[str, Any], list[tuple[str, str, str]]]:
@@ -441,11 +546,7 @@ def _announcing_machine(url: str, role_arn: str, bus_arn: str) -> str:
             }
         },
     }
-    sfn = client("stepfunctions", url)
-    name = f"sm-{uuid.uuid4().hex[:8]}"
-    return str(
-        sfn.create_state_machine(name=name, definition=json.dumps(definition), roleArn=role_arn)["stateMachineArn"]
-    )
+    return _create_machine(url, role_arn, definition)
 
 
 def test_a_put_events_task_acts_as_the_role_and_reaches_the_buss_rules(aws: LocalAWS) -> None:

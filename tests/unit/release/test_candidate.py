@@ -1,5 +1,5 @@
 """The candidate stages' refusals: a given artifact that is malformed or missing, and a built-in
-image-classification artifact, which has no serving code to evaluate (README, "Releasing a model")."""
+image-classification artifact, which has no serving code to evaluate (docs/releasing.md)."""
 
 from __future__ import annotations
 

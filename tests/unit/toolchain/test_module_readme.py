@@ -63,3 +63,10 @@ def test_missing_and_stale_rows_are_named(tmp_path: Path, capsys: pytest.Capture
 def test_a_module_without_readme_is_named(tmp_path: Path) -> None:
     (tmp_path / "main.tf").write_text(TF)
     assert problems(tmp_path) == [f"{tmp_path}: no README.md"]
+
+
+def test_a_tf_file_that_cannot_be_parsed_is_named(tmp_path: Path) -> None:
+    path = module(tmp_path, "")
+    (path / "broken.tf").write_text('variable "x" {\n  type =\n')
+    (found,) = problems(path)
+    assert found.startswith(f"{path / 'broken.tf'}: cannot be parsed")

@@ -10,6 +10,7 @@ as the person running `scones` and Terraform does with their own credentials on 
 from __future__ import annotations
 
 import threading
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -139,9 +140,10 @@ class Authorizer:
             self._admin_keys.add(access_key_id)
         return None
 
-    def check(self, principal: Principal, action: str, resource: str) -> None:
-        """Raise AccessDeniedError unless the principal's role allows `action` on `resource`."""
+    def check(self, principal: Principal, action: str, resource: str, context: Mapping[str, str] | None = None) -> None:
+        """Raise AccessDeniedError unless the principal's role allows `action` on `resource`; `context`: the
+        request's condition keys (an S3 listing's `s3:prefix`, ...)."""
         backend = iam_backends[principal.account_id][principal.partition]
-        decision = evaluate(role_policy_documents(backend, principal.role_name), action, resource)
+        decision = evaluate(role_policy_documents(backend, principal.role_name), action, resource, context)
         if decision is not Decision.ALLOW:
             raise AccessDeniedError(principal, action, resource, decision)

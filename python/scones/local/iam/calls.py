@@ -5,6 +5,18 @@ through (docs/emulator.md, "IAM", lists them). Resource ARNs follow the Service 
 Reference:
 - S3 object: `arn:${Partition}:s3:::${BucketName}/${ObjectName}`; GetObject (HEAD included) and
   PutObject, https://docs.aws.amazon.com/service-authorization/latest/reference/list_amazons3.html
+- S3 bucket: `arn:${Partition}:s3:::${BucketName}`; ListObjects and ListObjectsV2 are `s3:ListBucket`
+  ("ListObjectsV2", https://docs.aws.amazon.com/AmazonS3/latest/API/API_ListObjectsV2.html,
+  Permissions), whose condition keys `s3:prefix`, `s3:delimiter` and `s3:max-keys` (same Service
+  Authorization page) are the request's `prefix`, `delimiter` and `max-keys` parameters; a policy
+  keeps a role's listing under a prefix with `s3:prefix` ("Bucket policy examples using condition
+  keys", https://docs.aws.amazon.com/AmazonS3/latest/userguide/amazon-s3-policy-keys.html). A
+  parameter the request does not send is a key its context lacks, so `StringLike s3:prefix` refuses
+  a listing without a prefix (policies.py: missing keys); one sent empty (boto3's `Prefix=""`
+  sends `prefix=`) is the empty string. moto evaluates no S3 condition key of its
+  own: its S3 authorization (moto/core/authorization.py) runs only past INITIAL_NO_AUTH_ACTION_COUNT,
+  which the emulator leaves unset, and its request context (moto/iam/utils.py,
+  format_incoming_conditional_values) holds `sts:ExternalId` alone, so a listing is judged once, here.
 - Lambda function: `arn:${Partition}:lambda:${Region}:${Account}:function:${FunctionName}`, with
   `:${Qualifier}` for a version or alias; Invoke is `lambda:InvokeFunction`,
   https://docs.aws.amazon.com/service-authorization/latest/reference/list_awslambda.html
@@ -26,12 +38,30 @@ from __future__ import annotations
 import io
 import json
 import re
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qs, unquote
 
 # S3 query parameters that keep a GET/HEAD/PUT an object read or write (others name a subresource).
 _OBJECT_QUERY = re.compile(r"^(versionId|partNumber|response-[a-z-]+|x-id|x-amz-[a-z-]+)$", re.IGNORECASE)
+# The parameters of ListObjects and ListObjectsV2; a GET of the bucket with any other names a subresource
+# (?location, ?versions, ?uploads, ...), which is not checked.
+_LIST_QUERY = frozenset(
+    {
+        "list-type",
+        "prefix",
+        "delimiter",
+        "max-keys",
+        "marker",
+        "encoding-type",
+        "continuation-token",
+        "fetch-owner",
+        "start-after",
+    }
+)
+# The request parameters that are s3:ListBucket's condition keys, by parameter.
+_LIST_CONDITION_KEYS = {"prefix": "s3:prefix", "delimiter": "s3:delimiter", "max-keys": "s3:max-keys"}
 _LAMBDA_INVOKE = re.compile(r"^/2015-03-31/functions/([^/]+)/invocations$")
 _ENDPOINT_INVOKE = re.compile(r"^/endpoints/([^/]+)/invocations$")
 
@@ -42,6 +72,7 @@ class Call:
     action: str
     resource: str
     also: tuple[str, ...] = ()  # further resources of the same call (PutEvents to several buses)
+    context: Mapping[str, str] = field(default_factory=dict)  # the request's condition keys
 
 
 @dataclass(frozen=True)
@@ -63,10 +94,20 @@ def _query(environ: dict[str, Any]) -> dict[str, list[str]]:
     return parse_qs(str(environ.get("QUERY_STRING", "")), keep_blank_values=True)
 
 
+def _list_objects(bucket: str, query: dict[str, list[str]], partition: str) -> Call | None:
+    if not set(query) <= _LIST_QUERY or query.get("list-type", ["2"]) != ["2"]:
+        return None
+    context = {key: query[name][0] for name, key in _LIST_CONDITION_KEYS.items() if query.get(name)}
+    return Call("s3", "s3:ListBucket", f"arn:{partition}:s3:::{bucket}", context=context)
+
+
 def _s3(environ: dict[str, Any], partition: str) -> Call | None:
     method = str(environ.get("REQUEST_METHOD", "GET")).upper()
     bucket, _, key = unquote(str(environ.get("PATH_INFO", ""))).lstrip("/").partition("/")
-    if not bucket or not key or any(not _OBJECT_QUERY.match(name) for name in _query(environ)):
+    query = _query(environ)
+    if bucket and not key and method == "GET":
+        return _list_objects(bucket, query, partition)
+    if not bucket or not key or any(not _OBJECT_QUERY.match(name) for name in query):
         return None
     if method in ("GET", "HEAD"):
         action = "s3:GetObject"

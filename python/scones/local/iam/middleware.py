@@ -32,7 +32,7 @@ class IAMEnforcement:
             return self._app(environ, start_response)
         try:
             for resource in (call.resource, *call.also):
-                self._authorizer.check(principal, call.action, resource)
+                self._authorizer.check(principal, call.action, resource, call.context)
         except AccessDeniedError as error:
             denial = denial_for(call.service, error, head=str(environ.get("REQUEST_METHOD")).upper() == "HEAD")
             start_response(denial.status, denial.headers)

@@ -9,12 +9,15 @@ policy, read from moto's IAM backend. Statements are matched by moto's `IAMPolic
 policies handled here: action names are case-insensitive in IAM, `NotResource` is supported,
 and a Condition that does not hold makes the statement not apply (moto turns it into a Deny,
 and evaluates only StringEquals). A caller may pass the request's condition keys (`context`; API
-Gateway's data plane passes `aws:SourceIp`, `aws:SourceArn`, `aws:PrincipalArn`, ...): the
-String, Arn and IpAddress operators are evaluated on them. A key the request does not carry
-makes a condition hold only as IAM judges missing keys: `...IfExists` operators and `Null: true`
-hold, every other operator does not ("Condition operators", https://docs.aws.amazon.com/IAM/latest/UserGuide/
-reference_policies_elements_condition_operators.html). The calls the stack's roles make are
-allowed by condition-free statements.
+Gateway's data plane passes `aws:SourceIp`, `aws:SourceArn`, `aws:PrincipalArn`, ...; an S3
+listing `s3:prefix`, `s3:delimiter`, `s3:max-keys`): the String, Numeric, Arn and IpAddress
+operators are evaluated on them. A key the request does not carry makes a condition hold only as
+IAM judges missing keys: "If the key that you specify in a policy condition is not present in the
+request context, the values do not match and the condition is false. If the policy condition
+requires that the key is not matched, such as StringNotLike or ArnNotLike, and the right key is
+not present, the condition is true", `...IfExists` operators hold and `Null` tests presence
+("IAM JSON policy elements: Condition operators", https://docs.aws.amazon.com/IAM/latest/UserGuide/
+reference_policies_elements_condition_operators.html).
 Permissions boundaries and session policies are not evaluated: the stack uses neither.
 """
 
@@ -25,6 +28,7 @@ import fnmatch
 import functools
 import ipaddress
 import json
+import operator
 from collections.abc import Iterable, Mapping
 from typing import Any
 
@@ -43,22 +47,46 @@ def _as_list(value: Any) -> list[Any]:
     return value if isinstance(value, list) else [value]
 
 
-def _matches(operator: str, pattern: str, value: str) -> bool:
-    if operator.startswith("String") and operator.endswith("IgnoreCase"):
+# The request's value compared with the policy's: NumericLessThan holds when value < pattern.
+_NUMERIC = {
+    "NumericEquals": operator.eq,
+    "NumericNotEquals": operator.eq,  # negated below
+    "NumericLessThan": operator.lt,
+    "NumericLessThanEquals": operator.le,
+    "NumericGreaterThan": operator.gt,
+    "NumericGreaterThanEquals": operator.ge,
+}
+
+
+def _matches(name: str, pattern: str, value: str) -> bool:
+    if name.startswith("String") and name.endswith("IgnoreCase"):
         return pattern.lower() == value.lower()
-    if operator.startswith("Ip") or operator.startswith("NotIp"):
+    if name.startswith("Ip") or name.startswith("NotIp"):
         try:
             return ipaddress.ip_address(value) in ipaddress.ip_network(pattern, strict=False)
         except ValueError:
             return False
-    if "Like" in operator or operator.startswith("Arn"):
+    if name in _NUMERIC:
+        try:
+            return bool(_NUMERIC[name](float(value), float(pattern)))
+        except ValueError:  # not a number: it matches no numeric value
+            return False
+    if "Like" in name or name.startswith("Arn"):
         # `*` and `?` wildcards; ArnEquals matches like ArnLike (IAM treats them alike).
         return fnmatch.fnmatchcase(value, pattern.replace("[", "[[]"))
     return pattern == value
 
 
 # The operators evaluated on a request's keys; any other one does not hold.
-_POSITIVE = {"StringEquals", "StringEqualsIgnoreCase", "StringLike", "ArnEquals", "ArnLike", "IpAddress"}
+_POSITIVE = {
+    "StringEquals",
+    "StringEqualsIgnoreCase",
+    "StringLike",
+    "ArnEquals",
+    "ArnLike",
+    "IpAddress",
+    *(name for name in _NUMERIC if name != "NumericNotEquals"),
+}
 _NEGATED = {
     "StringNotEquals",
     "StringNotEqualsIgnoreCase",
@@ -66,13 +94,14 @@ _NEGATED = {
     "ArnNotEquals",
     "ArnNotLike",
     "NotIpAddress",
+    "NumericNotEquals",
 }
 
 
 def _conditions_hold(conditions: dict[str, Any], context: Mapping[str, str]) -> bool:
     keys_present = {key.lower(): value for key, value in context.items()}
-    for operator, keys in conditions.items():
-        base = operator.removesuffix("IfExists")
+    for name, keys in conditions.items():
+        base = name.removesuffix("IfExists")
         for key, patterns in keys.items():
             value = keys_present.get(key.lower())
             if base == "Null":
@@ -80,7 +109,8 @@ def _conditions_hold(conditions: dict[str, Any], context: Mapping[str, str]) -> 
                     return False
                 continue
             if value is None:
-                if operator.endswith("IfExists"):
+                # Missing: IfExists and negated operators hold, every other one does not (module docstring).
+                if name.endswith("IfExists") or base in _NEGATED:
                     continue
                 return False
             matched = any(_matches(base, str(pattern), value) for pattern in _as_list(patterns))
