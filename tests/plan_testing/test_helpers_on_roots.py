@@ -1,5 +1,6 @@
 """The plugin on real plans: each helper fails on a root that violates it and passes the same root fixed;
-Terraform's own refusals surface as PlanRejected; plans are deterministic and leave the root as it was."""
+Terraform's own refusals surface as PlanRejected; plans are deterministic, leave the root as it was, and go to
+the plugin's emulator while another runs in the same process."""
 
 from __future__ import annotations
 
@@ -9,8 +10,10 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import boto3
 import pytest
 
+from scones.local.server import LocalAWS
 from scones.plan_testing import (
     Plan,
     PlanAssertionError,
@@ -176,7 +179,16 @@ def test_two_plans_of_the_same_inputs_are_equal_and_the_root_is_left_as_it_was(
         "".join(f'module "{n}" {{\n  source = "./modules/topic"\n  name   = "{n}"\n}}\n\n' for n in "abcdef")
     )
     before = sorted(p.name for p in root.iterdir())
-    first = Planner(scones_emulator, tmp_path / "a").plan(root, variables={})
+    # The first plan while another emulator runs in this process (as a team's own tests may start one): the
+    # plan goes to the plugin's emulator and leaves the other untouched.
+    with LocalAWS() as aws:
+        first = Planner(scones_emulator, tmp_path / "a").plan(root, variables={})
+        assert scones_emulator.url != aws.url
+        s3 = boto3.client(
+            "s3", endpoint_url=aws.url, region_name="us-east-1", aws_access_key_id="t", aws_secret_access_key="t"
+        )
+        assert s3.list_buckets()["Buckets"] == []
+    assert first.one("aws_s3_bucket")["bucket"] == "compliant-images"
     # No override, lock file, .terraform or state left behind...
     assert sorted(p.name for p in root.iterdir()) == before
     # ...and a lock file the team committed is put back byte for byte.

@@ -1,21 +1,18 @@
 """The planner's setup paths on real terraform: a module source swapped for a checkout, a root that does not
-init, and an emulator run in process beside the plugin's own."""
+init. (A plan while an emulator runs in process beside the plugin's own is test_helpers_on_roots.py's, on a
+plan that test makes anyway.)"""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
 
-import boto3
 import pytest
 
-from scones.local.server import LocalAWS
 from scones.plan_testing import InitFailed, Plan, Planner
 from scones.plan_testing.emulator import PlanEmulator
 
 pytestmark = pytest.mark.terraform
-
-COMPLIANT = Path(__file__).resolve().parent / "roots" / "compliant"
 
 
 def test_a_git_pinned_module_is_planned_from_a_local_checkout(plan: Callable[..., Plan], tmp_path: Path) -> None:
@@ -47,17 +44,6 @@ def test_a_root_that_does_not_init_names_terraforms_reason(scones_emulator: Plan
     with pytest.raises(InitFailed, match=r"terraform init failed in .*/root: Error: .*scones-test/nothing") as failed:
         Planner(scones_emulator, tmp_path / "planner").plan(root)
     assert "\n" not in str(failed.value)
-
-
-def test_plans_while_an_emulator_runs_in_this_process(scones_emulator: PlanEmulator, tmp_path: Path) -> None:
-    with LocalAWS() as aws:
-        planned = Planner(scones_emulator, tmp_path).plan(COMPLIANT)
-        assert scones_emulator.url != aws.url
-        s3 = boto3.client(
-            "s3", endpoint_url=aws.url, region_name="us-east-1", aws_access_key_id="t", aws_secret_access_key="t"
-        )
-        assert s3.list_buckets()["Buckets"] == []
-    assert planned.one("aws_s3_bucket")["bucket"] == "compliant-images"
 
 
 def test_variables_of_every_type_reach_the_root_as_given(plan: Callable[..., Plan], tmp_path: Path) -> None:

@@ -28,7 +28,7 @@ from scones.release.errors import (
     RolledBackError,
     SmokeTestError,
 )
-from scones.release.plan_file import write_summary
+from scones.release.plan_file import PlanSummary, write_summary
 from scones.release.report import STAGES, Run, new_run, unfinished_run
 from scones.release.smoke import smoke_test
 from scones.release.terraform import Terraform
@@ -115,7 +115,7 @@ class Release:
 
     def preflight(self) -> dict[str, Any]:
         """Bad input is refused here, before anything changes: the stack's state, the given artifact."""
-        self.terraform.init()
+        self.terraform.ensure_initialised()
         stack = self.terraform.stack()
         if self.request.model_data_url is not None:
             candidate.check_given_artifact(self.session, self.request.model_data_url, self.request.model_image_uri)
@@ -166,7 +166,7 @@ class Release:
         changes = self.stage("plan", lambda: self._plan("release"))
         if not changes["has_changes"]:
             self.stage("apply", lambda: ("skipped", "the plan changes nothing: this model is deployed already", None))
-            self.stage("verify", self._verify)
+            self.stage("verify", lambda: self._verify(stack))  # nothing applied: the state read at the start
             self.run.finish("unchanged")
             return
         try:
@@ -316,10 +316,15 @@ class Release:
         )
         return "done", detail, values
 
+    def _plan_and_summary(self, plan_file: Path) -> PlanSummary:
+        """Plan to `plan_file` and write its summary. A plan Terraform reports as changing nothing
+        (-detailed-exitcode 0) has nothing to summarise, so `terraform show` is spared."""
+        changes = self.terraform.plan(plan_file)
+        return write_summary(plan_file, self.terraform.show_json(plan_file) if changes else {})
+
     def _plan(self, name: str) -> tuple[str, str, Any]:
         plan_file = self.run.folder / f"{name}.tfplan"
-        self.terraform.plan(plan_file)
-        summary = write_summary(plan_file, self.terraform.show_json(plan_file))
+        summary = self._plan_and_summary(plan_file)
         self.echo(summary.markdown().rstrip())
         result = {**summary.as_dict(), "has_changes": summary.has_changes, "plan_file": str(plan_file)}
         self.run.set(plan={**result, "markdown": summary.markdown()})
@@ -330,8 +335,9 @@ class Release:
         self.terraform.apply(plan_file)
         return "done", f"applied {plan_file.name} (the reviewed plan, not a new one)", None
 
-    def _verify(self) -> tuple[str, str, Any]:
-        stack = self.applied = self.terraform.stack()  # what the apply recorded, for the smoke test too
+    def _verify(self, stack: dict[str, Any] | None = None) -> tuple[str, str, Any]:
+        """`stack`: the state's outputs when nothing was applied; else what the apply recorded is read."""
+        stack = self.applied = stack or self.terraform.stack()  # the smoke test reads them too
         if not stack.get("endpoint_deployed"):
             return "skipped", "no endpoint in this configuration", None
         seen = verify_endpoint(self.session.client("sagemaker"), stack["endpoint_name"], stack["endpoint_config_name"])
@@ -371,8 +377,7 @@ class Release:
                     self.session, self.fired_alarms, emulator_url=self.workspace.endpoint_url, echo=self.echo
                 )
             plan_file = self.run.folder / "rollback.tfplan"
-            self.terraform.plan(plan_file)
-            write_summary(plan_file, self.terraform.show_json(plan_file))
+            self._plan_and_summary(plan_file)
             self.terraform.apply(plan_file)
             checks: dict[str, Any] = {}
             if any(previous.values()):

@@ -73,8 +73,8 @@ def test_a_manual_environment_stops_at_the_record_until_the_version_is_approved(
 class _Recorded:
     """Terraform's state as preflight reads it: the stack's registry group."""
 
-    def init(self) -> None:
-        pass
+    def ensure_initialised(self) -> bool:
+        return False
 
     def stack(self) -> dict[str, Any]:
         return {"model_package_group_name": GROUP, "data_bucket_name": "models"}
