@@ -1,4 +1,4 @@
-"""The README says what the code does: make data, the state machine diagram, examples, deploy steps; and
+"""The README and docs say what the code does: the state machine diagram, examples, deploy steps; and
 docs/plan-testing.md documents what scones.plan_testing exports."""
 
 from __future__ import annotations
