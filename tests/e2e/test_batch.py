@@ -3,7 +3,8 @@ trained model, tests/support/e2e_stacks.trained_stack), with two objects that ar
 prefix; a prefix over the batch's MaxItems, refused before anything starts; a prefix outside the batch's
 input_prefix, refused its listing (the role's s3:prefix condition, enforced by the emulator). The local root runs
 the chunked variant (10 images per chunk, the default: ItemBatcher, classify_chunk); the last test applies the
-same stack again with one image per child and checks the per-item design summarizes the same batch the same way.
+same stack again with one image per child and checks the per-item design summarizes a batch of 22 of the objects
+(copied under data/compared/) as the chunked one does.
 
 The stack's batch_max_items is 202, the test prefix's objects exactly (200 images and the two others), so the
 bucket's whole data/ prefix (the same and data/test.lst) is one over it. One batch runs over the test prefix,
@@ -190,30 +191,63 @@ def test_a_batch_over_its_tolerated_failures_fails_and_says_so(stack: Stack) -> 
     assert "the batch ended SUCCEEDED with TooManyFailedItems: 1 of 1 items failed" in result.stderr
 
 
-def test_one_image_per_child_summarizes_the_same_batch_the_same_way(stack: Stack, test_batch: Batch) -> None:
+# The per-item comparison's objects: ten images of each class, low-confidence ones among them, and both objects
+# that are not images, copied under a prefix of their own (class folders kept, so accuracy is counted the same).
+COMPARED = "data/compared/"
+
+
+def _compared_objects(stack: Stack) -> list[str]:
+    """Copy the comparison's objects under COMPARED; their keys there."""
+    low = sorted(key for key, (confidence, _) in stack.in_distribution().items() if confidence < stack.threshold)
+    chosen = set(low[:4])
+    for folder in ("bicycle", "motorcycle"):
+        mine = sorted(key for key in stack.confidences if f"/{folder}/" in key and key not in chosen)
+        chosen.update(mine[: 10 - sum(f"/{folder}/" in key for key in chosen)])
+    chosen.update(NOT_IMAGES)
+    s3 = stack.client("s3")
+    for key in sorted(chosen):
+        s3.copy_object(
+            Bucket=stack.bucket,
+            Key=COMPARED + key.removeprefix("data/test/"),
+            CopySource={"Bucket": stack.bucket, "Key": key},
+        )
+    return sorted(COMPARED + key.removeprefix("data/test/") for key in chosen)
+
+
+def _summary_and_items(stack: Stack, prefix: str) -> tuple[dict[str, Any], dict[str, Item], str]:
+    result = _batch(stack, prefix)
+    assert result.exit_code == 0, result.output
+    summary = json.loads(result.stdout)
+    bucket, manifest = summary["results"].removeprefix("s3://").split("/", 1)
+    return summary, {item.key: item for item in read_items(stack.client("s3"), bucket, manifest)}, result.stderr
+
+
+def test_one_image_per_child_summarizes_the_same_batch_the_same_way(stack: Stack) -> None:
     """The per-item design (the stack applied again with batch_items_per_chunk 1: three functions per image) over
-    the same 202 objects: the same summary, item for item; and its Map Run applies the tolerance itself."""
+    the same 22 objects as the chunked one: the same summary, item for item; and its Map Run applies the
+    tolerance itself. (22 objects, not all 202: every per-item child runs three functions on the emulator, and
+    the smaller batch already holds every kind of item.)"""
+    keys = _compared_objects(stack)
+    chunked, chunked_items, _ = _summary_and_items(stack, COMPARED)
+    assert sorted(chunked_items) == keys
+    assert chunked["low_confidence"] > 0 and chunked["failed"] == 2
     stack.deployment.config.extra_vars["batch_items_per_chunk"] = "1"  # and in every later apply
     stack.deployment.terraform.apply("terraform apply (one image per child)")
     assert BatchMachine.describe(stack.client("stepfunctions"), _machine_arn(stack)).items_per_chunk == 1
-    result = _batch(stack, "data/test/")
-    assert result.exit_code == 0, result.output
-    assert "202/202 items done, 2 failed" in result.stderr
-    per_item = json.loads(result.stdout)
-    bucket, manifest = per_item["results"].removeprefix("s3://").split("/", 1)
-    items = {item.key: item for item in read_items(stack.client("s3"), bucket, manifest)}
+    per_item, items, stderr = _summary_and_items(stack, COMPARED)
+    assert "22/22 items done, 2 failed" in stderr
     ignored = ("results", "summary")
     assert {k: v for k, v in per_item.items() if k not in ignored} == {
-        k: v for k, v in test_batch.summary.items() if k not in ignored
+        k: v for k, v in chunked.items() if k not in ignored
     }
-    assert set(items) == set(test_batch.items)
+    assert set(items) == set(chunked_items)
     for key, item in items.items():
-        chunked = test_batch.items[key]
-        assert (item.verdict, item.error) == (chunked.verdict, chunked.error), key
-        if chunked.probabilities is None:
+        expected = chunked_items[key]
+        assert (item.verdict, item.error) == (expected.verdict, expected.error), key
+        if expected.probabilities is None:
             assert item.probabilities is None, key
         else:
-            assert item.probabilities == pytest.approx(chunked.probabilities, abs=1e-5), key
+            assert item.probabilities == pytest.approx(expected.probabilities, abs=1e-5), key
     tolerance = _batch(stack, "data/test/motorcycle/broken")
     assert tolerance.exit_code == 1
     assert json.loads(tolerance.stdout)["error"] == "States.ExceedToleratedFailureThreshold"
