@@ -8,6 +8,11 @@ FilterLowConfidence do, with their code (lambda_common: s3_images, endpoint, pre
 readable images of the chunk go to the endpoint in ONE request (its batch content type), and nothing is
 base64-encoded into a state's payload.
 
+An artifact packed before batch requests existed refuses the batch content type (a quick ModelError): the
+chunk then asks for each readable image by itself, all at once, as ClassifyImage would (with its own fallback
+to plain JSON for an artifact older still), so a stack upgraded before its model is released keeps running
+batches (one request per image, the per-item design's cost) and says so in a WARNING line.
+
 The answer is `{"results": [...]}`, one per item in order: `{"s3_key", "verdict", "inferences", "ood"}`
 (verdict classified, low_confidence or out_of_distribution, as the per-item design's child output) or, for
 an image of its own failing, `{"s3_key", "error", "cause"}` with the error name the per-item design's child
@@ -22,7 +27,7 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
-from lambda_common.endpoint import ask_batch
+from lambda_common.endpoint import MediaTypeRefused, ask, ask_batch
 from lambda_common.errors import (
     ConfigurationError,
     InvalidEventError,
@@ -34,7 +39,7 @@ from lambda_common.errors import (
 from lambda_common.events import ImageRecord
 from lambda_common.judging import judge
 from lambda_common.logs import configured_level, log
-from lambda_common.predictions import parse_answer
+from lambda_common.predictions import BATCH_MEDIA_TYPE, parse_answer
 from lambda_common.s3_images import read_image
 
 FUNCTION = "classify_chunk"
@@ -85,26 +90,48 @@ def _judged(record: ImageRecord, answer: Any) -> dict[str, Any]:
     return _result(record, "classified")
 
 
+def _answers(records: list[ImageRecord], images: list[tuple[bytes, str]]) -> list[Any]:
+    """The endpoint's answer for each image: one batch request, or one request per image, all at once, when the
+    artifact predates batch requests (an endpoint failure in any of them still fails the chunk)."""
+    first = records[0]
+    try:
+        return ask_batch([data for data, _ in images], first_key=first.s3_key or "", where=first.location)
+    except MediaTypeRefused as refused:
+        fallback = "one request per image"
+        log(
+            "WARNING",
+            function=FUNCTION,
+            s3_key=first.s3_key,
+            refused=BATCH_MEDIA_TYPE,
+            error=str(refused),
+            fallback=fallback,
+        )
+
+    def one(position: int) -> Any:
+        record, (data, content_type) = records[position], images[position]
+        return ask(data, content_type, s3_key=record.s3_key or "", where=record.location, function=FUNCTION)[0]
+
+    with ThreadPoolExecutor(max_workers=len(images)) as pool:  # every request at once: the timeout's budget
+        return list(pool.map(one, range(len(images))))
+
+
 def classify_chunk(event: Any) -> dict[str, Any]:
     records = _records(event)
     results: list[dict[str, Any] | None] = [None] * len(records)
 
-    def read(position: int) -> bytes | None:
+    def read(position: int) -> tuple[bytes, str] | None:
         record = records[position]
         try:
-            return read_image(record.s3_bucket or "", record.s3_key or "", where=record.location)[0]
+            return read_image(record.s3_bucket or "", record.s3_key or "", where=record.location)
         except WorkflowError as exc:  # missing, unreadable, not an image: this item's failure
             results[position] = _failed(record, exc)
             return None
 
     with ThreadPoolExecutor(max_workers=min(READ_THREADS, len(records))) as pool:
-        images = list(pool.map(read, range(len(records))))
-    readable = [position for position, data in enumerate(images) if data is not None]
+        read_images = list(pool.map(read, range(len(records))))
+    readable = [position for position, image in enumerate(read_images) if image is not None]
     if readable:
-        first = records[readable[0]]
-        answers = ask_batch(
-            [images[position] or b"" for position in readable], first_key=first.s3_key or "", where=first.location
-        )
+        answers = _answers([records[p] for p in readable], [read_images[p] or (b"", "") for p in readable])
         for position, answer in zip(readable, answers, strict=True):
             results[position] = _judged(records[position], answer)
     return {"results": results}

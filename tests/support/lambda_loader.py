@@ -16,6 +16,7 @@ def load_app(function: str) -> ModuleType:
     """A fresh import of lambdas/<function>/app.py (fresh, so boto3 clients are created under moto)."""
     lambda_common.runtime.client.cache_clear()
     lambda_common.endpoint.endpoint_client.cache_clear()
+    lambda_common.endpoint.batch_refused_until.clear()  # a fresh sandbox remembers no refusal
     spec = importlib.util.spec_from_file_location(f"{function}_app", LAMBDAS / function / "app.py")
     assert spec and spec.loader
     module = importlib.util.module_from_spec(spec)

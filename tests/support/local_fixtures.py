@@ -120,6 +120,7 @@ def free_port() -> int:
 # the stronger of red and blue outweighs green, and an image below 0.3 (green, grey, black, white) is
 # flagged; red, blue and purple (a 50/50 image, low confidence but in distribution) are not.
 INFERENCE_PY = """
+import base64
 import io
 import json
 
@@ -144,29 +145,42 @@ def model_fn(model_dir):
     return model.eval()
 
 
-def input_fn(body, content_type):
-    if content_type not in ("image/png", "image/jpeg"):
-        raise ValueError(f"unsupported content type {content_type}")
+BATCH = "application/vnd.scones.batch+json"  # a JSON list of base64 images, as the project's serving code
+
+
+def _tensor(body):
     image = Image.open(io.BytesIO(body)).convert("RGB")
     array = np.asarray(image, dtype=np.float32) / 255.0
     return torch.from_numpy(array).permute(2, 0, 1).unsqueeze(0)
 
 
+def input_fn(body, content_type):
+    if content_type == BATCH:
+        return torch.cat([_tensor(base64.b64decode(image)) for image in json.loads(body)])
+    if content_type not in ("image/png", "image/jpeg"):
+        raise ValueError(f"unsupported content type {content_type}")
+    return _tensor(body)
+
+
 def predict_fn(data, model):
     with torch.no_grad():
-        probabilities = torch.softmax(model(data), dim=1)[0]
-    red, green, blue = (float(c) for c in data.mean(dim=(2, 3))[0])
-    return probabilities, max(red, blue) - green
+        probabilities = torch.softmax(model(data), dim=1)
+    means = data.mean(dim=(2, 3))
+    return [(probabilities[n], float(max(means[n, 0], means[n, 2]) - means[n, 1])) for n in range(len(data))]
+
+
+def _full(probabilities, score):
+    values = [float(p) for p in probabilities]
+    return {"probabilities": values, "in_distribution": score, "out_of_distribution": score < OOD_THRESHOLD}
 
 
 def output_fn(prediction, accept):
-    probabilities, score = prediction
-    values = [float(p) for p in probabilities]
+    if accept == BATCH:
+        return json.dumps([_full(probabilities, score) for probabilities, score in prediction])
+    ((probabilities, score),) = prediction
     if accept == "application/vnd.scones.prediction+json":
-        return json.dumps(
-            {"probabilities": values, "in_distribution": score, "out_of_distribution": score < OOD_THRESHOLD}
-        )
-    return json.dumps(values)
+        return json.dumps(_full(probabilities, score))
+    return json.dumps([float(p) for p in probabilities])
 
 
 OOD_THRESHOLD = 0.3

@@ -48,14 +48,22 @@ ENDPOINT_ATTEMPTS = 2
 # answer from the project's own serving code, plain JSON from the built-in image-classification algorithm,
 # whose documented response types are application/json and application/jsonlines only.
 ACCEPT_TYPES = (PREDICTION_MEDIA_TYPE, PLAIN_MEDIA_TYPE)
-# An artifact built before the full answer existed refuses its media type (its output_fn raises: ModelError).
-# That happens for minutes in every upgrade, while the endpoint still serves the old artifact and the new
-# function is live, so the function then asks once more for plain JSON (the verdict: not checked), in one
-# attempt, and only after a refusal that came soon enough for both calls to end inside the function's timeout.
+# An artifact built before the full answer existed refuses its media type (its output_fn raises: ModelError),
+# and one built before batch requests refuses theirs (its input_fn raises). That happens for minutes in every
+# upgrade, while the endpoint still serves the old artifact and the new function is live, and for as long as
+# an artifact older than the stack serves. The full answer then falls back to plain JSON (the verdict: not
+# checked), in one attempt; a batch to one request per image (ClassifyChunk). Only after a refusal that came
+# soon enough for the fallback to end inside the function's timeout.
+NEWER_MEDIA_TYPES = (PREDICTION_MEDIA_TYPE, BATCH_MEDIA_TYPE)
 REFUSAL_FALLBACK_MAX_SECONDS = 14.0
 ENDPOINT_WORST_CASE_SECONDS = max(
     ENDPOINT_ATTEMPTS * (ENDPOINT_CONNECT_TIMEOUT + ENDPOINT_READ_TIMEOUT) + 1.0,
     REFUSAL_FALLBACK_MAX_SECONDS + ENDPOINT_CONNECT_TIMEOUT + ENDPOINT_READ_TIMEOUT,
+)
+# A batch: its one request, or a quick refusal and then every image's own request, all at once.
+BATCH_WORST_CASE_SECONDS = max(
+    ENDPOINT_ATTEMPTS * (ENDPOINT_CONNECT_TIMEOUT + ENDPOINT_READ_TIMEOUT) + 1.0,
+    REFUSAL_FALLBACK_MAX_SECONDS + ENDPOINT_WORST_CASE_SECONDS,
 )
 
 
@@ -88,8 +96,8 @@ def inference_id(s3_key: str) -> str:
     return printable[-_INFERENCE_ID_MAX:] or "unnamed"
 
 
-class _PredictionTypeRefused(Exception):
-    """The model failed at once when asked for the full answer: an artifact that predates it."""
+class MediaTypeRefused(Exception):
+    """The model failed at once when asked for the full answer or sent a batch: an artifact that predates it."""
 
 
 def _invoke(runtime: Any, endpoint: str, data: bytes, content_type: str, accept: str, s3_key: str, where: str) -> bytes:
@@ -105,8 +113,8 @@ def _invoke(runtime: Any, endpoint: str, data: bytes, content_type: str, accept:
         return bytes(response["Body"].read())
     except ClientError as exc:
         quick = time.monotonic() - started < REFUSAL_FALLBACK_MAX_SECONDS
-        if accept == PREDICTION_MEDIA_TYPE and aws_error_code(exc) == "ModelError" and quick:
-            raise _PredictionTypeRefused(describe_aws_error(exc)) from None
+        if accept in NEWER_MEDIA_TYPES and aws_error_code(exc) == "ModelError" and quick:
+            raise MediaTypeRefused(describe_aws_error(exc)) from None
         raise EndpointInvocationError(f"endpoint {endpoint!r} failed for {where}: {describe_aws_error(exc)}") from None
     except BotoCoreError as exc:
         raise EndpointInvocationError(f"endpoint {endpoint!r} unreachable for {where}: {exc}") from None
@@ -121,30 +129,45 @@ def _json(payload: bytes, endpoint: str, where: str) -> Any:
         ) from None
 
 
-def ask(data: bytes, content_type: str, *, s3_key: str, where: str) -> tuple[Any, str]:
+def ask(
+    data: bytes, content_type: str, *, s3_key: str, where: str, function: str = "classify_image"
+) -> tuple[Any, str]:
     """(the endpoint's parsed JSON answer for one image, the Accept it answered)."""
     endpoint = endpoint_name()
     accept = accept_type()
     try:
         payload = _invoke(endpoint_client(), endpoint, data, content_type, accept, s3_key, where)
-    except _PredictionTypeRefused as refused:
-        log("WARNING", function="classify_image", s3_key=s3_key, refused=accept, error=str(refused))
+    except MediaTypeRefused as refused:
+        log("WARNING", function=function, s3_key=s3_key, refused=accept, error=str(refused))
         accept = PLAIN_MEDIA_TYPE
         payload = _invoke(endpoint_client(1), endpoint, data, content_type, accept, s3_key, where)
     return _json(payload, endpoint, where), accept
 
 
+# A refusal of batch requests is remembered by the sandbox for this long: SageMaker counts each refusal in the
+# endpoint's Invocation5XXErrors (a rollback alarm's metric), so a batch over an old artifact refuses once per
+# warm sandbox every few minutes, not once per chunk; a release of a newer artifact is used within that time.
+BATCH_REFUSAL_MEMORY_SECONDS = 300.0
+batch_refused_until: dict[str, float] = {}
+
+
 def ask_batch(data: list[bytes], *, first_key: str, where: str) -> list[Any]:
     """The endpoint's answer for several images in one call (BATCH_MEDIA_TYPE, the project's serving code
-    only): one JSON value per image, in order. A refusal is an EndpointInvocationError for all of them; an
-    artifact that predates batch requests refuses them (README "Batch": the chunked design needs it)."""
+    only): one JSON value per image, in order. A failure is an EndpointInvocationError for all of them;
+    MediaTypeRefused when the artifact predates batch requests, or refused them lately (the caller asks image by
+    image instead)."""
     endpoint = endpoint_name()
     where = f"a batch of {len(data)} images ({where})"
+    if time.monotonic() < batch_refused_until.get(endpoint, 0.0):
+        raise MediaTypeRefused(
+            f"endpoint {endpoint!r} refused a batch request in the last {BATCH_REFUSAL_MEMORY_SECONDS:.0f} s"
+        )
     body = json.dumps([base64.b64encode(image).decode("ascii") for image in data]).encode()
     try:
         payload = _invoke(endpoint_client(), endpoint, body, BATCH_MEDIA_TYPE, BATCH_MEDIA_TYPE, first_key, where)
-    except _PredictionTypeRefused as refused:  # not raised for the batch type; kept exhaustive
-        raise EndpointInvocationError(str(refused)) from None
+    except MediaTypeRefused:
+        batch_refused_until[endpoint] = time.monotonic() + BATCH_REFUSAL_MEMORY_SECONDS
+        raise
     answer = _json(payload, endpoint, where)
     if not isinstance(answer, list) or len(answer) != len(data):
         raise InvalidInferencesError(f"endpoint {endpoint!r} answered {where} with other than a list of {len(data)}")

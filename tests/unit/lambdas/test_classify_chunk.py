@@ -6,6 +6,7 @@ from __future__ import annotations
 import base64
 import io
 import json
+import time
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -47,12 +48,22 @@ OBJECTS = {
 
 @pytest.fixture
 def endpoint(monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, Any]]:
-    state: dict[str, Any] = {"requests": [], "status": 200}
+    # "refuses": the media types an older artifact's serving code does not know (its input_fn or output_fn
+    # raises, and SageMaker answers ModelError at once).
+    state: dict[str, Any] = {"requests": [], "status": 200, "refuses": ()}
 
     def invoke_endpoint(self: SageMakerRuntimeResponse) -> tuple[int, dict[str, str], str]:
         headers = {k.lower(): v for k, v in self.headers.items()}
-        images = [base64.b64decode(image) for image in json.loads(self.raw_body)]
+        batch = headers["content-type"] == BATCH_TYPE
+        images = [base64.b64decode(image) for image in json.loads(self.raw_body)] if batch else [self.raw_body]
         state["requests"].append({"headers": headers, "images": images})
+        if {headers["content-type"], headers["accept"]} & set(state["refuses"]):
+            error = {"__type": "ModelError", "message": "Received server error (500) from primary"}
+            return 424, {"Content-Type": "application/json", "status": "424"}, json.dumps(error)
+        if not batch:  # one image: its full answer, or plain JSON (the probabilities) when that is asked for
+            answer = ANSWERS[self.raw_body]
+            plain = headers["accept"] == "application/json"
+            return 200, {"Content-Type": headers["accept"]}, json.dumps(answer["probabilities"] if plain else answer)
         if state["status"] != 200:
             error = {"__type": "ValidationError", "message": "Endpoint scones-endpoint not found."}
             return (
@@ -122,6 +133,69 @@ def test_an_endpoint_failure_fails_the_whole_chunk_with_its_error_name(
         chunk(event("data/test/bicycle/confident.png", "data/test/bicycle/unsure.png"), None)
     assert type(info.value).__name__ == "EndpointInvocationError"
     assert "a batch of 2 images" in str(info.value)
+
+
+def test_an_artifact_that_predates_batch_requests_is_asked_image_by_image(
+    chunk: Callable[..., Any], endpoint: dict[str, Any], capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A stack upgraded before its model is released: the served artifact refuses the batch content type, and
+    the chunk gets the same verdicts from one request per image (docs/upgrading.md)."""
+    endpoint["refuses"] = (BATCH_TYPE,)
+    keys = ["data/test/bicycle/confident.png", "data/test/bicycle/unsure.png", "data/test/bicycle/strange.png"]
+    results = chunk(event(*keys, "data/test/notes.txt"), None)["results"]
+    assert [result.get("verdict") or result["error"] for result in results] == [
+        "classified",
+        "low_confidence",
+        "out_of_distribution",
+        "InvalidImageError",
+    ]
+    assert results[0]["ood"] == {"score": 5.0, "flagged": False, "checked": True}
+    batch, *singles = endpoint["requests"]
+    assert batch["headers"]["content-type"] == BATCH_TYPE
+    assert sorted(request["images"][0] for request in singles) == sorted([CONFIDENT, UNSURE, STRANGE])
+    assert {request["headers"]["content-type"] for request in singles} == {"image/png"}
+    lines = [json.loads(line) for line in capsys.readouterr().out.splitlines() if line.startswith("{")]
+    (warning,) = [line for line in lines if line.get("level") == "WARNING"]
+    assert (warning["refused"], warning["fallback"]) == (BATCH_TYPE, "one request per image")
+
+
+def test_a_refusal_is_remembered_so_later_chunks_ask_image_by_image_at_once(
+    chunk: Callable[..., Any], endpoint: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Each refusal is a 5xx on the endpoint (a rollback alarm's metric): one per sandbox every few minutes."""
+    import lambda_common.endpoint
+
+    endpoint["refuses"] = (BATCH_TYPE,)
+    keys = ("data/test/bicycle/confident.png", "data/test/bicycle/unsure.png")
+    for _ in range(3):
+        chunk(event(*keys), None)
+    batches = [r for r in endpoint["requests"] if r["headers"]["content-type"] == BATCH_TYPE]
+    assert len(batches) == 1 and len(endpoint["requests"]) == 1 + 3 * len(keys)
+    # Once the memory has passed, a batch is tried again (a newer artifact may serve by then).
+    endpoint["refuses"] = ()
+    now = time.monotonic()
+    monkeypatch.setattr(time, "monotonic", lambda: now + lambda_common.endpoint.BATCH_REFUSAL_MEMORY_SECONDS + 1)
+    chunk(event(*keys), None)
+    assert endpoint["requests"][-1]["headers"]["content-type"] == BATCH_TYPE
+
+
+def test_an_artifact_older_still_is_asked_for_plain_json_and_judged_by_the_threshold(
+    chunk: Callable[..., Any], endpoint: dict[str, Any]
+) -> None:
+    endpoint["refuses"] = (BATCH_TYPE, "application/vnd.scones.prediction+json")
+    results = chunk(event("data/test/bicycle/confident.png", "data/test/bicycle/unsure.png"), None)["results"]
+    assert [result["verdict"] for result in results] == ["classified", "low_confidence"]
+    assert all(result["ood"]["checked"] is False for result in results)
+
+
+def test_an_endpoint_failure_after_the_fallback_still_fails_the_whole_chunk(
+    chunk: Callable[..., Any], endpoint: dict[str, Any]
+) -> None:
+    endpoint["refuses"] = (BATCH_TYPE, "application/vnd.scones.prediction+json", "application/json")
+    with pytest.raises(WorkflowError) as info:
+        chunk(event("data/test/bicycle/confident.png", "data/test/bicycle/unsure.png"), None)
+    assert type(info.value).__name__ == "EndpointInvocationError"
+    assert "ModelError" in str(info.value)
 
 
 @pytest.mark.parametrize(
