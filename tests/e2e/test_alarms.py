@@ -5,8 +5,8 @@ alarms meant for it, each transition arriving as a notification on the stack's t
 
 One stack, one apply (the tiny red/blue model, no training; its guard flags a green frame as out of
 distribution, and the stack judges the out-of-distribution share from 3 predictions on). First an
-out-of-distribution burst flips the share alarm and nothing else; then the faults run one after another,
-so each step asserts on the alarms that *changed* state: an alarm already in ALARM from an earlier
+out-of-distribution burst, sent as a batch, flips the share alarm and nothing else; then the faults run one
+after another, so each step asserts on the alarms that *changed* state: an alarm already in ALARM from an earlier
 fault stays there without a new notification, as on CloudWatch. Alarm periods are aligned to the
 clock (5 minutes here), and when one ends between two steps, an alarm whose metric has no breaching
 datapoint in the new period goes back to OK (FILL turns "no data" into 0): that is CloudWatch's
@@ -22,7 +22,9 @@ from typing import Any
 
 import pytest
 from botocore.config import Config
+from click.testing import CliRunner
 
+from scones.batch_cli import batch_cmd
 from scones.local.alarms import ALARM, EXTRA_PERIODS, OK, AlarmEvaluation, evaluate_remote, in_alarm
 from scones.local.fault_api import FaultClient
 from scones.local.faults import EndpointError, EndpointLatency, Fault, LambdaError, LambdaThrottle, S3ReadDenied
@@ -82,6 +84,15 @@ def _function(stack: Stack, key: str) -> str:
     return str(stack.deployment.outputs["lambda_function_arns"][key]).rsplit(":", 1)[-1]
 
 
+def _batch(stack: Stack, prefix: str) -> dict[str, Any]:
+    """`scones batch` over `prefix` (the local root's chunked batch), its JSON summary."""
+    arn = stack.deployment.outputs["stack"]["batch_state_machine_arn"]
+    args = ["--prefix", prefix, "--state-machine-arn", arn, "--endpoint-url", stack.deployment.url, "--wait", "--json"]
+    result = CliRunner().invoke(batch_cmd, args, catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    return dict(json.loads(result.stdout))
+
+
 def _changed(evaluations: dict[str, AlarmEvaluation]) -> dict[str, str]:
     return {name: e.new_state for name, e in evaluations.items() if e.changed}
 
@@ -117,10 +128,19 @@ def test_normal_traffic_leaves_every_alarm_ok_and_each_fault_flips_its_own(stack
     # INSUFFICIENT_DATA -> OK is a transition, and the alarms' ok_actions are the topic.
     assert _alarm_notifications(stack, read) == sorted((name, OK) for name in evaluations)
 
-    # A camera gone wrong: a burst of frames that are not vehicle photos. Only the share alarm notices;
-    # the rejections are neither Lambda errors nor workflow failures.
-    outcomes = _run(stack, *["green"] * 5)
-    assert outcomes == [Outcome.OUT_OF_DISTRIBUTION] * 5
+    # A camera gone wrong: a burst of frames that are not vehicle photos, sent as a batch (the chunked variant:
+    # classify_chunk judges them, not the filter). Only the share alarm notices, from the two functions'
+    # counts added up (the filter alone saw 1 flagged image in 7, under the 20 % share); the rejections are
+    # neither Lambda errors nor workflow failures.
+    s3 = stack.client("s3")
+    for n in range(5):
+        s3.put_object(Bucket=stack.bucket, Key=f"data/burst/green-{n}.png", Body=png(GREEN))
+    summary = _batch(stack, "data/burst/")
+    assert (summary["status"], summary["total"], summary["out_of_distribution"]) == ("SUCCEEDED", 5, 5), summary
+    chunk = _function(stack, "classify_chunk")
+    assert (
+        eventually(lambda: metric_data_sum(url, "SconesUnlimited", "OutOfDistribution", {"FunctionName": chunk})) == 5
+    )
     changed = _changed(_evaluate(stack))
     assert {name for name, state in changed.items() if state == ALARM} == {"out-of-distribution-share"}, changed
     assert set(changed.values()) <= {ALARM, OK}, changed
@@ -193,11 +213,13 @@ def test_every_metric_the_dashboard_draws_is_one_the_stack_publishes(stack: Stac
     assert stack.classify(f"s3://{stack.bucket}/data/test/red.png").accepted
     # The starter is not invoked in the local root (ingestion off): an empty batch of queue messages.
     lambda_.invoke(FunctionName=functions["start_classification"], Payload=json.dumps({"Records": []}))
-    # Nor is the batch's chunk function (the test runs no batch): a chunk of one missing object, its result an
-    # error name, the call a success.
-    chunk = {"Items": [{"s3_key": "data/test/missing.png"}], "BatchInput": {"s3_bucket": stack.bucket}}
+    # The batch's chunk function: a chunk of an image (its judgement's metrics) and a missing object (its result
+    # an error name, the call a success).
+    items = [{"s3_key": "data/test/red.png"}, {"s3_key": "data/test/missing.png"}]
+    chunk = {"Items": items, "BatchInput": {"s3_bucket": stack.bucket}}
     answer = lambda_.invoke(FunctionName=functions["classify_chunk"], Payload=json.dumps(chunk))
-    assert json.loads(answer["Payload"].read())["results"][0]["error"] == "ImageNotFoundError"
+    results = json.loads(answer["Payload"].read())["results"]
+    assert (results[0]["verdict"], results[1]["error"]) == ("classified", "ImageNotFoundError")
     # Lambda counts Throttles only for a throttled call: one per function.
     for name in functions.values():
         faults.add(LambdaThrottle(name), count=1)

@@ -103,6 +103,11 @@ INTENDED_CHANGES |= {
         "(30.000...0002%), as the dashboard prints it",
         ENVS,
     ),
+    ('module.stack.module.alarms.aws_cloudwatch_metric_alarm.share["low-confidence"]', "metric_query"): (
+        "the share adds up every judging function's counts (the filter's and the batch's chunk function's), "
+        "updated in place",
+        ENVS,
+    ),
     (f"{_ENDPOINT}.aws_appautoscaling_target.this[0]", "min_capacity"): (
         "issue 19: prod autoscales from two instances (the canary's half), updated in place",
         ("prod",),

@@ -110,9 +110,13 @@ def test_a_fourth_function_gets_its_function_role_logs_alarms_and_workflow_state
     for metric in ("errors", "throttles"):
         alarm = alarms[f"{PREFIX}-tag-image-{metric}"]
         assert alarm["dimensions"] == {"FunctionName": name}
-    # The drift alarm still watches the confidence filter, whatever functions there are.
-    share = {q["id"]: q for q in alarms[f"{PREFIX}-low-confidence-share"]["metric_query"]}
-    assert share["low_confidence"]["metric"][0]["dimensions"] == {"FunctionName": f"{PREFIX}-filter-low-confidence"}
+    # The drift alarm still watches the judging functions only (the filter and the batch's chunk function),
+    # whatever functions there are.
+    share = alarms[f"{PREFIX}-low-confidence-share"]["metric_query"]
+    assert {q["metric"][0]["dimensions"]["FunctionName"] for q in share if q["metric"]} == {
+        f"{PREFIX}-filter-low-confidence",
+        f"{PREFIX}-classify-chunk",
+    }
     # The dashboard draws its errors and throttles, and its alarms are in the alarm status widget.
     widgets = json.loads(plan.one("aws_cloudwatch_dashboard")["dashboard_body"])["widgets"]
     drawn = [m for w in widgets if w["type"] == "metric" for m in w["properties"]["metrics"]]

@@ -83,7 +83,7 @@ def test_every_metric_widget_names_its_region_and_metrics_in_the_documented_form
         for entry in properties["metrics"]:
             expression = entry[-1].get("expression", "") if isinstance(entry[-1], dict) else ""
             for token in expression.replace("(", " ").replace(")", " ").replace(",", " ").split():
-                assert not token.isidentifier() or token in ids or token == "FILL", (token, expression)
+                assert not token.isidentifier() or token in ids or token in ("FILL", "IF"), (token, expression)
         # Widgets lie on the 24-column grid without overlapping.
     cells = set()
     for widget in body["widgets"]:
@@ -129,12 +129,23 @@ def test_the_low_confidence_share_is_drawn_against_its_alarms_threshold(
         for a in plan.of_type("aws_cloudwatch_metric_alarm").values()
         if a["alarm_name"].endswith("-low-confidence-share")
     ]
-    (watched,) = [q["metric"][0] for q in alarm["metric_query"] if q["metric"] and q["id"] == "low_confidence"]
+    fetched = {q["id"]: q["metric"][0] for q in alarm["metric_query"] if q["metric"]}
+    (expression,) = [q["expression"] for q in alarm["metric_query"] if q["return_data"]]
     share = _graph(_body(plan), "Low-confidence share")
     assert share["annotations"]["horizontal"][0]["value"] == alarm["threshold"]
     assert f"alarm above {alarm['threshold'] * 100:.4g}% " in share["title"]
-    assert share["period"] == watched["period"] and share["stat"] == watched["stat"] == "Average"
-    assert (watched["namespace"], watched["metric_name"], frozenset(watched["dimensions"].items())) in _metrics(share)
+    # The widget draws what the alarm evaluates: its queries (every judging function's, hidden), its expression.
+    assert {m["period"] for m in fetched.values()} == {share["period"]}
+    assert {m["stat"] for m in fetched.values()} == {share["stat"]} == {"Sum"}
+    hidden = {entry[-1]["id"]: entry[:-1] for entry in share["metrics"] if isinstance(entry[0], str)}
+    assert hidden == {
+        id_: [m["namespace"], m["metric_name"], "FunctionName", m["dimensions"]["FunctionName"]]
+        for id_, m in fetched.items()
+    }
+    assert all(entry[-1]["visible"] is False for entry in share["metrics"] if isinstance(entry[0], str))
+    drawn = {entry[0]["id"]: entry[0]["expression"] for entry in share["metrics"] if isinstance(entry[0], dict)}
+    assert drawn["share"] == expression
+    assert drawn["predictions"] == expression.split(" >= ")[0].removeprefix("IF((").removesuffix(")")
 
 
 @pytest.mark.parametrize("env", ENVS)

@@ -151,8 +151,11 @@ resource "aws_cloudwatch_metric_alarm" "lambda" {
 }
 
 locals {
-  # The two safeguards on what the filter sees: each metric is 0 or 1 per prediction, so its Average over
-  # the period is the share; judged only once enough predictions were made.
+  # The two safeguards on what is judged: each metric is 0 or 1 per prediction, and Predictions 1, so the sum of
+  # one over the sum of Predictions is the share; judged only once enough predictions were made. Every judging
+  # function's counts are added up (the confidence filter's in the workflow, the batch's chunk function's), so
+  # a batch of photos from a broken camera shows in the drift signal as the same photos sent one by one would.
+  judging_functions = distinct(concat([var.confidence_metrics_function_name], var.other_judging_function_names))
   share_alarms = {
     "low-confidence" = {
       metric          = "LowConfidence"
@@ -174,6 +177,25 @@ locals {
       description     = "More than ${format("%.4g", local.t.out_of_distribution_share * 100)}% of images were flagged as unlike the training images (not a bicycle or motorcycle photo, a blank or broken-camera frame): a camera or upload path may have gone wrong."
     }
   }
+  # Per alarm: one query per judging function and metric (id <query_id>_<n>, predictions_<n>), and the sums.
+  share_queries = {
+    for key, alarm in local.share_alarms : key => merge([
+      for n, fn in local.judging_functions : {
+        "${alarm.query_id}_${n}" = { metric = alarm.metric, function = fn }
+        "predictions_${n}"       = { metric = "Predictions", function = fn }
+      }
+    ]...)
+  }
+  share_sums = {
+    for key, alarm in local.share_alarms : key => {
+      counted     = join(" + ", [for n, _ in local.judging_functions : "FILL(${alarm.query_id}_${n}, 0)"])
+      predictions = join(" + ", [for n, _ in local.judging_functions : "FILL(predictions_${n}, 0)"])
+    }
+  }
+  share_expressions = {
+    for key, alarm in local.share_alarms : key =>
+    "IF((${local.share_sums[key].predictions}) >= ${alarm.min_predictions}, (${local.share_sums[key].counted}) / (${local.share_sums[key].predictions}), 0)"
+  }
 }
 
 resource "aws_cloudwatch_metric_alarm" "share" {
@@ -189,32 +211,25 @@ resource "aws_cloudwatch_metric_alarm" "share" {
   ok_actions          = local.actions
   tags                = var.tags
 
+  # Where fewer predictions than the minimum were made (none included) the share is 0, whatever the division gives.
   metric_query {
     id          = "share"
-    expression  = "IF(predictions >= ${each.value.min_predictions}, ${each.value.query_id}, 0)"
+    expression  = local.share_expressions[each.key]
     label       = each.value.label
     return_data = true
   }
 
-  metric_query {
-    id = each.value.query_id
-    metric {
-      namespace   = var.metrics_namespace
-      metric_name = each.value.metric
-      period      = each.value.period
-      stat        = "Average"
-      dimensions  = { FunctionName = var.confidence_metrics_function_name }
-    }
-  }
-
-  metric_query {
-    id = "predictions"
-    metric {
-      namespace   = var.metrics_namespace
-      metric_name = "Predictions"
-      period      = each.value.period
-      stat        = "Sum"
-      dimensions  = { FunctionName = var.confidence_metrics_function_name }
+  dynamic "metric_query" {
+    for_each = local.share_queries[each.key]
+    content {
+      id = metric_query.key
+      metric {
+        namespace   = var.metrics_namespace
+        metric_name = metric_query.value.metric
+        period      = each.value.period
+        stat        = "Sum"
+        dimensions  = { FunctionName = metric_query.value.function }
+      }
     }
   }
 }

@@ -23,7 +23,7 @@ output "endpoint_alarm_names" {
 # What the dashboard module draws, from the same locals the alarms are built from: a renamed metric or a new
 # kind of rejection changes the alarms and the dashboard together.
 output "watched_metrics" {
-  description = "The metrics the alarms watch beyond the AWS ones, for a dashboard: the confidence filter's namespace and dimensions, its rejection metrics (query id and name) and the expression subtracting them, and the low-confidence share alarm's metric, threshold, period and minimum predictions."
+  description = "The metrics the alarms watch beyond the AWS ones, for a dashboard: the confidence filter's namespace and dimensions, its rejection metrics (query id and name) and the expression subtracting them, and the low-confidence share alarm's queries (one per judging function and metric), expressions, threshold, period and minimum predictions."
   value = {
     namespace         = var.metrics_namespace
     dimensions        = { FunctionName = var.confidence_metrics_function_name }
@@ -31,7 +31,9 @@ output "watched_metrics" {
     rejections_sum    = local.rejections_sum
     period_seconds    = local.t.period_seconds
     low_confidence = {
-      metric          = local.share_alarms["low-confidence"].metric
+      queries         = local.share_queries["low-confidence"]
+      expression      = local.share_expressions["low-confidence"]
+      predictions     = local.share_sums["low-confidence"].predictions
       threshold       = local.share_alarms["low-confidence"].share
       period          = local.share_alarms["low-confidence"].period
       min_predictions = local.share_alarms["low-confidence"].min_predictions

@@ -41,12 +41,23 @@ variable "functions" {
 }
 
 variable "confidence_metrics_function_name" {
-  description = "The function that emits the LowConfidence, OutOfDistribution and Predictions metrics (the confidence filter): the two share alarms watch it, and the workflow failure alarm subtracts its rejections."
+  description = "The function that emits the LowConfidence, OutOfDistribution and Predictions metrics in the workflow (the confidence filter): the two share alarms watch it (with other_judging_function_names), and the workflow failure alarm and its errors alarm subtract its rejections."
   type        = string
 
   validation {
     condition     = can(regex("^[A-Za-z0-9_-]{1,64}$", var.confidence_metrics_function_name))
     error_message = "confidence_metrics_function_name must be 1-64 letters, digits, hyphens or underscores."
+  }
+}
+
+variable "other_judging_function_names" {
+  description = "Functions besides the confidence filter that judge predictions and emit the same LowConfidence, OutOfDistribution and Predictions metrics (the stack: the batch's chunk function). The two share alarms add every judging function's counts up, so predictions made outside the workflow count in the drift signal too; their errors alarms subtract nothing (they do not raise for a rejection)."
+  type        = list(string)
+  default     = []
+
+  validation {
+    condition     = alltrue([for name in var.other_judging_function_names : can(regex("^[A-Za-z0-9_-]{1,64}$", name))])
+    error_message = "other_judging_function_names must each be 1-64 letters, digits, hyphens or underscores."
   }
 }
 
@@ -67,7 +78,7 @@ variable "endpoint" {
 }
 
 variable "metrics_namespace" {
-  description = "Namespace of the embedded-metric-format metrics the confidence filter emits (LowConfidence, OutOfDistribution, Predictions)."
+  description = "Namespace of the embedded-metric-format metrics the judging functions emit (LowConfidence, OutOfDistribution, Predictions)."
   type        = string
   default     = "SconesUnlimited"
 

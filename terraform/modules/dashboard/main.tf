@@ -30,12 +30,16 @@ locals {
 
   low_confidence = {
     title  = "Low-confidence share (drift signal; alarm above ${format("%.4g", local.w.low_confidence.threshold * 100)}% with at least ${local.w.low_confidence.min_predictions} predictions per ${local.w.low_confidence.period / 60} min)"
-    stat   = "Average"
+    stat   = "Sum"
     period = local.w.low_confidence.period
-    metrics = [
-      concat([local.w.namespace, local.w.low_confidence.metric], local.filter_dims, [{ label = local.w.low_confidence.label }]),
-      concat([local.w.namespace, "Predictions"], local.filter_dims, [{ stat = "Sum", yAxis = "right", label = "Predictions" }]),
-    ]
+    # The alarm's own queries (every judging function's counts, hidden) and expressions, drawn as it sees them.
+    metrics = concat(
+      [for id, q in local.w.low_confidence.queries : [local.w.namespace, q.metric, "FunctionName", q.function, { id = id, visible = false }]],
+      [
+        [{ expression = local.w.low_confidence.expression, id = "share", label = local.w.low_confidence.label }],
+        [{ expression = local.w.low_confidence.predictions, id = "predictions", yAxis = "right", label = "Predictions" }],
+      ],
+    )
     yAxis       = { left = { min = 0, max = 1, label = "Share" }, right = { min = 0, label = "Predictions" } }
     annotations = { horizontal = [{ value = local.w.low_confidence.threshold, label = "Low-confidence share alarm threshold" }] }
   }

@@ -56,7 +56,7 @@ variable "functions" {
 }
 
 variable "watched_metrics" {
-  description = "The alarms module's watched_metrics output: the confidence filter's namespace and dimensions, its rejection metrics and the expression subtracting them, the alarms' period, and the low-confidence share alarm's metric, threshold, period and minimum predictions."
+  description = "The alarms module's watched_metrics output: the confidence filter's namespace and dimensions, its rejection metrics and the expression subtracting them, the alarms' period, and the low-confidence share alarm's queries (query id -> metric and function), share and predictions expressions, threshold, period and minimum predictions."
   type = object({
     namespace         = string
     dimensions        = map(string)
@@ -64,7 +64,9 @@ variable "watched_metrics" {
     rejections_sum    = string
     period_seconds    = number
     low_confidence = object({
-      metric          = string
+      queries         = map(object({ metric = string, function = string }))
+      expression      = string
+      predictions     = string
       threshold       = number
       period          = number
       min_predictions = number

@@ -119,7 +119,8 @@ locals {
     }
   }
   starter_timeout = 30
-  # The function whose LowConfidence/OutOfDistribution/Predictions metrics the share alarms watch.
+  # The workflow's judging function: its rejections are subtracted from the failure alarms (the share alarms
+  # add classify_chunk's judgements to its own).
   confidence_filter = "filter_low_confidence"
 
   # What ClassifyImage asks the endpoint for. The project's serving code answers the full answer (probabilities
@@ -279,9 +280,11 @@ module "alarms" {
   state_machine_arn                = local.state_machine_arn
   functions                        = { for key, name in local.function_names : key => { name = name } }
   confidence_metrics_function_name = local.function_names[local.confidence_filter]
-  endpoint                         = local.watched_endpoint
-  thresholds                       = var.alarm_thresholds
-  tags                             = var.tags
+  # The batch's chunk function judges with the filter's code and publishes the same metrics under its own name.
+  other_judging_function_names = [local.function_names["classify_chunk"]]
+  endpoint                     = local.watched_endpoint
+  thresholds                   = var.alarm_thresholds
+  tags                         = var.tags
 
   depends_on = [module.notifications]
 }
