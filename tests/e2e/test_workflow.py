@@ -38,6 +38,7 @@ from scones.monitor.capture import CapturedPrediction, decode_capture_line
 from scones.monitor.cli import monitor_cmd
 from scones.workflow import ExecutionResult, Outcome
 from tests.support.e2e_stacks import Stack, trained_stack
+from tests.support.iam_statements import POLICY, inline_policy, log_text
 
 pytestmark = pytest.mark.e2e
 MISSING_KEY = "data/test/bicycle/no_such_image.png"
@@ -375,6 +376,40 @@ def test_api_a_signed_request_for_a_test_image_gets_its_vehicle(
     assert [verdict.probabilities[name] for name in CLASS_NAMES] == pytest.approx(right[key], abs=1e-5)
     # The staged copy of the request's image is gone once the workflow has read it.
     assert stack.client("s3").list_objects_v2(Bucket=stack.bucket, Prefix="api/").get("KeyCount", 0) == 0
+
+
+def test_api_a_role_that_may_not_delete_leaves_the_staged_image_and_says_so(
+    stack: Stack, observed: Observed, tmp_path: Path
+) -> None:
+    """The API function deletes its staged copy as its own role (s3:DeleteObject, checked by the emulator):
+    without it the answer is the same, the copy stays under api/ and the function logs why."""
+    function = str(stack.deployment.outputs["lambda_function_arns"]["classify_api"]).rsplit(":", 1)[-1]
+    role = stack.client("lambda").get_function_configuration(FunctionName=function)["Role"].rsplit("/", 1)[-1]
+    iam, s3 = stack.client("iam"), stack.client("s3")
+    policy = inline_policy(iam, role)
+    (staging,) = [s for s in policy["Statement"] if s.get("Sid") == "StageRequestImages"]
+    assert sorted(staging["Action"]) == ["s3:DeleteObject", "s3:PutObject"]
+    put_only = {
+        **policy,
+        "Statement": [{**s, "Action": ["s3:PutObject"]} if s is staging else s for s in policy["Statement"]],
+    }
+    key = max(stack.in_distribution(), key=lambda k: stack.in_distribution()[k][0])
+    image = tmp_path / Path(key).name
+    image.write_bytes(s3.get_object(Bucket=stack.bucket, Key=key)["Body"].read())
+    iam.put_role_policy(RoleName=role, PolicyName=POLICY, PolicyDocument=json.dumps(put_only))
+    try:
+        verdict = stack.classify(str(image))
+    finally:
+        iam.put_role_policy(RoleName=role, PolicyName=POLICY, PolicyDocument=json.dumps(policy))
+    assert verdict.accepted is True
+    left = [o["Key"] for o in s3.list_objects_v2(Bucket=stack.bucket, Prefix="api/").get("Contents", [])]
+    try:
+        assert len(left) == 1, left
+        logged = log_text(stack.client("logs"), f"/aws/lambda/{function}")
+        assert "staged image not deleted" in logged and "s3:DeleteObject" in logged
+    finally:
+        for leftover in left:
+            s3.delete_object(Bucket=stack.bucket, Key=leftover)
 
 
 def test_api_a_low_confidence_image_is_a_200_not_accepted(stack: Stack, observed: Observed) -> None:

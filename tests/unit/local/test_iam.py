@@ -155,7 +155,7 @@ def test_not_resource_and_unmet_conditions(aws: LocalAWS) -> None:
 
 def test_calls_the_emulator_does_not_check_pass(aws: LocalAWS) -> None:
     s3 = _as_role(aws.url, _role(aws.url), "s3")
-    assert "Versions" in s3.list_object_versions(Bucket=BUCKET)  # s3:ListBucketVersions is not enforced
+    assert "LocationConstraint" in s3.get_bucket_location(Bucket=BUCKET)  # s3:GetBucketLocation is not enforced
 
 
 # The batch role's statement (terraform/modules/batch, ListInputPrefix): list only under data/.
@@ -183,6 +183,40 @@ def test_a_listing_is_checked_on_the_bucket_with_its_prefix(aws: LocalAWS) -> No
     assert _denied(s3.list_objects_v2, Bucket=BUCKET)["Error"]["Code"] == "AccessDenied"
     assert _denied(s3.list_objects, Bucket=BUCKET)["Error"]["Code"] == "AccessDenied"
     assert "Contents" in client("s3", aws.url).list_objects_v2(Bucket=BUCKET)  # the admin lists anything
+
+
+def test_head_bucket_delete_object_and_listing_versions_are_checked_as_s3_names_them(aws: LocalAWS) -> None:
+    """HeadBucket is s3:ListBucket, ListObjectVersions s3:ListBucketVersions (with the listing's condition
+    keys), DeleteObject s3:DeleteObject and, of a given version, s3:DeleteObjectVersion; a GET of a given
+    version is s3:GetObjectVersion (calls.py cites each page)."""
+    admin = client("s3", aws.url)
+    admin.put_object(Bucket=BUCKET, Key="data/gone.png", Body=b"image")
+    objects = f"arn:aws:s3:::{BUCKET}/data/*"
+    role = _role(
+        aws.url,
+        _statement(["s3:ListBucket", "s3:GetObject", "s3:DeleteObject"], [f"arn:aws:s3:::{BUCKET}", objects]),
+        {**LIST_DATA, "Action": "s3:ListBucketVersions"},
+    )
+    s3 = _as_role(aws.url, role, "s3")
+    s3.head_bucket(Bucket=BUCKET)
+    assert [v["Key"] for v in s3.list_object_versions(Bucket=BUCKET, Prefix="data/a")["Versions"]] == ["data/a.png"]
+    versions = _denied(s3.list_object_versions, Bucket=BUCKET, Prefix="other/")["Error"]["Message"]
+    assert f'not authorized to perform: s3:ListBucketVersions on resource: "arn:aws:s3:::{BUCKET}"' in versions
+    s3.delete_object(Bucket=BUCKET, Key="data/gone.png")
+    assert "Contents" not in admin.list_objects_v2(Bucket=BUCKET, Prefix="data/gone")
+    deleting = _denied(s3.delete_object, Bucket=BUCKET, Key="other/b.png")["Error"]["Message"]
+    assert f's3:DeleteObject on resource: "arn:aws:s3:::{BUCKET}/other/b.png"' in deleting
+    version = _denied(s3.delete_object, Bucket=BUCKET, Key="data/a.png", VersionId="null")["Error"]["Message"]
+    assert "s3:DeleteObjectVersion" in version
+    assert (
+        "s3:GetObjectVersion"
+        in _denied(s3.get_object, Bucket=BUCKET, Key="data/a.png", VersionId="null")["Error"]["Message"]
+    )
+    # Without s3:ListBucket, HeadBucket is a bodiless 403, as S3 answers it.
+    unlisted = _as_role(aws.url, _role(aws.url, _statement("s3:GetObject", objects)), "s3")
+    head = _denied(unlisted.head_bucket, Bucket=BUCKET)
+    assert (head["Error"]["Code"], head["ResponseMetadata"]["HTTPStatusCode"]) == ("403", 403)
+    assert admin.get_object(Bucket=BUCKET, Key="data/a.png")["Body"].read() == b"image"  # nothing else changed
 
 
 def test_a_listings_delimiter_and_max_keys_and_a_negated_condition_on_a_missing_prefix(aws: LocalAWS) -> None:

@@ -3,8 +3,16 @@
 Only the calls the workflow's principals make are named here; any other call by a role is let
 through (docs/emulator.md, "IAM", lists them). Resource ARNs follow the Service Authorization
 Reference:
-- S3 object: `arn:${Partition}:s3:::${BucketName}/${ObjectName}`; GetObject (HEAD included) and
-  PutObject, https://docs.aws.amazon.com/service-authorization/latest/reference/list_amazons3.html
+- S3 object: `arn:${Partition}:s3:::${BucketName}/${ObjectName}`; GetObject (HEAD included), PutObject and
+  DeleteObject, each of a given `versionId` `s3:GetObjectVersion` / `s3:DeleteObjectVersion` ("GetObject",
+  https://docs.aws.amazon.com/AmazonS3/latest/API/API_GetObject.html, and "DeleteObject",
+  https://docs.aws.amazon.com/AmazonS3/latest/API/API_DeleteObject.html, Permissions),
+  https://docs.aws.amazon.com/service-authorization/latest/reference/list_amazons3.html
+- S3 bucket, HeadBucket: `s3:ListBucket` ("HeadBucket", https://docs.aws.amazon.com/AmazonS3/latest/API/
+  API_HeadBucket.html, Permissions); ListObjectVersions (GET `?versions`): `s3:ListBucketVersions`, with the
+  same three condition keys as a listing ("ListObjectVersions",
+  https://docs.aws.amazon.com/AmazonS3/latest/API/API_ListObjectVersions.html: "Be aware of the name
+  difference").
 - S3 bucket: `arn:${Partition}:s3:::${BucketName}`; ListObjects and ListObjectsV2 are `s3:ListBucket`
   ("ListObjectsV2", https://docs.aws.amazon.com/AmazonS3/latest/API/API_ListObjectsV2.html,
   Permissions), whose condition keys `s3:prefix`, `s3:delimiter` and `s3:max-keys` (same Service
@@ -60,7 +68,11 @@ _LIST_QUERY = frozenset(
         "start-after",
     }
 )
-# The request parameters that are s3:ListBucket's condition keys, by parameter.
+# The parameters of ListObjectVersions (GET ?versions).
+_VERSIONS_QUERY = frozenset(
+    {"versions", "prefix", "delimiter", "max-keys", "key-marker", "version-id-marker", "encoding-type"}
+)
+# The request parameters that are s3:ListBucket's (and s3:ListBucketVersions') condition keys, by parameter.
 _LIST_CONDITION_KEYS = {"prefix": "s3:prefix", "delimiter": "s3:delimiter", "max-keys": "s3:max-keys"}
 _LAMBDA_INVOKE = re.compile(r"^/2015-03-31/functions/([^/]+)/invocations$")
 _ENDPOINT_INVOKE = re.compile(r"^/endpoints/([^/]+)/invocations$")
@@ -94,27 +106,39 @@ def _query(environ: dict[str, Any]) -> dict[str, list[str]]:
     return parse_qs(str(environ.get("QUERY_STRING", "")), keep_blank_values=True)
 
 
-def _list_objects(bucket: str, query: dict[str, list[str]], partition: str) -> Call | None:
-    if not set(query) <= _LIST_QUERY or query.get("list-type", ["2"]) != ["2"]:
+def _bucket_call(bucket: str, method: str, query: dict[str, list[str]], partition: str) -> Call | None:
+    """ListObjects(V2), ListObjectVersions and HeadBucket; None for any other call on the bucket."""
+    if method == "HEAD":
+        action = "s3:ListBucket" if not query else None
+    elif method != "GET":
+        action = None
+    elif "versions" in query:
+        action = "s3:ListBucketVersions" if set(query) <= _VERSIONS_QUERY else None
+    else:
+        action = "s3:ListBucket" if set(query) <= _LIST_QUERY and query.get("list-type", ["2"]) == ["2"] else None
+    if action is None:
         return None
     context = {key: query[name][0] for name, key in _LIST_CONDITION_KEYS.items() if query.get(name)}
-    return Call("s3", "s3:ListBucket", f"arn:{partition}:s3:::{bucket}", context=context)
+    return Call("s3", action, f"arn:{partition}:s3:::{bucket}", context=context)
+
+
+_OBJECT_ACTIONS = {"GET": "s3:GetObject", "HEAD": "s3:GetObject", "PUT": "s3:PutObject", "DELETE": "s3:DeleteObject"}
+_VERSION_ACTIONS = {"s3:GetObject": "s3:GetObjectVersion", "s3:DeleteObject": "s3:DeleteObjectVersion"}
 
 
 def _s3(environ: dict[str, Any], partition: str) -> Call | None:
     method = str(environ.get("REQUEST_METHOD", "GET")).upper()
     bucket, _, key = unquote(str(environ.get("PATH_INFO", ""))).lstrip("/").partition("/")
     query = _query(environ)
-    if bucket and not key and method == "GET":
-        return _list_objects(bucket, query, partition)
+    if bucket and not key:
+        return _bucket_call(bucket, method, query, partition)
     if not bucket or not key or any(not _OBJECT_QUERY.match(name) for name in query):
         return None
-    if method in ("GET", "HEAD"):
-        action = "s3:GetObject"
-    elif method == "PUT" and "HTTP_X_AMZ_COPY_SOURCE" not in environ:
-        action = "s3:PutObject"
-    else:
+    action = _OBJECT_ACTIONS.get(method)
+    if action is None or (method == "PUT" and "HTTP_X_AMZ_COPY_SOURCE" in environ):
         return None
+    if query.get("versionId"):
+        action = _VERSION_ACTIONS.get(action, action)
     return Call("s3", action, f"arn:{partition}:s3:::{bucket}/{key}")
 
 
