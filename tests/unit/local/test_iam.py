@@ -615,3 +615,26 @@ def test_a_put_events_task_acts_as_the_role_and_reaches_the_buss_rules(aws: Loca
     assert f"is not authorized to perform: events:PutEvents on resource: {bus}" in execution["cause"]
     assert "(Service: EventBridge; Status Code: 400; Error Code: AccessDeniedException;" in execution["cause"]
     assert "Messages" not in sqs.receive_message(QueueUrl=queue, WaitTimeSeconds=0)
+
+
+def test_an_sqs_mapping_is_refused_while_its_functions_role_may_not_poll_the_queue(aws: LocalAWS) -> None:
+    """CreateEventSourceMapping checks the function's role for the poller's three SQS actions, as Lambda does
+    (sqs_lambda.py cites the page); the AWS provider retries this refusal while IAM propagates."""
+    sqs, lambda_ = client("sqs", aws.url), client("lambda", aws.url)
+    queue_url = sqs.create_queue(QueueName=f"ingest-{uuid.uuid4().hex[:8]}")["QueueUrl"]
+    queue = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    poll = ["sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:GetQueueAttributes"]
+    for granted, refused in ((poll[1:], "ReceiveMessage"), (poll[:2], "GetQueueAttributes")):
+        function = _function(
+            aws.url, _role(aws.url, _statement(granted, queue)), "def handler(event, context):\n    pass\n"
+        )
+        error = _denied(lambda_.create_event_source_mapping, EventSourceArn=queue, FunctionName=function)["Error"]
+        assert error == {
+            "Code": "InvalidParameterValueException",
+            "Message": f"The provided execution role does not have permissions to call {refused} on SQS",
+        }
+    assert lambda_.list_event_source_mappings(EventSourceArn=queue)["EventSourceMappings"] == []
+    function = _function(aws.url, _role(aws.url, _statement(poll, queue)), "def handler(event, context):\n    pass\n")
+    mapping = lambda_.create_event_source_mapping(EventSourceArn=queue, FunctionName=function)
+    assert mapping["EventSourceArn"] == queue
+    lambda_.delete_event_source_mapping(UUID=mapping["UUID"])

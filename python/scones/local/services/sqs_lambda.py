@@ -17,6 +17,15 @@ with the emulator) a poller thread receives from each enabled mapping's queue, a
   received `maxReceiveCount` times the queue's redrive policy moves it to the dead-letter queue
   (moto's ReceiveMessage does that);
 - one batch at a time per mapping (Lambda runs several; the emulator's sandboxes are few).
+
+Lambda polls as the function's execution role, and `CreateEventSourceMapping` refuses a role that may not
+(`InvalidParameterValueException`: "The provided execution role does not have permissions to call
+ReceiveMessage on SQS"): with IAM enforced the emulator checks the three actions "Execution role permissions"
+lists (`sqs:ReceiveMessage`, `sqs:DeleteMessage`, `sqs:GetQueueAttributes` on the queue,
+https://docs.aws.amazon.com/lambda/latest/dg/services-sqs-configure.html) when a mapping is created. The AWS
+provider retries that refusal for up to two minutes while IAM propagates (`event_source_mapping.go`), so a
+stack whose mapping does not wait for its role's policy applies slowly rather than failing. The polling itself
+is not checked as the role (docs/emulator.md).
 """
 
 from __future__ import annotations
@@ -27,9 +36,13 @@ import threading
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
+from moto.awslambda.exceptions import InvalidParameterValueException
 from moto.awslambda.models import EventSourceMapping, LambdaBackend, lambda_backends
 from moto.sqs.models import sqs_backends
 from moto.utilities.arns import parse_arn
+
+from scones.local.iam.authorizer import AccessDeniedError, Principal
+from scones.local.runtime import active
 
 LOG = logging.getLogger(__name__)
 
@@ -42,9 +55,33 @@ def _is_sqs(esm: EventSourceMapping) -> bool:
 
 
 _original_create = LambdaBackend.create_event_source_mapping
+# What Lambda's poller does as the function's role, each with the API call its refusal names.
+POLLING_ACTIONS = {
+    "sqs:ReceiveMessage": "ReceiveMessage",
+    "sqs:DeleteMessage": "DeleteMessage",
+    "sqs:GetQueueAttributes": "GetQueueAttributes",
+}
+POLLER_SESSION_NAME = "awslambda_poller"
+
+
+def _check_role_may_poll(backend: LambdaBackend, function_name: str, queue_arn: str) -> None:
+    authorizer = active.authorizer()
+    if authorizer is None:
+        return
+    role = str(backend.get_function(function_name).role)
+    for action, call in POLLING_ACTIONS.items():
+        try:
+            authorizer.check(Principal.of_role(role, POLLER_SESSION_NAME), action, queue_arn)
+        except AccessDeniedError:
+            raise InvalidParameterValueException(
+                f"The provided execution role does not have permissions to call {call} on SQS"
+            ) from None
 
 
 def _create_event_source_mapping(self: LambdaBackend, spec: dict[str, Any]) -> EventSourceMapping:
+    source = str(spec.get("EventSourceArn") or "")
+    if source.startswith("arn:") and parse_arn(source).service == "sqs" and spec.get("FunctionName"):
+        _check_role_may_poll(self, str(spec["FunctionName"]), source)
     esm = _original_create(self, spec)
     if _is_sqs(esm):
         # The poller delivers; moto's queue would also run it inside every SendMessage.
