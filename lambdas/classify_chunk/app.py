@@ -129,10 +129,10 @@ def classify_chunk(event: Any) -> dict[str, Any]:
 
     with ThreadPoolExecutor(max_workers=min(READ_THREADS, len(records))) as pool:
         read_images = list(pool.map(read, range(len(records))))
-    readable = [position for position, image in enumerate(read_images) if image is not None]
+    readable = [(position, image) for position, image in enumerate(read_images) if image is not None]
     if readable:
-        answers = _answers([records[p] for p in readable], [read_images[p] or (b"", "") for p in readable])
-        for position, answer in zip(readable, answers, strict=True):
+        answers = _answers([records[position] for position, _ in readable], [image for _, image in readable])
+        for (position, _), answer in zip(readable, answers, strict=True):
             results[position] = _judged(records[position], answer)
     return {"results": results}
 

@@ -22,9 +22,7 @@ from typing import Any
 
 import pytest
 from botocore.config import Config
-from click.testing import CliRunner
 
-from scones.batch_cli import batch_cmd
 from scones.local.alarms import ALARM, EXTRA_PERIODS, OK, AlarmEvaluation, evaluate_remote, in_alarm
 from scones.local.fault_api import FaultClient
 from scones.local.faults import EndpointError, EndpointLatency, Fault, LambdaError, LambdaThrottle, S3ReadDenied
@@ -84,15 +82,6 @@ def _function(stack: Stack, key: str) -> str:
     return str(stack.deployment.outputs["lambda_function_arns"][key]).rsplit(":", 1)[-1]
 
 
-def _batch(stack: Stack, prefix: str) -> dict[str, Any]:
-    """`scones batch` over `prefix` (the local root's chunked batch), its JSON summary."""
-    arn = stack.deployment.outputs["stack"]["batch_state_machine_arn"]
-    args = ["--prefix", prefix, "--state-machine-arn", arn, "--endpoint-url", stack.deployment.url, "--wait", "--json"]
-    result = CliRunner().invoke(batch_cmd, args, catch_exceptions=False)
-    assert result.exit_code == 0, result.output
-    return dict(json.loads(result.stdout))
-
-
 def _changed(evaluations: dict[str, AlarmEvaluation]) -> dict[str, str]:
     return {name: e.new_state for name, e in evaluations.items() if e.changed}
 
@@ -135,7 +124,9 @@ def test_normal_traffic_leaves_every_alarm_ok_and_each_fault_flips_its_own(stack
     s3 = stack.client("s3")
     for n in range(5):
         s3.put_object(Bucket=stack.bucket, Key=f"data/burst/green-{n}.png", Body=png(GREEN))
-    summary = _batch(stack, "data/burst/")
+    result = stack.batch("data/burst/")
+    assert result.exit_code == 0, result.output
+    summary = json.loads(result.stdout)
     assert (summary["status"], summary["total"], summary["out_of_distribution"]) == ("SUCCEEDED", 5, 5), summary
     chunk = _function(stack, "classify_chunk")
     assert (

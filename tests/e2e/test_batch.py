@@ -45,11 +45,6 @@ def _machine_arn(stack: Stack) -> str:
     return str(stack.deployment.outputs["stack"]["batch_state_machine_arn"])
 
 
-def _batch(stack: Stack, prefix: str) -> Any:
-    args = ["--prefix", prefix, "--state-machine-arn", _machine_arn(stack), "--endpoint-url", stack.deployment.url]
-    return CliRunner().invoke(batch_cmd, [*args, "--wait", "--json", "--timeout", "300"], catch_exceptions=False)
-
-
 @dataclass
 class Batch:
     summary: dict[str, Any]
@@ -58,16 +53,21 @@ class Batch:
     stderr: str
 
 
-@pytest.fixture(scope="module")
-def test_batch(stack: Stack) -> Batch:
+def _run(stack: Stack, prefix: str) -> Batch:
+    """A batch over `prefix` that succeeds: its summary and every item of its results."""
     started = time.monotonic()
-    result = _batch(stack, "data/test/")
+    result = stack.batch(prefix)
     seconds = time.monotonic() - started
     assert result.exit_code == 0, result.output
     summary = json.loads(result.stdout)
     bucket, manifest = summary["results"].removeprefix("s3://").split("/", 1)
     items = {item.key: item for item in read_items(stack.client("s3"), bucket, manifest)}
     return Batch(summary, items, seconds, result.stderr)
+
+
+@pytest.fixture(scope="module")
+def test_batch(stack: Stack) -> Batch:
+    return _run(stack, "data/test/")
 
 
 def test_a_batch_classifies_every_test_image_and_fails_the_others_by_name(stack: Stack, test_batch: Batch) -> None:
@@ -117,7 +117,7 @@ def test_the_batch_shows_progress_and_leaves_its_summary_beside_the_results(stac
 
 
 def test_an_empty_prefix_ends_cleanly_with_an_empty_summary(stack: Stack) -> None:
-    result = _batch(stack, "data/nothing-here/")
+    result = stack.batch("data/nothing-here/")
     assert result.exit_code == 0, result.output
     summary = json.loads(result.stdout)
     assert summary["status"] == "SUCCEEDED"
@@ -161,7 +161,7 @@ def test_the_batch_role_needs_its_listing_and_result_writing_statements(
     left out for time.)"""
     iam, role = stack.client("iam"), _batch_role(stack)
     with without_statement(iam, role, inline_policy(iam, role), sid):
-        result = _batch(stack, sorted(stack.confidences)[0])
+        result = stack.batch(sorted(stack.confidences)[0])
     assert result.exit_code == 1
     summary = json.loads(result.stdout)
     assert (summary["status"], summary["error"]) == ("FAILED", error)
@@ -172,7 +172,7 @@ def test_a_batch_outside_the_input_prefix_is_refused_its_listing(stack: Stack) -
     """The role may list only under the batch's input_prefix (data/, the ListInputPrefix statement's s3:prefix
     condition): a prefix elsewhere in the bucket fails the Map's ItemReader, whatever the prefix holds."""
     stack.client("s3").put_object(Bucket=stack.bucket, Key="elsewhere/red.png", Body=b"x")
-    result = _batch(stack, "elsewhere/")
+    result = stack.batch("elsewhere/")
     assert result.exit_code == 1
     summary = json.loads(result.stdout)
     assert (summary["status"], summary["error"]) == ("FAILED", "States.ItemReaderFailed")
@@ -183,7 +183,7 @@ def test_a_batch_outside_the_input_prefix_is_refused_its_listing(stack: Stack) -
 def test_a_batch_over_its_tolerated_failures_fails_and_says_so(stack: Stack) -> None:
     # Only the empty object: one failed item of one, over the 10 % tolerated (batch_tolerated_failure_percentage).
     # In the chunked variant the image's failure is its chunk's result, so `scones batch` applies the threshold.
-    result = _batch(stack, "data/test/motorcycle/broken")
+    result = stack.batch("data/test/motorcycle/broken")
     assert result.exit_code == 1
     summary = json.loads(result.stdout)
     assert (summary["status"], summary["error"]) == ("SUCCEEDED", "TooManyFailedItems")
@@ -214,40 +214,32 @@ def _compared_objects(stack: Stack) -> list[str]:
     return sorted(COMPARED + key.removeprefix("data/test/") for key in chosen)
 
 
-def _summary_and_items(stack: Stack, prefix: str) -> tuple[dict[str, Any], dict[str, Item], str]:
-    result = _batch(stack, prefix)
-    assert result.exit_code == 0, result.output
-    summary = json.loads(result.stdout)
-    bucket, manifest = summary["results"].removeprefix("s3://").split("/", 1)
-    return summary, {item.key: item for item in read_items(stack.client("s3"), bucket, manifest)}, result.stderr
-
-
 def test_one_image_per_child_summarizes_the_same_batch_the_same_way(stack: Stack) -> None:
     """The per-item design (the stack applied again with batch_items_per_chunk 1: three functions per image) over
     the same 22 objects as the chunked one: the same summary, item for item; and its Map Run applies the
     tolerance itself. (22 objects, not all 202: every per-item child runs three functions on the emulator, and
     the smaller batch already holds every kind of item.)"""
     keys = _compared_objects(stack)
-    chunked, chunked_items, _ = _summary_and_items(stack, COMPARED)
-    assert sorted(chunked_items) == keys
-    assert chunked["low_confidence"] > 0 and chunked["failed"] == 2
+    chunked = _run(stack, COMPARED)
+    assert sorted(chunked.items) == keys
+    assert chunked.summary["low_confidence"] > 0 and chunked.summary["failed"] == 2
     stack.deployment.config.extra_vars["batch_items_per_chunk"] = "1"  # and in every later apply
     stack.deployment.terraform.apply("terraform apply (one image per child)")
     assert BatchMachine.describe(stack.client("stepfunctions"), _machine_arn(stack)).items_per_chunk == 1
-    per_item, items, stderr = _summary_and_items(stack, COMPARED)
-    assert "22/22 items done, 2 failed" in stderr
+    per_item = _run(stack, COMPARED)
+    assert "22/22 items done, 2 failed" in per_item.stderr
     ignored = ("results", "summary")
-    assert {k: v for k, v in per_item.items() if k not in ignored} == {
-        k: v for k, v in chunked.items() if k not in ignored
+    assert {k: v for k, v in per_item.summary.items() if k not in ignored} == {
+        k: v for k, v in chunked.summary.items() if k not in ignored
     }
-    assert set(items) == set(chunked_items)
-    for key, item in items.items():
-        expected = chunked_items[key]
+    assert set(per_item.items) == set(chunked.items)
+    for key, item in per_item.items.items():
+        expected = chunked.items[key]
         assert (item.verdict, item.error) == (expected.verdict, expected.error), key
         if expected.probabilities is None:
             assert item.probabilities is None, key
         else:
             assert item.probabilities == pytest.approx(expected.probabilities, abs=1e-5), key
-    tolerance = _batch(stack, "data/test/motorcycle/broken")
+    tolerance = stack.batch("data/test/motorcycle/broken")
     assert tolerance.exit_code == 1
     assert json.loads(tolerance.stdout)["error"] == "States.ExceedToleratedFailureThreshold"

@@ -60,6 +60,16 @@ class Stack:
         outputs = self.deployment.outputs
         return str(outputs["api_url"]), str(outputs["api_key"])
 
+    def batch(self, prefix: str) -> Any:
+        """`scones batch --wait --json` over `prefix` with the stack's batch state machine (a click Result)."""
+        from click.testing import CliRunner
+
+        from scones.batch_cli import batch_cmd
+
+        arn = str(self.deployment.outputs["stack"]["batch_state_machine_arn"])
+        args = ["--prefix", prefix, "--state-machine-arn", arn, "--endpoint-url", self.deployment.url]
+        return CliRunner().invoke(batch_cmd, [*args, "--wait", "--json", "--timeout", "300"], catch_exceptions=False)
+
     def classify(self, target: str) -> Verdict:
         """`target` (a file or s3://bucket/key) through the API, signed with the admin's keys."""
         api_url, api_key = self.api()

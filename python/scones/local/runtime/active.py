@@ -10,7 +10,7 @@ import threading
 from dataclasses import dataclass
 
 from scones.local.faults import FaultRegistry
-from scones.local.iam.authorizer import Authorizer
+from scones.local.iam.authorizer import Authorizer, Principal
 from scones.local.runtime.lambda_runtime import LambdaRuntime
 from scones.local.runtime.model_server import ModelServer
 
@@ -35,6 +35,14 @@ def authorizer() -> Authorizer | None:
     """The running emulator's authorizer, when it enforces IAM."""
     runtimes = _active
     return None if runtimes is None else runtimes.authorizer
+
+
+def check_as_role(role_arn: str, session_name: str, action: str, resource: str) -> None:
+    """With IAM enforced, raise AccessDeniedError unless the role's session may do `action` on `resource` (what
+    a service does as a role its user named: EventBridge as a target's role, Lambda's poller as a function's)."""
+    checker = authorizer()
+    if checker is not None:
+        checker.check(Principal.of_role(role_arn, session_name), action, resource)
 
 
 def activate(runtimes: Runtimes) -> None:

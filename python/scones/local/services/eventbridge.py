@@ -51,7 +51,7 @@ from jsonpath_ng.ext import parse as parse_json_path
 from moto.events.models import EventsBackend, Rule, events_backends
 from moto.utilities.arns import parse_arn
 
-from scones.local.iam.authorizer import AccessDeniedError, Principal
+from scones.local.iam.authorizer import AccessDeniedError
 from scones.local.runtime import active
 
 LOG = logging.getLogger(__name__)
@@ -222,13 +222,12 @@ def _error_code(exc: Exception) -> str:
 
 def _check_role(target: dict[str, Any], action: str, resource: str) -> None:
     """With IAM enforced, the target's role must allow `action` on `resource` (no role: denied)."""
-    authorizer = active.authorizer()
-    if authorizer is None:
+    if active.authorizer() is None:
         return
     role_arn = str(target.get("RoleArn") or "")
     if not role_arn.startswith("arn:"):
         raise DeliveryError("NO_PERMISSIONS", f"The target {target['Arn']} has no RoleArn to call {action} with")
-    authorizer.check(Principal.of_role(role_arn, EVENTS_SESSION_NAME), action, resource)
+    active.check_as_role(role_arn, EVENTS_SESSION_NAME, action, resource)
 
 
 def _to_sqs(rule: Rule, target: dict[str, Any], routed: _Routed, text: str) -> None:

@@ -41,7 +41,7 @@ from moto.awslambda.models import EventSourceMapping, LambdaBackend, lambda_back
 from moto.sqs.models import sqs_backends
 from moto.utilities.arns import parse_arn
 
-from scones.local.iam.authorizer import AccessDeniedError, Principal
+from scones.local.iam.authorizer import AccessDeniedError
 from scones.local.runtime import active
 
 LOG = logging.getLogger(__name__)
@@ -65,13 +65,12 @@ POLLER_SESSION_NAME = "awslambda_poller"
 
 
 def _check_role_may_poll(backend: LambdaBackend, function_name: str, queue_arn: str) -> None:
-    authorizer = active.authorizer()
-    if authorizer is None:
+    if active.authorizer() is None:
         return
     role = str(backend.get_function(function_name).role)
     for action, call in POLLING_ACTIONS.items():
         try:
-            authorizer.check(Principal.of_role(role, POLLER_SESSION_NAME), action, queue_arn)
+            active.check_as_role(role, POLLER_SESSION_NAME, action, queue_arn)
         except AccessDeniedError:
             raise InvalidParameterValueException(
                 f"The provided execution role does not have permissions to call {call} on SQS"
